@@ -1,0 +1,68 @@
+import type { Ack } from './errors.ts';
+import type {
+  AppendResult,
+  ChatEntry,
+  ChatRequest,
+  EventEntry,
+  FileEntry,
+  HistoryRequest,
+  HistoryResult,
+  RoomEventRequest,
+} from './messages/log.ts';
+import type { JoinRequest, JoinResult, PeerInfo, PeerLeft } from './messages/room.ts';
+import type {
+  AnswerRelay,
+  AnswerRequest,
+  CandidateRelay,
+  CandidateRequest,
+  OfferRelay,
+  OfferRequest,
+} from './messages/signal.ts';
+import { joinRequestSchema } from './messages/room.ts';
+import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
+import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
+import { z } from 'zod';
+
+type AckFn<T> = (res: Ack<T>) => void;
+
+/** Events a client emits. Every one takes a payload and an acknowledgement callback. */
+export interface ClientToServerEvents {
+  join: (req: JoinRequest, ack: AckFn<JoinResult>) => void;
+  leave: (req: Record<string, never>, ack: AckFn<null>) => void;
+  offer: (req: OfferRequest, ack: AckFn<null>) => void;
+  answer: (req: AnswerRequest, ack: AckFn<null>) => void;
+  candidate: (req: CandidateRequest, ack: AckFn<null>) => void;
+  chat_message: (req: ChatRequest, ack: AckFn<AppendResult>) => void;
+  room_event: (req: RoomEventRequest, ack: AckFn<AppendResult>) => void;
+  history: (req: HistoryRequest, ack: AckFn<HistoryResult>) => void;
+}
+
+/** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
+export type SessionEndReason = 'server-shutdown' | 'kicked' | 'room-closed';
+
+/** Events the server emits. */
+export interface ServerToClientEvents {
+  'peer-joined': (peer: PeerInfo) => void;
+  'peer-left': (peer: PeerLeft) => void;
+  offer: (msg: OfferRelay) => void;
+  answer: (msg: AnswerRelay) => void;
+  candidate: (msg: CandidateRelay) => void;
+  chat_message: (entry: ChatEntry) => void;
+  room_event: (entry: EventEntry | FileEntry) => void;
+  'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
+}
+
+/** The request schema of every client event: what the server parses before it acts. */
+export const CLIENT_EVENT_SCHEMAS = {
+  join: joinRequestSchema,
+  leave: z.strictObject({}),
+  offer: offerRequestSchema,
+  answer: answerRequestSchema,
+  candidate: candidateRequestSchema,
+  chat_message: chatRequestSchema,
+  room_event: roomEventRequestSchema,
+  history: historyRequestSchema,
+} as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
+
+export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;
+export const CLIENT_EVENT_NAMES = Object.keys(CLIENT_EVENT_SCHEMAS) as ClientEventName[];

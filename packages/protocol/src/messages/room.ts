@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { LIMITS } from '../limits.ts';
+import { logEntrySchema } from './log.ts';
+
+/** Room names: letters, digits, `-`, `_`, `.`; must start with a letter or digit. */
+export const roomNameSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.roomName)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'room names use letters, digits, "-", "_" and "."');
+
+/** Display names: 1–64 printable characters after trimming; no control characters. */
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.displayName)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'display names cannot contain control characters');
+
+export const peerIdSchema = z.string().min(1).max(64);
+
+export const peerInfoSchema = z.object({ id: peerIdSchema, name: displayNameSchema });
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+
+export const iceServerSchema = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
+export const seqSchema = z.number().int().nonnegative();
+
+export const joinRequestSchema = z.strictObject({
+  room: roomNameSchema,
+  name: displayNameSchema,
+  token: z.string().max(LIMITS.token).optional(),
+  /** Last sequence number this client has seen; the server replays everything after it. */
+  lastSeq: seqSchema.optional(),
+  protocol: z.string().max(16).optional(),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const joinResultSchema = z.object({
+  self: peerInfoSchema,
+  peers: z.array(peerInfoSchema),
+  iceServers: z.array(iceServerSchema),
+  /** The latest sequence number in the room log (0 when empty). */
+  lastSeq: seqSchema,
+  /** Catch-up entries: those after `lastSeq` of the request, or the room's most recent N. */
+  entries: z.array(logEntrySchema),
+  /** True when `entries` does not reach back to the requested point (older ones were cut off). */
+  truncated: z.boolean(),
+});
+export type JoinResult = z.infer<typeof joinResultSchema>;
+
+export const peerLeftSchema = z.object({ id: peerIdSchema });
+export type PeerLeft = z.infer<typeof peerLeftSchema>;

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config.ts';
+import { createApp } from './app.ts';
+
+const USAGE = `usage: parley <command> [--flag value ...]
+
+commands:
+  serve     run the server (default on http://127.0.0.1:8080)
+
+flags for serve (each also settable in a JSON --config file or PARLEY_* variables):
+  --config FILE        JSON configuration file
+  --host HOST          interface to listen on (127.0.0.1; use 0.0.0.0 for the LAN)
+  --port PORT          port (8080)
+  --data-dir DIR       where the SQLite room log and files live (./data)
+  --storage DRIVER     sqlite | postgres
+  --postgres-url URL   PostgreSQL connection string
+  --log-level LEVEL    fatal | error | warn | info | debug | trace | silent
+  --web-dir DIR        the built web app
+`;
+
+/** Parses `--name value` and `--name=value` pairs; anything else is an error. */
+export function parseFlags(args: string[]): Record<string, string> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${arg}`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      flags[arg.slice(2, eq)] = arg.slice(eq + 1);
+    } else {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`flag ${arg} needs a value`);
+      flags[arg.slice(2)] = value;
+      i++;
+    }
+  }
+  return flags;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const config = loadConfig(parseFlags(args));
+  const app = await createApp(config);
+  let signals = 0;
+  const stop = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    app.log.info({ signal }, 'stopping');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+    case undefined:
+      return serve(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`parley: unknown command ${command}\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`parley: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`parley: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { iceServerSchema } from '@parley/protocol';
+
+const defaultWebDir = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
+
+/** The whole server configuration. Every field has a default that needs nothing else installed. */
+export const configSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Directory of the built web app; served at `/` when it exists. */
+  webDir: z.string().default(defaultWebDir),
+  storage: z
+    .strictObject({
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** SQLite file; defaults to `<dataDir>/parley.db`. */
+      sqlitePath: z.string().optional(),
+      sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+      postgresUrl: z.string().optional(),
+    })
+    .default({ driver: 'sqlite', sqliteSynchronous: 'full' }),
+  /** STUN/TURN servers handed to clients in the join ack. Empty by default: host candidates only. */
+  iceServers: z.array(iceServerSchema).default([]),
+  limits: z
+    .strictObject({
+      /** Largest Socket.IO frame accepted, in bytes. */
+      maxFrameBytes: z.number().int().min(1024).default(256 * 1024),
+      maxPeersPerRoom: z.number().int().min(1).default(50),
+      maxRooms: z.number().int().min(1).default(1000),
+      /** Entries sent in the join ack to a client that has seen nothing yet. */
+      joinCatchUp: z.number().int().min(0).max(500).default(50),
+      /** Most entries replayed to a reconnecting client in its join ack; the rest via `history`. */
+      maxReplay: z.number().int().min(1).default(10_000),
+      /** Largest room_event body, in bytes of JSON. */
+      maxEventBytes: z.number().int().min(16).default(16 * 1024),
+      /** Acks not answered within this many ms count as failed (client side default). */
+      ackTimeoutMs: z.number().int().min(100).default(10_000),
+    })
+    .default({
+      maxFrameBytes: 256 * 1024,
+      maxPeersPerRoom: 50,
+      maxRooms: 1000,
+      joinCatchUp: 50,
+      maxReplay: 10_000,
+      maxEventBytes: 16 * 1024,
+      ackTimeoutMs: 10_000,
+    }),
+});
+
+export type ParleyConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses a config object, turning zod issues into one readable error. */
+export function parseConfig(input: unknown): ParleyConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Environment variables that map onto config fields. */
+const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
+  PARLEY_HOST: (v) => [['host'], v],
+  PARLEY_PORT: (v) => [['port'], Number(v)],
+  PORT: (v) => [['port'], Number(v)],
+  PARLEY_DATA_DIR: (v) => [['dataDir'], v],
+  PARLEY_LOG_LEVEL: (v) => [['logLevel'], v],
+  PARLEY_WEB_DIR: (v) => [['webDir'], v],
+  PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
+  PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
+  PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
+};
+
+/** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */
+const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
+  host: (v) => [['host'], v],
+  port: (v) => [['port'], Number(v)],
+  'data-dir': (v) => [['dataDir'], v],
+  'log-level': (v) => [['logLevel'], v],
+  'web-dir': (v) => [['webDir'], v],
+  storage: (v) => [['storage', 'driver'], v],
+  'postgres-url': (v) => [['storage', 'postgresUrl'], v],
+};
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/**
+ * Builds the configuration from, in rising priority: defaults, a JSON config file
+ * (`--config FILE` or PARLEY_CONFIG), environment variables, and flags.
+ */
+export function loadConfig(flags: Record<string, string>, env: NodeJS.ProcessEnv = process.env): ParleyConfig {
+  const file = flags['config'] ?? env['PARLEY_CONFIG'];
+  let input: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(file), 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new Error('the top level must be an object');
+      }
+      input = { ...parsed };
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, map] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    try {
+      const [path, v] = map(value);
+      setPath(input, path, v);
+    } catch (err) {
+      throw new ConfigError(`environment variable ${name}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, value] of Object.entries(flags)) {
+    if (name === 'config') continue;
+    const map = FLAG_KEYS[name];
+    if (!map) throw new ConfigError(`unknown flag --${name}`);
+    const [path, v] = map(value);
+    setPath(input, path, v);
+  }
+  return parseConfig(input);
+}

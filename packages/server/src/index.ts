@@ -1,0 +1,4 @@
+export { createApp, type ParleyApp, type CreateAppOptions } from './app.ts';
+export { parseConfig, loadConfig, ConfigError, type ParleyConfig, type ConfigInput } from './config.ts';
+export type { LogStore, NewEntry, RangeQuery, RoomStats } from './roomlog/LogStore.ts';
+export { SqliteLogStore } from './roomlog/SqliteLogStore.ts';

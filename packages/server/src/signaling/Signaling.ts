@@ -1,0 +1,198 @@
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  ParleyError,
+  PROTOCOL_VERSION,
+  type ClientEventName,
+  type IceServer,
+  type JoinResult,
+  type LogEntry,
+  type ServerToClientEvents,
+} from '@parley/protocol';
+import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
+import type { Logger } from '../util/logger.ts';
+import { handle } from './handler.ts';
+import { RoomRegistry } from './RoomRegistry.ts';
+
+export interface SignalingOptions {
+  store: LogStore;
+  log: Logger;
+  /** ICE servers for a joining peer (may mint per-peer TURN credentials). */
+  iceServers: (peerId: string) => IceServer[];
+  limits: {
+    maxPeersPerRoom: number;
+    maxRooms: number;
+    joinCatchUp: number;
+    maxReplay: number;
+    maxEventBytes: number;
+  };
+}
+
+/** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
+type InboundEvents = Record<string, (...args: unknown[]) => void>;
+export type ParleyIo = Server<InboundEvents, ServerToClientEvents>;
+type ParleySocket = Socket<InboundEvents, ServerToClientEvents>;
+
+/**
+ * Socket.IO signaling: rooms, presence, targeted relay of offer/answer/candidate, and the room
+ * log's live side (chat_message, room_event, history).
+ */
+export class Signaling {
+  readonly registry: RoomRegistry;
+  #admitting = true;
+
+  constructor(
+    private readonly io: ParleyIo,
+    private readonly options: SignalingOptions,
+  ) {
+    this.registry = new RoomRegistry(options.limits);
+    io.on('connection', (socket) => this.#attach(socket));
+  }
+
+  /** Stops admitting joins; existing sessions keep working until they are disconnected. */
+  stopAdmitting(): void {
+    this.#admitting = false;
+  }
+
+  /** Appends an entry to a room's log and delivers it live to the room, once per member. */
+  async publish(room: string, entry: NewEntry): Promise<LogEntry> {
+    const stored = await this.options.store.append(room, entry);
+    if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
+    else this.io.to(room).emit('room_event', stored);
+    return stored;
+  }
+
+  #attach(socket: ParleySocket): void {
+    const { log: rootLog, store, limits } = this.options;
+    const log = rootLog.child({ peerId: socket.id });
+    const context = () => ({ peerId: socket.id, room: this.registry.roomOf(socket.id)?.name });
+    const on = <S extends z.ZodType>(event: ClientEventName, schema: S, fn: (payload: z.infer<S>) => unknown) => {
+      const listener = handle(schema, fn, log, context);
+      socket.on(event, (payload: unknown, ack: unknown) => listener(payload, ack));
+    };
+
+    const currentRoom = () => {
+      const room = this.registry.roomOf(socket.id);
+      if (!room) throw new ParleyError('NOT_IN_ROOM');
+      return room;
+    };
+    const self = () => {
+      const room = currentRoom();
+      const me = room.members.get(socket.id)!;
+      return { room, from: { id: me.id, name: me.name } };
+    };
+
+    on('join', CLIENT_EVENT_SCHEMAS.join, async (req): Promise<JoinResult> => {
+      if (!this.#admitting) throw new ParleyError('SHUTTING_DOWN');
+      if (req.protocol !== undefined && req.protocol.split('.')[0] !== PROTOCOL_VERSION.split('.')[0]) {
+        throw new ParleyError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
+      }
+      const room = this.registry.add(req.room, { id: socket.id, name: req.name });
+      try {
+        await socket.join(room.name);
+        const latest = await store.lastSeq(room.name);
+        let entries: LogEntry[];
+        let truncated: boolean;
+        if (req.lastSeq !== undefined) {
+          const from = Math.min(req.lastSeq, latest);
+          entries = await store.range(room.name, { after: from, limit: limits.maxReplay });
+          truncated = latest - from > limits.maxReplay;
+        } else {
+          entries = limits.joinCatchUp > 0 ? await store.range(room.name, { limit: limits.joinCatchUp }) : [];
+          truncated = (entries[0]?.seq ?? 1) > 1;
+        }
+        await store.noteParticipant(room.name, socket.id, req.name);
+        socket.to(room.name).emit('peer-joined', { id: socket.id, name: req.name });
+        log.info({ room: room.name, name: req.name, peers: room.members.size }, 'peer joined');
+        return {
+          self: { id: socket.id, name: req.name },
+          peers: room.peers(socket.id),
+          iceServers: this.options.iceServers(socket.id),
+          lastSeq: latest,
+          entries,
+          truncated,
+        };
+      } catch (err) {
+        this.#leave(socket);
+        throw err;
+      }
+    });
+
+    on('leave', CLIENT_EVENT_SCHEMAS.leave, () => {
+      currentRoom();
+      this.#leave(socket);
+      return null;
+    });
+
+    const relay = (kind: 'offer' | 'answer' | 'candidate', to: string) => {
+      const room = currentRoom();
+      if (to === socket.id || !room.members.has(to)) {
+        throw new ParleyError('PEER_NOT_FOUND', `peer ${to} is not in room ${room.name}`);
+      }
+      log.debug({ room: room.name, to, kind }, 'relay');
+      return this.io.to(to);
+    };
+    on('offer', CLIENT_EVENT_SCHEMAS.offer, (req) => {
+      relay('offer', req.to).emit('offer', { from: socket.id, description: req.description });
+      return null;
+    });
+    on('answer', CLIENT_EVENT_SCHEMAS.answer, (req) => {
+      relay('answer', req.to).emit('answer', { from: socket.id, description: req.description });
+      return null;
+    });
+    on('candidate', CLIENT_EVENT_SCHEMAS.candidate, (req) => {
+      relay('candidate', req.to).emit('candidate', { from: socket.id, candidate: req.candidate });
+      return null;
+    });
+
+    on('chat_message', CLIENT_EVENT_SCHEMAS.chat_message, async (req) => {
+      const { room, from } = self();
+      const entry = await this.publish(room.name, { kind: 'chat', from, text: req.text });
+      return { seq: entry.seq, ts: entry.ts };
+    });
+
+    on('room_event', CLIENT_EVENT_SCHEMAS.room_event, async (req) => {
+      const { room, from } = self();
+      const bytes = Buffer.byteLength(JSON.stringify(req.body) ?? '');
+      if (bytes > limits.maxEventBytes) {
+        throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${limits.maxEventBytes}`);
+      }
+      const entry = await this.publish(room.name, { kind: 'event', from, type: req.type, body: req.body });
+      return { seq: entry.seq, ts: entry.ts };
+    });
+
+    on('history', CLIENT_EVENT_SCHEMAS.history, async (req) => {
+      const room = currentRoom();
+      const entries = await store.range(room.name, {
+        ...(req.before !== undefined ? { before: req.before } : {}),
+        limit: req.limit ?? 100,
+      });
+      return { entries, lastSeq: await store.lastSeq(room.name) };
+    });
+
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && event in CLIENT_EVENT_SCHEMAS) return;
+      log.debug({ event }, 'unknown event dropped');
+      const ack = args[args.length - 1];
+      if (typeof ack === 'function') {
+        const err = new ParleyError('UNSUPPORTED', `unknown event ${String(event).slice(0, 64)}`);
+        (ack as (r: unknown) => void)({ ok: false, error: err.toWire() });
+      }
+    });
+
+    socket.on('disconnect', (reason) => {
+      if (this.#leave(socket)) log.info({ reason }, 'peer disconnected');
+    });
+  }
+
+  /** Removes the socket from its room and tells the others. Returns whether it was in one. */
+  #leave(socket: ParleySocket): boolean {
+    const room = this.registry.remove(socket.id);
+    if (!room) return false;
+    void socket.leave(room.name);
+    this.io.to(room.name).emit('peer-left', { id: socket.id });
+    return true;
+  }
+}
+

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import type { Ack } from '@parley/protocol';
+import { createApp, type ParleyApp } from '../src/app.ts';
+import type { ConfigInput } from '../src/config.ts';
+
+/** Untyped on purpose: tests also send what the typed maps forbid. */
+export type TestSocket = Socket;
+
+export interface TestServer {
+  app: ParleyApp;
+  dataDir: string;
+  /** Connects a real socket.io-client; closed by `close()`. */
+  connect(): Promise<TestSocket>;
+  close(): Promise<void>;
+}
+
+/** A real Parley server on 127.0.0.1, port 0, with a temporary data directory. */
+export async function startServer(config: ConfigInput = {}): Promise<TestServer> {
+  const dataDir = config.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-test-'));
+  const app = await createApp({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...config, dataDir });
+  const sockets: TestSocket[] = [];
+  return {
+    app,
+    dataDir,
+    async connect() {
+      const socket: TestSocket = ioClient(app.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+      sockets.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      return socket;
+    },
+    async close() {
+      for (const s of sockets) s.disconnect();
+      await app.close();
+      if (config.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Emits an event and waits for its ack, with a deadline. */
+export function request<T>(socket: Socket, event: string, payload: unknown, timeoutMs = 5000): Promise<Ack<T>> {
+  return socket.timeout(timeoutMs).emitWithAck(event, payload) as Promise<Ack<T>>;
+}
+
+/** Resolves with the args of the next `event` on `emitter`, or rejects after `timeoutMs`. */
+export function nextEvent<T = unknown>(
+  socket: Socket,
+  event: string,
+  timeoutMs = 5000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, onEvent);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`));
+    }, timeoutMs);
+    const onEvent = (arg: T) => {
+      clearTimeout(timer);
+      resolve(arg);
+    };
+    socket.once(event, onEvent);
+  });
+}
+
+/** Collects every `event` on a socket into an array until `stop()` is called. */
+export function collect<T = unknown>(socket: Socket, event: string): { items: T[]; stop(): void } {
+  const items: T[] = [];
+  const fn = (arg: T) => items.push(arg);
+  socket.on(event, fn);
+  return { items, stop: () => socket.off(event, fn) };
+}
+
+/** Polls `predicate` on each macrotask until true or the deadline passes. */
+export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
