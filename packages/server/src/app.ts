@@ -11,6 +11,7 @@ import { Signaling, type ParleyIo } from './signaling/Signaling.ts';
 import { createLogger, type Logger } from './util/logger.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { sendError } from './http/errors.ts';
+import { FEATURES, type Feature } from './features.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -54,6 +55,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     limits: config.limits,
   });
 
+  const features: Feature[] = [];
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -61,6 +63,13 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       signaling.stopAdmitting();
       io.emit('session-ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      for (const feature of [...features].reverse()) {
+        try {
+          await feature.close();
+        } catch (err) {
+          log.error({ err, feature: feature.name }, 'feature failed to close');
+        }
+      }
       await http.close();
       await store.close();
       log.info('stopped');
@@ -69,6 +78,13 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   };
 
   registerHealthRoutes(http, { signaling, isClosing: () => closing !== undefined });
+  try {
+    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log }));
+  } catch (err) {
+    for (const feature of features.reverse()) await feature.close().catch(() => {});
+    await store.close();
+    throw err;
+  }
   if (existsSync(join(config.webDir, 'index.html'))) {
     await http.register(fastifyStatic, { root: config.webDir, wildcard: false });
     // Client-side routes (e.g. /room/xyz) get the app shell.

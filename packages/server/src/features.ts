@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { ParleyConfig } from './config.ts';
+import type { LogStore } from './roomlog/LogStore.ts';
+import type { Signaling } from './signaling/Signaling.ts';
+import type { Logger } from './util/logger.ts';
+
+/** What a feature module gets when the app starts. */
+export interface FeatureContext {
+  config: ParleyConfig;
+  http: FastifyInstance;
+  store: LogStore;
+  signaling: Signaling;
+  log: Logger;
+}
+
+/** A started feature; `close()` runs during shutdown, before the store is closed. */
+export interface Feature {
+  readonly name: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A feature registers its HTTP routes and background work. Features start in list order and
+ * close in reverse order (children first).
+ */
+export type FeatureFactory = (ctx: FeatureContext) => Promise<Feature>;
+
+/** The features this server runs, in start order. */
+export const FEATURES: FeatureFactory[] = [];
