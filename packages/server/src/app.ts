@@ -12,6 +12,12 @@ import { createLogger, type Logger } from './util/logger.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { sendError } from './http/errors.ts';
 import { FEATURES, type Feature } from './features.ts';
+import { TokenService } from './auth/TokenService.ts';
+import { Metrics } from './metrics/Metrics.ts';
+import { RateLimiter } from './ratelimit/RateLimiter.ts';
+import { guardConnections } from './signaling/connectionGuard.ts';
+import { registerTokenRoutes } from './http/tokens.ts';
+import { ParleyError } from '@parley/protocol';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -20,6 +26,8 @@ export interface ParleyApp {
   readonly store: LogStore;
   readonly signaling: Signaling;
   readonly log: Logger;
+  readonly tokens: TokenService;
+  readonly metrics: Metrics;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   /** Graceful, idempotent shutdown: stop admitting, tell clients, close sockets, flush the log. */
@@ -39,17 +47,40 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const config = parseConfig(input);
   const log = options.log ?? createLogger(config.logLevel);
   const store = options.store ?? (await openStore(config));
+  const tokens = new TokenService(config.auth);
+  const metrics = new Metrics();
+  if (tokens.openMode) {
+    log.warn(
+      'OPEN MODE: no auth.secret is configured, so anyone who can reach this server may join any room, ' +
+        'publish, upload and record. Set PARLEY_AUTH_SECRET (or auth.secret) before exposing it.',
+    );
+  }
 
   const http = Fastify({ loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
-  http.setErrorHandler((err, _req, reply) => sendError(reply, err, log));
+  http.setErrorHandler((err, _req, reply) => {
+    if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
+    return sendError(reply, err, log);
+  });
+  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst });
+  http.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer')) return;
+    const retryAfterMs = httpRate.take(req.ip);
+    if (retryAfterMs > 0) {
+      throw new ParleyError('RATE_LIMITED', `too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });
+    }
+  });
 
   const io: ParleyIo = new Server(http.server, {
     maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
     cors: { origin: true },
   });
+  const connectionGuard = guardConnections(io, config.rateLimits, metrics);
   const signaling = new Signaling(io, {
     store,
+    tokens,
+    metrics,
+    eventRate: { ratePerSec: config.rateLimits.eventsPerSec, burst: config.rateLimits.eventBurst },
     log: log.child({ module: 'signaling' }),
     iceServers: () => config.iceServers,
     limits: config.limits,
@@ -71,18 +102,22 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
         }
       }
       await http.close();
+      signaling.close();
+      connectionGuard.close();
+      httpRate.close();
       await store.close();
+      metrics.close();
       log.info('stopped');
     })();
     return closing;
   };
 
-  registerHealthRoutes(http, { signaling, isClosing: () => closing !== undefined });
+  registerHealthRoutes(http, { signaling, metrics, isClosing: () => closing !== undefined });
+  registerTokenRoutes(http, tokens, config.auth.apiKeys);
   try {
-    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log }));
+    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics }));
   } catch (err) {
-    for (const feature of features.reverse()) await feature.close().catch(() => {});
-    await store.close();
+    await close();
     throw err;
   }
   if (existsSync(join(config.webDir, 'index.html'))) {
@@ -101,7 +136,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   try {
     await http.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await store.close();
+    await close();
     throw err;
   }
   const address = http.server.address() as AddressInfo;
@@ -116,6 +151,8 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     store,
     signaling,
     log,
+    tokens,
+    metrics,
     url,
     close,
     [Symbol.asyncDispose]: close,

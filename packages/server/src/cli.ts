@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.ts';
 import { createApp } from './app.ts';
+import { TokenService } from './auth/TokenService.ts';
+import { ALL_GRANTS, type Grants } from './auth/grants.ts';
 
 const USAGE = `usage: parley <command> [--flag value ...]
 
 commands:
   serve     run the server (default on http://127.0.0.1:8080)
+  token     mint an access token: parley token --room ROOM --identity ID [--name NAME]
+            [--grants chat,publish,subscribe,upload,record,admin] [--ttl SECONDS] [--api-key KEY]
+            (signs with auth.secret / PARLEY_AUTH_SECRET, or the named API key's secret)
 
 flags for serve (each also settable in a JSON --config file or PARLEY_* variables):
   --config FILE        JSON configuration file
@@ -60,12 +65,44 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** `parley token`: prints a signed access token to stdout. */
+function token(args: string[]): void {
+  const flags = parseFlags(args);
+  const pick = (name: string) => {
+    const v = flags[name];
+    delete flags[name];
+    return v;
+  };
+  const room = pick('room');
+  const identity = pick('identity');
+  const name = pick('name');
+  const grantList = pick('grants');
+  const ttl = pick('ttl');
+  const apiKey = pick('api-key');
+  if (!room || !identity) throw new ConfigError('token needs --room and --identity');
+  const config = loadConfig(flags);
+  let grants: Partial<Grants> | undefined;
+  if (grantList !== undefined) {
+    const names = grantList.split(',').map((g) => g.trim()).filter(Boolean);
+    const unknown = names.filter((g) => !(g in ALL_GRANTS));
+    if (unknown.length) throw new ConfigError(`unknown grants: ${unknown.join(', ')} (known: ${Object.keys(ALL_GRANTS).join(', ')})`);
+    grants = Object.fromEntries(Object.keys(ALL_GRANTS).map((g) => [g, names.includes(g)]));
+  }
+  const ttlSec = ttl === undefined ? undefined : Number(ttl);
+  if (ttlSec !== undefined && !(Number.isInteger(ttlSec) && ttlSec >= 60)) throw new ConfigError('--ttl is whole seconds, at least 60');
+  const tokens = new TokenService(config.auth);
+  if (tokens.openMode) throw new ConfigError('no auth.secret configured: set PARLEY_AUTH_SECRET or --auth-secret');
+  process.stdout.write(`${tokens.mint({ identity, room, name, grants, ttlSec }, apiKey)}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
     case undefined:
       return serve(rest);
+    case 'token':
+      return token(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -23,6 +23,39 @@ export const configSchema = z.strictObject({
       postgresUrl: z.string().optional(),
     })
     .default({ driver: 'sqlite', sqliteSynchronous: 'full' }),
+  auth: z
+    .strictObject({
+      /** HS256 secret for access tokens. Unset (and no apiKeys): open mode, anyone may join any room. */
+      secret: z.string().min(16, 'auth.secret must be at least 16 characters').optional(),
+      /** API key → secret pairs; tokens name their key in the JWT `kid` header. */
+      apiKeys: z.record(z.string().min(1), z.string().min(16)).default({}),
+      /** Lifetime of tokens minted by `parley token` and POST /api/tokens, seconds. */
+      tokenTtlSec: z.number().int().min(60).default(6 * 3600),
+    })
+    .default({ apiKeys: {}, tokenTtlSec: 6 * 3600 }),
+  rateLimits: z
+    .strictObject({
+      /** Signaling events per socket: sustained rate and burst. */
+      eventsPerSec: z.number().positive().default(50),
+      eventBurst: z.number().int().min(1).default(200),
+      /** New Socket.IO connections per IP address: per minute and burst. */
+      connectionsPerMin: z.number().positive().default(120),
+      connectionBurst: z.number().int().min(1).default(60),
+      /** Concurrent Socket.IO connections per IP address. */
+      maxConnectionsPerIp: z.number().int().min(1).default(100),
+      /** HTTP API requests per IP address: per second and burst. */
+      httpPerSec: z.number().positive().default(50),
+      httpBurst: z.number().int().min(1).default(200),
+    })
+    .default({
+      eventsPerSec: 50,
+      eventBurst: 200,
+      connectionsPerMin: 120,
+      connectionBurst: 60,
+      maxConnectionsPerIp: 100,
+      httpPerSec: 50,
+      httpBurst: 200,
+    }),
   /** STUN/TURN servers handed to clients in the join ack. Empty by default: host candidates only. */
   iceServers: z.array(iceServerSchema).default([]),
   limits: z
@@ -79,6 +112,7 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
   PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
+  PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
 };
 
 /** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */
@@ -90,6 +124,7 @@ const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   'web-dir': (v) => [['webDir'], v],
   storage: (v) => [['storage', 'driver'], v],
   'postgres-url': (v) => [['storage', 'postgresUrl'], v],
+  'auth-secret': (v) => [['auth', 'secret'], v],
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -3,6 +3,8 @@ import type { ParleyConfig } from './config.ts';
 import type { LogStore } from './roomlog/LogStore.ts';
 import type { Signaling } from './signaling/Signaling.ts';
 import type { Logger } from './util/logger.ts';
+import type { TokenService } from './auth/TokenService.ts';
+import type { Metrics } from './metrics/Metrics.ts';
 
 /** What a feature module gets when the app starts. */
 export interface FeatureContext {
@@ -11,6 +13,9 @@ export interface FeatureContext {
   store: LogStore;
   signaling: Signaling;
   log: Logger;
+  /** Verifies access tokens; use `authorize()` from http/tokens.ts in routes. */
+  tokens: TokenService;
+  metrics: Metrics;
 }
 
 /** A started feature; `close()` runs during shutdown, before the store is closed. */

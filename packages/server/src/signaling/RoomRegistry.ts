@@ -1,8 +1,12 @@
 import { ParleyError, type PeerInfo } from '@parley/protocol';
+import type { Grants } from '../auth/grants.ts';
 
 export interface Member extends PeerInfo {
   /** When the member joined (ms since epoch). */
   joinedAt: number;
+  /** Token subject ('anonymous' in open mode). */
+  identity: string;
+  grants: Grants;
 }
 
 /** One room's live membership on this node. The durable part of a room lives in the LogStore. */
@@ -49,7 +53,7 @@ export class RoomRegistry {
   }
 
   /** Adds a peer to a room, creating the room; throws ROOM_FULL / TOO_MANY_ROOMS / ALREADY_IN_ROOM. */
-  add(roomName: string, peer: PeerInfo): LiveRoom {
+  add(roomName: string, peer: PeerInfo, auth: { identity: string; grants: Grants }): LiveRoom {
     if (this.#roomOf.has(peer.id)) throw new ParleyError('ALREADY_IN_ROOM');
     let room = this.#rooms.get(roomName);
     if (!room) {
@@ -60,7 +64,7 @@ export class RoomRegistry {
     if (room.members.size >= this.limits.maxPeersPerRoom) {
       throw new ParleyError('ROOM_FULL', `room ${roomName} is full (${this.limits.maxPeersPerRoom} peers)`);
     }
-    room.members.set(peer.id, { ...peer, joinedAt: Date.now() });
+    room.members.set(peer.id, { ...peer, ...auth, joinedAt: Date.now() });
     this.#roomOf.set(peer.id, room);
     return room;
   }

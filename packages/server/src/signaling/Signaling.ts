@@ -11,6 +11,11 @@ import {
   type ServerToClientEvents,
 } from '@parley/protocol';
 import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
+import type { TokenService } from '../auth/TokenService.ts';
+import { canPublish, type GrantName } from '../auth/grants.ts';
+import { sentMediaKinds } from '../auth/sdpMedia.ts';
+import type { Metrics } from '../metrics/Metrics.ts';
+import { RateLimiter } from '../ratelimit/RateLimiter.ts';
 import type { Logger } from '../util/logger.ts';
 import { handle } from './handler.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
@@ -18,6 +23,10 @@ import { RoomRegistry } from './RoomRegistry.ts';
 export interface SignalingOptions {
   store: LogStore;
   log: Logger;
+  tokens: TokenService;
+  metrics: Metrics;
+  /** Per-socket event rate. */
+  eventRate: { ratePerSec: number; burst: number };
   /** ICE servers for a joining peer (may mint per-peer TURN credentials). */
   iceServers: (peerId: string) => IceServer[];
   limits: {
@@ -40,6 +49,7 @@ type ParleySocket = Socket<InboundEvents, ServerToClientEvents>;
  */
 export class Signaling {
   readonly registry: RoomRegistry;
+  readonly #events: RateLimiter;
   #admitting = true;
 
   constructor(
@@ -47,7 +57,19 @@ export class Signaling {
     private readonly options: SignalingOptions,
   ) {
     this.registry = new RoomRegistry(options.limits);
+    this.#events = new RateLimiter(options.eventRate);
     io.on('connection', (socket) => this.#attach(socket));
+    options.metrics.gauge('parley_rooms', 'Rooms with at least one peer on this node.', () => [
+      { labels: {}, value: this.registry.size },
+    ]);
+    options.metrics.gauge('parley_peers', 'Peers joined to a room on this node.', () => [
+      { labels: {}, value: this.registry.peerCount },
+    ]);
+  }
+
+  /** Releases timers. Sockets are closed by the Socket.IO server itself. */
+  close(): void {
+    this.#events.close();
   }
 
   /** Stops admitting joins; existing sessions keep working until they are disconnected. */
@@ -58,18 +80,33 @@ export class Signaling {
   /** Appends an entry to a room's log and delivers it live to the room, once per member. */
   async publish(room: string, entry: NewEntry): Promise<LogEntry> {
     const stored = await this.options.store.append(room, entry);
+    this.options.metrics.inc('parley_log_entries_total', 'Entries appended to room logs.', { kind: stored.kind });
     if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
     else this.io.to(room).emit('room_event', stored);
     return stored;
   }
 
   #attach(socket: ParleySocket): void {
-    const { log: rootLog, store, limits } = this.options;
+    const { log: rootLog, store, limits, tokens, metrics } = this.options;
     const log = rootLog.child({ peerId: socket.id });
     const context = () => ({ peerId: socket.id, room: this.registry.roomOf(socket.id)?.name });
     const on = <S extends z.ZodType>(event: ClientEventName, schema: S, fn: (payload: z.infer<S>) => unknown) => {
-      const listener = handle(schema, fn, log, context);
-      socket.on(event, (payload: unknown, ack: unknown) => listener(payload, ack));
+      const listener = handle(schema, fn, log, context, (code) =>
+        metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code }),
+      );
+      socket.on(event, (payload: unknown, ack: unknown) => {
+        metrics.inc('parley_signaling_events_total', 'Signaling events received, by event.', { event });
+        const retryAfterMs = this.#events.take(socket.id);
+        if (retryAfterMs > 0) {
+          metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: 'RATE_LIMITED' });
+          if (typeof ack === 'function') {
+            const error = new ParleyError('RATE_LIMITED', `too many events; retry in ${retryAfterMs} ms`, { retryAfterMs });
+            (ack as (r: unknown) => void)({ ok: false, error: error.toWire() });
+          }
+          return;
+        }
+        listener(payload, ack);
+      });
     };
 
     const currentRoom = () => {
@@ -77,10 +114,11 @@ export class Signaling {
       if (!room) throw new ParleyError('NOT_IN_ROOM');
       return room;
     };
-    const self = () => {
+    const self = (grant?: GrantName) => {
       const room = currentRoom();
       const me = room.members.get(socket.id)!;
-      return { room, from: { id: me.id, name: me.name } };
+      if (grant && me.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
+      return { room, me, from: { id: me.id, name: me.name } };
     };
 
     on('join', CLIENT_EVENT_SCHEMAS.join, async (req): Promise<JoinResult> => {
@@ -88,7 +126,13 @@ export class Signaling {
       if (req.protocol !== undefined && req.protocol.split('.')[0] !== PROTOCOL_VERSION.split('.')[0]) {
         throw new ParleyError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
       }
-      const room = this.registry.add(req.room, { id: socket.id, name: req.name });
+      const principal = tokens.verify(req.token, req.room);
+      if (!principal.grants.join) throw new ParleyError('FORBIDDEN', 'the token does not grant join');
+      const room = this.registry.add(
+        req.room,
+        { id: socket.id, name: req.name },
+        { identity: principal.identity, grants: principal.grants },
+      );
       try {
         await socket.join(room.name);
         const latest = await store.lastSeq(room.name);
@@ -125,8 +169,14 @@ export class Signaling {
       return null;
     });
 
-    const relay = (kind: 'offer' | 'answer' | 'candidate', to: string) => {
-      const room = currentRoom();
+    const relay = (kind: 'offer' | 'answer' | 'candidate', to: string, sdp?: string) => {
+      const { room, me } = self();
+      if (sdp !== undefined && !canPublish(me.grants)) {
+        const kinds = sentMediaKinds(sdp);
+        if (kinds.size > 0) {
+          throw new ParleyError('FORBIDDEN', `the token does not grant publish (the ${kind} sends ${[...kinds].join(' and ')})`);
+        }
+      }
       if (to === socket.id || !room.members.has(to)) {
         throw new ParleyError('PEER_NOT_FOUND', `peer ${to} is not in room ${room.name}`);
       }
@@ -134,11 +184,11 @@ export class Signaling {
       return this.io.to(to);
     };
     on('offer', CLIENT_EVENT_SCHEMAS.offer, (req) => {
-      relay('offer', req.to).emit('offer', { from: socket.id, description: req.description });
+      relay('offer', req.to, req.description.sdp ?? '').emit('offer', { from: socket.id, description: req.description });
       return null;
     });
     on('answer', CLIENT_EVENT_SCHEMAS.answer, (req) => {
-      relay('answer', req.to).emit('answer', { from: socket.id, description: req.description });
+      relay('answer', req.to, req.description.sdp ?? '').emit('answer', { from: socket.id, description: req.description });
       return null;
     });
     on('candidate', CLIENT_EVENT_SCHEMAS.candidate, (req) => {
@@ -147,13 +197,13 @@ export class Signaling {
     });
 
     on('chat_message', CLIENT_EVENT_SCHEMAS.chat_message, async (req) => {
-      const { room, from } = self();
+      const { room, from } = self('chat');
       const entry = await this.publish(room.name, { kind: 'chat', from, text: req.text });
       return { seq: entry.seq, ts: entry.ts };
     });
 
     on('room_event', CLIENT_EVENT_SCHEMAS.room_event, async (req) => {
-      const { room, from } = self();
+      const { room, from } = self('chat');
       const bytes = Buffer.byteLength(JSON.stringify(req.body) ?? '');
       if (bytes > limits.maxEventBytes) {
         throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${limits.maxEventBytes}`);
@@ -182,6 +232,7 @@ export class Signaling {
     });
 
     socket.on('disconnect', (reason) => {
+      this.#events.forget(socket.id);
       if (this.#leave(socket)) log.info({ reason }, 'peer disconnected');
     });
   }

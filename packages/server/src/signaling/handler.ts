@@ -30,9 +30,14 @@ export function handle<S extends z.ZodType, R>(
   fn: (payload: z.infer<S>) => Promise<R> | R,
   log: Logger,
   context: () => Record<string, unknown>,
+  onError: (code: string) => void = () => {},
 ): (payload: unknown, ack: unknown) => void {
   return (payload, ack) => {
-    const reply: AckCallback = typeof ack === 'function' ? (ack as AckCallback) : () => {};
+    const send: AckCallback = typeof ack === 'function' ? (ack as AckCallback) : () => {};
+    const reply: AckCallback = (res) => {
+      if (!res.ok) onError(res.error.code);
+      send(res);
+    };
     const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       reply({ ok: false, error: invalidPayload(parsed.error).toWire() });

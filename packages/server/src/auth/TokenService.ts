@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ParleyError, roomNameSchema } from '@parley/protocol';
+import { ALL_GRANTS, grantsSchema, type Grants } from './grants.ts';
+import { jwtHeader, signJwt, verifyJwt } from './jwt.ts';
+
+/** The claims of a Parley access token. */
+export const tokenClaimsSchema = z.object({
+  /** Identity of the holder (user id). */
+  sub: z.string().min(1).max(128),
+  /** Display name suggestion. */
+  name: z.string().max(64).optional(),
+  /** The room this token is for, or '*' for any room. */
+  room: z.union([roomNameSchema, z.literal('*')]),
+  grants: grantsSchema.default(grantsSchema.parse({})),
+  exp: z.number(),
+  iat: z.number().optional(),
+  nbf: z.number().optional(),
+});
+export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
+
+export interface AuthConfig {
+  /** HS256 secret. When unset (and no apiKeys), the server runs in open mode. */
+  secret?: string | undefined;
+  /** API key → secret pairs; a token names its key in the JWT `kid` header. */
+  apiKeys: Record<string, string>;
+  /** Default lifetime of minted tokens, seconds. */
+  tokenTtlSec: number;
+}
+
+export interface Principal {
+  identity: string;
+  name: string | undefined;
+  room: string;
+  grants: Grants;
+  /** Seconds since epoch; undefined in open mode. */
+  expiresAt: number | undefined;
+}
+
+export interface MintRequest {
+  identity: string;
+  room: string;
+  name?: string | undefined;
+  grants?: Partial<Grants> | undefined;
+  ttlSec?: number | undefined;
+}
+
+/** Mints and verifies access tokens; in open mode every request gets every grant. */
+export class TokenService {
+  constructor(private readonly config: AuthConfig) {}
+
+  get openMode(): boolean {
+    return !this.config.secret && Object.keys(this.config.apiKeys).length === 0;
+  }
+
+  mint(req: MintRequest, apiKey?: string): string {
+    const secret = apiKey === undefined ? this.config.secret : this.config.apiKeys[apiKey];
+    if (!secret) throw new ParleyError('UNSUPPORTED', 'no signing secret is configured (open mode)');
+    const now = Math.floor(Date.now() / 1000);
+    const claims: TokenClaims = tokenClaimsSchema.parse({
+      sub: req.identity,
+      ...(req.name !== undefined ? { name: req.name } : {}),
+      room: req.room,
+      grants: grantsSchema.parse(req.grants ?? {}),
+      iat: now,
+      exp: now + (req.ttlSec ?? this.config.tokenTtlSec),
+    });
+    return signJwt(claims, secret, apiKey);
+  }
+
+  /**
+   * Checks a token for a room. Open mode: no token needed, everything granted.
+   * Throws UNAUTHORIZED (missing), TOKEN_INVALID, TOKEN_EXPIRED or FORBIDDEN (wrong room / no join).
+   */
+  verify(token: string | undefined, room: string): Principal {
+    if (this.openMode) {
+      return { identity: 'anonymous', name: undefined, room, grants: ALL_GRANTS, expiresAt: undefined };
+    }
+    if (!token) throw new ParleyError('UNAUTHORIZED', 'this server requires an access token');
+    const { kid } = jwtHeader(token);
+    let secret: string | undefined;
+    if (typeof kid === 'string') secret = this.config.apiKeys[kid];
+    else secret = this.config.secret;
+    if (!secret) throw new ParleyError('TOKEN_INVALID', 'the token was signed with an unknown key');
+    const parsed = tokenClaimsSchema.safeParse(verifyJwt(token, secret));
+    if (!parsed.success) throw new ParleyError('TOKEN_INVALID', `the token claims are invalid: ${parsed.error.issues[0]?.message ?? ''}`);
+    const claims = parsed.data;
+    if (claims.room !== '*' && claims.room !== room) {
+      throw new ParleyError('FORBIDDEN', `the token is for room ${claims.room}, not ${room}`);
+    }
+    return { identity: claims.sub, name: claims.name, room, grants: claims.grants, expiresAt: claims.exp };
+  }
+}

@@ -1,0 +1,45 @@
+import type { Server } from 'socket.io';
+import { ParleyError } from '@parley/protocol';
+import { RateLimiter } from '../ratelimit/RateLimiter.ts';
+import type { Metrics } from '../metrics/Metrics.ts';
+
+export interface ConnectionLimits {
+  connectionsPerMin: number;
+  connectionBurst: number;
+  maxConnectionsPerIp: number;
+}
+
+/**
+ * Socket.IO middleware limiting new connections per IP (rate) and open connections per IP.
+ * A refused handshake gets a connect_error whose `data` is the wire error.
+ */
+export function guardConnections(io: Server, limits: ConnectionLimits, metrics: Metrics): { close(): void } {
+  const rate = new RateLimiter({ ratePerSec: limits.connectionsPerMin / 60, burst: limits.connectionBurst });
+  const open = new Map<string, number>();
+  io.use((socket, next) => {
+    const ip = socket.handshake.address;
+    const refuse = (error: ParleyError) => {
+      metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: error.code });
+      next(Object.assign(new Error(error.message), { data: error.toWire() }));
+    };
+    const retryAfterMs = rate.take(ip);
+    if (retryAfterMs > 0) return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
+    const count = open.get(ip) ?? 0;
+    if (count >= limits.maxConnectionsPerIp) {
+      return refuse(new ParleyError('RATE_LIMITED', `at most ${limits.maxConnectionsPerIp} connections per address`));
+    }
+    open.set(ip, count + 1);
+    socket.once('disconnect', () => {
+      const n = (open.get(ip) ?? 1) - 1;
+      if (n <= 0) open.delete(ip);
+      else open.set(ip, n);
+    });
+    next();
+  });
+  return {
+    close: () => {
+      rate.close();
+      open.clear();
+    },
+  };
+}

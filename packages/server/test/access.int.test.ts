@@ -1,0 +1,114 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { signJwt } from '../src/auth/jwt.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+
+const SECRET = 'integration-secret-0123456789';
+const SENDING_OFFER = { type: 'offer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\n' };
+const RECEIVING_OFFER = { type: 'offer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n' };
+
+describe('access control with tokens and grants', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ auth: { secret: SECRET } });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const mint = (room: string, grants: Record<string, unknown> = {}, identity = 'u') =>
+    server.app.tokens.mint({ identity, room, grants });
+
+  async function join(room: string, token: string | undefined, name = 'N') {
+    const socket = await server.connect();
+    const res = await request<{ self: { id: string } }>(socket, 'join', { room, name, ...(token ? { token } : {}) });
+    return { socket, res };
+  }
+
+  function errorCode(res: { ok: boolean; error?: { code: string } }): string | undefined {
+    return res.ok ? undefined : res.error?.code;
+  }
+
+  it('refuses joins without a token, with a forged one, an expired one, or one for another room', async () => {
+    assert.equal(errorCode((await join('r1', undefined)).res), 'UNAUTHORIZED');
+    const forged = signJwt({ sub: 'x', room: 'r1', exp: 4102444800 }, 'not-the-secret-at-all');
+    assert.equal(errorCode((await join('r1', forged)).res), 'TOKEN_INVALID');
+    const expired = signJwt({ sub: 'x', room: 'r1', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
+    assert.equal(errorCode((await join('r1', expired)).res), 'TOKEN_EXPIRED');
+    assert.equal(errorCode((await join('r1', mint('r2'))).res), 'FORBIDDEN');
+    assert.equal(errorCode((await join('r1', mint('r1', { join: false }))).res), 'FORBIDDEN');
+    assert.equal((await join('r1', mint('r1'))).res.ok, true);
+  });
+
+  it('a token without chat cannot send chat or room events; with chat it can', async () => {
+    const mute = await join('chat-grants', mint('chat-grants', { chat: false }));
+    assert.equal(errorCode(await request(mute.socket, 'chat_message', { text: 'hi' })), 'FORBIDDEN');
+    assert.equal(errorCode(await request(mute.socket, 'room_event', { type: 't', body: 1 })), 'FORBIDDEN');
+    const talker = await join('chat-grants', mint('chat-grants'));
+    assert.equal((await request(talker.socket, 'chat_message', { text: 'hi' })).ok, true);
+  });
+
+  it('a token without publish cannot offer to send media but may offer to receive', async () => {
+    const viewer = await join('pub-grants', mint('pub-grants', { publish: false }));
+    const other = await join('pub-grants', mint('pub-grants'));
+    if (!other.res.ok) throw new Error('join failed');
+    const to = (other.res as { ok: true; data: { self: { id: string } } }).data.self.id;
+    assert.equal(errorCode(await request(viewer.socket, 'offer', { to, description: SENDING_OFFER })), 'FORBIDDEN');
+    const relayed = nextEvent(other.socket, 'offer');
+    assert.equal((await request(viewer.socket, 'offer', { to, description: RECEIVING_OFFER })).ok, true);
+    await relayed;
+  });
+
+  it('mints tokens over HTTP for an admin only', async () => {
+    const url = `${server.app.url}/api/tokens`;
+    const body = JSON.stringify({ identity: 'guest', room: 'lobby', grants: { upload: true } });
+    const headers = { 'content-type': 'application/json' };
+    const anon = await fetch(url, { method: 'POST', headers, body });
+    assert.equal(anon.status, 401);
+    assert.equal(((await anon.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
+    const notAdmin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*')}` }, body });
+    assert.equal(notAdmin.status, 403);
+    const admin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*', { admin: true })}` }, body });
+    assert.equal(admin.status, 201);
+    const { token } = (await admin.json()) as { token: string };
+    const p = server.app.tokens.verify(token, 'lobby');
+    assert.equal(p.identity, 'guest');
+    assert.equal(p.grants.upload, true);
+  });
+});
+
+describe('rate limits and metrics', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ rateLimits: { eventsPerSec: 20, eventBurst: 5 } });
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  it('limits events per socket with RATE_LIMITED, and the socket recovers after the window', async () => {
+    const socket: TestSocket = await server.connect();
+    assert.equal((await request(socket, 'join', { room: 'rl', name: 'x' })).ok, true);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => request(socket, 'chat_message', { text: `m${i}` })));
+    const limited = results.filter((r) => !r.ok);
+    assert.ok(limited.length >= 5, `expected some refusals, got ${limited.length}`);
+    const first = limited[0]!;
+    assert.equal(first.ok ? undefined : first.error.code, 'RATE_LIMITED');
+    const retryAfterMs = first.ok ? 0 : Number(first.error.details?.['retryAfterMs']);
+    assert.ok(retryAfterMs > 0 && retryAfterMs <= 1000);
+    // Wait for exactly the window the server announced, then the socket works again.
+    await new Promise((r) => setTimeout(r, retryAfterMs + 60));
+    assert.equal((await request(socket, 'chat_message', { text: 'after' })).ok, true);
+    assert.equal(socket.connected, true);
+  });
+
+  it('exposes Prometheus metrics, health and readiness', async () => {
+    const metrics = await (await fetch(`${server.app.url}/metrics`)).text();
+    assert.match(metrics, /# TYPE parley_rooms gauge/);
+    assert.match(metrics, /parley_errors_total\{code="RATE_LIMITED"\} \d+/);
+    assert.match(metrics, /parley_log_entries_total\{kind="chat"\} \d+/);
+    assert.match(metrics, /parley_event_loop_lag_seconds \d/);
+    assert.equal((await fetch(`${server.app.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${server.app.url}/readyz`)).status, 200);
+  });
+});
