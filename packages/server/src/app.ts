@@ -120,18 +120,18 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await close();
     throw err;
   }
-  if (existsSync(join(config.webDir, 'index.html'))) {
+  const hasWebApp = existsSync(join(config.webDir, 'index.html'));
+  if (hasWebApp) {
     await http.register(fastifyStatic, { root: config.webDir, wildcard: false });
-    // Client-side routes (e.g. /room/xyz) get the app shell.
-    http.setNotFoundHandler((req, reply) => {
-      if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
-        return reply.sendFile('index.html');
-      }
-      return sendError(reply, Object.assign(new Error('not found'), { statusCode: 404 }), log);
-    });
   } else {
     log.warn({ webDir: config.webDir }, 'web app not built; run `npm run build:web` to serve it');
   }
+  http.setNotFoundHandler((req, reply) => {
+    // Client-side routes (e.g. /room/xyz) get the app shell; API paths get a JSON 404.
+    const api = ['/api/', '/socket.io', '/whip', '/whep', '/offer', '/metrics'].some((p) => req.url.startsWith(p));
+    if (hasWebApp && req.method === 'GET' && !api) return reply.sendFile('index.html');
+    return sendError(reply, new ParleyError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`), log);
+  });
 
   try {
     await http.listen({ host: config.host, port: config.port });
