@@ -82,6 +82,33 @@ export const configSchema = z.strictObject({
       maxEventBytes: 16 * 1024,
       ackTimeoutMs: 10_000,
     }),
+  /** Uploaded files (docs/room-log.md). */
+  files: z
+    .strictObject({
+      /** Blob directory; defaults to `<dataDir>/files`. */
+      dir: z.string().optional(),
+      /** Largest upload in bytes. */
+      maxBytes: z.number().int().min(1).default(100 * 1024 * 1024),
+    })
+    .default({ maxBytes: 100 * 1024 * 1024 }),
+  /** Room-log retention, enforced by a background job (docs/room-log.md). Unset = keep forever. */
+  retention: z
+    .strictObject({
+      maxAgeMs: z.number().int().min(1).optional(),
+      maxBytes: z.number().int().min(1).optional(),
+      /** How often the job runs. */
+      intervalMs: z.number().int().min(10).default(60_000),
+      /** Per-room overrides by room name; a field set here replaces the global one. */
+      rooms: z
+        .record(
+          z.string(),
+          z.strictObject({ maxAgeMs: z.number().int().min(1).optional(), maxBytes: z.number().int().min(1).optional() }),
+        )
+        .default({}),
+    })
+    .default({ intervalMs: 60_000, rooms: {} }),
+  /** Bearer key for admin HTTP calls (DELETE /api/rooms/:room). Unset disables them. */
+  adminKey: z.string().min(16).optional(),
 });
 
 export type ParleyConfig = z.infer<typeof configSchema>;
@@ -111,6 +138,7 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_WEB_DIR: (v) => [['webDir'], v],
   PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
   PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
+  PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
 };

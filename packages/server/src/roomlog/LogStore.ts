@@ -17,17 +17,46 @@ export interface RangeQuery {
 
 export interface RoomStats {
   room: string;
+  /** Entries currently stored (retention lowers it; `lastSeq` counts every entry ever appended). */
   messages: number;
+  /** UTF-8 bytes of the stored entries' payloads. */
   bytes: number;
   lastSeq: number;
+  /** Distinct display names that have joined the room. */
   participantsSeen: number;
+  /** File announcements currently stored, and the sum of their sizes. */
+  files: number;
+  fileBytes: number;
   createdAt: number;
   lastActivityAt: number;
 }
 
+/** A file announced in a room: the entry's FileInfo plus where it sits in the log. */
+export interface RoomFile {
+  room: string;
+  seq: number;
+  file: FileInfo;
+}
+
+/** What retention removes from one room. */
+export interface PrunePolicy {
+  /** Delete entries with ts < this. */
+  beforeTs?: number;
+  /** Delete the oldest entries until payload bytes plus announced file sizes are at most this. */
+  maxBytes?: number;
+}
+
+export interface RemovalResult {
+  /** Entries removed. */
+  entries: number;
+  /** Blob hashes that lost a reference; they may still be referenced elsewhere. */
+  releasedFiles: string[];
+}
+
 /**
  * A room's durable, ordered log. Implementations assign gap-free per-room sequence numbers
- * and resolve `append` only once the entry is durably stored.
+ * and resolve `append` only once the entry is durably stored. A `file` entry also records the
+ * room's reference to its blob, in the same transaction.
  */
 export interface LogStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -39,6 +68,16 @@ export interface LogStore {
   /** Records that a participant (by display name and peer id) was seen in the room. */
   noteParticipant(room: string, peerId: string, name: string): Promise<void>;
   stats(room: string): Promise<RoomStats | undefined>;
+  /** Names of every room the store knows, in name order. */
+  listRooms(): Promise<string[]>;
+  /** The newest announcement of a blob in a room, if the room still holds one. */
+  findFile(room: string, sha256: string): Promise<RoomFile | undefined>;
+  /** The subset of `sha256s` that some stored entry, in any room, still refers to. */
+  referencedFiles(sha256s: readonly string[]): Promise<Set<string>>;
+  /** Deletes a room's old entries by the policy; `lastSeq` is kept, so seqs never repeat. */
+  prune(room: string, policy: PrunePolicy): Promise<RemovalResult>;
+  /** Deletes a room with its entries and participants; undefined when there is no such room. */
+  deleteRoom(room: string): Promise<RemovalResult | undefined>;
   /** Idempotent. Pending appends are flushed before it resolves. */
   close(): Promise<void>;
 }

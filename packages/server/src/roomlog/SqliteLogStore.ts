@@ -3,8 +3,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogEntry } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
-import { entryPayload, type LogStore, type NewEntry, type RangeQuery, type RoomStats } from './LogStore.ts';
-import { rowToEntry, type EntryRow } from './rows.ts';
+import {
+  entryPayload,
+  type LogStore,
+  type NewEntry,
+  type PrunePolicy,
+  type RangeQuery,
+  type RemovalResult,
+  type RoomFile,
+  type RoomStats,
+} from './LogStore.ts';
+import { rowToEntry, rowToRoomFile, rowToStats, type EntryRow, type StatsRow } from './rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
 export interface SqliteLogStoreOptions {
@@ -21,6 +30,8 @@ interface Pending {
   resolve: (e: LogEntry) => void;
   reject: (e: unknown) => void;
 }
+
+const ENTRY_COLUMNS = 'e.seq, e.ts, e.kind, e.sender_id, e.sender_name, e.payload';
 
 /**
  * The embedded default. Appends are group-committed: every append queued in one turn of the
@@ -42,29 +53,60 @@ export class SqliteLogStore implements LogStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    const db = this.db;
     this.#stmts = {
-      ensureRoom: this.db.prepare(
+      ensureRoom: db.prepare(
         'INSERT INTO rooms (name, created_at, last_activity_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
       ),
-      bumpRoom: this.db.prepare(
+      bumpRoom: db.prepare(
         'UPDATE rooms SET last_seq = last_seq + 1, messages = messages + 1, bytes = bytes + ?, last_activity_at = ? WHERE name = ? RETURNING last_seq',
       ),
-      insert: this.db.prepare(
+      insert: db.prepare(
         'INSERT INTO entries (room, seq, ts, kind, sender_id, sender_name, payload, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      lastSeq: this.db.prepare('SELECT last_seq FROM rooms WHERE name = ?'),
-      after: this.db.prepare(
-        'SELECT seq, ts, kind, sender_id, sender_name, payload FROM entries WHERE room = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?',
+      insertFile: db.prepare('INSERT INTO room_files (room, seq, sha256, name, size, type) VALUES (?, ?, ?, ?, ?, ?)'),
+      lastSeq: db.prepare('SELECT last_seq FROM rooms WHERE name = ?'),
+      after: db.prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq > ? AND e.seq < ? ORDER BY e.seq ASC LIMIT ?`,
       ),
-      before: this.db.prepare(
-        'SELECT seq, ts, kind, sender_id, sender_name, payload FROM entries WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+      before: db.prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?`,
       ),
-      participant: this.db.prepare(
+      participant: db.prepare(
         'INSERT INTO participants (room, name, first_seen_at) VALUES (?, ?, ?) ON CONFLICT(room, name) DO NOTHING',
       ),
-      stats: this.db.prepare(
-        'SELECT name, messages, bytes, last_seq, created_at, last_activity_at, (SELECT count(*) FROM participants p WHERE p.room = rooms.name) AS participants FROM rooms WHERE name = ?',
+      stats: db.prepare(
+        `SELECT name, messages, bytes, last_seq, created_at, last_activity_at,
+          (SELECT count(*) FROM participants p WHERE p.room = rooms.name) AS participants,
+          (SELECT count(*) FROM room_files f WHERE f.room = rooms.name) AS files,
+          (SELECT coalesce(sum(size), 0) FROM room_files f WHERE f.room = rooms.name) AS file_bytes
+         FROM rooms WHERE name = ?`,
       ),
+      listRooms: db.prepare('SELECT name FROM rooms ORDER BY name'),
+      findFile: db.prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM room_files f JOIN entries e ON e.room = f.room AND e.seq = f.seq
+         WHERE f.room = ? AND f.sha256 = ? ORDER BY f.seq DESC LIMIT 1`,
+      ),
+      referenced: db.prepare(
+        'SELECT DISTINCT sha256 FROM room_files WHERE sha256 IN (SELECT value FROM json_each(?))',
+      ),
+      ageCutoff: db.prepare('SELECT max(seq) AS seq FROM entries WHERE room = ? AND ts < ?'),
+      bytesCutoff: db.prepare(
+        `SELECT seq FROM (
+           SELECT e.seq, sum(e.size + coalesce(f.size, 0)) OVER (ORDER BY e.seq DESC ROWS UNBOUNDED PRECEDING) AS suffix
+           FROM entries e LEFT JOIN room_files f ON f.room = e.room AND f.seq = e.seq
+           WHERE e.room = ?
+         ) WHERE suffix > ? ORDER BY seq DESC LIMIT 1`,
+      ),
+      releasedUpTo: db.prepare('SELECT DISTINCT sha256 FROM room_files WHERE room = ? AND seq <= ?'),
+      countUpTo: db.prepare(
+        'SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM entries WHERE room = ? AND seq <= ?',
+      ),
+      deleteUpTo: db.prepare('DELETE FROM entries WHERE room = ? AND seq <= ?'),
+      shrinkRoom: db.prepare('UPDATE rooms SET messages = messages - ?, bytes = bytes - ? WHERE name = ?'),
+      roomExists: db.prepare('SELECT messages FROM rooms WHERE name = ?'),
+      releasedAll: db.prepare('SELECT DISTINCT sha256 FROM room_files WHERE room = ?'),
+      deleteRoom: db.prepare('DELETE FROM rooms WHERE name = ?'),
     };
   }
 
@@ -97,11 +139,16 @@ export class SqliteLogStore implements LogStore {
 
   #insert(p: Pending): LogEntry {
     const payload = entryPayload(p.entry);
+    const size = Buffer.byteLength(payload);
     this.#stmts.ensureRoom.run(p.room, p.ts, p.ts);
-    const row = this.#stmts.bumpRoom.get(payload.length, p.ts, p.room) as { last_seq: number };
+    const row = this.#stmts.bumpRoom.get(size, p.ts, p.room) as { last_seq: number };
     const seq = row.last_seq;
     const { from } = p.entry;
-    this.#stmts.insert.run(p.room, seq, p.ts, p.entry.kind, from.id, from.name, payload, payload.length);
+    this.#stmts.insert.run(p.room, seq, p.ts, p.entry.kind, from.id, from.name, payload, size);
+    if (p.entry.kind === 'file') {
+      const { file } = p.entry;
+      this.#stmts.insertFile.run(p.room, seq, file.sha256, file.name, file.size, file.type);
+    }
     return rowToEntry({ seq, ts: p.ts, kind: p.entry.kind, sender_id: from.id, sender_name: from.name, payload });
   }
 
@@ -131,19 +178,58 @@ export class SqliteLogStore implements LogStore {
 
   async stats(room: string): Promise<RoomStats | undefined> {
     this.#assertOpen();
-    const row = this.#stmts.stats.get(room) as
-      | { name: string; messages: number; bytes: number; last_seq: number; created_at: number; last_activity_at: number; participants: number }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      room: row.name,
-      messages: row.messages,
-      bytes: row.bytes,
-      lastSeq: row.last_seq,
-      participantsSeen: row.participants,
-      createdAt: row.created_at,
-      lastActivityAt: row.last_activity_at,
-    };
+    const row = this.#stmts.stats.get(room) as StatsRow | undefined;
+    return row ? rowToStats(row) : undefined;
+  }
+
+  async listRooms(): Promise<string[]> {
+    this.#assertOpen();
+    return (this.#stmts.listRooms.all() as Array<{ name: string }>).map((r) => r.name);
+  }
+
+  async findFile(room: string, sha256: string): Promise<RoomFile | undefined> {
+    this.#assertOpen();
+    const row = this.#stmts.findFile.get(room, sha256) as EntryRow | undefined;
+    return row ? rowToRoomFile(room, row) : undefined;
+  }
+
+  async referencedFiles(sha256s: readonly string[]): Promise<Set<string>> {
+    this.#assertOpen();
+    if (sha256s.length === 0) return new Set();
+    const rows = this.#stmts.referenced.all(JSON.stringify(sha256s)) as Array<{ sha256: string }>;
+    return new Set(rows.map((r) => r.sha256));
+  }
+
+  async prune(room: string, policy: PrunePolicy): Promise<RemovalResult> {
+    this.#assertOpen();
+    return this.db.transaction((): RemovalResult => {
+      let cutoff = 0;
+      if (policy.beforeTs !== undefined) {
+        const row = this.#stmts.ageCutoff.get(room, policy.beforeTs) as { seq: number | null };
+        cutoff = Math.max(cutoff, row.seq ?? 0);
+      }
+      if (policy.maxBytes !== undefined) {
+        const row = this.#stmts.bytesCutoff.get(room, policy.maxBytes) as { seq: number } | undefined;
+        cutoff = Math.max(cutoff, row?.seq ?? 0);
+      }
+      if (cutoff === 0) return { entries: 0, releasedFiles: [] };
+      const released = (this.#stmts.releasedUpTo.all(room, cutoff) as Array<{ sha256: string }>).map((r) => r.sha256);
+      const count = this.#stmts.countUpTo.get(room, cutoff) as { n: number; bytes: number };
+      this.#stmts.deleteUpTo.run(room, cutoff);
+      this.#stmts.shrinkRoom.run(count.n, count.bytes, room);
+      return { entries: count.n, releasedFiles: released };
+    })();
+  }
+
+  async deleteRoom(room: string): Promise<RemovalResult | undefined> {
+    this.#assertOpen();
+    return this.db.transaction((): RemovalResult | undefined => {
+      const row = this.#stmts.roomExists.get(room) as { messages: number } | undefined;
+      if (!row) return undefined;
+      const released = (this.#stmts.releasedAll.all(room) as Array<{ sha256: string }>).map((r) => r.sha256);
+      this.#stmts.deleteRoom.run(room);
+      return { entries: row.messages, releasedFiles: released };
+    })();
   }
 
   async close(): Promise<void> {
