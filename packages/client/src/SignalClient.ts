@@ -1,0 +1,227 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { z } from 'zod';
+import {
+  ackSchema,
+  answerRelaySchema,
+  appendResultSchema,
+  candidateRelaySchema,
+  chatEntrySchema,
+  eventEntrySchema,
+  fileEntrySchema,
+  historyResultSchema,
+  joinResultSchema,
+  offerRelaySchema,
+  ParleyError,
+  peerInfoSchema,
+  peerLeftSchema,
+  type AnswerRelay,
+  type AppendResult,
+  type CandidateRelay,
+  type CandidateRequest,
+  type ChatEntry,
+  type ClientToServerEvents,
+  type EventEntry,
+  type FileEntry,
+  type HistoryRequest,
+  type HistoryResult,
+  type JoinRequest,
+  type JoinResult,
+  type OfferRelay,
+  type PeerInfo,
+  type PeerLeft,
+  type ServerToClientEvents,
+  type SessionEndReason,
+} from '@parley/protocol';
+import { Emitter } from './Emitter.ts';
+import { ClientError } from './errors.ts';
+
+type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type TimedSocket = ReturnType<ParleySocket['timeout']>;
+
+const sessionEndedSchema = z.object({
+  reason: z.enum(['server-shutdown', 'kicked', 'room-closed']),
+  message: z.string(),
+});
+const roomEventSchema = z.discriminatedUnion('kind', [eventEntrySchema, fileEntrySchema]);
+const nullAck = ackSchema(z.null());
+const joinAck = ackSchema(joinResultSchema);
+const appendAck = ackSchema(appendResultSchema);
+const historyAck = ackSchema(historyResultSchema);
+
+export interface SignalClientEvents {
+  /** The socket is connected; `reconnect` is true for every connection after the first. */
+  connect: [reconnect: boolean];
+  /** The socket dropped. `willReconnect` is false when the server or `close()` ended it for good. */
+  disconnect: [reason: string, willReconnect: boolean];
+  connectError: [error: Error];
+  peerJoined: [peer: PeerInfo];
+  peerLeft: [peer: PeerLeft];
+  offer: [msg: OfferRelay];
+  answer: [msg: AnswerRelay];
+  candidate: [msg: CandidateRelay];
+  chat: [entry: ChatEntry];
+  roomEvent: [entry: EventEntry | FileEntry];
+  sessionEnded: [msg: { reason: SessionEndReason; message: string }];
+  /** A server message failed its schema and was dropped. */
+  invalidMessage: [event: string, error: z.ZodError];
+}
+
+export interface SignalClientOptions {
+  /** Deadline for every acknowledged request, in ms. */
+  ackTimeoutMs?: number;
+  /** Extra socket.io-client options (path, transports, reconnection delays…). */
+  socket?: Partial<ManagerOptions & SocketOptions>;
+}
+
+/**
+ * The Socket.IO connection to a Parley server, typed with the protocol's event maps. Every request
+ * waits for its ack with a deadline and validates it with the protocol schema; every server event
+ * is validated before it is re-emitted. Nothing from the network is trusted by type alone.
+ */
+export class SignalClient extends Emitter<SignalClientEvents> {
+  readonly #socket: ParleySocket;
+  readonly #ackTimeoutMs: number;
+  #connectedOnce = false;
+  #closed = false;
+
+  constructor(url: string, options: SignalClientOptions = {}) {
+    super();
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.#socket = io(url, {
+      transports: ['websocket', 'polling'],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      ...options.socket,
+      autoConnect: false,
+      forceNew: true,
+    });
+    this.#bind();
+  }
+
+  get connected(): boolean {
+    return this.#socket.connected;
+  }
+
+  /** The socket id, which the server uses as this client's peer id. */
+  get id(): string | undefined {
+    return this.#socket.id;
+  }
+
+  /** Connects (socket.io then keeps reconnecting on its own) and resolves on the first connect. */
+  connect(timeoutMs = this.#ackTimeoutMs): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClientError('closed', 'the signal client is closed'));
+    if (this.#socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        offConnect();
+        offError();
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => done(new ClientError('timeout', `could not connect within ${timeoutMs} ms`)), timeoutMs);
+      const offConnect = this.on('connect', () => done());
+      const offError = this.on('connectError', (err) => {
+        // socket.io retries by itself; only a refusal it will not retry ends the attempt.
+        if (!this.#socket.active) done(new ClientError('disconnected', err.message, { cause: err }));
+      });
+      this.#socket.connect();
+    });
+  }
+
+  join(req: JoinRequest): Promise<JoinResult> {
+    return this.#request('join', (s) => s.emitWithAck('join', req), joinAck);
+  }
+
+  leave(): Promise<null> {
+    return this.#request('leave', (s) => s.emitWithAck('leave', {}), nullAck);
+  }
+
+  offer(to: string, sdp: string): Promise<null> {
+    return this.#request('offer', (s) => s.emitWithAck('offer', { to, description: { type: 'offer', sdp } }), nullAck);
+  }
+
+  answer(to: string, sdp: string): Promise<null> {
+    return this.#request('answer', (s) => s.emitWithAck('answer', { to, description: { type: 'answer', sdp } }), nullAck);
+  }
+
+  candidate(to: string, candidate: CandidateRequest['candidate']): Promise<null> {
+    return this.#request('candidate', (s) => s.emitWithAck('candidate', { to, candidate }), nullAck);
+  }
+
+  chat(text: string): Promise<AppendResult> {
+    return this.#request('chat_message', (s) => s.emitWithAck('chat_message', { text }), appendAck);
+  }
+
+  roomEvent(type: string, body: unknown): Promise<AppendResult> {
+    return this.#request('room_event', (s) => s.emitWithAck('room_event', { type, body }), appendAck);
+  }
+
+  history(req: HistoryRequest = {}): Promise<HistoryResult> {
+    return this.#request('history', (s) => s.emitWithAck('history', req), historyAck);
+  }
+
+  /** Disconnects for good and drops every listener. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.removeAllListeners();
+    this.#socket.io.removeAllListeners();
+    this.#socket.disconnect();
+    this.removeAllListeners();
+  }
+
+  async #request<S extends ReturnType<typeof ackSchema>>(
+    event: keyof ClientToServerEvents,
+    send: (socket: TimedSocket) => Promise<unknown>,
+    schema: S,
+  ): Promise<Extract<z.infer<S>, { ok: true }>['data']> {
+    if (this.#closed) throw new ClientError('closed', 'the signal client is closed');
+    // While disconnected socket.io would buffer the emit and send it after reconnecting, when the
+    // room, our peer id and the targets may all have changed. Fail fast instead.
+    if (!this.#socket.connected) throw new ClientError('disconnected', `cannot send ${event}: not connected`);
+    let raw: unknown;
+    try {
+      raw = await send(this.#socket.timeout(this.#ackTimeoutMs));
+    } catch (err) {
+      if (this.#closed) throw new ClientError('closed', `${event}: the signal client was closed`, { cause: err });
+      throw new ClientError('timeout', `${event}: no answer within ${this.#ackTimeoutMs} ms`, { cause: err });
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ClientError('invalid-response', `${event}: the server's answer does not match the protocol`, {
+        cause: parsed.error,
+      });
+    }
+    const ack = parsed.data;
+    if (!ack.ok) throw ParleyError.fromWire(ack.error);
+    return ack.data;
+  }
+
+  #bind(): void {
+    const s = this.#socket;
+    s.on('connect', () => {
+      const reconnect = this.#connectedOnce;
+      this.#connectedOnce = true;
+      this.emit('connect', reconnect);
+    });
+    s.on('disconnect', (reason) => this.emit('disconnect', reason, s.active && !this.#closed));
+    s.on('connect_error', (err) => this.emit('connectError', err));
+
+    const accept = <T>(event: string, schema: z.ZodType<T>, payload: unknown, fn: (value: T) => void) => {
+      const parsed = schema.safeParse(payload);
+      if (parsed.success) fn(parsed.data);
+      else this.emit('invalidMessage', event, parsed.error);
+    };
+    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
+    s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
+    s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));
+    s.on('answer', (p: unknown) => accept('answer', answerRelaySchema, p, (v) => this.emit('answer', v)));
+    s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));
+    s.on('chat_message', (p: unknown) => accept('chat_message', chatEntrySchema, p, (v) => this.emit('chat', v)));
+    s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
+    s.on('session-ended', (p: unknown) =>
+      accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
+    );
+  }
+}
