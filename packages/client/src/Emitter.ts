@@ -45,10 +45,15 @@ export class Emitter<E extends EventMap<E>> {
       try {
         fn(...args);
       } catch (err) {
-        setTimeout(() => {
-          throw err;
-        }, 0);
+        this.onListenerError(err);
       }
     }
+  }
+
+  /** Where listener exceptions go; by default rethrown on a fresh task so they stay visible. */
+  protected onListenerError(err: unknown): void {
+    setTimeout(() => {
+      throw err;
+    }, 0);
   }
 }
