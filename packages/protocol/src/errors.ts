@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   FORBIDDEN: 'The token does not grant this action.',
   RATE_LIMITED: 'Too many requests; slow down and retry later.',
   NOT_FOUND: 'The requested resource does not exist.',
+  RANGE_NOT_SATISFIABLE: 'The requested byte range is malformed or lies outside the file.',
   BAD_SDP: 'The session description could not be parsed or has nothing usable.',
   UNSUPPORTED: 'The request asks for something this server does not support.',
   MEDIA_UNAVAILABLE: 'The media source could not be started.',

@@ -5,6 +5,7 @@ import type { Signaling } from './signaling/Signaling.ts';
 import type { Logger } from './util/logger.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
+import { roomLogFeature } from './roomlog/feature.ts';
 
 /** What a feature module gets when the app starts. */
 export interface FeatureContext {
@@ -31,4 +32,4 @@ export interface Feature {
 export type FeatureFactory = (ctx: FeatureContext) => Promise<Feature>;
 
 /** The features this server runs, in start order. */
-export const FEATURES: FeatureFactory[] = [];
+export const FEATURES: FeatureFactory[] = [roomLogFeature];

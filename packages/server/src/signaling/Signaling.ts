@@ -77,6 +77,12 @@ export class Signaling {
     this.#admitting = false;
   }
 
+  /** Ends every session in a room (e.g. the room was deleted): `session-ended`, then disconnect. */
+  endRoom(room: string, message: string): void {
+    this.io.to(room).emit('session-ended', { reason: 'room-closed', message });
+    this.io.in(room).disconnectSockets();
+  }
+
   /** Appends an entry to a room's log and delivers it live to the room, once per member. */
   async publish(room: string, entry: NewEntry): Promise<LogEntry> {
     const stored = await this.options.store.append(room, entry);
@@ -141,7 +147,8 @@ export class Signaling {
         if (req.lastSeq !== undefined) {
           const from = Math.min(req.lastSeq, latest);
           entries = await store.range(room.name, { after: from, limit: limits.maxReplay });
-          truncated = latest - from > limits.maxReplay;
+          // Also true when retention removed entries the client has not seen.
+          truncated = latest - from > limits.maxReplay || (entries[0]?.seq ?? latest + 1) > from + 1;
         } else {
           entries = limits.joinCatchUp > 0 ? await store.range(room.name, { limit: limits.joinCatchUp }) : [];
           truncated = (entries[0]?.seq ?? 1) > 1;
