@@ -18,6 +18,8 @@ import { RateLimiter } from './ratelimit/RateLimiter.ts';
 import { guardConnections } from './signaling/connectionGuard.ts';
 import { registerTokenRoutes } from './http/tokens.ts';
 import { ParleyError } from '@parley/protocol';
+import { IceServerProvider } from './ice/IceServerProvider.ts';
+import { registerIceRoutes } from './http/ice.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -28,6 +30,7 @@ export interface ParleyApp {
   readonly log: Logger;
   readonly tokens: TokenService;
   readonly metrics: Metrics;
+  readonly ice: IceServerProvider;
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   /** Graceful, idempotent shutdown: stop admitting, tell clients, close sockets, flush the log. */
@@ -49,6 +52,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const store = options.store ?? (await openStore(config));
   const tokens = new TokenService(config.auth);
   const metrics = new Metrics();
+  const ice = new IceServerProvider({ stunUrls: config.stunUrls, turn: config.turn, iceServers: config.iceServers });
   if (tokens.openMode) {
     log.warn(
       'OPEN MODE: no auth.secret is configured, so anyone who can reach this server may join any room, ' +
@@ -82,7 +86,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     metrics,
     eventRate: { ratePerSec: config.rateLimits.eventsPerSec, burst: config.rateLimits.eventBurst },
     log: log.child({ module: 'signaling' }),
-    iceServers: () => config.iceServers,
+    iceServers: (peerId) => ice.forPeer(peerId),
     limits: config.limits,
   });
 
@@ -114,8 +118,9 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
 
   registerHealthRoutes(http, { signaling, metrics, isClosing: () => closing !== undefined });
   registerTokenRoutes(http, tokens, config.auth.apiKeys);
+  registerIceRoutes(http, tokens, ice);
   try {
-    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics }));
+    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics, ice }));
   } catch (err) {
     await close();
     throw err;
@@ -153,6 +158,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     log,
     tokens,
     metrics,
+    ice,
     url,
     close,
     [Symbol.asyncDispose]: close,

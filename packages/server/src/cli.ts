@@ -3,11 +3,14 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createApp } from './app.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { ALL_GRANTS, type Grants } from './auth/grants.ts';
+import { spawnCoturn } from './ice/coturn.ts';
 
 const USAGE = `usage: parley <command> [--flag value ...]
 
 commands:
   serve     run the server (default on http://127.0.0.1:8080)
+  turn      start Debian's coturn with deploy/coturn/turnserver.conf and turn.secret
+            (PARLEY_TURN_SECRET); extra flags after -- go to turnserver
   token     mint an access token: parley token --room ROOM --identity ID [--name NAME]
             [--grants chat,publish,subscribe,upload,record,admin] [--ttl SECONDS] [--api-key KEY]
             (signs with auth.secret / PARLEY_AUTH_SECRET, or the named API key's secret)
@@ -95,6 +98,20 @@ function token(args: string[]): void {
   process.stdout.write(`${tokens.mint({ identity, room, name, grants, ttlSec }, apiKey)}\n`);
 }
 
+/** `parley turn`: runs coturn in the foreground with Parley's configuration and secret. */
+async function turn(args: string[]): Promise<void> {
+  const split = args.indexOf('--');
+  const passthrough = split >= 0 ? args.slice(split + 1) : [];
+  const config = loadConfig(parseFlags(split >= 0 ? args.slice(0, split) : args));
+  if (!config.turn.secret) throw new ConfigError('turn.secret is not set: export PARLEY_TURN_SECRET (16+ characters)');
+  const child = spawnCoturn({ secret: config.turn.secret, args: passthrough, stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  process.exitCode = code;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -103,6 +120,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'token':
       return token(rest);
+    case 'turn':
+      return turn(rest);
     case 'help':
     case '--help':
     case '-h':

@@ -56,8 +56,30 @@ export const configSchema = z.strictObject({
       httpPerSec: 50,
       httpBurst: 200,
     }),
-  /** STUN/TURN servers handed to clients in the join ack. Empty by default: host candidates only. */
-  iceServers: z.array(iceServerSchema).default([]),
+  /**
+   * Extra ICE servers handed to clients as they are. Empty by default: host candidates only.
+   * TURN belongs in `turn` (credentials are minted per participant), so a turn: URL here with a
+   * static password is refused.
+   */
+  iceServers: z
+    .array(iceServerSchema)
+    .default([])
+    .refine(
+      (servers) => servers.every((s) => s.credential === undefined),
+      'iceServers must not carry static credentials; configure turn.urls and turn.secret instead',
+    ),
+  /** STUN URLs handed to clients, e.g. ["stun:turn.example.com:3478"]. */
+  stunUrls: z.array(z.string().regex(/^stuns?:/, 'STUN URLs start with stun: or stuns:')).default([]),
+  turn: z
+    .strictObject({
+      /** e.g. ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"] */
+      urls: z.array(z.string().regex(/^turns?:/, 'TURN URLs start with turn: or turns:')).default([]),
+      /** coturn's static-auth-secret; short-lived credentials are minted from it. */
+      secret: z.string().min(16, 'turn.secret must be at least 16 characters').optional(),
+      /** Lifetime of minted TURN credentials, seconds. */
+      ttlSec: z.number().int().min(60).default(3600),
+    })
+    .default({ urls: [], ttlSec: 3600 }),
   limits: z
     .strictObject({
       /** Largest Socket.IO frame accepted, in bytes. */
@@ -141,6 +163,9 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
+  PARLEY_TURN_SECRET: (v) => [['turn', 'secret'], v],
+  PARLEY_TURN_URLS: (v) => [['turn', 'urls'], v.split(',').map((u) => u.trim())],
+  PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
 };
 
 /** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */

@@ -6,6 +6,7 @@ import type { Logger } from './util/logger.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
 import { roomLogFeature } from './roomlog/feature.ts';
+import type { IceServerProvider } from './ice/IceServerProvider.ts';
 
 /** What a feature module gets when the app starts. */
 export interface FeatureContext {
@@ -17,6 +18,8 @@ export interface FeatureContext {
   /** Verifies access tokens; use `authorize()` from http/tokens.ts in routes. */
   tokens: TokenService;
   metrics: Metrics;
+  /** ICE servers (with minted TURN credentials) for server-side peers and WHIP/WHEP Link headers. */
+  ice: IceServerProvider;
 }
 
 /** A started feature; `close()` runs during shutdown, before the store is closed. */

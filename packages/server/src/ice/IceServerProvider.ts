@@ -1,0 +1,87 @@
+import type { IceServer } from '@parley/protocol';
+import { mintTurnCredential } from './turnCredentials.ts';
+
+export interface IceConfig {
+  /** STUN URLs, e.g. `stun:turn.example.com:3478`. */
+  stunUrls: string[];
+  turn: {
+    /** TURN URLs: `turn:host:3478?transport=udp`, `turn:host:3478?transport=tcp`, `turns:host:5349?transport=tcp`. */
+    urls: string[];
+    /** coturn's `static-auth-secret`. TURN is offered only when both urls and secret are set. */
+    secret?: string | undefined;
+    /** Lifetime of minted credentials, seconds. */
+    ttlSec: number;
+  };
+  /** Extra servers passed through as configured (no credentials allowed on turn: URLs). */
+  iceServers: IceServer[];
+}
+
+/** Builds the ICE server list for one participant, minting its TURN credentials. */
+export class IceServerProvider {
+  constructor(private readonly config: IceConfig) {}
+
+  get hasTurn(): boolean {
+    return this.config.turn.urls.length > 0 && !!this.config.turn.secret;
+  }
+
+  /** The list for `peerId`, with TURN credentials valid for the configured TTL. */
+  forPeer(peerId: string): IceServer[] {
+    const servers: IceServer[] = [...this.config.iceServers];
+    if (this.config.stunUrls.length) servers.push({ urls: [...this.config.stunUrls] });
+    const { turn } = this.config;
+    if (turn.urls.length && turn.secret) {
+      const { username, credential } = mintTurnCredential(turn.secret, peerId, turn.ttlSec);
+      servers.push({ urls: [...turn.urls], username, credential });
+    }
+    return servers;
+  }
+
+  /** RFC 8840-style `Link` header values for WHIP/WHEP responses. */
+  linkHeaders(peerId: string): string[] {
+    const out: string[] = [];
+    for (const server of this.forPeer(peerId)) {
+      const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+      for (const url of urls) {
+        const params = ['rel="ice-server"'];
+        if (server.username !== undefined) params.push(`username="${server.username}"`);
+        if (server.credential !== undefined) params.push(`credential="${server.credential}"`, 'credential-type="password"');
+        out.push(`<${url}>; ${params.join('; ')}`);
+      }
+    }
+    return out;
+  }
+}
+
+/** node-datachannel's ICE server shape (its `IceServer` type). */
+export interface LibdatachannelIceServer {
+  hostname: string;
+  port: number;
+  username?: string;
+  password?: string;
+  relayType?: 'TurnUdp' | 'TurnTcp' | 'TurnTls';
+}
+
+/**
+ * Converts browser-style ICE servers into node-datachannel's objects, for server-side peers.
+ * Objects rather than `turn:user:pass@host` strings, because TURN REST usernames contain ':'.
+ */
+export function toLibdatachannelServers(servers: IceServer[]): LibdatachannelIceServer[] {
+  const out: LibdatachannelIceServer[] = [];
+  for (const server of servers) {
+    for (const url of Array.isArray(server.urls) ? server.urls : [server.urls]) {
+      const match = /^(stuns?|turns?):\[?([^\]?]+?)\]?(?::(\d+))?(?:\?transport=(udp|tcp))?$/.exec(url);
+      if (!match) continue;
+      const scheme = match[1]!;
+      const hostname = match[2]!;
+      const tls = scheme.endsWith('s');
+      const port = match[3] ? Number(match[3]) : tls ? 5349 : 3478;
+      if (scheme.startsWith('stun')) {
+        out.push({ hostname, port });
+      } else if (server.username !== undefined && server.credential !== undefined) {
+        const relayType = tls ? 'TurnTls' : match[4] === 'tcp' ? 'TurnTcp' : 'TurnUdp';
+        out.push({ hostname, port, username: server.username, password: server.credential, relayType });
+      }
+    }
+  }
+  return out;
+}
