@@ -1,10 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { parseConfig, type ConfigInput, type ParleyConfig } from './config.ts';
+import { ConfigError, parseConfig, type ConfigInput, type ParleyConfig } from './config.ts';
 import type { LogStore } from './roomlog/LogStore.ts';
 import { openStore } from './roomlog/openStore.ts';
 import { Signaling, type ParleyIo } from './signaling/Signaling.ts';
@@ -48,6 +48,7 @@ export interface CreateAppOptions {
 /** Builds and starts a Parley server: HTTP, Socket.IO signaling and the room log. */
 export async function createApp(input: ConfigInput | ParleyConfig, options: CreateAppOptions = {}): Promise<ParleyApp> {
   const config = parseConfig(input);
+  const https = config.tls ? readTls(config.tls) : undefined;
   const log = options.log ?? createLogger(config.logLevel);
   const store = options.store ?? (await openStore(config));
   const tokens = new TokenService(config.auth);
@@ -60,7 +61,10 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     );
   }
 
-  const http = Fastify({ loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
+  const http = Fastify({
+    loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
   http.setErrorHandler((err, _req, reply) => {
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
@@ -146,7 +150,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   }
   const address = http.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   log.info({ url, storage: store.kind }, 'parley listening');
 
   return {
@@ -163,4 +167,12 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function readTls(tls: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  try {
+    return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  } catch (err) {
+    throw new ConfigError(`cannot read TLS certificate or key: ${(err as Error).message}`);
+  }
 }

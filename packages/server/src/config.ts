@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { iceServerSchema } from '@parley/protocol';
+import { mediaConfigSchema } from './media/config.ts';
 
 const defaultWebDir = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
 
@@ -11,6 +12,8 @@ export const configSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
   dataDir: z.string().default('./data'),
+  /** Serve HTTPS directly (PEM files). Behind a TLS-terminating proxy, leave unset. */
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Directory of the built web app; served at `/` when it exists. */
   webDir: z.string().default(defaultWebDir),
@@ -80,6 +83,8 @@ export const configSchema = z.strictObject({
       ttlSec: z.number().int().min(60).default(3600),
     })
     .default({ urls: [], ttlSec: 3600 }),
+  /** Media server: sources, WHIP/WHEP, recording (docs/media.md). */
+  media: mediaConfigSchema.default(mediaConfigSchema.parse({})),
   limits: z
     .strictObject({
       /** Largest Socket.IO frame accepted, in bytes. */
@@ -163,6 +168,8 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
+  PARLEY_TLS_CERT: (v) => [['tls', 'cert'], v],
+  PARLEY_TLS_KEY: (v) => [['tls', 'key'], v],
   PARLEY_TURN_SECRET: (v) => [['turn', 'secret'], v],
   PARLEY_TURN_URLS: (v) => [['turn', 'urls'], v.split(',').map((u) => u.trim())],
   PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
@@ -178,6 +185,8 @@ const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   storage: (v) => [['storage', 'driver'], v],
   'postgres-url': (v) => [['storage', 'postgresUrl'], v],
   'auth-secret': (v) => [['auth', 'secret'], v],
+  'tls-cert': (v) => [['tls', 'cert'], v],
+  'tls-key': (v) => [['tls', 'key'], v],
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
