@@ -127,3 +127,11 @@ describe('error catalogue', () => {
     for (const [code, message] of Object.entries(ERROR_CODES)) assert.ok(message.length > 10, code);
   });
 });
+
+describe('docs/errors.md', () => {
+  it('documents every error code', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\`${code}\``), `${code} is not documented`);
+  });
+});
