@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   BAD_SDP: 'The session description could not be parsed or has nothing usable.',
   UNSUPPORTED: 'The request asks for something this server does not support.',
   MEDIA_UNAVAILABLE: 'The media source could not be started.',
+  STREAM_BUSY: 'The stream already has a publisher (or is a configured source).',
   STORAGE_FAILED: 'The entry could not be stored; it was not delivered.',
   SHUTTING_DOWN: 'The server is shutting down.',
   VERSION_MISMATCH: 'The client speaks an incompatible protocol version.',

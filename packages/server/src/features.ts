@@ -3,6 +3,7 @@ import type { ParleyConfig } from './config.ts';
 import type { LogStore } from './roomlog/LogStore.ts';
 import type { Signaling } from './signaling/Signaling.ts';
 import type { Logger } from './util/logger.ts';
+import { mediaFeature } from './media/feature.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
 import { roomLogFeature } from './roomlog/feature.ts';
@@ -35,4 +36,4 @@ export interface Feature {
 export type FeatureFactory = (ctx: FeatureContext) => Promise<Feature>;
 
 /** The features this server runs, in start order. */
-export const FEATURES: FeatureFactory[] = [roomLogFeature];
+export const FEATURES: FeatureFactory[] = [roomLogFeature, mediaFeature];

@@ -1,0 +1,163 @@
+/**
+ * The media server facade: viewer sessions (POST /offer, WHEP), publisher sessions (WHIP), the
+ * stream registry and recordings. Close order: peers, then sources (ffmpeg), then recordings.
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { ParleyError, type IceServer } from '@parley/protocol';
+import type { Logger } from '../util/logger.ts';
+import type { MediaConfig } from './config.ts';
+import type { MediaPeerOptions } from './MediaPeer.ts';
+import { parseSdp } from './sdp.ts';
+import { PublisherSession } from './sessions/PublisherSession.ts';
+import { ViewerSession } from './sessions/ViewerSession.ts';
+import { StreamRegistry } from './StreamRegistry.ts';
+import { RecordingManager, type RecordingInfo } from './recording/RecordingManager.ts';
+
+export type SessionRole = 'whep' | 'whip' | 'offer';
+
+export interface MediaServiceOptions {
+  media: MediaConfig;
+  iceServers: readonly IceServer[];
+  dataDir: string;
+  log: Logger;
+}
+
+export class MediaService {
+  readonly streams: StreamRegistry;
+  readonly recordings: RecordingManager;
+  readonly #viewers = new Map<string, ViewerSession>();
+  readonly #publishers = new Map<string, PublisherSession>();
+  /** ICE ufrag of each session's offer, to tell trickle from ICE restart in PATCH. */
+  readonly #ufrags = new Map<string, string>();
+  readonly #config: MediaConfig;
+  readonly #peerOptions: MediaPeerOptions;
+  readonly #log: Logger;
+  #pending = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: MediaServiceOptions) {
+    this.#config = opts.media;
+    this.#log = opts.log;
+    this.#peerOptions = {
+      iceServers: opts.iceServers,
+      bindAddress: opts.media.bindAddress,
+      portRangeBegin: opts.media.portRangeBegin,
+      portRangeEnd: opts.media.portRangeEnd,
+    };
+    this.recordings = new RecordingManager(resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')), opts.log);
+    this.streams = new StreamRegistry(opts.media, this.recordings, opts.log);
+  }
+
+  get defaultStream(): string {
+    return this.#config.defaultStream;
+  }
+
+  remoteUfrag(id: string): string | undefined {
+    return this.#ufrags.get(id);
+  }
+
+  #rememberUfrag(id: string, offerSdp: string, session: { on(e: 'close', fn: () => void): unknown }): void {
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offerSdp)?.[1];
+    if (ufrag) this.#ufrags.set(id, ufrag);
+    session.on('close', () => this.#ufrags.delete(id));
+  }
+
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  get publisherCount(): number {
+    return this.#publishers.size;
+  }
+
+  #admit(): void {
+    if (this.#closing) throw new ParleyError('SHUTTING_DOWN');
+    if (this.#viewers.size + this.#publishers.size + this.#pending >= this.#config.maxPeers) {
+      throw new ParleyError('MEDIA_UNAVAILABLE', `this server already runs ${this.#config.maxPeers} media peers`);
+    }
+  }
+
+  /** Answers a viewer's offer for `stream`; the session lives until the peer goes away or DELETE. */
+  async view(stream: string, offerSdp: string): Promise<{ id: string; answer: string }> {
+    this.#admit();
+    const offer = parseSdp(offerSdp);
+    this.#pending++;
+    try {
+      const source = await this.streams.open(stream);
+      const id = randomUUID();
+      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions, this.#log);
+      if (this.#closing) {
+        session.close('shutting down');
+        throw new ParleyError('SHUTTING_DOWN');
+      }
+      this.#viewers.set(id, session);
+      session.on('close', () => this.#viewers.delete(id));
+      this.#rememberUfrag(id, offerSdp, session);
+      return { id, answer };
+    } finally {
+      this.#pending--;
+    }
+  }
+
+  /** Answers a WHIP publisher's offer; the stream is live for viewers from now on. */
+  async publish(stream: string, offerSdp: string): Promise<{ id: string; answer: string }> {
+    this.#admit();
+    const offer = parseSdp(offerSdp);
+    this.streams.assertPublishable(stream);
+    this.#pending++;
+    try {
+      const id = randomUUID();
+      const { session, answer } = await PublisherSession.answer(id, stream, offerSdp, offer, this.#peerOptions, this.#log, (s) =>
+        this.streams.addLive(s.source),
+      );
+      this.#publishers.set(id, session);
+      this.#rememberUfrag(id, offerSdp, session);
+      session.on('close', () => {
+        this.#publishers.delete(id);
+        this.recordings.stopStream(stream);
+      });
+      if (this.#config.recordWhip && session.source.video?.name !== 'h264') {
+        try {
+          this.recordings.start(session.source);
+        } catch (err) {
+          this.#log.warn({ err, stream }, 'cannot record WHIP stream');
+        }
+      }
+      return { id, answer };
+    } finally {
+      this.#pending--;
+    }
+  }
+
+  session(role: 'whep' | 'whip', stream: string, id: string): ViewerSession | PublisherSession | undefined {
+    const s = role === 'whip' ? this.#publishers.get(id) : this.#viewers.get(id);
+    return s && s.stream === stream ? s : undefined;
+  }
+
+  /** Ends a session (WHIP/WHEP DELETE). */
+  stop(role: 'whep' | 'whip', stream: string, id: string): void {
+    const s = this.session(role, stream, id);
+    if (!s) throw new ParleyError('NOT_FOUND', `no ${role.toUpperCase()} session ${id} on ${stream}`);
+    s.close('deleted by client');
+  }
+
+  async startRecording(stream: string): Promise<RecordingInfo> {
+    const live = this.streams.live(stream);
+    if (live) return this.recordings.start(live);
+    // configured sources can be recorded too: the recorder is a sink like a viewer
+    const source = await this.streams.open(stream);
+    return this.recordings.start(source);
+  }
+
+  /** Peers first, then sources (ffmpeg children), then recordings. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const v of [...this.#viewers.values()]) v.close('server shutting down');
+      for (const p of [...this.#publishers.values()]) p.close('server shutting down');
+      await this.streams.close();
+      this.recordings.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * HTTP surface of the media server:
+ *   POST /offer                       aiortc examples/server style JSON offer/answer
+ *   POST /whep/:stream                WHEP playback (application/sdp), DELETE/PATCH the Location
+ *   POST /whip/:stream                WHIP ingest (RFC 9725), DELETE/PATCH the Location
+ *   GET  /api/streams                 streams a viewer can pick
+ *   GET|POST /api/recordings, DELETE /api/recordings/:id, GET /api/recordings/:id/file
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { LIMITS, ParleyError, type IceServer } from '@parley/protocol';
+import type { Logger } from '../../util/logger.ts';
+import { streamNameSchema } from '../config.ts';
+import type { MediaService } from '../MediaService.ts';
+import { recordingIdSchema } from '../recording/RecordingManager.ts';
+
+const viewableNameSchema = z.union([streamNameSchema, z.string().regex(/^recording:[a-z0-9-]{1,64}$/)]);
+const offerBodySchema = z.object({
+  sdp: z.string().min(1).max(LIMITS.sdp),
+  type: z.literal('offer'),
+  stream: viewableNameSchema.optional(),
+});
+const sessionIdSchema = z.string().uuid();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ParleyError('INVALID_PAYLOAD', `${what}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`);
+  }
+  return r.data;
+}
+
+function sdpBody(body: unknown): string {
+  if (typeof body !== 'string' || body.trim().length === 0) throw new ParleyError('BAD_SDP', 'the request body must be an SDP offer');
+  return body;
+}
+
+const quote = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
+
+/** RFC 9725 §4.4 Link headers for the configured ICE servers (none by default). */
+export function iceLinkHeaders(servers: readonly IceServer[]): string[] {
+  const out: string[] = [];
+  for (const s of servers) {
+    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
+      let link = `<${url}>; rel="ice-server"`;
+      if (s.username !== undefined) link += `; username=${quote(s.username)}; credential=${quote(s.credential ?? '')}; credential-type="password"`;
+      out.push(link);
+    }
+  }
+  return out;
+}
+
+export function registerMediaRoutes(
+  http: FastifyInstance,
+  deps: { media: MediaService; iceServers: readonly IceServer[]; log: Logger },
+): void {
+  const { media, iceServers, log } = deps;
+  const links = iceLinkHeaders(iceServers);
+
+  for (const type of ['application/sdp', 'application/trickle-ice-sdpfrag']) {
+    http.addContentTypeParser(type, { parseAs: 'string', bodyLimit: LIMITS.sdp }, (_req, body, done) => done(null, body));
+  }
+
+  http.post('/offer', { bodyLimit: LIMITS.sdp + 4096 }, async (req) => {
+    const body = parse(offerBodySchema, req.body, 'offer');
+    const { answer } = await media.view(body.stream ?? media.defaultStream, body.sdp);
+    return { sdp: answer, type: 'answer' as const };
+  });
+
+  const created = (reply: FastifyReply, location: string, answer: string) => {
+    reply.status(201).header('location', location).header('content-type', 'application/sdp').header('etag', `"${location.split('/').pop()}"`);
+    reply.header('accept-patch', 'application/trickle-ice-sdpfrag');
+    if (links.length > 0) reply.header('link', links);
+    return reply.send(answer);
+  };
+
+  for (const role of ['whep', 'whip'] as const) {
+    const nameSchema = role === 'whep' ? viewableNameSchema : streamNameSchema;
+
+    http.options(`/${role}/:stream`, async (_req, reply) => {
+      reply.status(204).header('accept-post', 'application/sdp');
+      if (links.length > 0) reply.header('link', links);
+      return reply.send();
+    });
+
+    http.post<{ Params: { stream: string } }>(`/${role}/:stream`, async (req, reply) => {
+      const stream = parse(nameSchema, req.params.stream, 'stream name');
+      const offer = sdpBody(req.body);
+      const { id, answer } = role === 'whep' ? await media.view(stream, offer) : await media.publish(stream, offer);
+      return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer);
+    });
+
+    http.delete<{ Params: { stream: string; id: string } }>(`/${role}/:stream/:id`, async (req, reply) => {
+      const stream = parse(nameSchema, req.params.stream, 'stream name');
+      const id = parse(sessionIdSchema, req.params.id, 'session id');
+      media.stop(role, stream, id);
+      return reply.status(200).send({ ok: true });
+    });
+
+    http.patch<{ Params: { stream: string; id: string } }>(`/${role}/:stream/:id`, async (req, reply) => {
+      const stream = parse(nameSchema, req.params.stream, 'stream name');
+      const id = parse(sessionIdSchema, req.params.id, 'session id');
+      const session = media.session(role, stream, id);
+      if (!session) throw new ParleyError('NOT_FOUND', `no ${role.toUpperCase()} session ${id} on ${stream}`);
+      if (typeof req.body !== 'string') throw new ParleyError('UNSUPPORTED', 'PATCH takes application/trickle-ice-sdpfrag');
+      const lines = req.body.split(/\r?\n/);
+      const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))?.slice(12);
+      if (ufrag !== undefined && ufrag !== media.remoteUfrag(id)) {
+        return reply.status(501).send({ error: { code: 'UNSUPPORTED', message: 'ICE restart is not supported; start a new session (POST) instead' } });
+      }
+      let mid = session.peer.tracks[0]?.mid ?? '0';
+      for (const line of lines) {
+        if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+        else if (line.startsWith('a=candidate:') && line.length < LIMITS.candidate) {
+          try {
+            session.peer.addRemoteCandidate(line.trim(), mid);
+          } catch (err) {
+            throw new ParleyError('INVALID_PAYLOAD', `bad candidate: ${(err as Error).message}`);
+          }
+        }
+      }
+      return reply.status(204).send();
+    });
+  }
+
+  http.get('/api/streams', async () => ({ streams: media.streams.list() }));
+
+  http.get('/api/recordings', async () => ({ recordings: media.recordings.list() }));
+
+  http.post('/api/recordings', async (req, reply) => {
+    const body = parse(z.object({ stream: streamNameSchema }), req.body, 'recording request');
+    const recording = await media.startRecording(body.stream);
+    return reply.status(201).send({ recording });
+  });
+
+  http.delete<{ Params: { id: string } }>('/api/recordings/:id', async (req) => {
+    const id = parse(recordingIdSchema, req.params.id, 'recording id');
+    return { recording: media.recordings.stop(id) };
+  });
+
+  http.get<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {
+    const id = parse(recordingIdSchema, req.params.id, 'recording id');
+    const path = media.recordings.pathOf(id);
+    if (!media.recordings.isPlayable(id) || !existsSync(path)) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
+    return reply.header('content-type', 'video/webm').send(createReadStream(path));
+  });
+
+  log.debug('media routes registered');
+}

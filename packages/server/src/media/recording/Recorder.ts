@@ -1,0 +1,127 @@
+/**
+ * Records one stream to WebM without transcoding: subscribes to the source as a sink,
+ * reassembles VP8 frames and Opus packets from RTP and writes them with timestamps derived from
+ * the RTP clock (unwrapped). Recording starts at the first video key frame (it asks the source
+ * for one); audio before that is dropped so the file starts decodable.
+ */
+import { ParleyError } from '@parley/protocol';
+import { tryParseRtp } from '../rtp/rtp.ts';
+import { Vp8Depacketizer, vp8KeyFrameSize } from '../rtp/vp8.ts';
+import { depacketizeOpus, opusHead } from '../rtp/opus.ts';
+import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
+import { WebmWriter, type WebmTrack } from './WebmWriter.ts';
+
+class Clock {
+  #first: number | undefined;
+  #last = 0;
+  #ext = 0;
+  readonly rate: number;
+  constructor(rate: number) {
+    this.rate = rate;
+  }
+  /** RTP timestamp → ms since this track's first packet (32-bit wrap handled). */
+  ms(ts: number): number {
+    if (this.#first === undefined) {
+      this.#first = ts;
+      this.#last = ts;
+    }
+    const delta = ((ts - this.#last) | 0);
+    this.#ext += delta;
+    this.#last = ts;
+    return (this.#ext * 1000) / this.rate;
+  }
+}
+
+export class Recorder implements RtpSink {
+  readonly path: string;
+  readonly stream: string;
+  readonly startedAt = Date.now();
+  #source: StreamSource;
+  #remove: (() => void) | undefined;
+  #writer: WebmWriter | undefined;
+  #vp8 = new Vp8Depacketizer();
+  #videoClock = new Clock(90000);
+  #audioClock = new Clock(48000);
+  /** Offset (ms) of each track's first timestamp from the recording start, by arrival time. */
+  #offsets: Partial<Record<TrackKind, number>> = {};
+  #startWall: number | undefined;
+  #lastPli = 0;
+  #finished = false;
+  #onEnded: (reason: string) => void;
+
+  constructor(source: StreamSource, path: string, onEnded: (reason: string) => void) {
+    if (source.video && source.video.name !== 'vp8') {
+      throw new ParleyError('UNSUPPORTED', `recording supports VP8 video (this stream is ${source.video.name.toUpperCase()})`);
+    }
+    if (source.audio && source.audio.name !== 'opus') throw new ParleyError('UNSUPPORTED', 'recording supports Opus audio');
+    this.#source = source;
+    this.stream = source.name;
+    this.path = path;
+    this.#onEnded = onEnded;
+    this.#remove = source.addSink(this);
+    source.requestKeyFrame();
+  }
+
+  get durationMs(): number {
+    return this.#writer?.durationMs ?? 0;
+  }
+
+  get bytes(): number {
+    return this.#writer?.bytes ?? 0;
+  }
+
+  #open(width: number, height: number): void {
+    const tracks: WebmTrack[] = [];
+    if (this.#source.video) tracks.push({ number: 1, kind: 'video', codecId: 'V_VP8', width, height });
+    if (this.#source.audio) tracks.push({ number: 2, kind: 'audio', codecId: 'A_OPUS', channels: 2, sampleRate: 48000, codecPrivate: opusHead(2), codecDelayNs: 6_500_000 });
+    this.#writer = new WebmWriter(this.path, tracks);
+    this.#startWall = Date.now();
+  }
+
+  onRtp(kind: TrackKind, packet: Buffer): void {
+    if (this.#finished) return;
+    const p = tryParseRtp(packet);
+    if (!p) return;
+    const now = Date.now();
+    if (kind === 'video') {
+      const frame = this.#vp8.push(p);
+      if (this.#vp8.needKeyFrame && now - this.#lastPli > 500) {
+        this.#lastPli = now;
+        this.#source.requestKeyFrame();
+      }
+      if (!frame) return;
+      if (!this.#writer) {
+        if (!frame.keyFrame) return;
+        const size = vp8KeyFrameSize(frame.data);
+        this.#open(size?.width ?? 640, size?.height ?? 480);
+      }
+      this.#write(kind, 1, this.#videoClock.ms(frame.timestamp), frame.data, frame.keyFrame, now);
+    } else {
+      if (!this.#writer && this.#source.video) return;
+      if (!this.#writer) this.#open(0, 0);
+      const frame = depacketizeOpus(p);
+      if (frame) this.#write(kind, 2, this.#audioClock.ms(frame.timestamp), frame.data, true, now);
+    }
+  }
+
+  #write(kind: TrackKind, track: number, ms: number, data: Buffer, key: boolean, now: number): void {
+    const offset = (this.#offsets[kind] ??= now - (this.#startWall ?? now) - ms);
+    this.#writer?.addFrame(track, offset + ms, data, key, kind === 'video');
+  }
+
+  onEnded(reason: string): void {
+    this.#remove = undefined;
+    this.finish();
+    this.#onEnded(reason);
+  }
+
+  /** Detaches and finalizes the file. Idempotent. Returns false if nothing was recorded. */
+  finish(): boolean {
+    if (this.#finished) return this.#writer !== undefined;
+    this.#finished = true;
+    this.#remove?.();
+    this.#remove = undefined;
+    this.#writer?.finish();
+    return this.#writer !== undefined;
+  }
+}
