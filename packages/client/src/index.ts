@@ -9,6 +9,7 @@ export { PeerLink } from './PeerLink.ts';
 export type { LocalTrack, RemoteTrack, SignalSender, TrackSlot } from './PeerLink.ts';
 export { RoomLog } from './RoomLog.ts';
 export { Emitter } from './Emitter.ts';
+export type { EventMap } from './Emitter.ts';
 export { ClientError, MediaAccessError, ParleyError } from './errors.ts';
 export type { ClientErrorReason, MediaErrorReason } from './errors.ts';
 export { decideOnDescription, isOfferCollision, isPolite } from './negotiation.ts';

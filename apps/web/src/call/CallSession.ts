@@ -1,0 +1,127 @@
+import { ClientError, LocalMedia, ParleyError, Room, type MediaAccessError } from '@parley/client';
+import { exposeTestHooks } from '../testHooks.ts';
+import { NoticeStore } from './Notices.ts';
+
+export type Stage = 'lobby' | 'joining' | 'call' | 'left';
+
+const MEDIA_HELP: Record<string, string> = {
+  denied: 'access was blocked. You can still join and chat; allow it in your browser’s site settings and rejoin.',
+  'not-found': 'no device was found.',
+  'in-use': 'the device is in use by another application.',
+  overconstrained: 'the selected device cannot be used.',
+  unsupported: 'this browser cannot use it here (the page must be served over https or from localhost).',
+  unknown: 'it could not be started.',
+};
+
+export function describeMediaError(error: Pick<MediaAccessError, 'kind' | 'reason'>): string {
+  const what = error.kind === 'audio' ? 'Microphone' : error.kind === 'video' ? 'Camera' : 'Screen sharing';
+  return `${what}: ${MEDIA_HELP[error.reason] ?? MEDIA_HELP['unknown']}`;
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ParleyError) return `${err.message} (${err.code})`;
+  if (err instanceof ClientError) {
+    if (err.reason === 'timeout' || err.reason === 'disconnected') return 'Cannot reach the Parley server. Check your connection and try again.';
+    return err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * One visit to a room page: the local media, the Room and the notices, living outside React.
+ * Components read them through hooks that subscribe to their emitters.
+ */
+export class CallSession {
+  readonly media = new LocalMedia();
+  readonly room = new Room({ media: this.media });
+  readonly notices = new NoticeStore();
+  #stage: Stage = 'lobby';
+  #stageListeners = new Set<() => void>();
+  #unsubscribe: Array<() => void> = [];
+  #closed = false;
+  #name: string | undefined;
+
+  constructor(
+    readonly roomName: string,
+    private readonly serverUrl: string = window.location.origin,
+  ) {
+    const { room, media, notices } = this;
+    this.#unsubscribe.push(
+      exposeTestHooks({ room, media, stats: () => room.getStats() }),
+      media.on('error', (e) => notices.push(describeMediaError(e), 'warn', 10_000)),
+      room.on('peerJoined', (p) => notices.push(`${p.name} joined`)),
+      room.on('peerLeft', (p) => {
+        if (room.state === 'connected') notices.push(`${p.name} left the call`);
+      }),
+      room.on('peerUpdated', (p) => {
+        if (p.connectionState === 'failed') notices.push(`Lost the media connection to ${p.name}; retrying…`, 'warn');
+      }),
+      room.on('connectionState', (state, reason) => {
+        if (state === 'reconnecting') notices.push('Disconnected from the server. Reconnecting…', 'warn');
+        if (state === 'connected' && this.#stage === 'call') notices.push('Reconnected.');
+        if (state === 'disconnected' && this.#stage === 'call' && reason !== 'left') {
+          notices.push(`Disconnected from the server${reason ? ` (${reason})` : ''}.`, 'error', 0);
+        }
+      }),
+      room.on('sessionEnded', (_reason, message) => notices.push(`The server ended the call: ${message}`, 'error', 0)),
+      room.on('error', (err) => console.warn('[parley]', err)),
+    );
+  }
+
+  get stage(): Stage {
+    return this.#stage;
+  }
+
+  onStage(fn: () => void): () => void {
+    this.#stageListeners.add(fn);
+    return () => this.#stageListeners.delete(fn);
+  }
+
+  /** Opens camera and mic for the lobby preview. Denied media is reported, not thrown. */
+  async startMedia(): Promise<void> {
+    await this.media.start({ audio: true, video: true });
+  }
+
+  async join(name: string): Promise<void> {
+    if (this.#stage === 'joining' || this.#stage === 'call') return;
+    this.#setStage('joining');
+    try {
+      this.#name = name;
+      await this.room.connect(this.serverUrl, { room: this.roomName, name });
+      this.#setStage('call');
+    } catch (err) {
+      this.#setStage('lobby');
+      throw err;
+    }
+  }
+
+  /** Connects again after the server dropped us for good (the Room reconnects by itself otherwise). */
+  async rejoin(): Promise<void> {
+    const self = this.room.self;
+    if (this.room.state !== 'disconnected' || !this.#name) return;
+    await this.room.connect(this.serverUrl, { room: this.roomName, name: self?.name ?? this.#name });
+  }
+
+  async leave(): Promise<void> {
+    this.media.stopScreenShare();
+    await this.room.leave();
+    this.#setStage('left');
+  }
+
+  /** Ends everything: room, media, notices, test hooks. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.room.close();
+    this.media.close();
+    this.notices.close();
+    this.#stageListeners.clear();
+  }
+
+  #setStage(stage: Stage): void {
+    if (this.#stage === stage) return;
+    this.#stage = stage;
+    for (const fn of [...this.#stageListeners]) fn();
+  }
+}

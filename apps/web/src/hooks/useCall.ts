@@ -1,0 +1,77 @@
+import { useEffect, useState } from 'react';
+import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley/client';
+import type { ChatEntry, LogEntry } from '@parley/protocol';
+import type { CallSession, Stage } from '../call/CallSession.ts';
+import type { Notice } from '../call/Notices.ts';
+import { useEmitterValue } from './useEmitterValue.ts';
+
+export function useStage(session: CallSession): Stage {
+  const [stage, setStage] = useState(session.stage);
+  useEffect(() => {
+    setStage(session.stage);
+    return session.onStage(() => setStage(session.stage));
+  }, [session]);
+  return stage;
+}
+
+export function useConnectionState(session: CallSession): RoomConnectionState {
+  return useEmitterValue(session.room, ['connectionState'], () => session.room.state);
+}
+
+export function usePeers(session: CallSession): RemotePeer[] {
+  return useEmitterValue(session.room, ['peerJoined', 'peerLeft', 'peerUpdated', 'connectionState'], () => session.room.peers);
+}
+
+export function useRemoteTracks(session: CallSession): RemoteTrack[] {
+  return useEmitterValue(session.room, ['track', 'trackRemoved', 'peerLeft'], () => session.room.remoteTracks);
+}
+
+export function useLogEntries(session: CallSession): readonly LogEntry[] {
+  // The log array is mutated in place; copy so React sees a new value.
+  return useEmitterValue(session.room, ['entry'], () => [...session.room.log.entries]);
+}
+
+export function useChatCount(session: CallSession): number {
+  return useEmitterValue(session.room, ['chat'], () => session.room.log.entries.filter((e): e is ChatEntry => e.kind === 'chat').length);
+}
+
+export function useLocalMedia(session: CallSession): LocalMediaState {
+  return useEmitterValue(session.media, ['state', 'track'], () => session.media.state);
+}
+
+export function useDevices(session: CallSession): MediaDeviceInfo[] {
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  useEffect(() => {
+    const off = session.media.on('devices', setDevices);
+    void session.media.enumerateDevices().catch(() => []);
+    return off;
+  }, [session]);
+  return devices;
+}
+
+export function useNotices(session: CallSession): readonly Notice[] {
+  return useEmitterValue(session.notices, ['change'], () => session.notices.items);
+}
+
+/** Polls getStats() every `intervalMs` while mounted; keyed by peer id. */
+export function usePeerStats(session: CallSession, intervalMs = 2000): ReadonlyMap<string, PeerStats> {
+  const [stats, setStats] = useState<ReadonlyMap<string, PeerStats>>(new Map());
+  useEffect(() => {
+    let cancelled = false;
+    const poll = () => {
+      session.room
+        .getStats()
+        .then((list) => {
+          if (!cancelled) setStats(new Map(list.map((s) => [s.peerId, s])));
+        })
+        .catch(() => {});
+    };
+    poll();
+    const timer = setInterval(poll, intervalMs);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [session, intervalMs]);
+  return stats;
+}

@@ -1,0 +1,13 @@
+import { lazy } from 'react';
+import type { RouteDef } from './router.ts';
+
+/**
+ * The app's pages. To add one, append an entry: the shell matches paths in order, lazily loads
+ * the page's module (one chunk per page) and passes it the `:params` of its path.
+ */
+export const ROUTES: RouteDef[] = [
+  { path: '/', title: 'Home', component: lazy(() => import('./pages/HomePage.tsx')) },
+  { path: '/room/:name', title: 'Room', component: lazy(() => import('./pages/RoomPage.tsx')) },
+];
+
+export const NOT_FOUND = lazy(() => import('./pages/NotFoundPage.tsx'));
