@@ -1,0 +1,4 @@
+import { benchSignaling } from './signaling/index.ts';
+
+/** Benchmark parts run by `npm run bench`, in order. Add yours here. */
+export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [{ name: 'signaling', run: benchSignaling }];
