@@ -1,4 +1,8 @@
 import { benchSignaling } from './signaling/index.ts';
+import { benchLog } from './log.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
-export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [{ name: 'signaling', run: benchSignaling }];
+export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
+  { name: 'signaling', run: benchSignaling },
+  { name: 'log', run: benchLog },
+];
