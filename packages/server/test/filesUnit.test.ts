@@ -1,0 +1,44 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParleyError } from '@parley/protocol';
+import { parseRange } from '../src/files/range.ts';
+import { contentDisposition, fileNameSchema, mimeTypeSchema } from '../src/files/fileName.ts';
+
+describe('parseRange', () => {
+  it('parses the three single-range forms and clamps the end', () => {
+    assert.equal(parseRange(undefined, 100), undefined);
+    assert.deepEqual(parseRange('bytes=0-9', 100), { start: 0, end: 9 });
+    assert.deepEqual(parseRange('bytes=90-', 100), { start: 90, end: 99 });
+    assert.deepEqual(parseRange('bytes=-5', 100), { start: 95, end: 99 });
+    assert.deepEqual(parseRange('bytes=-500', 100), { start: 0, end: 99 });
+    assert.deepEqual(parseRange('bytes=50-5000', 100), { start: 50, end: 99 });
+  });
+  it('throws RANGE_NOT_SATISFIABLE for malformed, multiple and out-of-file ranges', () => {
+    for (const bad of ['bytes=100-', 'bytes=5-1', 'bytes=-0', 'bytes=-', 'bytes=0-1,3-4', 'bits=0-1', 'bytes=a-b', 'bytes=1e3-']) {
+      assert.throws(() => parseRange(bad, 100), (e) => e instanceof ParleyError && e.code === 'RANGE_NOT_SATISFIABLE', bad);
+    }
+    assert.throws(() => parseRange('bytes=0-', 0), ParleyError, 'nothing is satisfiable in an empty file');
+  });
+});
+
+describe('file names', () => {
+  it('accepts ordinary names, trimmed and NFC-normalized', () => {
+    assert.equal(fileNameSchema.parse('  report.pdf '), 'report.pdf');
+    assert.equal(fileNameSchema.parse('Cafe\u0301.txt'), 'Café.txt');
+    assert.equal(fileNameSchema.parse('.hidden'), '.hidden');
+  });
+  it('rejects path-like, invisible and oversized names', () => {
+    for (const bad of ['', ' ', '.', '..', '../x', 'a/b', 'a\\b', 'a\u0000b', 'tab\there', 'x\u202e', 'é'.repeat(200)]) {
+      assert.equal(fileNameSchema.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+  });
+  it('builds a safe Content-Disposition with an RFC 8187 name', () => {
+    assert.equal(contentDisposition('a.txt'), `attachment; filename="a.txt"; filename*=UTF-8''a.txt`);
+    assert.equal(contentDisposition('"x" 100%.txt'), `attachment; filename="_x_ 100_.txt"; filename*=UTF-8''%22x%22%20100%25.txt`);
+  });
+  it('normalizes media types and refuses junk', () => {
+    assert.equal(mimeTypeSchema.parse('Text/Plain; charset=UTF-8'), 'text/plain');
+    assert.equal(mimeTypeSchema.safeParse('text').success, false);
+    assert.equal(mimeTypeSchema.safeParse('a/b/c').success, false);
+  });
+});
