@@ -70,8 +70,12 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     return [...this.#links.values()];
   }
 
-  /** Creates the link to a peer (idempotent) and publishes the current local tracks on it. */
-  add(peer: PeerInfo): PeerLink {
+  /**
+   * Creates the link to a peer (idempotent) and publishes the current local tracks on it.
+   * `initiator`: true for a peer that joined after us (we offer first), false for peers that
+   * were already there when we joined (they offer first).
+   */
+  add(peer: PeerInfo, initiator: boolean): PeerLink {
     const existing = this.#links.get(peer.id);
     if (existing) return existing;
     if (this.#closed) throw new Error('the peer connection manager is closed');
@@ -82,6 +86,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       iceServers: this.#iceServers,
       signal: this.#signal,
       createPeerConnection: this.#create,
+      initiator,
     });
     this.#links.set(peer.id, link);
     link.on('track', (t) => this.emit('track', t));

@@ -42,6 +42,15 @@ export interface PeerLinkOptions {
   signal: SignalSender;
   /** Creates the RTCPeerConnection; injectable so Node bots can pass a polyfill. */
   createPeerConnection: (config: RTCConfiguration) => RTCPeerConnection;
+  /**
+   * Whether this side makes the first offer. The peer already in the room initiates; the newcomer
+   * waits for that offer (or `initiatorTimeoutMs`) before publishing, so a join never starts
+   * with glare. Later renegotiations may come from either side.
+   */
+  initiator: boolean;
+  initiatorTimeoutMs?: number;
+  /** Restart ICE when a negotiated connection has not connected within this many ms. */
+  iceWatchdogMs?: number;
 }
 
 export interface PeerLinkEvents {
@@ -65,7 +74,13 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly polite: boolean;
   readonly pc: RTCPeerConnection;
   readonly #signal: SignalSender;
-  readonly #channel: RTCDataChannel;
+  #channel: RTCDataChannel | undefined;
+  #started = false;
+  readonly #pendingLocal = new Map<TrackSlot, LocalTrack | null>();
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #iceRestarts = 0;
+  readonly #iceWatchdogMs: number;
   readonly #senders = new Map<TrackSlot, RTCRtpSender>();
   readonly #remoteTracks = new Map<string, RemoteTrack>();
   #remoteState: PeerMediaState = EMPTY_MEDIA_STATE;
@@ -83,7 +98,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.polite = options.polite;
     this.#signal = options.signal;
     this.pc = options.createPeerConnection({ iceServers: options.iceServers });
-    this.#channel = this.pc.createDataChannel(PEER_CHANNEL_LABEL, { negotiated: true, id: PEER_CHANNEL_ID });
+    this.#iceWatchdogMs = options.iceWatchdogMs ?? 8000;
     this.pc.onnegotiationneeded = () => void this.#negotiate();
     this.pc.onicecandidate = ({ candidate }) => {
       // End-of-candidates (null) is not needed by current browsers; skip the round trip.
@@ -99,11 +114,14 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.pc.ontrack = (event) => this.#onTrack(event);
     this.pc.onconnectionstatechange = () => {
       const state = this.pc.connectionState;
-      if (state === 'failed') this.pc.restartIce();
+      if (state === 'failed') this.#restartIce();
+      if (state === 'connected') this.#iceRestarts = 0;
+      this.#armWatchdog();
       this.emit('connectionState', state);
     };
-    this.#channel.onopen = () => this.#sendState();
-    this.#channel.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(parsePeerMessage(event.data));
+    this.pc.onsignalingstatechange = () => this.#armWatchdog();
+    if (options.initiator) this.#start();
+    else this.#startTimer = setTimeout(() => this.#start(), options.initiatorTimeoutMs ?? 3000);
   }
 
   get connectionState(): RTCPeerConnectionState {
@@ -143,9 +161,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       }
       await this.#flushCandidates();
       if (description.type === 'offer') {
+        // The newcomer publishes now: tracks added before the answer ride on the offered m-lines.
+        this.#start();
         await pc.setLocalDescription();
-        const local = pc.localDescription;
-        if (local?.type === 'answer') this.#send(() => this.#signal.answer(this.peer.id, local.sdp));
+        await this.#sendLocalDescription();
       }
     });
   }
@@ -168,6 +187,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
    */
   async setTrack(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
     if (this.#closed) return;
+    if (!this.#started) {
+      this.#pendingLocal.set(slot, local);
+      return;
+    }
     const sender = this.#senders.get(slot);
     if (sender && local) {
       if (sender.track !== local.track) await sender.replaceTrack(local.track);
@@ -208,15 +231,53 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     pc.onicecandidate = null;
     pc.ontrack = null;
     pc.onconnectionstatechange = null;
-    this.#channel.onopen = null;
-    this.#channel.onmessage = null;
+    pc.onsignalingstatechange = null;
+    clearTimeout(this.#startTimer);
+    clearTimeout(this.#watchdog);
+    if (this.#channel) {
+      this.#channel.onopen = null;
+      this.#channel.onmessage = null;
+      this.#channel.close();
+    }
     for (const remote of this.#remoteTracks.values()) {
       if (remote.stream) remote.stream.onremovetrack = null;
     }
-    this.#channel.close();
     pc.close();
     this.#pendingCandidates = [];
     this.removeAllListeners();
+  }
+
+  /** Creates the data channel and publishes the local tracks (once). */
+  #start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    clearTimeout(this.#startTimer);
+    const channel = this.pc.createDataChannel(PEER_CHANNEL_LABEL, { negotiated: true, id: PEER_CHANNEL_ID });
+    channel.onopen = () => this.#sendState();
+    channel.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(parsePeerMessage(event.data));
+    this.#channel = channel;
+    for (const [slot, local] of this.#pendingLocal) void this.setTrack(slot, local).catch((e: unknown) => this.#fail(e));
+    this.#pendingLocal.clear();
+  }
+
+  /**
+   * ICE that never connects after a complete offer/answer (candidates lost, a network change,
+   * gathering that stalled after a rollback) is restarted a few times with fresh credentials.
+   */
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+    const pc = this.pc;
+    if (this.#closed || pc.connectionState === 'connected' || pc.signalingState !== 'stable' || !pc.remoteDescription) return;
+    this.#watchdog = setTimeout(() => {
+      if (pc.connectionState !== 'connected' && pc.signalingState === 'stable') this.#restartIce();
+    }, this.#iceWatchdogMs);
+  }
+
+  #restartIce(): void {
+    if (this.#closed || this.#iceRestarts >= 3) return;
+    this.#iceRestarts++;
+    this.pc.restartIce();
   }
 
   async #negotiate(): Promise<void> {
@@ -224,13 +285,24 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     try {
       this.#makingOffer = true;
       await this.pc.setLocalDescription();
-      const local = this.pc.localDescription;
-      if (local?.type === 'offer') await this.#signal.offer(this.peer.id, local.sdp);
+      await this.#sendLocalDescription();
     } catch (err) {
       this.#fail(err);
     } finally {
       this.#makingOffer = false;
     }
+  }
+
+  /**
+   * Sends whatever setLocalDescription() produced. An implicit setLocalDescription() queued by
+   * negotiationneeded can run after a remote offer was applied and then creates an answer, not an
+   * offer: it must be sent all the same, or both sides wait for each other forever.
+   */
+  async #sendLocalDescription(): Promise<void> {
+    const local = this.pc.localDescription;
+    if (!local) return;
+    if (local.type === 'offer') await this.#signal.offer(this.peer.id, local.sdp);
+    else if (local.type === 'answer') await this.#signal.answer(this.peer.id, local.sdp);
   }
 
   async #addCandidate(candidate: RTCIceCandidateInit): Promise<void> {
@@ -310,7 +382,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   }
 
   #sendState(): void {
-    if (this.#channel.readyState !== 'open') return;
+    if (this.#channel?.readyState !== 'open') return;
     const message: PeerMessage = { t: 'state', state: this.#localState };
     this.#channel.send(JSON.stringify(message));
   }

@@ -125,6 +125,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.#pcs.links().flatMap((l) => l.remoteTracks);
   }
 
+  /** The underlying RTCPeerConnection to a peer, for advanced use (stats, debugging). */
+  peerConnection(peerId: string): RTCPeerConnection | undefined {
+    return this.#pcs.link(peerId)?.pc;
+  }
+
   /** Connects to a Parley server and joins a room. Rejects with ParleyError or ClientError. */
   async connect(url: string, options: ConnectOptions): Promise<PeerInfo> {
     if (this.#state === 'closed') throw new ClientError('closed', 'the room is closed');
@@ -224,7 +229,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#self = res.self;
     this.#pcs.configure(res.self.id, res.iceServers);
     this.emit('joined', res.self);
-    for (const peer of res.peers) this.#addPeer(peer);
+    for (const peer of res.peers) this.#addPeer(peer, false);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
     const buffered = this.#buffer;
     this.#buffer = undefined;
@@ -237,7 +242,7 @@ export class Room extends Emitter<RoomEvents> {
       if (this.#buffer) this.#buffer.push(fn);
       else if (this.#self) fn();
     };
-    signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p)));
+    signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#removePeer(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
@@ -301,11 +306,12 @@ export class Room extends Emitter<RoomEvents> {
     );
   }
 
-  #addPeer(info: PeerInfo): void {
+  /** `initiator`: whether we make the first offer (true for peers who joined after us). */
+  #addPeer(info: PeerInfo, initiator: boolean): void {
     if (this.#peers.has(info.id) || info.id === this.#self?.id) return;
     const peer: RemotePeer = { ...info, connectionState: 'new', media: EMPTY_MEDIA_STATE };
     this.#peers.set(info.id, peer);
-    this.#pcs.add(info);
+    this.#pcs.add(info, initiator);
     this.emit('peerJoined', peer);
   }
 

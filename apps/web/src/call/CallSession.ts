@@ -40,6 +40,7 @@ export class CallSession {
   #unsubscribe: Array<() => void> = [];
   #closed = false;
   #name: string | undefined;
+  #mediaReady = false;
 
   constructor(
     readonly roomName: string,
@@ -77,9 +78,23 @@ export class CallSession {
     return () => this.#stageListeners.delete(fn);
   }
 
-  /** Opens camera and mic for the lobby preview. Denied media is reported, not thrown. */
+  /** True once the first camera/mic request has settled (granted or not). */
+  get mediaReady(): boolean {
+    return this.#mediaReady;
+  }
+
+  /**
+   * Opens camera and mic for the lobby preview. Denied media is reported, not thrown. The lobby
+   * waits for this before joining: the first offer is then already carrying the tracks, and
+   * Chromium only gathers host ICE candidates once the page holds a media grant.
+   */
   async startMedia(): Promise<void> {
-    await this.media.start({ audio: true, video: true });
+    try {
+      await this.media.start({ audio: true, video: true });
+    } finally {
+      this.#mediaReady = true;
+      for (const fn of [...this.#stageListeners]) fn();
+    }
   }
 
   async join(name: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { displayNameSchema } from '@parley/protocol';
 import { describeError, describeMediaError, type CallSession } from '../call/CallSession.ts';
-import { useLocalMedia } from '../hooks/useCall.ts';
+import { useLocalMedia, useMediaReady } from '../hooks/useCall.ts';
 import { DevicePicker } from './DevicePicker.tsx';
 import { Icon } from './icons.tsx';
 import { Video } from './Video.tsx';
@@ -19,6 +19,7 @@ function storedName(): string {
 /** The lobby: camera/mic preview, device choice and display name, before joining. */
 export function JoinScreen({ session, onJoined }: { session: CallSession; onJoined: (name: string) => void }) {
   const media = useLocalMedia(session);
+  const mediaReady = useMediaReady(session);
   const [name, setName] = useState(storedName);
   const [error, setError] = useState<string | null>(null);
   const [joining, setJoining] = useState(false);
@@ -116,8 +117,8 @@ export function JoinScreen({ session, onJoined }: { session: CallSession; onJoin
               {error}
             </p>
           ) : null}
-          <button className="btn primary wide" type="submit" data-testid="join-button" disabled={joining}>
-            {joining ? 'Joining…' : 'Join call'}
+          <button className="btn primary wide" type="submit" data-testid="join-button" disabled={joining || !mediaReady}>
+            {joining ? 'Joining…' : mediaReady ? 'Join call' : 'Starting camera…'}
           </button>
         </form>
       </div>

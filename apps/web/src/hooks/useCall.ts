@@ -14,6 +14,15 @@ export function useStage(session: CallSession): Stage {
   return stage;
 }
 
+export function useMediaReady(session: CallSession): boolean {
+  const [ready, setReady] = useState(session.mediaReady);
+  useEffect(() => {
+    setReady(session.mediaReady);
+    return session.onStage(() => setReady(session.mediaReady));
+  }, [session]);
+  return ready;
+}
+
 export function useConnectionState(session: CallSession): RoomConnectionState {
   return useEmitterValue(session.room, ['connectionState'], () => session.room.state);
 }

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { mediaContext } from '../../../packages/server/test/browser.ts';
+import type {} from '../src/testHooks.ts';
+
+const webRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * The server serves apps/web/dist. `npm test` builds it first; when running the e2e tier alone
+ * we build it if it is missing (set PARLEY_E2E_REBUILD=1 to force a fresh build).
+ */
+export function ensureWebBuilt(): void {
+  if (existsSync(`${webRoot}/dist/index.html`) && process.env['PARLEY_E2E_REBUILD'] !== '1') return;
+  const vite = fileURLToPath(import.meta.resolve('vite/bin/vite.js'));
+  const res = spawnSync(process.execPath, [vite, 'build', 'apps/web', '--logLevel', 'warn'], { cwd: repoRoot, stdio: 'inherit' });
+  if (res.status !== 0) throw new Error('vite build apps/web failed');
+}
+
+export interface Participant {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and page errors, printed when a test fails. */
+  problems: string[];
+}
+
+export interface JoinOptions {
+  /** Run before any page script, e.g. to make getUserMedia fail. */
+  initScript?: string;
+}
+
+/** Opens the room page in a fresh context (own cookies, own fake camera) and joins through the UI. */
+export async function join(browser: Browser, baseUrl: string, room: string, name: string, options: JoinOptions = {}): Promise<Participant> {
+  const context = await mediaContext(browser, baseUrl);
+  if (options.initScript) await context.addInitScript(options.initScript);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
+  });
+  await page.goto(`${baseUrl}/room/${encodeURIComponent(room)}`);
+  await page.getByTestId('name-input').fill(name);
+  await page.getByTestId('join-button').click();
+  await page.getByTestId('call-view').waitFor({ timeout: 15_000 });
+  return { name, context, page, problems };
+}
+
+export interface InboundVideo {
+  peerId: string;
+  trackIdentifier: string;
+  framesDecoded: number;
+}
+
+/** The page's inbound video streams, from RTCPeerConnection.getStats() via window.__parley. */
+export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
+  return page.evaluate(async () => {
+    const hooks = window.__parley;
+    if (!hooks) throw new Error('window.__parley is missing');
+    const stats = await hooks.stats();
+    return stats.flatMap((s) => s.inboundVideo.map((v) => ({ peerId: s.peerId, trackIdentifier: v.trackIdentifier, framesDecoded: v.framesDecoded })));
+  });
+}
+
+/**
+ * Polls an async check until it returns true or the deadline passes. Playwright's
+ * page.waitForFunction does not await a predicate that returns a Promise (a Promise is truthy, so
+ * it resolves at once), so anything built on getStats() must poll from the test side.
+ */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string, describe?: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) {
+      const detail = describe ? `: ${await describe().catch((e: unknown) => String(e))}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Waits until at least `tracks` inbound video streams have each decoded `growth` more frames than
+ * when the wait began (a stream first seen during the wait counts from zero). Proves media flows,
+ * not just that a connection exists.
+ */
+export async function waitForDecoding(page: Page, tracks: number, options: { growth?: number; timeoutMs?: number; exclude?: string[] } = {}): Promise<InboundVideo[]> {
+  const baseline = new Map((await inboundVideo(page)).map((v) => [v.trackIdentifier, v.framesDecoded]));
+  const growth = options.growth ?? 20;
+  const exclude = new Set(options.exclude ?? []);
+  let last: InboundVideo[] = [];
+  await eventually(
+    async () => {
+      last = (await inboundVideo(page)).filter((v) => !exclude.has(v.trackIdentifier));
+      return last.filter((v) => v.framesDecoded >= (baseline.get(v.trackIdentifier) ?? 0) + growth).length >= tracks;
+    },
+    options.timeoutMs ?? 30_000,
+    `${tracks} inbound video(s) decoding ${growth}+ new frames`,
+    async () => JSON.stringify({ baseline: Object.fromEntries(baseline), now: last }),
+  );
+  return last;
+}
+
+/** Tiles the page shows, as [source, peerId] pairs; useful in assertion messages. */
+export async function tiles(page: Page): Promise<Array<{ source: string; local: boolean; name: string }>> {
+  return page.getByTestId('tile').evaluateAll((els) =>
+    els.map((el) => ({
+      source: el.getAttribute('data-source') ?? '',
+      local: el.getAttribute('data-local') === 'true',
+      name: el.querySelector('[data-testid="tile-name"]')?.textContent ?? '',
+    })),
+  );
+}
+
+export async function closeAll(participants: Participant[]): Promise<void> {
+  for (const p of participants) await p.context.close().catch(() => {});
+}
+
+/** Wraps a test body so a failure also prints what the pages logged. */
+export async function withDiagnostics(participants: () => Participant[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    for (const p of participants()) {
+      if (p.problems.length) console.error(`--- ${p.name} page log ---\n${p.problems.slice(-20).join('\n')}`);
+    }
+    throw err;
+  }
+}
