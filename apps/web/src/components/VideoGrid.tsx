@@ -20,7 +20,9 @@ export function VideoGrid({ tiles }: { tiles: TileModel[] }) {
   return (
     <section className="grid" style={style} data-testid="video-grid" data-count={n} aria-label="Participants">
       {tiles.map((tile) => (
-        <VideoTile key={tile.key} tile={tile} />
+        <div className="cell" key={tile.key}>
+          <VideoTile tile={tile} />
+        </div>
       ))}
     </section>
   );
