@@ -175,11 +175,11 @@ export class Room extends Emitter<RoomEvents> {
     this.removeAllListeners();
   }
 
-  sendChat(text: string): Promise<AppendResult> {
+  async sendChat(text: string): Promise<AppendResult> {
     return this.#requireSignal().chat(text);
   }
 
-  sendEvent(type: string, body: unknown): Promise<AppendResult> {
+  async sendEvent(type: string, body: unknown): Promise<AppendResult> {
     return this.#requireSignal().roomEvent(type, body);
   }
 

@@ -1,0 +1,130 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChatEntry } from '@parley/protocol';
+import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
+import { ClientError, ParleyError, Room, type RoomConnectionState } from '../src/index.ts';
+
+/**
+ * Signaling-level tests of the Room against a real server, in Node. Node has no WebRTC, so peer
+ * connections are inert fakes: these tests cover membership, the log and reconnects, not media
+ * (the browser e2e tests cover media).
+ */
+class InertPeerConnection extends EventTarget {
+  connectionState: RTCPeerConnectionState = 'new';
+  signalingState: RTCSignalingState = 'stable';
+  remoteDescription = null;
+  localDescription = null;
+  onnegotiationneeded = null;
+  onicecandidate = null;
+  ontrack = null;
+  onconnectionstatechange = null;
+  onsignalingstatechange = null;
+  closed = false;
+  createDataChannel() {
+    return { readyState: 'connecting', onopen: null, onmessage: null, close() {}, send() {} };
+  }
+  async getStats() {
+    return new Map();
+  }
+  close() {
+    this.closed = true;
+  }
+}
+const created: InertPeerConnection[] = [];
+// A test double standing in for the browser class; only the members PeerLink touches exist.
+const createPeerConnection = () => {
+  const pc = new InertPeerConnection();
+  created.push(pc);
+  return pc as unknown as RTCPeerConnection;
+};
+
+describe('Room against a real server (signaling only)', () => {
+  let server: TestServer;
+  const rooms: Room[] = [];
+  const newRoom = () => {
+    const room = new Room({ createPeerConnection, ackTimeoutMs: 3000, socket: { reconnectionDelay: 50, reconnectionDelayMax: 100 } });
+    rooms.push(room);
+    return room;
+  };
+
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    for (const r of rooms) r.close();
+    await server.close();
+  });
+
+  it('joins, sees peers come and go, and gets each chat entry exactly once', async () => {
+    const a = newRoom();
+    const b = newRoom();
+    const states: RoomConnectionState[] = [];
+    a.on('connectionState', (s) => states.push(s));
+    const selfA = await a.connect(server.app.url, { room: 'sdk-basic', name: 'Alice' });
+    assert.equal(selfA.name, 'Alice');
+    assert.deepEqual(states, ['connecting', 'connected']);
+
+    const joinedAtA = new Promise<string>((resolve) => a.once('peerJoined', (p) => resolve(p.name)));
+    await b.connect(server.app.url, { room: 'sdk-basic', name: 'Bob' });
+    assert.equal(await joinedAtA, 'Bob');
+    assert.deepEqual(b.peers.map((p) => p.name), ['Alice']);
+    assert.equal(a.peers.length, 1);
+
+    const chatAtA: ChatEntry[] = [];
+    const chatAtB: ChatEntry[] = [];
+    a.on('chat', (e) => chatAtA.push(e));
+    b.on('chat', (e) => chatAtB.push(e));
+    const ack = await b.sendChat('hello');
+    await until(() => chatAtA.length === 1 && chatAtB.length === 1, 5000, 'chat on both sides');
+    assert.equal(chatAtA[0]?.seq, ack.seq);
+    assert.equal(chatAtA[0]?.text, 'hello');
+
+    const leftAtA = new Promise<string>((resolve) => a.once('peerLeft', (p) => resolve(p.name)));
+    await b.leave();
+    assert.equal(await leftAtA, 'Bob');
+    assert.equal(b.state, 'disconnected');
+    assert.equal(a.peers.length, 0);
+  });
+
+  it('rejoins after a dropped socket with lastSeq and replays only what it missed', async () => {
+    const a = newRoom();
+    const b = newRoom();
+    await a.connect(server.app.url, { room: 'sdk-reconnect', name: 'Alice' });
+    await b.connect(server.app.url, { room: 'sdk-reconnect', name: 'Bob' });
+    await b.sendChat('before');
+    await until(() => a.log.size === 1, 5000, 'first entry at A');
+    const oldId = a.self?.id;
+    assert.ok(oldId);
+
+    const chats: string[] = [];
+    a.on('chat', (e) => chats.push(e.text));
+    const reconnecting = new Promise<void>((resolve) => a.once('connectionState', (s) => s === 'reconnecting' && resolve()));
+    // Cut A's transport from the server side; socket.io-client reconnects by itself.
+    server.app.io.sockets.sockets.get(oldId)?.conn.close();
+    await reconnecting;
+    await until(() => b.peers.length === 0, 5000, 'B sees A leave');
+    await b.sendChat('while away 1');
+    await b.sendChat('while away 2');
+
+    await until(() => a.state === 'connected' && a.self !== undefined, 10_000, 'A rejoined');
+    assert.notEqual(a.self?.id, oldId, 'a new socket means a new peer id');
+    await until(() => chats.length === 2, 5000, 'the missed entries');
+    assert.deepEqual(chats, ['while away 1', 'while away 2']);
+    assert.deepEqual(a.log.entries.map((e) => e.seq), [1, 2, 3]);
+    await until(() => b.peers.length === 1 && a.peers.length === 1, 5000, 'the mesh rebuilt');
+  });
+
+  it('reports refusals as ParleyError and misuse as ClientError; close() is idempotent', async () => {
+    const a = newRoom();
+    await assert.rejects(a.connect(server.app.url, { room: '../bad', name: 'x' }), (err: unknown) => err instanceof ParleyError && err.code === 'INVALID_PAYLOAD');
+    assert.equal(a.state, 'disconnected');
+    await a.connect(server.app.url, { room: 'sdk-errors', name: 'A' });
+    await assert.rejects(a.connect(server.app.url, { room: 'sdk-errors', name: 'A' }), (err: unknown) => err instanceof ClientError && err.reason === 'invalid-state');
+    const before = created.filter((pc) => !pc.closed).length;
+    a.close();
+    a.close();
+    assert.equal(a.state, 'closed');
+    assert.equal(created.filter((pc) => !pc.closed).length, before, 'no peer connection left open by this room');
+    await assert.rejects(a.sendChat('x'), (err: unknown) => err instanceof ClientError);
+  });
+});
