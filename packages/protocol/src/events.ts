@@ -22,6 +22,8 @@ import { joinRequestSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import { z } from 'zod';
+import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
+import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -35,6 +37,12 @@ export interface ClientToServerEvents {
   chat_message: (req: ChatRequest, ack: AckFn<AppendResult>) => void;
   room_event: (req: RoomEventRequest, ack: AckFn<AppendResult>) => void;
   history: (req: HistoryRequest, ack: AckFn<HistoryResult>) => void;
+  /** Admin only: lock/unlock, password, participant limit. */
+  room_control: (req: RoomControlRequest, ack: AckFn<RoomState>) => void;
+  /** Admin only: remove a peer from the room. */
+  kick: (req: KickRequest, ack: AckFn<null>) => void;
+  /** Admin only: ask a peer to stop sending a kind of media. */
+  mute: (req: MuteRequest, ack: AckFn<null>) => void;
 }
 
 /** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
@@ -50,6 +58,8 @@ export interface ServerToClientEvents {
   chat_message: (entry: ChatEntry) => void;
   room_event: (entry: EventEntry | FileEntry) => void;
   'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
+  'room-state': (state: RoomState) => void;
+  'mute-request': (msg: MuteNotice) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */
@@ -62,6 +72,9 @@ export const CLIENT_EVENT_SCHEMAS = {
   chat_message: chatRequestSchema,
   room_event: roomEventRequestSchema,
   history: historyRequestSchema,
+  room_control: roomControlRequestSchema,
+  kick: kickRequestSchema,
+  mute: muteRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

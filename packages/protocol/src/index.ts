@@ -5,3 +5,4 @@ export * from './events.ts';
 export * from './messages/room.ts';
 export * from './messages/signal.ts';
 export * from './messages/log.ts';
+export * from './messages/control.ts';

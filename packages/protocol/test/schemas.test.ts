@@ -68,6 +68,12 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     valid: [{}, { before: 10 }, { before: 10, limit: 500 }],
     invalid: [{ limit: 0 }, { limit: 501 }, { before: -1 }, { before: 'x' }],
   },
+  room_control: {
+    valid: [{ action: 'lock' }, { action: 'set_password', password: 'pw' }, { action: 'set_max_participants', max: 3 }],
+    invalid: [{ action: 'explode' }, { action: 'set_password' }, { action: 'set_password', password: '' }, { action: 'set_max_participants', max: 0 }, { action: 'lock', extra: 1 }],
+  },
+  kick: { valid: [{ peer: 'p1' }, { peer: 'p1', reason: 'spam' }], invalid: [{}, { peer: '' }, { peer: 'p', reason: 'x'.repeat(201) }] },
+  mute: { valid: [{ peer: 'p1', kind: 'audio' }], invalid: [{ peer: 'p1' }, { peer: 'p1', kind: 'data' }] },
 };
 
 describe('client event schemas', () => {

@@ -39,6 +39,8 @@ export const joinRequestSchema = z.strictObject({
   /** Last sequence number this client has seen; the server replays everything after it. */
   lastSeq: seqSchema.optional(),
   protocol: z.string().max(16).optional(),
+  /** The room password, when an admin has set one. */
+  password: z.string().max(128).optional(),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 

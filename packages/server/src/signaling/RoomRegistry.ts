@@ -1,4 +1,5 @@
-import { ParleyError, type PeerInfo } from '@parley/protocol';
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { ParleyError, type PeerInfo, type RoomState } from '@parley/protocol';
 import type { Grants } from '../auth/grants.ts';
 
 export interface Member extends PeerInfo {
@@ -9,10 +10,39 @@ export interface Member extends PeerInfo {
   grants: Grants;
 }
 
-/** One room's live membership on this node. The durable part of a room lives in the LogStore. */
+/** One room's live membership and settings on this node. The durable part lives in the LogStore. */
 export class LiveRoom {
   readonly members = new Map<string, Member>();
-  constructor(readonly name: string) {}
+  locked = false;
+  maxParticipants: number;
+  #password: { salt: Buffer; hash: Buffer } | undefined;
+
+  constructor(
+    readonly name: string,
+    maxParticipants: number,
+  ) {
+    this.maxParticipants = maxParticipants;
+  }
+
+  get state(): RoomState {
+    return { locked: this.locked, hasPassword: this.#password !== undefined, maxParticipants: this.maxParticipants };
+  }
+
+  setPassword(password: string | undefined): void {
+    if (password === undefined) {
+      this.#password = undefined;
+      return;
+    }
+    const salt = randomBytes(16);
+    this.#password = { salt, hash: scryptSync(password, salt, 32) };
+  }
+
+  /** Constant-time check; true when no password is set. */
+  passwordMatches(password: string | undefined): boolean {
+    if (!this.#password) return true;
+    if (password === undefined) return false;
+    return timingSafeEqual(scryptSync(password, this.#password.salt, 32), this.#password.hash);
+  }
 
   peers(except?: string): PeerInfo[] {
     const out: PeerInfo[] = [];
@@ -52,17 +82,26 @@ export class RoomRegistry {
     return this.#rooms.values();
   }
 
-  /** Adds a peer to a room, creating the room; throws ROOM_FULL / TOO_MANY_ROOMS / ALREADY_IN_ROOM. */
-  add(roomName: string, peer: PeerInfo, auth: { identity: string; grants: Grants }): LiveRoom {
+  /**
+   * Adds a peer to a room, creating the room. Throws ALREADY_IN_ROOM, TOO_MANY_ROOMS, ROOM_FULL,
+   * and — for non-admins — ROOM_LOCKED and BAD_PASSWORD.
+   */
+  add(roomName: string, peer: PeerInfo, auth: { identity: string; grants: Grants }, password?: string): LiveRoom {
     if (this.#roomOf.has(peer.id)) throw new ParleyError('ALREADY_IN_ROOM');
     let room = this.#rooms.get(roomName);
     if (!room) {
       if (this.#rooms.size >= this.limits.maxRooms) throw new ParleyError('TOO_MANY_ROOMS');
-      room = new LiveRoom(roomName);
+      room = new LiveRoom(roomName, this.limits.maxPeersPerRoom);
       this.#rooms.set(roomName, room);
     }
-    if (room.members.size >= this.limits.maxPeersPerRoom) {
-      throw new ParleyError('ROOM_FULL', `room ${roomName} is full (${this.limits.maxPeersPerRoom} peers)`);
+    if (!auth.grants.admin) {
+      if (room.locked) throw new ParleyError('ROOM_LOCKED', `room ${roomName} is locked`);
+      if (!room.passwordMatches(password)) {
+        throw new ParleyError('BAD_PASSWORD', password === undefined ? 'this room needs a password' : 'wrong room password');
+      }
+    }
+    if (room.members.size >= Math.min(room.maxParticipants, this.limits.maxPeersPerRoom)) {
+      throw new ParleyError('ROOM_FULL', `room ${roomName} is full (${room.members.size} peers)`);
     }
     room.members.set(peer.id, { ...peer, ...auth, joinedAt: Date.now() });
     this.#roomOf.set(peer.id, room);

@@ -138,6 +138,7 @@ export class Signaling {
         req.room,
         { id: socket.id, name: req.name },
         { identity: principal.identity, grants: principal.grants },
+        req.password,
       );
       try {
         await socket.join(room.name);
@@ -226,6 +227,47 @@ export class Signaling {
         limit: req.limit ?? 100,
       });
       return { entries, lastSeq: await store.lastSeq(room.name) };
+    });
+
+    on('room_control', CLIENT_EVENT_SCHEMAS.room_control, (req) => {
+      const { room, me } = self('admin');
+      switch (req.action) {
+        case 'lock':
+        case 'unlock':
+          room.locked = req.action === 'lock';
+          break;
+        case 'set_password':
+          room.setPassword(req.password);
+          break;
+        case 'clear_password':
+          room.setPassword(undefined);
+          break;
+        case 'set_max_participants':
+          room.maxParticipants = Math.min(req.max, limits.maxPeersPerRoom);
+          break;
+      }
+      log.info({ room: room.name, action: req.action, by: me.id }, 'room control');
+      this.io.to(room.name).emit('room-state', room.state);
+      return room.state;
+    });
+
+    on('kick', CLIENT_EVENT_SCHEMAS.kick, async (req) => {
+      const { room, me } = self('admin');
+      if (req.peer === socket.id || !room.members.has(req.peer)) {
+        throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
+      }
+      const target = (await this.io.in(req.peer).fetchSockets())[0];
+      this.io.to(req.peer).emit('session-ended', { reason: 'kicked', message: req.reason ?? `removed by ${me.name}` });
+      log.info({ room: room.name, target: req.peer, by: me.id }, 'peer kicked');
+      target?.disconnect(true);
+      return null;
+    });
+
+    on('mute', CLIENT_EVENT_SCHEMAS.mute, (req) => {
+      const { room } = self('admin');
+      if (!room.members.has(req.peer)) throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
+      this.io.to(req.peer).emit('mute-request', { kind: req.kind, by: socket.id });
+      return null;
     });
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
