@@ -83,6 +83,7 @@ export class Room extends Emitter<RoomEvents> {
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
   #joinArgs: ConnectOptions | undefined;
+  #url: string | undefined;
   #joinedOnce = false;
   /** Signaling that arrives while a join is in flight waits here until the peer list is known. */
   #buffer: Buffered[] | undefined;
@@ -116,6 +117,16 @@ export class Room extends Emitter<RoomEvents> {
     return this.#joinArgs?.room;
   }
 
+  /** The server URL given to the last `connect()` (the base for HTTP calls such as file uploads). */
+  get serverUrl(): string | undefined {
+    return this.#url;
+  }
+
+  /** The access token given to the last `connect()`, if any. */
+  get token(): string | undefined {
+    return this.#joinArgs?.token;
+  }
+
   get peers(): RemotePeer[] {
     return [...this.#peers.values()];
   }
@@ -137,6 +148,7 @@ export class Room extends Emitter<RoomEvents> {
       throw new ClientError('invalid-state', `connect() while ${this.#state}`);
     }
     this.#joinArgs = options;
+    this.#url = url;
     if (this.log.size > 0 && this.roomName !== options.room) this.log.clear();
     this.#setState('connecting');
     const signal = new SignalClient(url, {

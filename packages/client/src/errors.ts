@@ -13,7 +13,9 @@ export type ClientErrorReason =
   /** The object was closed; it cannot be used any more. */
   | 'closed'
   /** `connect()` was called on a room that is already connecting or connected. */
-  | 'invalid-state';
+  | 'invalid-state'
+  /** The caller cancelled the operation (an AbortSignal fired). */
+  | 'aborted';
 
 /** A failure detected by the SDK itself. Server-side refusals arrive as `ParleyError` instead. */
 export class ClientError extends Error {

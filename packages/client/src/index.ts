@@ -18,3 +18,5 @@ export { EMPTY_MEDIA_STATE, parsePeerMessage, peerMediaStateSchema } from './pee
 export type { PeerMediaState, PeerMessage } from './peerMessages.ts';
 export { rateQuality, summarizeStats } from './stats.ts';
 export type { InboundVideoStats, PeerStats, Quality } from './stats.ts';
+export { fileUrl, formatBytes, isPreviewableImage, PREVIEWABLE_IMAGE_TYPES, uploadFile } from './files.ts';
+export type { FileRoomRef, UploadOptions, UploadProgress, UploadResult } from './files.ts';

@@ -1,6 +1,7 @@
 import { ClientError, LocalMedia, ParleyError, Room, type MediaAccessError } from '@parley/client';
 import { exposeTestHooks } from '../testHooks.ts';
 import { NoticeStore } from './Notices.ts';
+import { UploadStore } from './Uploads.ts';
 
 export type Stage = 'lobby' | 'joining' | 'call' | 'left';
 
@@ -35,6 +36,7 @@ export class CallSession {
   readonly media = new LocalMedia();
   readonly room = new Room({ media: this.media });
   readonly notices = new NoticeStore();
+  readonly uploads = new UploadStore(this.room);
   #stage: Stage = 'lobby';
   #stageListeners = new Set<() => void>();
   #unsubscribe: Array<() => void> = [];
@@ -131,6 +133,7 @@ export class CallSession {
     this.room.close();
     this.media.close();
     this.notices.close();
+    this.uploads.close();
     this.#stageListeners.clear();
   }
 

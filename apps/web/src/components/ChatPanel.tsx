@@ -1,13 +1,83 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { LIMITS, type LogEntry } from '@parley/protocol';
+import { useEffect, useRef, useState, type ChangeEvent, type FormEvent, type ReactNode } from 'react';
+import { fileUrl, formatBytes, isPreviewableImage, type Room } from '@parley/client';
+import { LIMITS, type FileEntry, type LogEntry } from '@parley/protocol';
 import { describeError, type CallSession } from '../call/CallSession.ts';
-import { useLogEntries } from '../hooks/useCall.ts';
+import type { Upload } from '../call/Uploads.ts';
+import { useLogEntries, useSelfId, useUploads } from '../hooks/useCall.ts';
 import { Icon } from './icons.tsx';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-function EntryLine({ entry, selfId }: { entry: LogEntry; selfId: string | undefined }) {
+/** A shared file: name and size as a download link, and an inline preview for common images. */
+function FileLine({ entry, room, selfId, time }: { entry: FileEntry; room: Room; selfId: string | undefined; time: ReactNode }) {
+  const mine = entry.from.id === selfId;
+  const { file } = entry;
+  // The link names our current peer id (?peer=), so it is rebuilt after a reconnect; while
+  // disconnected there is no valid link.
+  const url = selfId === undefined ? undefined : fileUrl(room, file.sha256);
+  const preview = isPreviewableImage(file.type);
+  return (
+    <li className={`chat-msg chat-file-msg${mine ? ' mine' : ''}`} data-testid="chat-file" data-seq={entry.seq} data-sha256={file.sha256}>
+      <div className="chat-meta">
+        <strong>{mine ? 'You' : entry.from.name}</strong> {time}
+      </div>
+      <div className="chat-text chat-file">
+        {preview && url ? (
+          <a href={url} download={file.name} className="chat-file-preview" aria-label={`Download ${file.name}`}>
+            <img src={url} alt={file.name} data-testid="chat-file-image" loading="lazy" />
+          </a>
+        ) : null}
+        {url ? (
+          <a href={url} download={file.name} className="chat-file-link" data-testid="chat-file-link">
+            <Icon name="attach" />
+            <span className="chat-file-name" data-testid="chat-file-name">{file.name}</span>
+          </a>
+        ) : (
+          <span className="chat-file-link">
+            <Icon name="attach" />
+            <span className="chat-file-name" data-testid="chat-file-name">{file.name}</span>
+          </span>
+        )}
+        <span className="chat-file-size" data-testid="chat-file-size">{formatBytes(file.size)}</span>
+      </div>
+    </li>
+  );
+}
+
+function UploadRow({ upload, onCancel, onDismiss }: { upload: Upload; onCancel: () => void; onDismiss: () => void }) {
+  return (
+    <li className={`upload upload-${upload.state}`} data-testid="upload" data-state={upload.state} data-name={upload.name}>
+      <div className="upload-line">
+        <span className="upload-name">{upload.name}</span>
+        <span className="upload-status">
+          {upload.state === 'uploading'
+            ? `${formatBytes(upload.loaded)} / ${formatBytes(upload.size)}`
+            : upload.state === 'done'
+              ? 'Shared'
+              : 'Failed'}
+        </span>
+        {upload.state === 'uploading' ? (
+          <button type="button" className="icon-btn small" data-testid="upload-cancel" onClick={onCancel} aria-label={`Cancel uploading ${upload.name}`}>
+            ×
+          </button>
+        ) : (
+          <button type="button" className="icon-btn small" data-testid="upload-dismiss" onClick={onDismiss} aria-label="Dismiss">
+            ×
+          </button>
+        )}
+      </div>
+      {upload.state === 'error' ? (
+        <p className="error-text" data-testid="upload-error" role="alert">{upload.error}</p>
+      ) : (
+        <progress data-testid="upload-progress" max={upload.size || 1} value={upload.state === 'done' ? upload.size || 1 : upload.loaded} />
+      )}
+    </li>
+  );
+}
+
+function EntryLine({ entry, room, selfId }: { entry: LogEntry; room: Room; selfId: string | undefined }) {
   const time = <time dateTime={new Date(entry.ts).toISOString()}>{timeFormat.format(entry.ts)}</time>;
+  if (entry.kind === 'file') return <FileLine entry={entry} room={room} selfId={selfId} time={time} />;
   if (entry.kind === 'chat') {
     const mine = entry.from.id === selfId;
     return (
@@ -19,16 +89,18 @@ function EntryLine({ entry, selfId }: { entry: LogEntry; selfId: string | undefi
       </li>
     );
   }
-  const what = entry.kind === 'file' ? `shared ${entry.file.name}` : `${entry.type}`;
   return (
     <li className="chat-event" data-testid="chat-event" data-seq={entry.seq}>
-      {time} {entry.from.name} {what}
+      {time} {entry.from.name} {entry.type}
     </li>
   );
 }
 
 export function ChatPanel({ session, onClose }: { session: CallSession; onClose: () => void }) {
   const entries = useLogEntries(session);
+  const uploads = useUploads(session);
+  const selfId = useSelfId(session);
+  const fileInput = useRef<HTMLInputElement>(null);
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
@@ -52,6 +124,12 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
       .finally(() => setSending(false));
   };
 
+  const pickFiles = (e: ChangeEvent<HTMLInputElement>) => {
+    const files = [...(e.target.files ?? [])];
+    e.target.value = ''; // so choosing the same file again fires change again
+    for (const file of files) session.uploads.start(file);
+  };
+
   return (
     <aside className="chat" data-testid="chat-panel" aria-label="Chat">
       <header className="chat-header">
@@ -64,11 +142,30 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
       <ol className="chat-list" ref={listRef}>
         {entries.length === 0 ? <li className="chat-empty">No messages yet.</li> : null}
         {entries.map((entry) => (
-          <EntryLine key={entry.seq} entry={entry} selfId={session.room.self?.id} />
+          <EntryLine key={entry.seq} entry={entry} room={session.room} selfId={selfId} />
         ))}
       </ol>
+      {uploads.length > 0 ? (
+        <ul className="uploads" data-testid="uploads" aria-label="Uploads">
+          {uploads.map((u) => (
+            <UploadRow key={u.id} upload={u} onCancel={() => session.uploads.cancel(u.id)} onDismiss={() => session.uploads.dismiss(u.id)} />
+          ))}
+        </ul>
+      ) : null}
       {error ? <p className="error-text" data-testid="chat-error">{error}</p> : null}
       <form className="chat-form" onSubmit={send}>
+        <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={pickFiles} tabIndex={-1} />
+        <button
+          className="icon-btn attach"
+          type="button"
+          data-testid="chat-attach"
+          disabled={selfId === undefined}
+          onClick={() => fileInput.current?.click()}
+          aria-label="Share a file"
+          title="Share a file"
+        >
+          <Icon name="attach" />
+        </button>
         <input
           data-testid="chat-input"
           aria-label="Message"

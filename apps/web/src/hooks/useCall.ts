@@ -3,6 +3,7 @@ import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack, RoomConnectio
 import type { ChatEntry, LogEntry } from '@parley/protocol';
 import type { CallSession, Stage } from '../call/CallSession.ts';
 import type { Notice } from '../call/Notices.ts';
+import type { Upload } from '../call/Uploads.ts';
 import { useEmitterValue } from './useEmitterValue.ts';
 
 export function useStage(session: CallSession): Stage {
@@ -83,4 +84,13 @@ export function usePeerStats(session: CallSession, intervalMs = 2000): ReadonlyM
     };
   }, [session, intervalMs]);
   return stats;
+}
+
+export function useUploads(session: CallSession): readonly Upload[] {
+  return useEmitterValue(session.uploads, ['change'], () => session.uploads.items);
+}
+
+/** Our current peer id (changes on every reconnect; undefined while not joined). */
+export function useSelfId(session: CallSession): string | undefined {
+  return useEmitterValue(session.room, ['joined', 'connectionState'], () => session.room.self?.id);
 }
