@@ -32,7 +32,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-function sdpBody(body: unknown): string {
+function sdpBody(contentType: string | undefined, body: unknown): string {
+  if (!contentType?.toLowerCase().startsWith('application/sdp')) throw new ParleyError('UNSUPPORTED', 'the offer must be sent as application/sdp');
   if (typeof body !== 'string' || body.trim().length === 0) throw new ParleyError('BAD_SDP', 'the request body must be an SDP offer');
   return body;
 }
@@ -87,7 +88,7 @@ export function registerMediaRoutes(
 
     http.post<{ Params: { stream: string } }>(`/${role}/:stream`, async (req, reply) => {
       const stream = parse(nameSchema, req.params.stream, 'stream name');
-      const offer = sdpBody(req.body);
+      const offer = sdpBody(req.headers['content-type'], req.body);
       const { id, answer } = role === 'whep' ? await media.view(stream, offer) : await media.publish(stream, offer);
       return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer);
     });

@@ -41,6 +41,8 @@ export class FfmpegSource extends StreamSource {
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The last stop in progress; close() waits for it so no ffmpeg outlives the source. */
+  #stopping: Promise<void> = Promise.resolve();
   /** Number of ffmpeg processes this source has started (for tests and metrics). */
   starts = 0;
 
@@ -65,7 +67,7 @@ export class FfmpegSource extends StreamSource {
   }
 
   protected override onIdle(): void {
-    void this.#stop();
+    this.#stopping = this.#stop();
   }
 
   async #bind(kind: TrackKind): Promise<number> {
@@ -88,8 +90,8 @@ export class FfmpegSource extends StreamSource {
     this.#running = true;
     const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', ...plan.inputArgs];
     try {
-      if (plan.video) args.push(...plan.videoArgs, ...rtpOutputArgs(VIDEO_PT, randomSsrc(), await this.#bind('video')));
-      if (plan.audio) args.push(...plan.audioArgs, ...rtpOutputArgs(AUDIO_PT, randomSsrc(), await this.#bind('audio')));
+      if (plan.video) args.push(...plan.videoArgs, ...rtpOutputArgs(VIDEO_PT, randomSsrc() & 0x7fffffff || 1, await this.#bind('video')));
+      if (plan.audio) args.push(...plan.audioArgs, ...rtpOutputArgs(AUDIO_PT, randomSsrc() & 0x7fffffff || 1, await this.#bind('audio')));
     } catch (err) {
       log.error({ err, source: this.name }, 'cannot bind RTP sockets');
       this.#running = false;
@@ -188,6 +190,7 @@ export class FfmpegSource extends StreamSource {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#stopping;
     await this.#stop();
     this.end('source closed');
   }

@@ -1,0 +1,219 @@
+/**
+ * node-datachannel clients for media tests and benchmarks: a WHIP publisher that sends
+ * pre-encoded VP8 (an IVF made once with ffmpeg) and jumps to the next key frame on PLI, and a
+ * viewer that counts RTP packets/frames. Both retry a failed connect once (libdatachannel
+ * loopback races, see shared/browser-testing.md).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediaPeer } from '../../src/media/MediaPeer.ts';
+import type { MediaTrack } from '../../src/media/MediaTrack.ts';
+import { packetizeVp8, isVp8KeyFrame } from '../../src/media/rtp/vp8.ts';
+import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
+
+export const PEER_OPTIONS = { iceServers: [], bindAddress: '127.0.0.1' };
+
+export interface IvfMedia {
+  fps: number;
+  width: number;
+  height: number;
+  frames: Array<{ data: Buffer; key: boolean }>;
+}
+
+/** Encodes (once per machine) a short VP8 test clip with a key frame every `gop` frames. */
+export function testClip(seconds = 4, gop = 10): IvfMedia {
+  const path = join(tmpdir(), `parley-test-${seconds}s-g${gop}.ivf`);
+  if (!existsSync(path)) {
+    execFileSync('ffmpeg', [
+      '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=30:duration=${seconds}`,
+      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-g', String(gop), '-auto-alt-ref', '0', `${path}.tmp.ivf`,
+    ]);
+    execFileSync('mv', [`${path}.tmp.ivf`, path]);
+  }
+  const buf = readFileSync(path);
+  if (buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error('not an IVF file');
+  const headerLen = buf.readUInt16LE(6);
+  const frames: IvfMedia['frames'] = [];
+  for (let off = headerLen; off + 12 <= buf.length; ) {
+    const size = buf.readUInt32LE(off);
+    const data = buf.subarray(off + 12, off + 12 + size);
+    frames.push({ data, key: isVp8KeyFrame(data) });
+    off += 12 + size;
+  }
+  return { width: buf.readUInt16LE(12), height: buf.readUInt16LE(14), fps: buf.readUInt32LE(16) / buf.readUInt32LE(20), frames };
+}
+
+async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once`);
+    return attempt();
+  }
+}
+
+async function postSdp(url: string, sdp: string): Promise<{ location: string; answer: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: sdp });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST ${url}: ${res.status} ${text}`);
+  const location = res.headers.get('location');
+  if (!location) throw new Error('no Location header');
+  return { location: new URL(location, url).toString(), answer: text };
+}
+
+export class WhipPublisher {
+  peer!: MediaPeer;
+  track!: MediaTrack;
+  location = '';
+  framesSent = 0;
+  plis = 0;
+  readonly #media: IvfMedia;
+  readonly #ssrc = randomSsrc();
+  #seq = Math.floor(Math.random() * 60000);
+  #ts = Math.floor(Math.random() * 1e9);
+  #idx = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(media: IvfMedia) {
+    this.#media = media;
+  }
+
+  /** Publishes to `url` (…/whip/<stream>) and starts sending once connected. */
+  async connect(url: string): Promise<void> {
+    await withRetry('whip publish', async () => {
+      this.peer?.close();
+      if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
+      this.peer = new MediaPeer('whip-pub', PEER_OPTIONS);
+      this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96, ssrc: this.#ssrc });
+      this.track.on('rtcp', (packets) => {
+        if (packets.some((p) => p.type === 'pli')) {
+          this.plis++;
+          this.#jumpToKeyFrame();
+        }
+      });
+      const offer = await this.peer.createOffer();
+      const { location, answer } = await postSdp(url, offer);
+      this.location = location;
+      this.peer.setAnswer(answer);
+      await this.peer.waitConnected(8000);
+    });
+    this.#start();
+  }
+
+  #jumpToKeyFrame(): void {
+    const frames = this.#media.frames;
+    for (let i = 0; i < frames.length; i++) {
+      const j = (this.#idx + i) % frames.length;
+      if (frames[j]!.key) {
+        this.#idx = j;
+        return;
+      }
+    }
+  }
+
+  #start(): void {
+    const period = 1000 / this.#media.fps;
+    const t0 = performance.now();
+    let k = 0;
+    const tick = () => {
+      while (t0 + k * period <= performance.now()) {
+        this.#sendFrame();
+        k++;
+      }
+      this.#timer = setTimeout(tick, Math.max(0, t0 + k * period - performance.now()));
+    };
+    tick();
+  }
+
+  #sendFrame(): void {
+    const frame = this.#media.frames[this.#idx]!;
+    const payloads = packetizeVp8(frame.data);
+    payloads.forEach((payload, i) => {
+      this.track.sendRtp(writeRtp({ marker: i === payloads.length - 1, payloadType: 96, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: this.#ssrc, payload }));
+      this.#seq = (this.#seq + 1) & 0xffff;
+    });
+    this.#ts = (this.#ts + Math.round(90000 / this.#media.fps)) >>> 0;
+    this.#idx = (this.#idx + 1) % this.#media.frames.length;
+    this.framesSent++;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
+    this.peer?.close();
+  }
+}
+
+/** Receives a stream (WHEP or POST /offer) and counts RTP packets and frames (marker bits). */
+export class RtpViewer {
+  peer!: MediaPeer;
+  video!: MediaTrack;
+  audio!: MediaTrack;
+  location = '';
+  videoPackets = 0;
+  audioPackets = 0;
+  frames = 0;
+  firstPacketAt: number | undefined;
+  readonly name: string;
+
+  constructor(name = 'viewer') {
+    this.name = name;
+  }
+
+  async #setup(): Promise<string> {
+    this.peer?.close();
+    this.peer = new MediaPeer(this.name, PEER_OPTIONS);
+    this.video = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96 });
+    this.audio = this.peer.addTrack({ mid: '1', kind: 'audio', direction: 'recv', codec: { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 }, payloadType: 111 });
+    this.video.on('rtp', (p) => {
+      this.firstPacketAt ??= performance.now();
+      this.videoPackets++;
+      if (p[1]! & 0x80) this.frames++;
+    });
+    this.audio.on('rtp', () => this.audioPackets++);
+    return this.peer.createOffer();
+  }
+
+  /** WHEP: POST the offer to …/whep/<stream>. */
+  async whep(url: string, timeoutMs = 8000): Promise<void> {
+    await withRetry(`${this.name} whep`, async () => {
+      if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
+      const offer = await this.#setup();
+      const { location, answer } = await postSdp(url, offer);
+      this.location = location;
+      this.peer.setAnswer(answer);
+      await this.peer.waitConnected(timeoutMs);
+    });
+  }
+
+  /** aiortc-style JSON POST /offer. */
+  async offer(url: string, stream?: string, timeoutMs = 8000): Promise<void> {
+    await withRetry(`${this.name} offer`, async () => {
+      const offer = await this.#setup();
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: offer, type: 'offer', stream }) });
+      const body: unknown = await res.json();
+      if (res.status !== 200 || typeof body !== 'object' || body === null || !('sdp' in body) || typeof body.sdp !== 'string') {
+        throw new Error(`POST /offer: ${res.status} ${JSON.stringify(body)}`);
+      }
+      this.peer.setAnswer(body.sdp);
+      await this.peer.waitConnected(timeoutMs);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
+    this.peer?.close();
+  }
+}
+
+/** Polls until `predicate` holds, with a deadline (no fixed sleeps in tests). */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
