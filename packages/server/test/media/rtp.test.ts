@@ -78,8 +78,8 @@ test('RTCP SR, RR, PLI and NACK round-trip in a compound packet', () => {
   assert.equal(parsed.length, 4);
   assert.deepEqual(parsed[0], { type: 'sr', ssrc: 1, ntpSec: 2, ntpFrac: 3, rtpTimestamp: 4, packetCount: 5, octetCount: 6, reports: [] });
   assert.equal(parsed[1]!.type, 'rr');
-  const rr = parsed[1];
-  if (rr?.type === 'rr') assert.deepEqual(rr.reports[0], { ssrc: 1, fractionLost: 12, packetsLost: -3, highestSeq: 70000, jitter: 8, lastSr: 9, delaySinceLastSr: 10 });
+  const rrParsed = parsed[1];
+  if (rrParsed?.type === 'rr') assert.deepEqual(rrParsed.reports[0], { ssrc: 1, fractionLost: 12, packetsLost: -3, highestSeq: 70000, jitter: 8, lastSr: 9, delaySinceLastSr: 10 });
   assert.deepEqual(parsed[2], { type: 'pli', senderSsrc: 9, mediaSsrc: 1 });
   assert.equal(parsed[3]!.type, 'nack');
   const nackParsed = parsed[3];
