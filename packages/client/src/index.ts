@@ -20,3 +20,7 @@ export { rateQuality, summarizeStats } from './stats.ts';
 export type { InboundVideoStats, PeerStats, Quality } from './stats.ts';
 export { fileUrl, formatBytes, isPreviewableImage, PREVIEWABLE_IMAGE_TYPES, uploadFile } from './files.ts';
 export type { FileRoomRef, UploadOptions, UploadProgress, UploadResult } from './files.ts';
+export { WhepPlayer, WhipWhepError, parseIceLinks } from './whep.ts';
+export type { WhepOptions } from './whep.ts';
+export { WhipPublisher } from './whip.ts';
+export type { WhipOptions } from './whip.ts';
