@@ -8,6 +8,9 @@ import type { RouteDef } from './router.ts';
 export const ROUTES: RouteDef[] = [
   { path: '/', title: 'Home', component: lazy(() => import('./pages/HomePage.tsx')) },
   { path: '/room/:name', title: 'Room', component: lazy(() => import('./pages/RoomPage.tsx')) },
+  { path: '/watch', title: 'Watch', component: lazy(() => import('./pages/WatchPage.tsx')) },
+  { path: '/watch/:stream', title: 'Watch', component: lazy(() => import('./pages/WatchPage.tsx')) },
+  { path: '/broadcast', title: 'Broadcast', component: lazy(() => import('./pages/BroadcastPage.tsx')) },
 ];
 
 export const NOT_FOUND = lazy(() => import('./pages/NotFoundPage.tsx'));

@@ -5,11 +5,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { parseConfig } from '../../src/config.ts';
 import { startServer, type TestServer } from '../helpers.ts';
 import { chromiumMissing, launchChromium, mediaContext } from '../browser.ts';
 import { WhipPublisher, testClip } from './clients.ts';
 
+const webDir = parseConfig({}).webDir;
 let server: TestServer;
 let browser: Browser;
 
@@ -127,5 +131,19 @@ test('Chromium watches over WHEP what a node-datachannel client publishes over W
   } finally {
     await page.context().close();
     await pub.close();
+  }
+});
+
+test('Chromium: the Watch page plays the test stream over WHEP', { skip: chromiumMissing || (!existsSync(join(webDir, 'index.html')) && 'web app not built (npm run build:web)') }, async () => {
+  const page = await newPage();
+  try {
+    await page.goto(`${server.app.url}/watch?stream=test`);
+    await page.getByTestId('watch-play').click();
+    await page.waitForFunction(() => {
+      const v = document.querySelector<HTMLVideoElement>('[data-testid="watch-video"]');
+      return v !== null && v.videoWidth > 0 && v.currentTime > 0.3;
+    }, undefined, { timeout: 15_000 });
+  } finally {
+    await page.context().close();
   }
 });
