@@ -1,8 +1,10 @@
 import { benchSignaling } from './signaling/index.ts';
 import { benchLog } from './log.ts';
+import { benchMedia } from './media.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'signaling', run: benchSignaling },
   { name: 'log', run: benchLog },
+  { name: 'media', run: benchMedia },
 ];

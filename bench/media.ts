@@ -1,0 +1,243 @@
+// Media-server benchmark: time from POST /offer to the first decoded frame in Chromium (median and
+// p90 of several runs), and server CPU per viewer for N node-datachannel viewers of one file
+// stream — Parley next to a minimal aiortc server (bench/media/aiortc_server.py, Debian's
+// python3-aiortc). Each N runs against a fresh server process; CPU counts the server and its
+// children (Parley's ffmpeg). Bounded: about 2–3 minutes.
+//   npm run bench:media [-- --runs 7 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10]
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnServer } from '../packages/server/test/serverProcess.ts';
+import { RtpViewer } from '../packages/server/test/media/clients.ts';
+import { chromiumMissing, launchChromium, mediaContext } from '../packages/server/test/browser.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const PY = '/usr/bin/python3';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function makeFile(dir: string): string {
+  const path = join(dir, 'bench-360p.webm');
+  execFileSync('ffmpeg', [
+    '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30:duration=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=10',
+    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '800k', '-g', '30', '-auto-alt-ref', '0', '-c:a', 'libopus', '-b:a', '64k', path,
+  ]);
+  return path;
+}
+
+async function startParley(file: string): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-media-'));
+  const server = await spawnServer(dataDir, {
+    logLevel: 'warn',
+    media: { bindAddress: '127.0.0.1', defaultStream: 'file', sources: { file: { kind: 'file', path: file, loop: true } }, maxPeers: 1000 },
+  });
+  return {
+    name: 'parley',
+    url: server.url,
+    pid: server.child.pid ?? 0,
+    async stop() {
+      server.child.kill('SIGTERM');
+      await Promise.race([server.exited, new Promise((r) => setTimeout(r, 5000))]);
+      await server.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function aiortcMissing(): string | false {
+  if (!existsSync(PY)) return `${PY} not found`;
+  const r = spawnSync(PY, ['-c', 'import aiortc, aiohttp; print(aiortc.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? false : 'python3-aiortc is not installed (apt-get install -y python3-aiortc python3-aiohttp)';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startAiortc(file: string): Promise<Target> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(PY, [join(here, 'media/aiortc_server.py'), file, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`aiortc server did not start: ${stderr}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`aiortc server exited ${code}: ${stderr}`)));
+  });
+  return {
+    name: 'aiortc',
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    },
+  };
+}
+
+/** CPU seconds (user+system) of `pid` and all its descendants. */
+function treeCpuSeconds(pid: number): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(rest[1]));
+      ticks.set(Number(d), Number(rest[11]) + Number(rest[12]));
+    } catch {
+      // exited
+    }
+  }
+  let total = 0;
+  for (const [p, t] of ticks) {
+    let q: number | undefined = p;
+    while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
+    if (q === pid) total += t;
+  }
+  return total / 100;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] ?? NaN;
+
+async function timeToFirstFrame(target: Target, runs: number): Promise<number[]> {
+  const browser = await launchChromium();
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const context = await mediaContext(browser, target.url);
+      const page = await context.newPage();
+      await page.goto(`${target.url}/healthz`);
+      await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
+      const ms = await page.evaluate(async () => {
+        const t0 = performance.now();
+        const pc = new RTCPeerConnection({ iceServers: [] });
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        await pc.setLocalDescription(await pc.createOffer());
+        await new Promise<void>((r) => {
+          if (pc.iceGatheringState === 'complete') r();
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+          setTimeout(r, 2000);
+        });
+        const res = await fetch('/offer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }) });
+        const answer = (await res.json()) as { sdp: string; type: RTCSdpType };
+        await pc.setRemoteDescription(answer);
+        const deadline = performance.now() + 15000;
+        while (performance.now() < deadline) {
+          let frames = 0;
+          (await pc.getStats()).forEach((r: { type: string; kind?: string; framesDecoded?: number }) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded ?? 0;
+          });
+          if (frames > 0) {
+            pc.close();
+            return performance.now() - t0;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        pc.close();
+        return NaN;
+      });
+      out.push(ms);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  return out;
+}
+
+async function cpuPerViewer(start: () => Promise<Target>, n: number, windowS: number): Promise<{ cpuPct: number; fps: number; ok: number }> {
+  const target = await start();
+  const viewers: RtpViewer[] = [];
+  try {
+    for (let i = 0; i < n; i += 10) {
+      const batch = Array.from({ length: Math.min(10, n - i) }, (_, k) => new RtpViewer(`bench-${i + k}`));
+      viewers.push(...batch);
+      await Promise.all(batch.map((v) => v.offer(`${target.url}/offer`, undefined, 15_000).catch(() => undefined)));
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // warm-up
+    const frames0 = viewers.map((v) => v.frames);
+    const c0 = treeCpuSeconds(target.pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowS * 1000));
+    const cpu = treeCpuSeconds(target.pid) - c0;
+    const secs = (performance.now() - t0) / 1000;
+    const fps = viewers.map((v, i) => (v.frames - frames0[i]!) / secs);
+    return { cpuPct: (cpu / secs) * 100, fps: median(fps), ok: fps.filter((f) => f > 20).length };
+  } finally {
+    for (const v of viewers) await v.close();
+    await target.stop();
+  }
+}
+
+export async function benchMedia(): Promise<void> {
+  const runs = Number(arg('runs', '7'));
+  const windowS = Number(arg('window', '5'));
+  const ns = arg('viewers', '1,10,50').split(',').map(Number);
+  const aiortcNs = arg('aiortc-viewers', '1,10').split(',').map(Number);
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-file-'));
+  try {
+    const file = makeFile(dir);
+    console.log('\n## media: one 640x360@30 VP8+Opus file stream (WebM, looped), loopback');
+    const missing = aiortcMissing();
+    if (missing) console.log(`anchor missing: ${missing} — aiortc rows skipped`);
+    const targets: Array<[string, () => Promise<Target>, number[]]> = [['parley', () => startParley(file), ns]];
+    if (!missing) targets.push(['aiortc', () => startAiortc(file), aiortcNs]);
+    console.log('| server | POST /offer → first decoded frame (Chromium) median / p90 | ' + 'N viewers: server CPU % (of one core), per viewer, median fps, viewers ≥20 fps |');
+    console.log('|---|---|---|');
+    for (const [name, start, list] of targets) {
+      let ttff = 'skipped (no Chromium)';
+      if (!chromiumMissing) {
+        const t = await start();
+        try {
+          const xs = await timeToFirstFrame(t, runs);
+          ttff = `${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms (n=${xs.length})`;
+        } finally {
+          await t.stop();
+        }
+      }
+      const cells: string[] = [];
+      for (const n of list) {
+        const r = await cpuPerViewer(start, n, windowS);
+        cells.push(`N=${n}: ${r.cpuPct.toFixed(1)} %, ${(r.cpuPct / n).toFixed(2)} %/viewer, ${r.fps.toFixed(1)} fps, ${r.ok}/${n}`);
+      }
+      if (name === 'aiortc' && !list.includes(50)) cells.push('N=50: not run (aiortc re-encodes per viewer; saturates 2 cores well before 50)');
+      console.log(`| ${name} | ${ttff} | ${cells.join('<br>')} |`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await benchMedia();
