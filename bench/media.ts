@@ -41,7 +41,6 @@ function makeFile(dir: string): string {
 async function startParley(file: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-media-'));
   const server = await spawnServer(dataDir, {
-    logLevel: 'warn',
     media: { bindAddress: '127.0.0.1', defaultStream: 'file', sources: { file: { kind: 'file', path: file, loop: true } }, maxPeers: 1000 },
   });
   return {
