@@ -2,13 +2,14 @@
 // catch up on 10,000 missed entries, for SQLite and PostgreSQL, next to a bare in-memory
 // Socket.IO server (the upper bound) — all measured in this run, servers in child processes.
 //   npm run bench:log [-- --seconds 5 --clients 16 --inflight 8]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { io as ioClient, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { spawnServer } from '../packages/server/test/serverProcess.ts';
+import { connectSocket } from '../packages/server/test/helpers.ts';
+import { spawnReady } from './lib/spawnReady.ts';
 import { postgresSkipReason, startPostgres } from '../packages/server/test/postgres.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -20,14 +21,7 @@ function arg(name: string, fallback: number): number {
 
 type AckResult = { ok: true; data: { seq: number; lastSeq?: number; entries?: unknown[] } } | { ok: false; error: { code: string } };
 
-async function connect(url: string): Promise<Socket> {
-  const socket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
+const connect = connectSocket;
 
 async function call(socket: Socket, event: string, payload: unknown): Promise<AckResult> {
   const res = (await socket.timeout(30_000).emitWithAck(event, payload)) as AckResult;
@@ -115,28 +109,8 @@ async function measure(url: string, opts: { clients: number; inflight: number; s
 }
 
 async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(here, 'logBareServer.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare server did not start in 30 s')), 30_000);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
+  const bare = await spawnReady(join(here, 'logBareServer.ts'), [], 'bare server');
+  return { url: `http://127.0.0.1:${bare.port}`, stop: bare.stop };
 }
 
 async function withParley<T>(config: Record<string, unknown>, fn: (url: string) => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 // Signaling benchmark: Parley (tokens, validation, rate limiting on) next to a bare Socket.IO
 // relay, both measured in this run with the same load generator in its own process.
 //   npm run bench:signaling [-- --clients 200 --rate 500 --seconds 5]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { spawnReady } from '../lib/spawnReady.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -22,24 +23,6 @@ function rssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function startServer(kind: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${here}servers.ts`, kind, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} did not start in 30 s`)), 30_000);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
-  });
-  return { child, port };
-}
-
 interface Result {
   clients: number;
   rampMs: number;
@@ -48,8 +31,9 @@ interface Result {
 }
 
 async function run(kind: string, opts: { clients: number; rate: number; seconds: number }) {
-  const { child, port } = await startServer(kind);
-  const pid = child.pid!;
+  const server = await spawnReady(`${here}servers.ts`, [kind, '0'], kind);
+  const { port } = server;
+  const pid = server.child.pid!;
   try {
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
@@ -69,8 +53,7 @@ async function run(kind: string, opts: { clients: number; rate: number; seconds:
     const cpuPct = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
     return { kind, ...result, cpuPct, peakRssMiB: peakRss / 1024 };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
   }
 }
 

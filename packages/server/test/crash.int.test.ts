@@ -3,20 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as ioClient, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import type { JoinResult, LogEntry } from '@parley/protocol';
-import { request, until } from './helpers.ts';
+import { connectSocket, request, until } from './helpers.ts';
 import { spawnServer } from './serverProcess.ts';
 import { postgresSkipReason, startPostgres } from './postgres.ts';
 
-async function connect(url: string): Promise<Socket> {
-  const socket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
+const connect = connectSocket;
 
 const BACKENDS: Array<{ name: string; skip?: string | undefined; setup: () => Promise<{ config: Record<string, unknown>; close(): Promise<void> }> }> = [
   { name: 'SQLite', setup: async () => ({ config: {}, close: async () => {} }) },

@@ -26,12 +26,8 @@ export async function startServer(config: ConfigInput = {}): Promise<TestServer>
     app,
     dataDir,
     async connect() {
-      const socket: TestSocket = ioClient(app.url, { transports: ['websocket'], reconnection: false, forceNew: true });
+      const socket = await connectSocket(app.url);
       sockets.push(socket);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
-        socket.once('connect_error', reject);
-      });
       return socket;
     },
     async close() {
@@ -40,6 +36,19 @@ export async function startServer(config: ConfigInput = {}): Promise<TestServer>
       if (config.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A real socket.io-client on the WebSocket transport, without reconnection, once connected. */
+export async function connectSocket(url: string): Promise<TestSocket> {
+  const socket: TestSocket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+  return socket;
 }
 
 /** Emits an event and waits for its ack, with a deadline. */
