@@ -67,6 +67,13 @@ export class TokenService {
     return signJwt(claims, secret, apiKey);
   }
 
+  /** Checks a token without binding it to a room (listings such as /api/streams). */
+  verifyAnyRoom(token: string | undefined): Principal {
+    if (this.openMode) return this.verify(undefined, '*');
+    const claims = this.#claims(token);
+    return { identity: claims.sub, name: claims.name, room: claims.room, grants: claims.grants, expiresAt: claims.exp };
+  }
+
   /**
    * Checks a token for a room. Open mode: no token needed, everything granted.
    * Throws UNAUTHORIZED (missing), TOKEN_INVALID, TOKEN_EXPIRED or FORBIDDEN (wrong room / no join).
@@ -75,6 +82,14 @@ export class TokenService {
     if (this.openMode) {
       return { identity: 'anonymous', name: undefined, room, grants: ALL_GRANTS, expiresAt: undefined };
     }
+    const claims = this.#claims(token);
+    if (claims.room !== '*' && claims.room !== room) {
+      throw new ParleyError('FORBIDDEN', `the token is for room ${claims.room}, not ${room}`);
+    }
+    return { identity: claims.sub, name: claims.name, room, grants: claims.grants, expiresAt: claims.exp };
+  }
+
+  #claims(token: string | undefined): TokenClaims {
     if (!token) throw new ParleyError('UNAUTHORIZED', 'this server requires an access token');
     const { kid } = jwtHeader(token);
     let secret: string | undefined;
@@ -83,10 +98,6 @@ export class TokenService {
     if (!secret) throw new ParleyError('TOKEN_INVALID', 'the token was signed with an unknown key');
     const parsed = tokenClaimsSchema.safeParse(verifyJwt(token, secret));
     if (!parsed.success) throw new ParleyError('TOKEN_INVALID', `the token claims are invalid: ${parsed.error.issues[0]?.message ?? ''}`);
-    const claims = parsed.data;
-    if (claims.room !== '*' && claims.room !== room) {
-      throw new ParleyError('FORBIDDEN', `the token is for room ${claims.room}, not ${room}`);
-    }
-    return { identity: claims.sub, name: claims.name, room, grants: claims.grants, expiresAt: claims.exp };
+    return parsed.data;
   }
 }

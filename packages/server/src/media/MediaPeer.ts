@@ -6,6 +6,7 @@
  * Answering: add the tracks you want for each offered mid (`addTrack`), then `answer(offer)`.
  * Offering (clients in tests and benchmarks): `addTrack`, `createOffer()`, `setAnswer()`.
  */
+import { toLibdatachannelServers } from '../ice/IceServerProvider.ts';
 import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
 import type { IceServer } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
@@ -48,19 +49,6 @@ export interface AddTrackOptions {
 }
 
 /** Converts config ICE servers (W3C shape) to libdatachannel URLs; only config ever supplies them. */
-export function toLibdatachannelIceServers(servers: readonly IceServer[]): string[] {
-  const out: string[] = [];
-  for (const s of servers) {
-    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
-      const m = /^(stun|turn|turns):([^?]+)(\?transport=(udp|tcp))?$/.exec(url);
-      if (!m) continue;
-      const auth = s.username !== undefined ? `${encodeURIComponent(s.username)}:${encodeURIComponent(s.credential ?? '')}@` : '';
-      out.push(m[1] === 'stun' ? `stun:${m[2]}` : `${m[1]}:${auth}${m[2]}${m[3] ?? ''}`);
-    }
-  }
-  return out;
-}
-
 const NATIVE_DIRECTION = { send: 'SendOnly', recv: 'RecvOnly', inactive: 'Inactive' } as const;
 
 export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
@@ -77,7 +65,7 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     this.id = id;
     this.#gatheringTimeoutMs = options.gatheringTimeoutMs ?? 5000;
     const config: RtcConfig = {
-      iceServers: toLibdatachannelIceServers(options.iceServers),
+      iceServers: toLibdatachannelServers([...options.iceServers]),
       enableIceTcp: false,
     };
     if (options.bindAddress !== undefined) config.bindAddress = options.bindAddress;

@@ -18,7 +18,8 @@ export type SessionRole = 'whep' | 'whip' | 'offer';
 
 export interface MediaServiceOptions {
   media: MediaConfig;
-  iceServers: readonly IceServer[];
+  /** ICE servers for one server-side peer (TURN credentials are minted per peer). */
+  iceServers: (peerId: string) => IceServer[];
   dataDir: string;
   log: Logger;
 }
@@ -31,7 +32,8 @@ export class MediaService {
   /** ICE ufrag of each session's offer, to tell trickle from ICE restart in PATCH. */
   readonly #ufrags = new Map<string, string>();
   readonly #config: MediaConfig;
-  readonly #peerOptions: MediaPeerOptions;
+  readonly #iceServers: (peerId: string) => IceServer[];
+  readonly #peerBase: Omit<MediaPeerOptions, 'iceServers'>;
   readonly #log: Logger;
   #pending = 0;
   #closing: Promise<void> | undefined;
@@ -39,14 +41,18 @@ export class MediaService {
   constructor(opts: MediaServiceOptions) {
     this.#config = opts.media;
     this.#log = opts.log;
-    this.#peerOptions = {
-      iceServers: opts.iceServers,
+    this.#iceServers = opts.iceServers;
+    this.#peerBase = {
       bindAddress: opts.media.bindAddress,
       portRangeBegin: opts.media.portRangeBegin,
       portRangeEnd: opts.media.portRangeEnd,
     };
     this.recordings = new RecordingManager(resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')), opts.log);
     this.streams = new StreamRegistry(opts.media, this.recordings, opts.log);
+  }
+
+  #peerOptions(id: string): MediaPeerOptions {
+    return { ...this.#peerBase, iceServers: this.#iceServers(id) };
   }
 
   get defaultStream(): string {
@@ -86,7 +92,7 @@ export class MediaService {
     try {
       const source = await this.streams.open(stream);
       const id = randomUUID();
-      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions, this.#log);
+      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions(id), this.#log);
       if (this.#closing) {
         session.close('shutting down');
         throw new ParleyError('SHUTTING_DOWN');
@@ -108,7 +114,7 @@ export class MediaService {
     this.#pending++;
     try {
       const id = randomUUID();
-      const { session, answer } = await PublisherSession.answer(id, stream, offerSdp, offer, this.#peerOptions, this.#log, (s) =>
+      const { session, answer } = await PublisherSession.answer(id, stream, offerSdp, offer, this.#peerOptions(id), this.#log, (s) =>
         this.streams.addLive(s.source),
       );
       this.#publishers.set(id, session);

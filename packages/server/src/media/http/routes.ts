@@ -7,9 +7,13 @@
  *   GET|POST /api/recordings, DELETE /api/recordings/:id, GET /api/recordings/:id/file
  */
 import { createReadStream, existsSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LIMITS, ParleyError, type IceServer } from '@parley/protocol';
+import { LIMITS, ParleyError } from '@parley/protocol';
+import type { TokenService } from '../../auth/TokenService.ts';
+import type { GrantName } from '../../auth/grants.ts';
+import type { IceServerProvider } from '../../ice/IceServerProvider.ts';
+import { bearerToken } from '../../http/tokens.ts';
 import type { Logger } from '../../util/logger.ts';
 import { streamNameSchema } from '../config.ts';
 import type { MediaService } from '../MediaService.ts';
@@ -38,27 +42,27 @@ function sdpBody(contentType: string | undefined, body: unknown): string {
   return body;
 }
 
-const quote = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
-
-/** RFC 9725 §4.4 Link headers for the configured ICE servers (none by default). */
-export function iceLinkHeaders(servers: readonly IceServer[]): string[] {
-  const out: string[] = [];
-  for (const s of servers) {
-    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
-      let link = `<${url}>; rel="ice-server"`;
-      if (s.username !== undefined) link += `; username=${quote(s.username)}; credential=${quote(s.credential ?? '')}; credential-type="password"`;
-      out.push(link);
-    }
-  }
-  return out;
-}
-
 export function registerMediaRoutes(
   http: FastifyInstance,
-  deps: { media: MediaService; iceServers: readonly IceServer[]; log: Logger },
+  deps: { media: MediaService; tokens: TokenService; ice: IceServerProvider; log: Logger },
 ): void {
-  const { media, iceServers, log } = deps;
-  const links = iceLinkHeaders(iceServers);
+  const { media, tokens, ice, log } = deps;
+  /** ICE servers for the client of one request, as RFC 9725 §4.4 Link headers (TURN minted per client). */
+  const links = (who: string) => ice.linkHeaders(who);
+  /**
+   * Media routes check tokens like the rest of the server: the token's room is the stream name
+   * (or '*'); WHIP needs `publish`, playback `subscribe`, recordings `record`. Open mode allows all.
+   */
+  const allow = (req: FastifyRequest, stream: string, grant: GrantName) => {
+    const principal = tokens.verify(bearerToken(req), stream.startsWith('recording:') ? '*' : stream);
+    if (principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
+    return principal;
+  };
+  const anyRoom = (req: FastifyRequest, grant?: GrantName) => {
+    const principal = tokens.verifyAnyRoom(bearerToken(req));
+    if (grant && principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
+    return principal;
+  };
 
   for (const type of ['application/sdp', 'application/trickle-ice-sdpfrag']) {
     http.addContentTypeParser(type, { parseAs: 'string', bodyLimit: LIMITS.sdp }, (_req, body, done) => done(null, body));
@@ -66,31 +70,43 @@ export function registerMediaRoutes(
 
   http.post('/offer', { bodyLimit: LIMITS.sdp + 4096 }, async (req) => {
     const body = parse(offerBodySchema, req.body, 'offer');
+    allow(req, body.stream ?? media.defaultStream, 'subscribe');
     const { answer } = await media.view(body.stream ?? media.defaultStream, body.sdp);
     return { sdp: answer, type: 'answer' as const };
   });
 
-  const created = (reply: FastifyReply, location: string, answer: string) => {
+  const created = (reply: FastifyReply, location: string, answer: string, who: string) => {
     reply.status(201).header('location', location).header('content-type', 'application/sdp').header('etag', `"${location.split('/').pop()}"`);
     reply.header('accept-patch', 'application/trickle-ice-sdpfrag');
-    if (links.length > 0) reply.header('link', links);
+    const link = links(who);
+    if (link.length > 0) reply.header('link', link);
     return reply.send(answer);
   };
 
   for (const role of ['whep', 'whip'] as const) {
     const nameSchema = role === 'whep' ? viewableNameSchema : streamNameSchema;
 
-    http.options(`/${role}/:stream`, async (_req, reply) => {
+    http.options<{ Params: { stream: string } }>(`/${role}/:stream`, async (req, reply) => {
       reply.status(204).header('accept-post', 'application/sdp');
-      if (links.length > 0) reply.header('link', links);
+      // Only an authorized client learns ICE servers (they carry TURN credentials).
+      const stream = nameSchema.safeParse(req.params.stream);
+      if (stream.success) {
+        try {
+          const link = links(allow(req, stream.data, role === 'whip' ? 'publish' : 'subscribe').identity);
+          if (link.length > 0) reply.header('link', link);
+        } catch {
+          // No Link headers for an unauthorized pre-flight; the POST will say why.
+        }
+      }
       return reply.send();
     });
 
     http.post<{ Params: { stream: string } }>(`/${role}/:stream`, async (req, reply) => {
       const stream = parse(nameSchema, req.params.stream, 'stream name');
+      const principal = allow(req, stream, role === 'whip' ? 'publish' : 'subscribe');
       const offer = sdpBody(req.headers['content-type'], req.body);
       const { id, answer } = role === 'whep' ? await media.view(stream, offer) : await media.publish(stream, offer);
-      return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer);
+      return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer, principal.identity === 'anonymous' ? id : principal.identity);
     });
 
     http.delete<{ Params: { stream: string; id: string } }>(`/${role}/:stream/:id`, async (req, reply) => {
@@ -126,22 +142,31 @@ export function registerMediaRoutes(
     });
   }
 
-  http.get('/api/streams', async () => ({ streams: media.streams.list() }));
+  http.get('/api/streams', async (req) => {
+    anyRoom(req, 'subscribe');
+    return { streams: media.streams.list() };
+  });
 
-  http.get('/api/recordings', async () => ({ recordings: media.recordings.list() }));
+  http.get('/api/recordings', async (req) => {
+    anyRoom(req, 'record');
+    return { recordings: media.recordings.list() };
+  });
 
   http.post('/api/recordings', async (req, reply) => {
     const body = parse(z.object({ stream: streamNameSchema }), req.body, 'recording request');
+    allow(req, body.stream, 'record');
     const recording = await media.startRecording(body.stream);
     return reply.status(201).send({ recording });
   });
 
   http.delete<{ Params: { id: string } }>('/api/recordings/:id', async (req) => {
+    anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
     return { recording: media.recordings.stop(id) };
   });
 
   http.get<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {
+    anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
     const path = media.recordings.pathOf(id);
     if (!media.recordings.isPlayable(id) || !existsSync(path)) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
