@@ -6,3 +6,4 @@ export * from './messages/room.ts';
 export * from './messages/signal.ts';
 export * from './messages/log.ts';
 export * from './messages/control.ts';
+export * from './messages/diagnostics.ts';

@@ -20,6 +20,7 @@ import { registerTokenRoutes } from './http/tokens.ts';
 import { ParleyError } from '@parley/protocol';
 import { IceServerProvider } from './ice/IceServerProvider.ts';
 import { registerIceRoutes } from './http/ice.ts';
+import { registerDiagnosticsRoutes } from './http/diagnostics.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -123,6 +124,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerHealthRoutes(http, { signaling, metrics, isClosing: () => closing !== undefined });
   registerTokenRoutes(http, tokens, config.auth.apiKeys);
   registerIceRoutes(http, tokens, ice);
+  registerDiagnosticsRoutes(http, { config, tokens, ice });
   try {
     for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics, ice }));
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { roomNameSchema } from '@parley/protocol';
@@ -16,11 +16,18 @@ const querySchema = z.object({ room: roomNameSchema.optional() });
  */
 export function registerIceRoutes(http: FastifyInstance, tokens: TokenService, ice: IceServerProvider): void {
   http.get('/api/ice-servers', async (req) => {
-    const query = querySchema.safeParse(req.query);
-    if (!query.success) throw new ParleyError('INVALID_PAYLOAD', query.error.issues[0]?.message ?? 'bad query');
-    const token = bearerToken(req);
-    const principal = tokens.verify(token, query.data.room ?? '*');
-    const who = principal.identity === 'anonymous' ? `anon-${randomUUID().slice(0, 8)}` : principal.identity;
+    const who = iceCaller(req, tokens);
     return { iceServers: ice.forPeer(who), turn: ice.hasTurn };
   });
+}
+
+/**
+ * The auth rule of the ICE endpoints: a valid token for `?room=R` (or for any room) unless the
+ * server is in open mode. Returns the identity TURN credentials are minted for.
+ */
+export function iceCaller(req: FastifyRequest, tokens: TokenService): string {
+  const query = querySchema.safeParse(req.query);
+  if (!query.success) throw new ParleyError('INVALID_PAYLOAD', query.error.issues[0]?.message ?? 'bad query');
+  const principal = tokens.verify(bearerToken(req), query.data.room ?? '*');
+  return principal.identity === 'anonymous' ? `anon-${randomUUID().slice(0, 8)}` : principal.identity;
 }
