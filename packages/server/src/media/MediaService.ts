@@ -36,6 +36,10 @@ export class MediaService {
   readonly #peerBase: Omit<MediaPeerOptions, 'iceServers'>;
   readonly #log: Logger;
   #pending = 0;
+  /** Live sessions per client address, for `maxPeersPerClient`. */
+  readonly #perClient = new Map<string, number>();
+  /** Bytes sent and received by sessions that have closed (live ones are summed on demand). */
+  #closedBytes = { sent: 0, received: 0 };
   #closing: Promise<void> | undefined;
 
   constructor(opts: MediaServiceOptions) {
@@ -77,16 +81,46 @@ export class MediaService {
     return this.#publishers.size;
   }
 
-  #admit(): void {
+  #admit(client: string | undefined): void {
     if (this.#closing) throw new ParleyError('SHUTTING_DOWN');
     if (this.#viewers.size + this.#publishers.size + this.#pending >= this.#config.maxPeers) {
       throw new ParleyError('MEDIA_UNAVAILABLE', `this server already runs ${this.#config.maxPeers} media peers`);
     }
+    if (client !== undefined && (this.#perClient.get(client) ?? 0) >= this.#config.maxPeersPerClient) {
+      throw new ParleyError('RATE_LIMITED', `at most ${this.#config.maxPeersPerClient} media sessions per client`);
+    }
+  }
+
+  /** Counts a session against its client until it closes, and keeps its byte totals. */
+  #track(client: string | undefined, session: ViewerSession | PublisherSession): void {
+    if (client !== undefined) this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
+    session.on('close', () => {
+      for (const t of session.peer.tracks) {
+        this.#closedBytes.sent += t.bytesSent;
+        this.#closedBytes.received += t.bytesReceived;
+      }
+      if (client === undefined) return;
+      const n = (this.#perClient.get(client) ?? 1) - 1;
+      if (n <= 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, n);
+    });
+  }
+
+  /** Media bytes sent to and received from peers since start (RTP payloads on the wire). */
+  bytes(): { sent: number; received: number } {
+    const total = { ...this.#closedBytes };
+    for (const session of [...this.#viewers.values(), ...this.#publishers.values()]) {
+      for (const t of session.peer.tracks) {
+        total.sent += t.bytesSent;
+        total.received += t.bytesReceived;
+      }
+    }
+    return total;
   }
 
   /** Answers a viewer's offer for `stream`; the session lives until the peer goes away or DELETE. */
-  async view(stream: string, offerSdp: string): Promise<{ id: string; answer: string }> {
-    this.#admit();
+  async view(stream: string, offerSdp: string, client?: string): Promise<{ id: string; answer: string }> {
+    this.#admit(client);
     const offer = parseSdp(offerSdp);
     this.#pending++;
     try {
@@ -99,6 +133,7 @@ export class MediaService {
       }
       this.#viewers.set(id, session);
       session.on('close', () => this.#viewers.delete(id));
+      this.#track(client, session);
       this.#rememberUfrag(id, offerSdp, session);
       return { id, answer };
     } finally {
@@ -107,8 +142,8 @@ export class MediaService {
   }
 
   /** Answers a WHIP publisher's offer; the stream is live for viewers from now on. */
-  async publish(stream: string, offerSdp: string): Promise<{ id: string; answer: string }> {
-    this.#admit();
+  async publish(stream: string, offerSdp: string, client?: string): Promise<{ id: string; answer: string }> {
+    this.#admit(client);
     const offer = parseSdp(offerSdp);
     this.streams.assertPublishable(stream);
     this.#pending++;
@@ -118,6 +153,7 @@ export class MediaService {
         this.streams.addLive(s.source),
       );
       this.#publishers.set(id, session);
+      this.#track(client, session);
       this.#rememberUfrag(id, offerSdp, session);
       session.on('close', () => {
         this.#publishers.delete(id);

@@ -29,6 +29,8 @@ export const mediaConfigSchema = z.strictObject({
   portRangeEnd: z.number().int().min(1024).max(65535).optional(),
   /** Most concurrent server-side peers (viewers + publishers). */
   maxPeers: z.number().int().min(1).default(500),
+  /** Media sessions (WHIP, WHEP, /offer) one client address may hold at once. */
+  maxPeersPerClient: z.number().int().min(1).default(10),
   /** Record every WHIP stream automatically. */
   recordWhip: z.boolean().default(false),
   /** Where recordings go; defaults to `<dataDir>/recordings`. */

@@ -3,7 +3,7 @@ import type { FeatureFactory } from '../features.ts';
 import { registerMediaRoutes } from './http/routes.ts';
 import { MediaService } from './MediaService.ts';
 
-export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, ice }) => {
+export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, ice, metrics }) => {
   const mediaLog = log.child({ module: 'media' });
   const media = new MediaService({
     media: config.media,
@@ -11,6 +11,17 @@ export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, 
     dataDir: config.dataDir,
     log: mediaLog,
   });
+  metrics.collectedCounter('parley_media_bytes_total', 'Media bytes sent to and received from server-side peers.', () => {
+    const { sent, received } = media.bytes();
+    return [
+      { labels: { direction: 'sent' }, value: sent },
+      { labels: { direction: 'received' }, value: received },
+    ];
+  });
+  metrics.gauge('parley_media_sessions', 'Live server-side media sessions.', () => [
+    { labels: { role: 'viewer' }, value: media.viewerCount },
+    { labels: { role: 'publisher' }, value: media.publisherCount },
+  ]);
   await http.register(async (scope) => registerMediaRoutes(scope, { media, tokens, ice, log: mediaLog }));
   return { name: 'media', close: () => media.close() };
 };

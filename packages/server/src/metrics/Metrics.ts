@@ -58,6 +58,11 @@ export class Metrics {
     this.#families.set(name, { help, type: 'gauge', values: new Map(), collect });
   }
 
+  /** A counter kept elsewhere (it must only grow), read when scraped. */
+  collectedCounter(name: string, help: string, collect: () => Array<{ labels: Labels; value: number }>): void {
+    this.#families.set(name, { help, type: 'counter', values: new Map(), collect });
+  }
+
   /** Current value of a counter, for tests and logs. */
   value(name: string, labels: Labels = {}): number {
     return this.#families.get(name)?.values.get(labelKey(labels))?.value ?? 0;

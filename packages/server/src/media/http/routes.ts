@@ -71,7 +71,7 @@ export function registerMediaRoutes(
   http.post('/offer', { bodyLimit: LIMITS.sdp + 4096 }, async (req) => {
     const body = parse(offerBodySchema, req.body, 'offer');
     allow(req, body.stream ?? media.defaultStream, 'subscribe');
-    const { answer } = await media.view(body.stream ?? media.defaultStream, body.sdp);
+    const { answer } = await media.view(body.stream ?? media.defaultStream, body.sdp, req.ip);
     return { sdp: answer, type: 'answer' as const };
   });
 
@@ -105,7 +105,7 @@ export function registerMediaRoutes(
       const stream = parse(nameSchema, req.params.stream, 'stream name');
       const principal = allow(req, stream, role === 'whip' ? 'publish' : 'subscribe');
       const offer = sdpBody(req.headers['content-type'], req.body);
-      const { id, answer } = role === 'whep' ? await media.view(stream, offer) : await media.publish(stream, offer);
+      const { id, answer } = role === 'whep' ? await media.view(stream, offer, req.ip) : await media.publish(stream, offer, req.ip);
       return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer, principal.identity === 'anonymous' ? id : principal.identity);
     });
 

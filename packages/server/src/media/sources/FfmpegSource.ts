@@ -4,12 +4,12 @@
  * the first sink and is stopped (SIGTERM to its PID, SIGKILL after a grace period) when the last
  * sink leaves or the source is closed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../../util/logger.ts';
 import { randomSsrc } from '../rtp/rtp.ts';
 import type { CodecSpec } from '../sdp.ts';
-import { rtpOutputArgs, type SourcePlan } from './ffmpeg.ts';
+import { rtpOutputArgs, spawnTied, type SourcePlan } from './ffmpeg.ts';
 import { StreamSource, type RtpSink, type SourceKind, type TrackKind } from './StreamSource.ts';
 
 export interface FfmpegSourceOptions {
@@ -106,7 +106,7 @@ export class FfmpegSource extends StreamSource {
     }
     this.resetCache();
     this.starts++;
-    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnTied(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     this.#stderrTail = '';
     child.stderr?.setEncoding('utf8');

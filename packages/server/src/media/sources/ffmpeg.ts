@@ -1,6 +1,6 @@
 /** Locating ffmpeg/ffprobe, probing files, and building the ffmpeg command lines for sources. */
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import { z } from 'zod';
@@ -18,6 +18,18 @@ export function resolveBinary(name: string, what: string): string {
     }
   }
   throw new ParleyError('MEDIA_UNAVAILABLE', `${what} needs ${name}, which is not installed (install ffmpeg or set media.ffmpegPath)`);
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+const hasSetpriv = existsSync(SETPRIV);
+
+/**
+ * Spawns a helper process (ffmpeg) that dies with us: through util-linux's `setpriv --pdeathsig
+ * KILL`, which execs the binary with PR_SET_PDEATHSIG, so even a SIGKILLed Parley leaves no
+ * orphaned encoder behind. Falls back to a plain spawn where setpriv is missing.
+ */
+export function spawnTied(binary: string, args: string[], options: SpawnOptions): ChildProcess {
+  return hasSetpriv ? spawn(SETPRIV, ['--pdeathsig', 'KILL', binary, ...args], options) : spawn(binary, args, options);
 }
 
 const probeSchema = z.object({
