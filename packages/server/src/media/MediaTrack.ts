@@ -46,6 +46,8 @@ export class MediaTrack extends MediaEmitter<MediaTrackEvents> {
   bytesReceived = 0;
   plisReceived = 0;
   nacksReceived = 0;
+  /** Incoming messages dropped as malformed (short, bad RTCP compound, not RTP version 2). */
+  malformedDropped = 0;
   #track: Track;
   #closed = false;
   #open = false;
@@ -77,10 +79,17 @@ export class MediaTrack extends MediaEmitter<MediaTrackEvents> {
   }
 
   #onMessage(msg: Buffer): void {
-    if (this.#closed || !Buffer.isBuffer(msg) || msg.length < 4) return;
+    if (this.#closed) return;
+    if (!Buffer.isBuffer(msg) || msg.length < 4) {
+      this.malformedDropped++;
+      return;
+    }
     if (isRtcp(msg)) {
       const packets = tryParseRtcp(msg);
-      if (packets.length === 0) return;
+      if (packets.length === 0) {
+        this.malformedDropped++;
+        return;
+      }
       for (const p of packets) {
         if (p.type === 'pli') this.plisReceived++;
         else if (p.type === 'nack') this.nacksReceived++;
@@ -88,7 +97,10 @@ export class MediaTrack extends MediaEmitter<MediaTrackEvents> {
       this.emit('rtcp', packets);
       return;
     }
-    if (msg.length < 12 || msg[0]! >> 6 !== 2) return;
+    if (msg.length < 12 || msg[0]! >> 6 !== 2) {
+      this.malformedDropped++;
+      return;
+    }
     this.packetsReceived++;
     this.bytesReceived += msg.length;
     this.remoteSsrc ??= msg.readUInt32BE(8);

@@ -1,0 +1,319 @@
+/**
+ * One outgoing track to one subscriber, fed by a Producer. Each consumer has its own SSRC,
+ * payload type, sequence-number and timestamp space: when it starts, resumes after a pause or
+ * switches to another producer it continues from where it stopped (next sequence number, a
+ * timestamp advanced by the wall time in between), and video waits for a key frame first so the
+ * subscriber's decoder never sees a broken reference chain.
+ *
+ * RTCP from the subscriber: PLI/FIR → the producer's (rate-limited) key-frame request; generic
+ * NACK → the lost packets from the producer's retransmission buffer, mapped back from this
+ * consumer's sequence space; RR counted. Feedback for an SSRC other than ours is dropped and
+ * counted. `senderReport()` builds this consumer's SR, mapping the publisher's SR (or the wall
+ * clock) into its timestamp space.
+ */
+import { isH264KeyFrameStart } from '../media/rtp/h264.ts';
+import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '../media/rtp/rtcp.ts';
+import { seqDelta } from '../media/rtp/rtp.ts';
+import { isVp8KeyFrameStart } from '../media/rtp/vp8.ts';
+import { restoreHeader, type Producer } from './Producer.ts';
+
+/** Where a consumer sends (a send-only MediaTrack satisfies this). */
+export interface RtpOutput {
+  readonly ssrc: number;
+  readonly isOpen: boolean;
+  sendRtp(packet: Buffer): boolean;
+  sendRtcp(packet: Buffer): boolean;
+}
+
+export interface ConsumerInit {
+  id: string;
+  /** Id of the subscriber's peer in the router. */
+  peerId: string;
+  producer: Producer;
+  output: RtpOutput;
+  /** Payload type negotiated with the subscriber for the producer's codec. */
+  payloadType: number;
+  /** Start paused (default false). */
+  paused?: boolean;
+}
+
+export interface ConsumerStats {
+  packetsSent: number;
+  octetsSent: number;
+  sendFailures: number;
+  /** Packets not sent while waiting for a key frame after start/resume/switch. */
+  skippedWaitingForKeyFrame: number;
+  nacksReceived: number;
+  retransmitted: number;
+  /** NACKed packets no longer in the buffer or outside the current mapping. */
+  retransmitMissed: number;
+  keyFrameRequests: number;
+  receiverReports: number;
+  droppedUnknownSsrc: number;
+}
+
+const MAX_NACK_PER_PACKET = 64;
+const KEY_FRAME_RETRY_MS = 1000;
+const FIR = 4;
+
+export class Consumer {
+  readonly id: string;
+  readonly peerId: string;
+  readonly output: RtpOutput;
+  readonly payloadType: number;
+  readonly stats: ConsumerStats = {
+    packetsSent: 0,
+    octetsSent: 0,
+    sendFailures: 0,
+    skippedWaitingForKeyFrame: 0,
+    nacksReceived: 0,
+    retransmitted: 0,
+    retransmitMissed: 0,
+    keyFrameRequests: 0,
+    receiverReports: 0,
+    droppedUnknownSsrc: 0,
+  };
+  #producer: Producer;
+  readonly #ssrc: number;
+  readonly #isVideo: boolean;
+  readonly #clockRate: number;
+  #started = false;
+  #paused: boolean;
+  #closed = false;
+  /** forward() sends only when started, not paused, not closed (one check on the hot path). */
+  #active = false;
+  #needsSync = true;
+  #seqOffset = 0;
+  #tsOffset = 0;
+  /** First output sequence number of the current mapping (NACKs before it cannot be mapped). */
+  #mapStartSeq = 0;
+  #lastOutSeq: number | undefined;
+  #lastOutTs: number | undefined;
+  #lastOutAt = 0;
+  #lastKeyFrameAskAt = -Infinity;
+  readonly #onClose = new Set<() => void>();
+
+  constructor(init: ConsumerInit) {
+    this.id = init.id;
+    this.peerId = init.peerId;
+    this.output = init.output;
+    this.payloadType = init.payloadType & 0x7f;
+    this.#producer = init.producer;
+    this.#ssrc = init.output.ssrc >>> 0;
+    this.#isVideo = init.producer.kind === 'video';
+    this.#clockRate = init.producer.codec.clockRate;
+    this.#paused = init.paused ?? false;
+    init.producer.addConsumer(this);
+  }
+
+  get producer(): Producer {
+    return this.#producer;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get ssrc(): number {
+    return this.#ssrc;
+  }
+
+  /** The subscriber's transport is open: start forwarding (from the next key frame). */
+  start(): void {
+    if (this.#closed || this.#started) return;
+    this.#started = true;
+    this.#resync();
+  }
+
+  pause(): void {
+    if (this.#closed || this.#paused) return;
+    this.#paused = true;
+    this.#active = false;
+  }
+
+  resume(): void {
+    if (this.#closed || !this.#paused) return;
+    this.#paused = false;
+    this.#resync();
+  }
+
+  /** Feeds this consumer from another producer of the same kind and codec; the stream continues. */
+  switchProducer(producer: Producer): void {
+    if (this.#closed || producer === this.#producer) return;
+    if (producer.closed) throw new Error('producer is closed');
+    if (producer.kind !== this.#producer.kind || producer.codec.name !== this.#producer.codec.name) {
+      throw new Error(`cannot switch a ${this.#producer.codec.name} consumer to a ${producer.codec.name} producer`);
+    }
+    this.#producer.removeConsumer(this);
+    this.#producer = producer;
+    producer.addConsumer(this);
+    this.#resync();
+  }
+
+  #resync(): void {
+    this.#needsSync = true;
+    this.#active = this.#started && !this.#paused && !this.#closed;
+    if (this.#active && this.#isVideo) this.#askKeyFrame(performance.now());
+  }
+
+  #askKeyFrame(now: number): void {
+    this.#lastKeyFrameAskAt = now;
+    this.stats.keyFrameRequests++;
+    this.#producer.requestKeyFrame();
+  }
+
+  /**
+   * Rewrites `pkt`'s header in place for this subscriber and sends it. `seq`, `ts` and `b1` are the
+   * producer's values (the caller restores them afterwards). Returns whether it was sent.
+   */
+  forward(pkt: Buffer, seq: number, ts: number, b1: number): boolean {
+    if (!this.#active) return false;
+    if (this.#needsSync && !this.#sync(pkt, seq, ts)) return false;
+    const outSeq = (seq + this.#seqOffset) & 0xffff;
+    const outTs = (ts + this.#tsOffset) >>> 0;
+    pkt[1] = (b1 & 0x80) | this.payloadType;
+    pkt[2] = outSeq >>> 8;
+    pkt[3] = outSeq & 0xff;
+    pkt.writeUInt32BE(outTs, 4);
+    pkt.writeUInt32BE(this.#ssrc, 8);
+    if (!this.output.sendRtp(pkt)) {
+      this.stats.sendFailures++;
+      return false;
+    }
+    this.stats.packetsSent++;
+    this.stats.octetsSent += pkt.length - 12;
+    const last = this.#lastOutSeq;
+    if (last === undefined || ((outSeq - last) & 0xffff) < 0x8000) {
+      this.#lastOutSeq = outSeq;
+      this.#lastOutTs = outTs;
+      this.#lastOutAt = this.#producer.lastPacketAt;
+    }
+    return true;
+  }
+
+  /** Starts a new mapping at this packet, if it may start one (video: a key frame start). */
+  #sync(pkt: Buffer, seq: number, ts: number): boolean {
+    if (this.#isVideo && !this.#isKeyFrameStart(pkt)) {
+      this.stats.skippedWaitingForKeyFrame++;
+      const now = performance.now();
+      if (now - this.#lastKeyFrameAskAt >= KEY_FRAME_RETRY_MS) this.#askKeyFrame(now);
+      return false;
+    }
+    this.#needsSync = false;
+    const lastSeq = this.#lastOutSeq;
+    const lastTs = this.#lastOutTs;
+    const nextSeq = lastSeq === undefined ? seq : (lastSeq + 1) & 0xffff;
+    let nextTs = ts;
+    if (lastTs !== undefined) {
+      const elapsedMs = Math.max(0, this.#producer.lastPacketAt - this.#lastOutAt);
+      nextTs = (lastTs + Math.max(1, Math.round((elapsedMs * this.#clockRate) / 1000))) >>> 0;
+    }
+    this.#seqOffset = (nextSeq - seq) & 0xffff;
+    this.#tsOffset = (nextTs - ts) >>> 0;
+    this.#mapStartSeq = nextSeq;
+    return true;
+  }
+
+  #isKeyFrameStart(pkt: Buffer): boolean {
+    if (pkt.length <= 12) return false;
+    const payload = pkt.subarray(12, pkt[0]! & 0x20 ? pkt.length - pkt[pkt.length - 1]! : pkt.length);
+    const codec = this.#producer.codec.name;
+    return codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : true;
+  }
+
+  /** RTCP from the subscriber for this track (already parsed; malformed compounds never get here). */
+  receiveRtcp(packets: readonly RtcpPacket[]): void {
+    if (this.#closed) return;
+    for (const p of packets) {
+      if (p.type === 'pli') {
+        if (p.mediaSsrc !== this.#ssrc) this.stats.droppedUnknownSsrc++;
+        else this.#askKeyFrame(performance.now());
+      } else if (p.type === 'other' && p.packetType === RTCP_PSFB && p.fmt === FIR) {
+        this.#askKeyFrame(performance.now());
+      } else if (p.type === 'nack') {
+        if (p.mediaSsrc !== this.#ssrc) this.stats.droppedUnknownSsrc++;
+        else this.#answerNack(p.lost);
+      } else if (p.type === 'rr') {
+        this.stats.receiverReports++;
+      }
+    }
+  }
+
+  #answerNack(lost: readonly number[]): void {
+    this.stats.nacksReceived++;
+    const buffer = this.#producer.retransmit;
+    const last = this.#lastOutSeq;
+    const n = Math.min(lost.length, MAX_NACK_PER_PACKET);
+    for (let i = 0; i < n; i++) {
+      const outSeq = lost[i]! & 0xffff;
+      // only sequence numbers sent under the current mapping can be mapped back
+      if (!buffer || last === undefined || this.#needsSync || seqDelta(this.#mapStartSeq, outSeq) < 0 || seqDelta(outSeq, last) < 0) {
+        this.stats.retransmitMissed++;
+        continue;
+      }
+      const inSeq = (outSeq - this.#seqOffset) & 0xffff;
+      const pkt = buffer.get(inSeq);
+      if (!pkt) {
+        this.stats.retransmitMissed++;
+        continue;
+      }
+      const b1 = pkt[1]!;
+      const ts = pkt.readUInt32BE(4);
+      const ssrc = pkt.readUInt32BE(8);
+      const wasActive = this.#active;
+      this.#active = true;
+      const sent = this.forward(pkt, inSeq, ts, b1);
+      this.#active = wasActive;
+      restoreHeader(pkt, b1, inSeq, ts, ssrc);
+      if (sent) {
+        this.stats.retransmitted++;
+        // a retransmission is not new media: do not count it twice in the SR counters
+        this.stats.packetsSent--;
+        this.stats.octetsSent -= pkt.length - 12;
+      }
+    }
+  }
+
+  /** This consumer's RTCP sender report, or undefined before its first packet. */
+  senderReport(nowMs = Date.now()): Buffer | undefined {
+    if (this.#closed || this.#lastOutTs === undefined) return undefined;
+    const sr = this.#producer.lastSenderReport;
+    let ntp: { ntpSec: number; ntpFrac: number };
+    let rtpTimestamp: number;
+    if (sr && !this.#needsSync) {
+      ntp = { ntpSec: sr.ntpSec, ntpFrac: sr.ntpFrac };
+      rtpTimestamp = (sr.rtpTimestamp + this.#tsOffset) >>> 0;
+    } else {
+      ntp = ntpNow(nowMs);
+      const elapsedMs = Math.max(0, performance.now() - this.#lastOutAt);
+      rtpTimestamp = (this.#lastOutTs + Math.round((elapsedMs * this.#clockRate) / 1000)) >>> 0;
+    }
+    return writeSenderReport({ ssrc: this.#ssrc, ...ntp, rtpTimestamp, packetCount: this.stats.packetsSent, octetCount: this.stats.octetsSent });
+  }
+
+  /** Registers a close listener; returns `off`. */
+  onClose(fn: () => void): () => void {
+    this.#onClose.add(fn);
+    return () => this.#onClose.delete(fn);
+  }
+
+  /** Idempotent: detaches from the producer. The router closes the output track. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#active = false;
+    this.#producer.removeConsumer(this);
+    for (const fn of [...this.#onClose]) {
+      try {
+        fn();
+      } catch {
+        // listeners must not break shutdown
+      }
+    }
+    this.#onClose.clear();
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * One incoming track of a publisher in an SFU router. It validates each RTP packet from the
+ * network, keeps it in a retransmission buffer (to answer subscribers' NACKs) and forwards it to
+ * every consumer. Key-frame requests from consumers reach the publisher at most once per
+ * `keyFrameIntervalMs` (later requests inside the interval are coalesced into one, never lost).
+ *
+ * Hot path: no allocation for plain packets (no CSRCs, no header extension). The same Buffer is
+ * handed to each consumer, which rewrites its header in place and sends it (libdatachannel copies
+ * synchronously); the original header is restored afterwards, so the buffered copy stays as
+ * received. Packets with CSRCs or a header extension are copied once, without them (their ids were
+ * negotiated with the publisher, not with the subscribers).
+ */
+import { RetransmitBuffer } from '../media/rtp/RetransmitBuffer.ts';
+import type { RtcpPacket } from '../media/rtp/rtcp.ts';
+import type { CodecSpec } from '../media/sdp.ts';
+import type { Consumer } from './Consumer.ts';
+
+export interface ProducerInit {
+  id: string;
+  /** Id of the publisher's peer in the router. */
+  peerId: string;
+  kind: 'audio' | 'video';
+  codec: CodecSpec;
+  /** Payload type the publisher sends this codec with; other payload types are dropped. */
+  payloadType: number;
+  /** SSRC announced in the publisher's SDP; otherwise the first packet's SSRC is locked in. */
+  ssrc?: number | undefined;
+  /** Sends a PLI to the publisher. */
+  sendKeyFrameRequest: () => void;
+  /** Minimum spacing of key-frame requests to the publisher (default 500 ms). */
+  keyFrameIntervalMs?: number;
+  /** Packets kept for NACK answers (video; default 1024, 0 = none). */
+  retransmitPackets?: number;
+}
+
+export interface ProducerStats {
+  packetsIn: number;
+  bytesIn: number;
+  /** Packets handed to consumers (sum over consumers of successful sends). */
+  packetsForwarded: number;
+  droppedMalformed: number;
+  droppedUnknownSsrc: number;
+  droppedPayloadType: number;
+  keyFrameRequests: number;
+  keyFrameRequestsSent: number;
+  senderReports: number;
+}
+
+export interface LastSenderReport {
+  ntpSec: number;
+  ntpFrac: number;
+  rtpTimestamp: number;
+}
+
+/** Returns the packet without CSRCs/extension (a copy), the packet itself, or undefined if malformed. */
+export function normalizeRtp(buf: Buffer): Buffer | undefined {
+  const b0 = buf[0]!;
+  const len = buf.length;
+  let offset = 12 + (b0 & 0x0f) * 4;
+  if (len < offset) return undefined;
+  if (b0 & 0x10) {
+    if (len < offset + 4) return undefined;
+    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
+    if (len < offset) return undefined;
+  }
+  if (b0 & 0x20) {
+    const pad = buf[len - 1]!;
+    if (pad === 0 || offset + pad > len) return undefined;
+  }
+  if (offset === 12) return buf;
+  const out = Buffer.allocUnsafe(12 + len - offset);
+  buf.copy(out, 0, 0, 12);
+  out[0] = b0 & 0xe0; // keep V and P, clear X and CC
+  buf.copy(out, 12, offset);
+  return out;
+}
+
+export class Producer {
+  readonly id: string;
+  readonly peerId: string;
+  readonly kind: 'audio' | 'video';
+  readonly codec: CodecSpec;
+  readonly payloadType: number;
+  readonly retransmit: RetransmitBuffer | undefined;
+  readonly stats: ProducerStats = {
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsForwarded: 0,
+    droppedMalformed: 0,
+    droppedUnknownSsrc: 0,
+    droppedPayloadType: 0,
+    keyFrameRequests: 0,
+    keyFrameRequestsSent: 0,
+    senderReports: 0,
+  };
+  /** The publisher's latest sender report (NTP ↔ RTP time), if it sends any. */
+  lastSenderReport: LastSenderReport | undefined;
+  /** performance.now() of the latest forwarded packet. */
+  lastPacketAt = 0;
+  /** RTP timestamp of the newest packet (input clock). */
+  lastTimestamp: number | undefined;
+  #ssrc: number | undefined;
+  #consumers: Consumer[] = [];
+  readonly #sendKeyFrameRequest: () => void;
+  readonly #keyFrameIntervalMs: number;
+  #lastKeyFrameRequestAt = -Infinity;
+  #keyFrameTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #onClose = new Set<() => void>();
+
+  constructor(init: ProducerInit) {
+    this.id = init.id;
+    this.peerId = init.peerId;
+    this.kind = init.kind;
+    this.codec = init.codec;
+    this.payloadType = init.payloadType;
+    this.#ssrc = init.ssrc === undefined ? undefined : init.ssrc >>> 0;
+    this.#sendKeyFrameRequest = init.sendKeyFrameRequest;
+    this.#keyFrameIntervalMs = init.keyFrameIntervalMs ?? 500;
+    const keep = init.retransmitPackets ?? (init.kind === 'video' ? 1024 : 0);
+    this.retransmit = keep > 0 ? new RetransmitBuffer(keep) : undefined;
+  }
+
+  get ssrc(): number | undefined {
+    return this.#ssrc;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get consumerCount(): number {
+    return this.#consumers.length;
+  }
+
+  /** One RTP packet from the publisher (untrusted). Never throws. */
+  receiveRtp(buf: Buffer): void {
+    if (this.#closed) return;
+    const len = buf.length;
+    if (len < 12 || buf[0]! >> 6 !== 2) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    const b1 = buf[1]!;
+    if ((b1 & 0x7f) !== this.payloadType) {
+      this.stats.droppedPayloadType++;
+      return;
+    }
+    const ssrc = buf.readUInt32BE(8);
+    if (this.#ssrc === undefined) this.#ssrc = ssrc;
+    else if (ssrc !== this.#ssrc) {
+      this.stats.droppedUnknownSsrc++;
+      return;
+    }
+    let pkt = buf;
+    if ((buf[0]! & 0x3f) !== 0) {
+      const normalized = normalizeRtp(buf);
+      if (!normalized) {
+        this.stats.droppedMalformed++;
+        return;
+      }
+      pkt = normalized;
+    }
+    this.stats.packetsIn++;
+    this.stats.bytesIn += len;
+    this.retransmit?.store(pkt);
+    const seq = (pkt[2]! << 8) | pkt[3]!;
+    const ts = pkt.readUInt32BE(4);
+    this.lastTimestamp = ts;
+    this.lastPacketAt = performance.now();
+    const list = this.#consumers;
+    let sent = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i]!.forward(pkt, seq, ts, b1)) sent++;
+    }
+    this.stats.packetsForwarded += sent;
+    if (list.length > 0) restoreHeader(pkt, b1, seq, ts, ssrc);
+  }
+
+  /** RTCP from the publisher on this track: remembers sender reports for per-consumer rewriting. */
+  receiveRtcp(packets: readonly RtcpPacket[]): void {
+    if (this.#closed) return;
+    for (const p of packets) {
+      if (p.type !== 'sr') continue;
+      if (this.#ssrc !== undefined && p.ssrc !== this.#ssrc) {
+        this.stats.droppedUnknownSsrc++;
+        continue;
+      }
+      this.stats.senderReports++;
+      this.lastSenderReport = { ntpSec: p.ntpSec, ntpFrac: p.ntpFrac, rtpTimestamp: p.rtpTimestamp };
+    }
+  }
+
+  /** Asks the publisher for a key frame: at most one PLI per interval, later ones coalesced. */
+  requestKeyFrame(): void {
+    if (this.#closed || this.kind !== 'video') return;
+    this.stats.keyFrameRequests++;
+    if (this.#keyFrameTimer) return;
+    const wait = this.#lastKeyFrameRequestAt + this.#keyFrameIntervalMs - performance.now();
+    if (wait <= 0) {
+      this.#sendNow();
+      return;
+    }
+    this.#keyFrameTimer = setTimeout(() => {
+      this.#keyFrameTimer = undefined;
+      this.#sendNow();
+    }, wait);
+  }
+
+  #sendNow(): void {
+    if (this.#closed) return;
+    this.#lastKeyFrameRequestAt = performance.now();
+    this.stats.keyFrameRequestsSent++;
+    try {
+      this.#sendKeyFrameRequest();
+    } catch {
+      // the publisher's transport is gone; its close handler cleans up
+    }
+  }
+
+  /** Called by Consumer; not for general use. */
+  addConsumer(c: Consumer): void {
+    if (this.#closed || this.#consumers.includes(c)) return;
+    this.#consumers = [...this.#consumers, c];
+  }
+
+  /** Called by Consumer; not for general use. */
+  removeConsumer(c: Consumer): void {
+    if (!this.#consumers.includes(c)) return;
+    this.#consumers = this.#consumers.filter((x) => x !== c);
+  }
+
+  /** Registers a close listener; returns `off`. */
+  onClose(fn: () => void): () => void {
+    this.#onClose.add(fn);
+    return () => this.#onClose.delete(fn);
+  }
+
+  /** Idempotent: closes its consumers first, then stops. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#keyFrameTimer) clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = undefined;
+    for (const c of this.#consumers) c.close();
+    this.#consumers = [];
+    this.retransmit?.clear();
+    for (const fn of [...this.#onClose]) {
+      try {
+        fn();
+      } catch {
+        // listeners must not break shutdown
+      }
+    }
+    this.#onClose.clear();
+  }
+}
+
+/** Puts the received header values back after consumers rewrote the packet in place. */
+export function restoreHeader(pkt: Buffer, b1: number, seq: number, ts: number, ssrc: number): void {
+  pkt[1] = b1;
+  pkt[2] = seq >>> 8;
+  pkt[3] = seq & 0xff;
+  pkt.writeUInt32BE(ts, 4);
+  pkt.writeUInt32BE(ssrc, 8);
+}

@@ -1,0 +1,370 @@
+/**
+ * The SFU of one room: publishers' producers and subscribers' consumers, over server-side
+ * MediaPeers. Signaling is the caller's business: `publish()` answers a publisher's offer (one
+ * producer per sending VP8/H.264/Opus section), `subscribe()` answers a subscriber's offer (its
+ * receiving sections, in order, get the requested producers of the same kind). The router sends
+ * each consumer's RTCP sender reports from one timer. Closing a peer closes its producers (and so
+ * their consumers) or consumers; `close()` closes everything, children first.
+ */
+import { randomUUID } from 'node:crypto';
+import { ParleyError } from '@parley/protocol';
+import { MediaEmitter } from '../media/emitter.ts';
+import { MediaPeer, type MediaPeerOptions } from '../media/MediaPeer.ts';
+import type { MediaTrack } from '../media/MediaTrack.ts';
+import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
+import { Consumer } from './Consumer.ts';
+import { Producer } from './Producer.ts';
+
+export interface RouterLimits {
+  /** Producers in the room (default 32). */
+  maxProducers: number;
+  /** Consumers in the room (default 2000). */
+  maxConsumers: number;
+  /** Producers one subscribe request may ask for (default 16). */
+  maxConsumersPerPeer: number;
+}
+
+export interface RouterOptions {
+  id: string;
+  /** Peer options (ICE servers from config, bind address, port range) for one server-side peer. */
+  peerOptions: (peerId: string) => MediaPeerOptions;
+  limits?: Partial<RouterLimits>;
+  /** Timings (tests shorten them). */
+  connectTimeoutMs?: number;
+  disconnectGraceMs?: number;
+  senderReportIntervalMs?: number;
+  keyFrameIntervalMs?: number;
+}
+
+export interface ProducerInfo {
+  id: string;
+  peerId: string;
+  kind: 'audio' | 'video';
+  codec: CodecSpec['name'];
+}
+
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  kind: 'audio' | 'video';
+  mid: string;
+  ssrc: number;
+}
+
+export interface RouterEvents {
+  producer: [info: ProducerInfo];
+  producerclose: [id: string];
+  peerclose: [peerId: string, reason: string];
+}
+
+export interface RouterStats {
+  peers: number;
+  producers: number;
+  consumers: number;
+  packetsIn: number;
+  packetsForwarded: number;
+  droppedMalformed: number;
+  droppedUnknownSsrc: number;
+  droppedPayloadType: number;
+  /** Malformed RTP/RTCP dropped by the peers' tracks before parsing reached the SFU. */
+  droppedByTracks: number;
+  keyFrameRequestsSent: number;
+  retransmitted: number;
+  /** Subscribe/publish requests refused (unknown producer, bad SDP, limits). */
+  rejectedRequests: number;
+}
+
+interface PeerEntry {
+  peer: MediaPeer;
+  role: 'publisher' | 'subscriber';
+  producers: Producer[];
+  consumers: Consumer[];
+  timers: Set<NodeJS.Timeout>;
+}
+
+const ID_RE = /^[\w-]{1,64}$/;
+
+export class Router extends MediaEmitter<RouterEvents> {
+  readonly id: string;
+  readonly #opts: RouterOptions;
+  readonly #limits: RouterLimits;
+  readonly #peers = new Map<string, PeerEntry>();
+  readonly #producers = new Map<string, Producer>();
+  readonly #consumers = new Map<string, Consumer>();
+  #srTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #rejected = 0;
+  #retransmittedClosed = 0;
+
+  constructor(opts: RouterOptions) {
+    super();
+    this.id = opts.id;
+    this.#opts = opts;
+    this.#limits = { maxProducers: 32, maxConsumers: 2000, maxConsumersPerPeer: 16, ...opts.limits };
+    this.#srTimer = setInterval(() => this.#sendReports(), opts.senderReportIntervalMs ?? 1000);
+    this.#srTimer.unref();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  producer(id: string): Producer | undefined {
+    return this.#producers.get(id);
+  }
+
+  consumer(id: string): Consumer | undefined {
+    return this.#consumers.get(id);
+  }
+
+  producers(): ProducerInfo[] {
+    return [...this.#producers.values()].map(producerInfo);
+  }
+
+  peer(peerId: string): MediaPeer | undefined {
+    return this.#peers.get(peerId)?.peer;
+  }
+
+  #reject(code: 'NOT_FOUND' | 'UNSUPPORTED' | 'BAD_SDP' | 'ROOM_FULL' | 'SHUTTING_DOWN' | 'INVALID_PAYLOAD', message: string): never {
+    this.#rejected++;
+    throw new ParleyError(code, message);
+  }
+
+  /** Answers a publisher's offer: one producer per sending VP8/H.264/Opus section. */
+  async publish(offerSdp: unknown): Promise<{ peerId: string; answer: string; producers: ProducerInfo[] }> {
+    if (this.#closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
+    if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
+    const offer = this.#parse(offerSdp);
+    const peerId = `pub-${randomUUID()}`;
+    const entry = this.#newPeer(peerId, 'publisher');
+    try {
+      for (const m of offer.media) {
+        if (m.kind === 'application') continue;
+        const sends = m.port !== 0 && (m.direction === 'sendonly' || m.direction === 'sendrecv');
+        let match: { codec: CodecSpec; payloadType: number } | undefined;
+        if (sends) {
+          for (const codec of m.kind === 'video' ? INGEST_VIDEO_CODECS : INGEST_AUDIO_CODECS) {
+            const offered = matchCodec(m, codec);
+            if (offered) {
+              match = { codec, payloadType: offered.payloadType };
+              break;
+            }
+          }
+        }
+        if (!match || this.#producers.size >= this.#limits.maxProducers) {
+          entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
+          continue;
+        }
+        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'recv', codec: match.codec, payloadType: match.payloadType });
+        const producer = new Producer({
+          id: `p-${randomUUID()}`,
+          peerId,
+          kind: m.kind,
+          codec: match.codec,
+          payloadType: match.payloadType,
+          ssrc: m.ssrcs[0],
+          sendKeyFrameRequest: () => track.requestKeyFrame(),
+          ...(this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs }),
+        });
+        track.on('rtp', (p) => producer.receiveRtp(p));
+        track.on('rtcp', (p) => producer.receiveRtcp(p));
+        entry.producers.push(producer);
+        this.#producers.set(producer.id, producer);
+        producer.onClose(() => {
+          this.#producers.delete(producer.id);
+          this.emit('producerclose', producer.id);
+        });
+      }
+      if (entry.producers.length === 0) this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
+      const answer = await entry.peer.answer(offerSdp);
+      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
+      this.#watch(entry);
+      const producers = entry.producers.map(producerInfo);
+      for (const p of producers) this.emit('producer', p);
+      return { peerId, answer, producers };
+    } catch (err) {
+      this.closePeer(peerId, 'setup failed');
+      throw err;
+    }
+  }
+
+  /**
+   * Answers a subscriber's offer: its receiving sections, in order, consume `producerIds` (first
+   * unused producer of the section's kind whose codec the section offers). Unknown producers → NOT_FOUND.
+   */
+  async subscribe(offerSdp: unknown, producerIds: unknown, opts: { paused?: boolean } = {}): Promise<{ peerId: string; answer: string; consumers: ConsumerInfo[] }> {
+    if (this.#closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
+    if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
+    if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerPeer) {
+      this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerPeer} ids`);
+    }
+    const wanted: Producer[] = [];
+    for (const id of producerIds) {
+      if (typeof id !== 'string' || !ID_RE.test(id)) this.#reject('INVALID_PAYLOAD', 'producer ids are strings of letters, digits, - and _');
+      const p = this.#producers.get(id);
+      if (!p) this.#reject('NOT_FOUND', `no producer ${id} in this room`);
+      if (!wanted.includes(p)) wanted.push(p);
+    }
+    if (this.#consumers.size + wanted.length > this.#limits.maxConsumers) this.#reject('ROOM_FULL', 'the room has its maximum of consumers');
+    const offer = this.#parse(offerSdp);
+    const peerId = `sub-${randomUUID()}`;
+    const entry = this.#newPeer(peerId, 'subscriber');
+    const infos: ConsumerInfo[] = [];
+    try {
+      const pending = [...wanted];
+      for (const m of offer.media) {
+        if (m.kind === 'application') continue;
+        const receives = m.port !== 0 && (m.direction === 'recvonly' || m.direction === 'sendrecv');
+        const idx = receives ? pending.findIndex((p) => p.kind === m.kind && matchCodec(m, p.codec) !== undefined) : -1;
+        const producer = idx === -1 ? undefined : pending.splice(idx, 1)[0];
+        const offered = producer ? matchCodec(m, producer.codec) : undefined;
+        if (!producer || !offered) {
+          entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
+          continue;
+        }
+        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'send', codec: producer.codec, payloadType: offered.payloadType, streamId: producer.peerId });
+        const consumer = new Consumer({ id: `c-${randomUUID()}`, peerId, producer, output: track, payloadType: offered.payloadType, paused: opts.paused ?? false });
+        this.#attachConsumer(entry, consumer, track);
+        infos.push({ id: consumer.id, producerId: producer.id, kind: m.kind, mid: m.mid, ssrc: track.ssrc });
+      }
+      if (pending.length > 0) {
+        this.#reject('UNSUPPORTED', `the offer has no receiving ${pending.map((p) => `${p.kind} section with ${p.codec.name}`).join(', ')} for the requested producers`);
+      }
+      const answer = await entry.peer.answer(offerSdp);
+      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
+      this.#watch(entry);
+      return { peerId, answer, consumers: infos };
+    } catch (err) {
+      this.closePeer(peerId, 'setup failed');
+      throw err;
+    }
+  }
+
+  #attachConsumer(entry: PeerEntry, consumer: Consumer, track: MediaTrack): void {
+    entry.consumers.push(consumer);
+    this.#consumers.set(consumer.id, consumer);
+    track.on('open', () => consumer.start());
+    track.on('rtcp', (p) => consumer.receiveRtcp(p));
+    track.on('close', () => consumer.close());
+    consumer.onClose(() => {
+      this.#retransmittedClosed += consumer.stats.retransmitted;
+      this.#consumers.delete(consumer.id);
+      const i = entry.consumers.indexOf(consumer);
+      if (i !== -1) entry.consumers.splice(i, 1);
+      track.close();
+    });
+  }
+
+  /** Feeds a consumer from another producer (same kind/codec); its stream stays continuous. */
+  switchConsumer(consumerId: string, producerId: string): void {
+    const c = this.#consumers.get(consumerId);
+    const p = this.#producers.get(producerId);
+    if (!c) this.#reject('NOT_FOUND', `no consumer ${consumerId}`);
+    if (!p) this.#reject('NOT_FOUND', `no producer ${producerId}`);
+    try {
+      c.switchProducer(p);
+    } catch (err) {
+      this.#reject('UNSUPPORTED', (err as Error).message);
+    }
+  }
+
+  #parse(sdp: string): ReturnType<typeof parseSdp> {
+    try {
+      return parseSdp(sdp);
+    } catch (err) {
+      this.#rejected++;
+      throw err;
+    }
+  }
+
+  #newPeer(peerId: string, role: PeerEntry['role']): PeerEntry {
+    const entry: PeerEntry = { peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)), role, producers: [], consumers: [], timers: new Set() };
+    this.#peers.set(peerId, entry);
+    return entry;
+  }
+
+  #watch(entry: PeerEntry): void {
+    const id = entry.peer.id;
+    const connectTimer = setTimeout(() => this.closePeer(id, 'not connected in time'), this.#opts.connectTimeoutMs ?? 30_000);
+    entry.timers.add(connectTimer);
+    entry.peer.on('state', (s) => {
+      if (s === 'connected') {
+        for (const t of entry.timers) clearTimeout(t);
+        entry.timers.clear();
+        for (const p of entry.producers) p.requestKeyFrame();
+      } else if (s === 'disconnected') {
+        entry.timers.add(setTimeout(() => this.closePeer(id, 'disconnected'), this.#opts.disconnectGraceMs ?? 10_000));
+      }
+    });
+    entry.peer.on('close', () => this.closePeer(id, 'peer closed'));
+  }
+
+  /** Closes one peer: its consumers or producers (and their consumers) first. Idempotent. */
+  closePeer(peerId: string, reason = 'closed'): void {
+    const entry = this.#peers.get(peerId);
+    if (!entry) return;
+    this.#peers.delete(peerId);
+    for (const t of entry.timers) clearTimeout(t);
+    entry.timers.clear();
+    for (const c of [...entry.consumers]) c.close();
+    for (const p of entry.producers) p.close();
+    entry.peer.close();
+    this.emit('peerclose', peerId, reason);
+  }
+
+  #sendReports(): void {
+    const now = Date.now();
+    for (const c of this.#consumers.values()) {
+      if (!c.output.isOpen) continue;
+      const sr = c.senderReport(now);
+      if (sr) c.output.sendRtcp(sr);
+    }
+  }
+
+  stats(): RouterStats {
+    const s: RouterStats = {
+      peers: this.#peers.size,
+      producers: this.#producers.size,
+      consumers: this.#consumers.size,
+      packetsIn: 0,
+      packetsForwarded: 0,
+      droppedMalformed: 0,
+      droppedUnknownSsrc: 0,
+      droppedPayloadType: 0,
+      droppedByTracks: 0,
+      keyFrameRequestsSent: 0,
+      retransmitted: this.#retransmittedClosed,
+      rejectedRequests: this.#rejected,
+    };
+    for (const p of this.#producers.values()) {
+      s.packetsIn += p.stats.packetsIn;
+      s.packetsForwarded += p.stats.packetsForwarded;
+      s.droppedMalformed += p.stats.droppedMalformed;
+      s.droppedUnknownSsrc += p.stats.droppedUnknownSsrc;
+      s.droppedPayloadType += p.stats.droppedPayloadType;
+      s.keyFrameRequestsSent += p.stats.keyFrameRequestsSent;
+    }
+    for (const c of this.#consumers.values()) {
+      s.droppedUnknownSsrc += c.stats.droppedUnknownSsrc;
+      s.retransmitted += c.stats.retransmitted;
+    }
+    for (const e of this.#peers.values()) for (const t of e.peer.tracks) s.droppedByTracks += t.malformedDropped;
+    return s;
+  }
+
+  /** Idempotent: every peer (consumers, producers, then the peer), then the timer. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subscribers = [...this.#peers.values()].filter((e) => e.role === 'subscriber');
+    const publishers = [...this.#peers.values()].filter((e) => e.role === 'publisher');
+    for (const e of [...subscribers, ...publishers]) this.closePeer(e.peer.id, 'router closed');
+    if (this.#srTimer) clearInterval(this.#srTimer);
+    this.#srTimer = undefined;
+    this.removeAllListeners();
+  }
+}
+
+function producerInfo(p: Producer): ProducerInfo {
+  return { id: p.id, peerId: p.peerId, kind: p.kind, codec: p.codec.name };
+}
