@@ -45,6 +45,15 @@ export default function HomePage(_props: RouteProps) {
         <button className="btn primary wide" type="submit" data-testid="go-button">
           {room.trim() ? 'Go to room' : 'Start a new room'}
         </button>
+        <p className="lead home-links">
+          Trouble connecting?{' '}
+          <a href="/diagnostics" data-testid="diagnostics-link" onClick={(e) => {
+              e.preventDefault();
+              navigate('/diagnostics');
+            }}>
+            Check your connection
+          </a>
+        </p>
       </form>
     </main>
   );
