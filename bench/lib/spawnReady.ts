@@ -11,8 +11,13 @@ export interface ReadyChild {
  * Runs `node --import tsx SCRIPT ARGS...` and waits for it to print `READY <port>` on stdout.
  * Bench servers use this contract so the orchestrator never guesses when they are up.
  */
-export async function spawnReady(script: string, args: string[], label: string, timeoutMs = 30_000): Promise<ReadyChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function spawnReady(script: string, args: string[], label: string, timeoutMs = 30_000): Promise<ReadyChild> {
+  return spawnCommandReady(process.execPath, ['--import', 'tsx', script, ...args], label, timeoutMs);
+}
+
+/** The same contract for any command (e.g. a Python anchor server). */
+export async function spawnCommandReady(command: string, args: string[], label: string, timeoutMs = 30_000): Promise<ReadyChild> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {

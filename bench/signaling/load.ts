@@ -104,6 +104,7 @@ const latency = { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samp
 // Phase 2: saturation with a window of acked requests per client.
 delivered = 0;
 let stop = false;
+process.stdout.write('PHASE sat-start\n');
 const startSat = performance.now();
 await Promise.all(
   clients.map(async (c, ci) => {
@@ -120,7 +121,8 @@ await Promise.all(
   }),
 );
 const satSec = (performance.now() - startSat) / 1000;
+process.stdout.write('PHASE sat-end\n');
 const throughput = delivered / satSec;
 for (const c of clients) c.socket.close();
-process.stdout.write(`${JSON.stringify({ clients: CLIENTS, rampMs, latency, throughput })}\n`);
+process.stdout.write(`${JSON.stringify({ clients: CLIENTS, rampMs, latency, throughput, delivered })}\n`);
 process.exit(0);
