@@ -1,8 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
+import { z } from 'zod';
 import { WhipPublisher } from '@parley/client';
 import type { RouteProps } from '../router.ts';
 
 type Source = 'camera' | 'screen';
+
+const recordingResponse = z.object({ recording: z.object({ id: z.string() }) });
+const errorResponse = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** Publish the camera or the screen to a stream over WHIP; anyone can watch it on /watch. */
 export default function BroadcastPage({ params }: RouteProps) {
@@ -55,9 +59,13 @@ export default function BroadcastPage({ params }: RouteProps) {
       } else {
         const res = await fetch('/api/recordings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: name }) });
         const body: unknown = await res.json();
-        if (!res.ok) throw new Error(JSON.stringify(body));
-        const id = (body as { recording?: { id?: unknown } }).recording?.id;
-        if (typeof id === 'string') setRecording(id);
+        if (!res.ok) {
+          const error = errorResponse.safeParse(body);
+          throw new Error(error.success ? error.data.error.message : `recording failed (${res.status})`);
+        }
+        const parsed = recordingResponse.safeParse(body);
+        if (!parsed.success) throw new Error('the server answered with an unexpected recording');
+        setRecording(parsed.data.recording.id);
       }
     } catch (err) {
       setError((err as Error).message);
@@ -71,7 +79,7 @@ export default function BroadcastPage({ params }: RouteProps) {
         <h1>Broadcast</h1>
         <label className="field">
           Stream name
-          <input value={name} onChange={(e) => setName(e.target.value.replace(/[^A-Za-z0-9_-]/g, ''))} disabled={status !== 'idle'} maxLength={64} />
+          <input data-testid="broadcast-name" value={name} onChange={(e) => setName(e.target.value.replace(/[^A-Za-z0-9_-]/g, ''))} disabled={status !== 'idle'} maxLength={64} />
         </label>
         <label className="field">
           Source
@@ -97,11 +105,11 @@ export default function BroadcastPage({ params }: RouteProps) {
               Go live
             </button>
           ) : (
-            <button className="btn" onClick={() => void stop()}>
+            <button className="btn" onClick={() => void stop()} data-testid="broadcast-stop">
               Stop
             </button>
           )}
-          <button className="btn" onClick={() => void toggleRecording()} disabled={!live}>
+          <button className="btn" onClick={() => void toggleRecording()} disabled={!live} data-testid="broadcast-record">
             {recording ? 'Stop recording' : 'Record'}
           </button>
         </div>
