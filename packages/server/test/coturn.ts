@@ -37,9 +37,10 @@ async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
  * A throwaway coturn on 127.0.0.1 with `use-auth-secret`. Loopback peers are allowed here only
  * because the test's peers live on loopback; the shipped config denies them.
  */
-export async function startCoturn(secret: string): Promise<{ port: number; output: () => string; close(): Promise<void> }> {
+export async function startCoturn(secret: string, options: { port?: number } = {}): Promise<{ port: number; output: () => string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
-  const port = await freePort();
+  // A given port lets a test restart "the same" TURN server (ICE restart after a TURN outage).
+  const port = options.port ?? (await freePort());
   const relayBase = 40000 + Math.floor(Math.random() * 20000);
   const configFile = join(dir, 'turnserver.conf');
   writeFileSync(
