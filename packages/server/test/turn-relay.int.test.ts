@@ -10,7 +10,11 @@ const SECRET = 'coturn-test-secret-0123456789';
 type Turn = Awaited<ReturnType<typeof startCoturn>>;
 
 function relayPeer(name: string, servers: ReturnType<typeof toLibdatachannelServers>): PeerConnection {
-  return new PeerConnection(name, { iceServers: servers, iceTransportPolicy: 'relay', bindAddress: '127.0.0.1' });
+  // libjuice applies the relay policy only to the candidates it advertises: it still sends checks
+  // from its host socket, and coturn (TURN permissions are per IP) forwards those when host and
+  // relay share 127.0.0.1, so about 1 run in 4 selected a host/prflx pair. On 127.0.0.2 (coturn
+  // relays on 127.0.0.1) the only path is through the allocations.
+  return new PeerConnection(name, { iceServers: servers, iceTransportPolicy: 'relay', bindAddress: '127.0.0.2' });
 }
 
 /** Gathers candidates for a peer that only may use relays; resolves with their types. */
