@@ -23,7 +23,10 @@ export interface ProducerInit {
   codec: CodecSpec;
   /** Payload type the publisher sends this codec with; other payload types are dropped. */
   payloadType: number;
-  /** SSRC announced in the publisher's SDP; otherwise the first packet's SSRC is locked in. */
+  /**
+   * The publisher's media SSRC if known for sure; otherwise the first packet with the negotiated
+   * payload type locks it in (the Router does that: SDP ssrc lines may list RTX/FEC SSRCs first).
+   */
   ssrc?: number | undefined;
   /** Sends a PLI to the publisher. */
   sendKeyFrameRequest: () => void;
@@ -44,6 +47,8 @@ export interface ProducerStats {
   keyFrameRequests: number;
   keyFrameRequestsSent: number;
   senderReports: number;
+  /** Consumers whose output threw while forwarding (the packet went on to the others). */
+  consumerErrors: number;
 }
 
 export interface LastSenderReport {
@@ -92,6 +97,7 @@ export class Producer {
     keyFrameRequests: 0,
     keyFrameRequestsSent: 0,
     senderReports: 0,
+    consumerErrors: 0,
   };
   /** The publisher's latest sender report (NTP ↔ RTP time), if it sends any. */
   lastSenderReport: LastSenderReport | undefined;
@@ -171,7 +177,12 @@ export class Producer {
     const list = this.#consumers;
     let sent = 0;
     for (let i = 0; i < list.length; i++) {
-      if (list[i]!.forward(pkt, seq, ts, b1)) sent++;
+      try {
+        if (list[i]!.forward(pkt, seq, ts, b1)) sent++;
+      } catch {
+        // an output that throws must not stop the fan-out nor escape the packet path
+        this.stats.consumerErrors++;
+      }
     }
     this.stats.packetsForwarded += sent;
     if (list.length > 0) restoreHeader(pkt, b1, seq, ts, ssrc);

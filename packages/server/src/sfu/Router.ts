@@ -162,7 +162,6 @@ export class Router extends MediaEmitter<RouterEvents> {
           kind: m.kind,
           codec: match.codec,
           payloadType: match.payloadType,
-          ssrc: m.ssrcs[0],
           sendKeyFrameRequest: () => track.requestKeyFrame(),
           ...(this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs }),
         });

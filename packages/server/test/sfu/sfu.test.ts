@@ -206,3 +206,15 @@ test('malformed packets, wrong payload types and unknown SSRCs are dropped and c
   producer.receiveRtp(rtp(3, 6000, false));
   assert.equal(out.sent.length, 2, 'closed consumer gets nothing');
 });
+
+test('an output that throws neither escapes the packet path nor stops the fan-out', () => {
+  const { producer } = makeProducer();
+  const bad: RtpOutput = { ssrc: 1, isOpen: true, sendRtp: () => { throw new Error('boom'); }, sendRtcp: () => true };
+  const good = new FakeOutput(0xabc);
+  new Consumer({ id: 'bad', peerId: 's1', producer, output: bad, payloadType: 96 }).start();
+  new Consumer({ id: 'good', peerId: 's2', producer, output: good, payloadType: 96 }).start();
+  assert.doesNotThrow(() => producer.receiveRtp(rtp(1, 0, true)));
+  assert.equal(good.sent.length, 1);
+  assert.equal(producer.stats.consumerErrors, 1);
+  assert.equal(producer.retransmit!.get(1)!.readUInt32BE(8), 0x1111, 'header restored after the throw');
+});
