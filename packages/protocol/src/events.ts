@@ -24,6 +24,8 @@ import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from 
 import { z } from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
+import type { SfuCloseRequest, SfuMode, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
+import { sfuCloseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema } from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -43,6 +45,12 @@ export interface ClientToServerEvents {
   kick: (req: KickRequest, ack: AckFn<null>) => void;
   /** Admin only: ask a peer to stop sending a kind of media. */
   mute: (req: MuteRequest, ack: AckFn<null>) => void;
+  /** Publish through the room's SFU (needs the publish grant). */
+  sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
+  /** Receive SFU producers of the room. */
+  sfu_subscribe: (req: SfuSubscribeRequest, ack: AckFn<SfuSubscribeResult>) => void;
+  /** Close one of your SFU connections. */
+  sfu_close: (req: SfuCloseRequest, ack: AckFn<null>) => void;
 }
 
 /** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
@@ -60,6 +68,11 @@ export interface ServerToClientEvents {
   'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
   'room-state': (state: RoomState) => void;
   'mute-request': (msg: MuteNotice) => void;
+  /** A room member published a track through the SFU (also sent for existing ones on join). */
+  'sfu-producer': (msg: SfuProducerInfo) => void;
+  'sfu-producer-closed': (msg: { id: string; peer: string }) => void;
+  /** The room's media mode (sent on join and whenever it changes). */
+  'sfu-mode': (msg: SfuMode) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */
@@ -75,6 +88,9 @@ export const CLIENT_EVENT_SCHEMAS = {
   room_control: roomControlRequestSchema,
   kick: kickRequestSchema,
   mute: muteRequestSchema,
+  sfu_publish: sfuPublishRequestSchema,
+  sfu_subscribe: sfuSubscribeRequestSchema,
+  sfu_close: sfuCloseRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -7,3 +7,4 @@ export * from './messages/signal.ts';
 export * from './messages/log.ts';
 export * from './messages/control.ts';
 export * from './messages/diagnostics.ts';
+export * from './messages/sfu.ts';

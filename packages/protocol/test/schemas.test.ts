@@ -74,6 +74,12 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   },
   kick: { valid: [{ peer: 'p1' }, { peer: 'p1', reason: 'spam' }], invalid: [{}, { peer: '' }, { peer: 'p', reason: 'x'.repeat(201) }] },
   mute: { valid: [{ peer: 'p1', kind: 'audio' }], invalid: [{ peer: 'p1' }, { peer: 'p1', kind: 'data' }] },
+  sfu_publish: { valid: [{ sdp: 'v=0' }], invalid: [{}, { sdp: '' }, { sdp: 'x'.repeat(64 * 1024 + 1) }, { sdp: 'v=0', extra: 1 }] },
+  sfu_subscribe: {
+    valid: [{ sdp: 'v=0', producerIds: ['p-1'] }],
+    invalid: [{ sdp: 'v=0', producerIds: [] }, { sdp: 'v=0', producerIds: ['a b'] }, { sdp: 'v=0', producerIds: Array(17).fill('p') }, { sdp: 'v=0', producerIds: 'p-1' }],
+  },
+  sfu_close: { valid: [{ peerId: 'sub-1' }], invalid: [{}, { peerId: '' }, { peerId: '../x' }] },
 };
 
 describe('client event schemas', () => {

@@ -7,6 +7,7 @@ import { mediaFeature } from './media/feature.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
 import { roomLogFeature } from './roomlog/feature.ts';
+import { sfuFeature } from './sfu/feature.ts';
 import type { IceServerProvider } from './ice/IceServerProvider.ts';
 
 /** What a feature module gets when the app starts. */
@@ -36,4 +37,4 @@ export interface Feature {
 export type FeatureFactory = (ctx: FeatureContext) => Promise<Feature>;
 
 /** The features this server runs, in start order. */
-export const FEATURES: FeatureFactory[] = [roomLogFeature, mediaFeature];
+export const FEATURES: FeatureFactory[] = [roomLogFeature, mediaFeature, sfuFeature];

@@ -31,6 +31,8 @@ export const mediaConfigSchema = z.strictObject({
   maxPeers: z.number().int().min(1).default(500),
   /** Media sessions (WHIP, WHEP, /offer) one client address may hold at once. */
   maxPeersPerClient: z.number().int().min(1).default(10),
+  /** Rooms with more members than this are told to use the SFU instead of a peer-to-peer mesh. */
+  sfuMeshMaxPeers: z.number().int().min(0).max(10_000).default(4),
   /** Record every WHIP stream automatically. */
   recordWhip: z.boolean().default(false),
   /** Where recordings go; defaults to `<dataDir>/recordings`. */

@@ -9,10 +9,13 @@ import {
   type JoinResult,
   type LogEntry,
   type ServerToClientEvents,
+  type SfuCloseRequest,
+  type SfuPublishRequest,
+  type SfuSubscribeRequest,
 } from '@parley/protocol';
 import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
 import type { TokenService } from '../auth/TokenService.ts';
-import { canPublish, type GrantName } from '../auth/grants.ts';
+import { canPublish, type GrantName, type Grants } from '../auth/grants.ts';
 import { sentMediaKinds } from '../auth/sdpMedia.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
@@ -38,6 +41,29 @@ export interface SignalingOptions {
   };
 }
 
+/** Who sent an event that a feature handles: a member of `room`. */
+export interface FeatureEventContext {
+  socketId: string;
+  room: string;
+  grants: Grants;
+}
+
+/** Client events implemented by features (payloads are schema-parsed before the handler runs). */
+export interface FeatureEvents {
+  sfu_publish: (ctx: FeatureEventContext, req: SfuPublishRequest) => unknown;
+  sfu_subscribe: (ctx: FeatureEventContext, req: SfuSubscribeRequest) => unknown;
+  sfu_close: (ctx: FeatureEventContext, req: SfuCloseRequest) => unknown;
+}
+
+/** Room membership changes, for features; `peers` is the member count after the change. */
+export interface MembershipListener {
+  joined?(socketId: string, room: string, peers: number): void;
+  left?(socketId: string, room: string, peers: number): void;
+}
+
+/** Server events a feature may send to a room or one socket. */
+export type FeatureServerEvent = 'sfu-producer' | 'sfu-producer-closed' | 'sfu-mode';
+
 /** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
 type InboundEvents = Record<string, (...args: unknown[]) => void>;
 export type ParleyIo = Server<InboundEvents, ServerToClientEvents>;
@@ -51,6 +77,8 @@ export class Signaling {
   readonly registry: RoomRegistry;
   readonly #events: RateLimiter;
   #admitting = true;
+  readonly #featureHandlers: Partial<FeatureEvents> = {};
+  readonly #membership = new Set<MembershipListener>();
 
   constructor(
     private readonly io: ParleyIo,
@@ -81,6 +109,32 @@ export class Signaling {
   endRoom(room: string, message: string): void {
     this.io.to(room).emit('session-ended', { reason: 'room-closed', message });
     this.io.in(room).disconnectSockets();
+  }
+
+  /** Lets a feature implement one of the feature events (without one, the event answers UNSUPPORTED). */
+  handleFeatureEvent<E extends keyof FeatureEvents>(event: E, fn: FeatureEvents[E]): void {
+    this.#featureHandlers[event] = fn;
+  }
+
+  /** Calls `listener` on room joins and leaves; returns `off`. A throwing listener is logged. */
+  onMembership(listener: MembershipListener): () => void {
+    this.#membership.add(listener);
+    return () => this.#membership.delete(listener);
+  }
+
+  /** Sends a feature event to a room (by name) or one socket (by id). */
+  emitTo<E extends FeatureServerEvent>(target: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.io.to(target).emit(event, ...args);
+  }
+
+  #notify(kind: 'joined' | 'left', socketId: string, room: string, peers: number): void {
+    for (const l of this.#membership) {
+      try {
+        l[kind]?.(socketId, room, peers);
+      } catch (err) {
+        this.options.log.error({ err, room }, `membership listener failed (${kind})`);
+      }
+    }
   }
 
   /** Appends an entry to a room's log and delivers it live to the room, once per member. */
@@ -156,6 +210,7 @@ export class Signaling {
         }
         await store.noteParticipant(room.name, socket.id, req.name);
         socket.to(room.name).emit('peer-joined', { id: socket.id, name: req.name });
+        this.#notify('joined', socket.id, room.name, room.members.size);
         log.info({ room: room.name, name: req.name, peers: room.members.size }, 'peer joined');
         return {
           self: { id: socket.id, name: req.name },
@@ -270,6 +325,26 @@ export class Signaling {
       return null;
     });
 
+    const featureContext = (): FeatureEventContext => {
+      const { room, me } = self();
+      return { socketId: socket.id, room: room.name, grants: me.grants };
+    };
+    const notEnabled = (event: string): never => {
+      throw new ParleyError('UNSUPPORTED', `${event} is not enabled on this server`);
+    };
+    on('sfu_publish', CLIENT_EVENT_SCHEMAS.sfu_publish, (req) => {
+      const ctx = featureContext();
+      return (this.#featureHandlers.sfu_publish ?? notEnabled('sfu_publish'))(ctx, req);
+    });
+    on('sfu_subscribe', CLIENT_EVENT_SCHEMAS.sfu_subscribe, (req) => {
+      const ctx = featureContext();
+      return (this.#featureHandlers.sfu_subscribe ?? notEnabled('sfu_subscribe'))(ctx, req);
+    });
+    on('sfu_close', CLIENT_EVENT_SCHEMAS.sfu_close, (req) => {
+      const ctx = featureContext();
+      return (this.#featureHandlers.sfu_close ?? notEnabled('sfu_close'))(ctx, req);
+    });
+
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && event in CLIENT_EVENT_SCHEMAS) return;
       log.debug({ event }, 'unknown event dropped');
@@ -292,6 +367,7 @@ export class Signaling {
     if (!room) return false;
     void socket.leave(room.name);
     this.io.to(room.name).emit('peer-left', { id: socket.id });
+    this.#notify('left', socket.id, room.name, room.members.size);
     return true;
   }
 }

@@ -1,0 +1,183 @@
+/**
+ * SFU mode for signaling rooms: one Router per room (created on the first publish), the Socket.IO
+ * events `sfu_publish` / `sfu_subscribe` / `sfu_close`, and announcements to the room:
+ * `sfu-producer` / `sfu-producer-closed` when members publish or stop, `sfu-mode` (mesh while the
+ * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
+ * SFU connections close when it leaves or disconnects; the router closes with the last member.
+ */
+import { ParleyError, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult } from '@parley/protocol';
+import { canPublish } from '../auth/grants.ts';
+import type { MediaPeerOptions } from '../media/MediaPeer.ts';
+import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
+import type { Logger } from '../util/logger.ts';
+import { Router } from './Router.ts';
+
+export interface SfuRoomsOptions {
+  signaling: Signaling;
+  peerOptions: (peerId: string) => MediaPeerOptions;
+  meshMaxPeers: number;
+  log: Logger;
+  /** SFU connections one member may hold (default 8). */
+  maxPeersPerMember?: number;
+}
+
+interface RoomState {
+  name: string;
+  members: number;
+  mode: SfuMode['mode'];
+  router: Router | undefined;
+  /** socket id → its SFU peer ids */
+  peersOf: Map<string, Set<string>>;
+  /** producer id → publishing socket id */
+  producerOwner: Map<string, string>;
+}
+
+export class SfuRooms {
+  readonly #opts: SfuRoomsOptions;
+  readonly #rooms = new Map<string, RoomState>();
+  readonly #offMembership: () => void;
+  #closed = false;
+
+  constructor(opts: SfuRoomsOptions) {
+    this.#opts = opts;
+    const sig = opts.signaling;
+    sig.handleFeatureEvent('sfu_publish', (ctx, req) => this.#publish(ctx, req.sdp));
+    sig.handleFeatureEvent('sfu_subscribe', (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
+    sig.handleFeatureEvent('sfu_close', (ctx, req) => this.#closeOwn(ctx, req.peerId));
+    this.#offMembership = sig.onMembership({
+      joined: (socketId, room, peers) => this.#joined(socketId, room, peers),
+      left: (socketId, room, peers) => this.#left(socketId, room, peers),
+    });
+  }
+
+  get routerCount(): number {
+    let n = 0;
+    for (const s of this.#rooms.values()) if (s.router) n++;
+    return n;
+  }
+
+  /** Routers live in rooms that have an SFU publisher or subscriber (for stats and tests). */
+  router(room: string): Router | undefined {
+    return this.#rooms.get(room)?.router;
+  }
+
+  #modeOf(members: number): SfuMode['mode'] {
+    return members > this.#opts.meshMaxPeers ? 'sfu' : 'mesh';
+  }
+
+  #announce(target: string, state: RoomState): void {
+    this.#opts.signaling.emitTo(target, 'sfu-mode', { mode: state.mode, meshMaxPeers: this.#opts.meshMaxPeers, peers: state.members });
+  }
+
+  #joined(socketId: string, room: string, members: number): void {
+    if (this.#closed) return;
+    let state = this.#rooms.get(room);
+    if (!state) {
+      state = { name: room, members, mode: this.#modeOf(members), router: undefined, peersOf: new Map(), producerOwner: new Map() };
+      this.#rooms.set(room, state);
+    }
+    state.members = members;
+    const mode = this.#modeOf(members);
+    if (mode !== state.mode) {
+      state.mode = mode;
+      this.#announce(room, state); // everyone, the joiner included
+    } else this.#announce(socketId, state);
+    for (const p of state.router?.producers() ?? []) {
+      const peer = state.producerOwner.get(p.id);
+      if (peer) this.#opts.signaling.emitTo(socketId, 'sfu-producer', { id: p.id, peer, kind: p.kind });
+    }
+  }
+
+  #left(socketId: string, room: string, members: number): void {
+    const state = this.#rooms.get(room);
+    if (!state) return;
+    state.members = members;
+    for (const peerId of state.peersOf.get(socketId) ?? []) state.router?.closePeer(peerId, 'member left');
+    state.peersOf.delete(socketId);
+    if (members === 0) {
+      state.router?.close();
+      this.#rooms.delete(room);
+      return;
+    }
+    const mode = this.#modeOf(members);
+    if (mode !== state.mode) {
+      state.mode = mode;
+      this.#announce(room, state);
+    }
+  }
+
+  #state(ctx: FeatureEventContext): RoomState {
+    if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
+    const state = this.#rooms.get(ctx.room);
+    if (!state) throw new ParleyError('NOT_IN_ROOM');
+    const own = state.peersOf.get(ctx.socketId)?.size ?? 0;
+    if (own >= (this.#opts.maxPeersPerMember ?? 8)) throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
+    return state;
+  }
+
+  #routerOf(state: RoomState): Router {
+    if (state.router) return state.router;
+    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions });
+    router.on('producerclose', (id) => {
+      const peer = state.producerOwner.get(id);
+      state.producerOwner.delete(id);
+      if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu-producer-closed', { id, peer });
+    });
+    router.on('peerclose', (peerId) => {
+      for (const set of state.peersOf.values()) set.delete(peerId);
+    });
+    state.router = router;
+    return router;
+  }
+
+  /** Records a new SFU peer for a member, unless the member left (or the room closed) meanwhile. */
+  #own(state: RoomState, ctx: FeatureEventContext, router: Router, peerId: string): void {
+    if (this.#rooms.get(ctx.room) !== state || state.router !== router || router.closed) {
+      router.closePeer(peerId, 'member gone');
+      throw new ParleyError('NOT_IN_ROOM', 'left the room during setup');
+    }
+    let set = state.peersOf.get(ctx.socketId);
+    if (!set) state.peersOf.set(ctx.socketId, (set = new Set()));
+    set.add(peerId);
+  }
+
+  async #publish(ctx: FeatureEventContext, sdp: string): Promise<SfuPublishResult> {
+    if (!canPublish(ctx.grants)) throw new ParleyError('FORBIDDEN', 'the token does not grant publish');
+    const state = this.#state(ctx);
+    const router = this.#routerOf(state);
+    const r = await router.publish(sdp);
+    this.#own(state, ctx, router, r.peerId);
+    const producers: SfuProducerInfo[] = r.producers.map((p) => ({ id: p.id, peer: ctx.socketId, kind: p.kind }));
+    for (const p of producers) {
+      state.producerOwner.set(p.id, ctx.socketId);
+      this.#opts.signaling.emitTo(state.name, 'sfu-producer', p);
+    }
+    this.#opts.log.info({ room: state.name, peer: ctx.socketId, producers: producers.length }, 'sfu publish');
+    return { peerId: r.peerId, answer: r.answer, producers };
+  }
+
+  async #subscribe(ctx: FeatureEventContext, sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
+    const state = this.#state(ctx);
+    if (!state.router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
+    const router = state.router;
+    const r = await router.subscribe(sdp, producerIds);
+    this.#own(state, ctx, router, r.peerId);
+    return { peerId: r.peerId, answer: r.answer, consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })) };
+  }
+
+  #closeOwn(ctx: FeatureEventContext, peerId: string): null {
+    const state = this.#rooms.get(ctx.room);
+    if (!state?.peersOf.get(ctx.socketId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
+    state.router?.closePeer(peerId, 'closed by member');
+    return null;
+  }
+
+  /** Idempotent: every room's router (peers, producers, consumers). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#offMembership();
+    for (const s of this.#rooms.values()) s.router?.close();
+    this.#rooms.clear();
+  }
+}

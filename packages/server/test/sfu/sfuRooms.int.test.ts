@@ -1,0 +1,177 @@
+/**
+ * SFU mode in signaling rooms: a real server (Socket.IO) with `sfuMeshMaxPeers: 1`, node-datachannel
+ * peers for media. Mode announcements, publish → `sfu-producer` → subscribe → RTP, errors, and
+ * cleanup when the publisher leaves. Every wait has a deadline.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import nodeDataChannel from 'node-datachannel';
+import type { Ack, SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
+import { startServer, request, nextEvent, collect, type TestServer, type TestSocket } from '../helpers.ts';
+import { MediaPeer } from '../../src/media/MediaPeer.ts';
+import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
+import { packetizeVp8 } from '../../src/media/rtp/vp8.ts';
+import { PEER_OPTIONS, testClip, waitFor } from '../media/clients.ts';
+
+const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
+let server: TestServer;
+
+before(async () => {
+  server = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } });
+});
+after(async () => {
+  await server?.close();
+  nodeDataChannel.cleanup();
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref(); // see media.int.test.ts
+});
+
+function data<T>(ack: Ack<T>): T {
+  if (!ack.ok) throw new Error(`request failed: ${ack.error.code} ${ack.error.message}`);
+  return ack.data;
+}
+
+function errorCode(ack: Ack<unknown>): string | undefined {
+  return ack.ok ? undefined : ack.error.code;
+}
+
+async function join(room: string, name: string): Promise<{ socket: TestSocket; mode: Promise<SfuMode> }> {
+  const socket = await server.connect();
+  const mode = nextEvent<SfuMode>(socket, 'sfu-mode');
+  data(await request(socket, 'join', { room, name }));
+  return { socket, mode };
+}
+
+/** Runs `attempt` and retries it once (libdatachannel loopback race). */
+async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once`);
+    return attempt();
+  }
+}
+
+test('rooms switch mesh → SFU above the threshold; publish, announce, subscribe, receive RTP, clean up on leave', async () => {
+  const clip = testClip(4, 10);
+  const a = await join('sfu-room', 'alice');
+  assert.deepEqual(await a.mode, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
+  const modeChangeAtA = nextEvent<SfuMode>(a.socket, 'sfu-mode');
+  const b = await join('sfu-room', 'bob');
+  assert.deepEqual(await b.mode, { mode: 'sfu', meshMaxPeers: 1, peers: 2 });
+  assert.deepEqual(await modeChangeAtA, { mode: 'sfu', meshMaxPeers: 1, peers: 2 }, 'the whole room hears the switch');
+
+  let pubPeer: MediaPeer | undefined;
+  let subPeer: MediaPeer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // alice publishes through the SFU; bob hears about the producer
+    const ssrc = randomSsrc();
+    const announced = nextEvent<SfuProducerInfo>(b.socket, 'sfu-producer', 10_000);
+    const pub = await withRetry('sfu publish', async () => {
+      pubPeer?.close();
+      pubPeer = new MediaPeer('room-pub', PEER_OPTIONS);
+      pubPeer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96, ssrc });
+      const res = data(await request<SfuPublishResult>(a.socket, 'sfu_publish', { sdp: await pubPeer.createOffer() }, 10_000));
+      pubPeer.setAnswer(res.answer);
+      await pubPeer.waitConnected(8000);
+      return res;
+    });
+    const producer = pub.producers[0];
+    assert.ok(producer);
+    assert.equal(producer.kind, 'video');
+    assert.equal(producer.peer, a.socket.id);
+    const heard = await announced;
+    assert.equal(heard.peer, a.socket.id);
+    const track = pubPeer!.tracks[0]!;
+    let seq = 0;
+    let ts = 0;
+    let idx = 0;
+    const sendFrame = (): void => {
+      const frame = clip.frames[idx]!;
+      idx = (idx + 1) % clip.frames.length;
+      const payloads = packetizeVp8(frame.data);
+      payloads.forEach((payload, i) => {
+        track.sendRtp(writeRtp({ marker: i === payloads.length - 1, payloadType: 96, sequenceNumber: seq, timestamp: ts, ssrc, payload }));
+        seq = (seq + 1) & 0xffff;
+      });
+      ts = (ts + 3000) >>> 0;
+    };
+    timer = setInterval(sendFrame, 33);
+
+    // errors: unknown producer, bad ids, closing someone else's connection
+    assert.equal(errorCode(await request(b.socket, 'sfu_subscribe', { sdp: 'v=0', producerIds: ['p-nope'] })), 'NOT_FOUND');
+    assert.equal(errorCode(await request(b.socket, 'sfu_subscribe', { sdp: 'v=0', producerIds: ['../x'] })), 'INVALID_PAYLOAD');
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: pub.peerId })), 'NOT_FOUND');
+    assert.equal(errorCode(await request(b.socket, 'sfu_publish', { sdp: 'v=0\r\nbroken' })), 'BAD_SDP');
+
+    // bob subscribes and receives alice's video, rewritten to his consumer's SSRC
+    let packets = 0;
+    let wrongSsrc = 0;
+    const sub = await withRetry('sfu subscribe', async () => {
+      subPeer?.close();
+      subPeer = new MediaPeer('room-sub', PEER_OPTIONS);
+      const recv = subPeer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 96 });
+      const res = data(await request<SfuSubscribeResult>(b.socket, 'sfu_subscribe', { sdp: await subPeer.createOffer(), producerIds: [heard.id] }, 10_000));
+      recv.on('rtp', (p) => {
+        packets++;
+        if (p.readUInt32BE(8) === ssrc) wrongSsrc++;
+      });
+      subPeer.setAnswer(res.answer);
+      await subPeer.waitConnected(8000);
+      return res;
+    });
+    assert.equal(sub.consumers.length, 1);
+    assert.equal(sub.consumers[0]!.producerId, heard.id);
+    await waitFor(() => packets >= 30, 10_000, '30 RTP packets at the subscriber');
+    assert.equal(wrongSsrc, 0, 'the publisher SSRC is rewritten');
+
+    // alice leaves: bob hears that the producer closed; the room goes back to mesh
+    const closed = nextEvent<{ id: string; peer: string }>(b.socket, 'sfu-producer-closed');
+    const backToMesh = nextEvent<SfuMode>(b.socket, 'sfu-mode');
+    data(await request(a.socket, 'leave', {}));
+    assert.deepEqual(await closed, { id: heard.id, peer: a.socket.id });
+    assert.deepEqual(await backToMesh, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
+    // bob's consumer closed with the producer: nothing more arrives; he can still close his connection
+    const after = packets;
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), undefined);
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), 'NOT_FOUND', 'closed once');
+    assert.ok(packets - after <= 5);
+  } finally {
+    if (timer) clearInterval(timer);
+    pubPeer?.close();
+    subPeer?.close();
+  }
+});
+
+test('sfu events need a joined room; a late joiner learns the existing producers', async () => {
+  const lone = await server.connect();
+  assert.equal(errorCode(await request(lone, 'sfu_publish', { sdp: 'v=0' })), 'NOT_IN_ROOM');
+  assert.equal(errorCode(await request(lone, 'sfu_close', { peerId: 'x' })), 'NOT_IN_ROOM');
+
+  const a = await join('sfu-late', 'ann');
+  await a.mode;
+  let pubPeer: MediaPeer | undefined;
+  try {
+    const pub = await withRetry('publish', async () => {
+      pubPeer?.close();
+      pubPeer = new MediaPeer('late-pub', PEER_OPTIONS);
+      pubPeer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96 });
+      const res = data(await request<SfuPublishResult>(a.socket, 'sfu_publish', { sdp: await pubPeer.createOffer() }, 10_000));
+      pubPeer.setAnswer(res.answer);
+      await pubPeer.waitConnected(8000);
+      return res;
+    });
+    const socket = await server.connect();
+    const heard = collect<SfuProducerInfo>(socket, 'sfu-producer');
+    data(await request(socket, 'join', { room: 'sfu-late', name: 'late' }));
+    await waitFor(() => heard.items.length >= 1, 5000, 'the existing producer announced to the late joiner');
+    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.socket.id, kind: 'video' });
+    heard.stop();
+    // alice closes her own SFU connection: the producer closes
+    const closed = nextEvent<{ id: string }>(socket, 'sfu-producer-closed');
+    data(await request(a.socket, 'sfu_close', { peerId: pub.peerId }));
+    assert.equal((await closed).id, pub.producers[0]!.id);
+  } finally {
+    pubPeer?.close();
+  }
+});
