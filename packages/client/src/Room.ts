@@ -82,6 +82,8 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
+  /** Peer id and secret to resume this session after a signaling reconnect. */
+  #resume: { peer: string; key: string } | undefined;
   #joinArgs: ConnectOptions | undefined;
   #url: string | undefined;
   #joinedOnce = false;
@@ -231,6 +233,7 @@ export class Room extends Emitter<RoomEvents> {
         name: args.name,
         ...(args.token !== undefined ? { token: args.token } : {}),
         ...(this.#joinedOnce ? { lastSeq: this.log.lastSeq } : {}),
+        ...(this.#resume ? { resume: this.#resume } : {}),
         protocol: PROTOCOL_VERSION,
       });
     } catch (err) {
@@ -238,10 +241,24 @@ export class Room extends Emitter<RoomEvents> {
       throw err;
     }
     this.#joinedOnce = true;
-    this.#self = res.self;
-    this.#pcs.configure(res.self.id, res.iceServers);
-    this.emit('joined', res.self);
-    for (const peer of res.peers) this.#addPeer(peer, false);
+    this.#resume = { peer: res.self.id, key: res.resumeKey };
+    if (res.resumed) {
+      // Same peer id, links intact: drop peers that left while we were away, and make the first
+      // offer to those who joined meanwhile (they saw us in their peer list and wait for us).
+      const present = new Set(res.peers.map((p) => p.id));
+      for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
+      this.#self = res.self;
+      this.#pcs.configure(res.self.id, res.iceServers);
+      this.emit('joined', res.self);
+      for (const peer of res.peers) if (!this.#peers.has(peer.id)) this.#addPeer(peer, true);
+    } else {
+      // A new session: every old link is dead, and the others saw us leave.
+      for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+      this.#self = res.self;
+      this.#pcs.configure(res.self.id, res.iceServers);
+      this.emit('joined', res.self);
+      for (const peer of res.peers) this.#addPeer(peer, false);
+    }
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
     const buffered = this.#buffer;
     this.#buffer = undefined;
@@ -266,12 +283,14 @@ export class Room extends Emitter<RoomEvents> {
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
     signal.on('disconnect', (reason, willReconnect) => {
-      // Our peer id dies with the socket: every link is dead, and peers will see us leave.
-      this.#self = undefined;
       this.#buffer = undefined;
-      for (const id of [...this.#peers.keys()]) this.#removePeer(id);
-      if (willReconnect) this.#setState('reconnecting', reason);
-      else this.#teardown('disconnected', reason);
+      if (willReconnect) {
+        // The server keeps our session for a grace period: peers and media links stay up, and
+        // the rejoin resumes the same peer id (or starts a new session if the grace ran out).
+        this.#setState('reconnecting', reason);
+        return;
+      }
+      this.#teardown('disconnected', reason);
     });
     signal.on('connect', (reconnect) => {
       if (!reconnect) return;
@@ -358,6 +377,7 @@ export class Room extends Emitter<RoomEvents> {
     const signal = this.#signal;
     this.#signal = undefined;
     this.#self = undefined;
+    this.#resume = undefined;
     this.#buffer = undefined;
     for (const id of [...this.#peers.keys()]) this.#removePeer(id);
     this.#pcs.removeAll();

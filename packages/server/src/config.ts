@@ -93,6 +93,8 @@ export const configSchema = z.strictObject({
       maxRooms: z.number().int().min(1).default(1000),
       /** Entries sent in the join ack to a client that has seen nothing yet. */
       joinCatchUp: z.number().int().min(0).max(500).default(50),
+      /** A peer whose connection dropped stays in its room this long, resumable, before it leaves. */
+      resumeGraceMs: z.number().int().min(0).max(300_000).default(15_000),
       /** Most entries replayed to a reconnecting client in its join ack; the rest via `history`. */
       maxReplay: z.number().int().min(1).default(10_000),
       /** Largest room_event body, in bytes of JSON. */
@@ -105,6 +107,7 @@ export const configSchema = z.strictObject({
       maxPeersPerRoom: 50,
       maxRooms: 1000,
       joinCatchUp: 50,
+      resumeGraceMs: 15_000,
       maxReplay: 10_000,
       maxEventBytes: 16 * 1024,
       ackTimeoutMs: 10_000,

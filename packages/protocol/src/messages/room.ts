@@ -41,6 +41,11 @@ export const joinRequestSchema = z.strictObject({
   protocol: z.string().max(16).optional(),
   /** The room password, when an admin has set one. */
   password: z.string().max(128).optional(),
+  /**
+   * Resume an earlier session after a signaling reconnect: the peer id and resume key from that
+   * session's join ack. Within the grace period the peer keeps its id and nobody sees it leave.
+   */
+  resume: z.strictObject({ peer: peerIdSchema, key: z.string().min(1).max(128) }).optional(),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 
@@ -54,6 +59,10 @@ export const joinResultSchema = z.object({
   entries: z.array(logEntrySchema),
   /** True when `entries` does not reach back to the requested point (older ones were cut off). */
   truncated: z.boolean(),
+  /** Secret for `resume` after a signaling reconnect; keep it in memory only. */
+  resumeKey: z.string(),
+  /** True when this join resumed the session named in `resume` (same peer id, no leave/join seen). */
+  resumed: z.boolean(),
 });
 export type JoinResult = z.infer<typeof joinResultSchema>;
 

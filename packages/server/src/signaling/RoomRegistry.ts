@@ -8,6 +8,12 @@ export interface Member extends PeerInfo {
   /** Token subject ('anonymous' in open mode). */
   identity: string;
   grants: Grants;
+  /** The secret a reconnecting client presents to resume this session. */
+  resumeKey: string;
+  /** The Socket.IO socket currently carrying this session; undefined while detached. */
+  socketId: string | undefined;
+  /** While detached: the timer that ends the session when the grace period runs out. */
+  graceTimer?: NodeJS.Timeout | undefined;
 }
 
 /** One room's live membership and settings on this node. The durable part lives in the LogStore. */
@@ -86,7 +92,12 @@ export class RoomRegistry {
    * Adds a peer to a room, creating the room. Throws ALREADY_IN_ROOM, TOO_MANY_ROOMS, ROOM_FULL,
    * and — for non-admins — ROOM_LOCKED and BAD_PASSWORD.
    */
-  add(roomName: string, peer: PeerInfo, auth: { identity: string; grants: Grants }, password?: string): LiveRoom {
+  add(
+    roomName: string,
+    peer: PeerInfo,
+    auth: { identity: string; grants: Grants; resumeKey: string; socketId: string },
+    password?: string,
+  ): LiveRoom {
     if (this.#roomOf.has(peer.id)) throw new ParleyError('ALREADY_IN_ROOM');
     let room = this.#rooms.get(roomName);
     if (!room) {
@@ -112,6 +123,7 @@ export class RoomRegistry {
   remove(peerId: string): LiveRoom | undefined {
     const room = this.#roomOf.get(peerId);
     if (!room) return undefined;
+    clearTimeout(room.members.get(peerId)?.graceTimer);
     this.#roomOf.delete(peerId);
     room.members.delete(peerId);
     if (room.members.size === 0) this.#rooms.delete(room.name);

@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
@@ -38,6 +39,8 @@ export interface SignalingOptions {
     joinCatchUp: number;
     maxReplay: number;
     maxEventBytes: number;
+    /** How long a peer whose socket dropped stays in its room, resumable, before it leaves. */
+    resumeGraceMs: number;
   };
 }
 
@@ -66,8 +69,27 @@ export type FeatureServerEvent = 'sfu-producer' | 'sfu-producer-closed' | 'sfu-m
 
 /** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
 type InboundEvents = Record<string, (...args: unknown[]) => void>;
-export type ParleyIo = Server<InboundEvents, ServerToClientEvents>;
-type ParleySocket = Socket<InboundEvents, ServerToClientEvents>;
+/** Per-socket state: the peer (session) this socket currently carries. */
+export interface SocketData {
+  peerId?: string | undefined;
+}
+export type ParleyIo = Server<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type ParleySocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * Peer ids name sessions, not sockets, so a session can move to a new socket on reconnect. They
+ * start with '_', which no room name can, and each peer's sockets join the room `peer:<id>`.
+ */
+const newPeerId = () => `_${randomBytes(9).toString('base64url')}`;
+const peerRoom = (peerId: string) => `peer:${peerId}`;
+/** Disconnect reasons after which the peer is gone for good (no resume grace). */
+const FINAL_DISCONNECTS = new Set(['client namespace disconnect', 'server namespace disconnect', 'server shutting down']);
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /**
  * Socket.IO signaling: rooms, presence, targeted relay of offer/answer/candidate, and the room
@@ -95,9 +117,10 @@ export class Signaling {
     ]);
   }
 
-  /** Releases timers. Sockets are closed by the Socket.IO server itself. */
+  /** Releases timers (rate limits, resume grace). Sockets are closed by the Socket.IO server. */
   close(): void {
     this.#events.close();
+    for (const room of this.registry.rooms()) for (const m of room.members.values()) clearTimeout(m.graceTimer);
   }
 
   /** Stops admitting joins; existing sessions keep working until they are disconnected. */
@@ -122,9 +145,9 @@ export class Signaling {
     return () => this.#membership.delete(listener);
   }
 
-  /** Sends a feature event to a room (by name) or one socket (by id). */
+  /** Sends a feature event to a room (by name) or one peer (by id). */
   emitTo<E extends FeatureServerEvent>(target: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
-    this.io.to(target).emit(event, ...args);
+    this.io.to(target.startsWith('_') ? peerRoom(target) : target).emit(event, ...args);
   }
 
   #notify(kind: 'joined' | 'left', socketId: string, room: string, peers: number): void {
@@ -148,8 +171,12 @@ export class Signaling {
 
   #attach(socket: ParleySocket): void {
     const { log: rootLog, store, limits, tokens, metrics } = this.options;
-    const log = rootLog.child({ peerId: socket.id });
-    const context = () => ({ peerId: socket.id, room: this.registry.roomOf(socket.id)?.name });
+    const log = rootLog.child({ socketId: socket.id });
+    const myId = () => socket.data.peerId;
+    const context = () => {
+      const id = myId();
+      return { peerId: id, room: id === undefined ? undefined : this.registry.roomOf(id)?.name };
+    };
     const on = <S extends z.ZodType>(event: ClientEventName, schema: S, fn: (payload: z.infer<S>) => unknown) => {
       const listener = handle(schema, fn, log, context, (code) =>
         metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code }),
@@ -170,13 +197,14 @@ export class Signaling {
     };
 
     const currentRoom = () => {
-      const room = this.registry.roomOf(socket.id);
-      if (!room) throw new ParleyError('NOT_IN_ROOM');
-      return room;
+      const id = myId();
+      const room = id === undefined ? undefined : this.registry.roomOf(id);
+      if (!room || id === undefined) throw new ParleyError('NOT_IN_ROOM');
+      return { room, id };
     };
     const self = (grant?: GrantName) => {
-      const room = currentRoom();
-      const me = room.members.get(socket.id)!;
+      const { room, id } = currentRoom();
+      const me = room.members.get(id)!;
       if (grant && me.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
       return { room, me, from: { id: me.id, name: me.name } };
     };
@@ -188,14 +216,39 @@ export class Signaling {
       }
       const principal = tokens.verify(req.token, req.room);
       if (!principal.grants.join) throw new ParleyError('FORBIDDEN', 'the token does not grant join');
-      const room = this.registry.add(
-        req.room,
-        { id: socket.id, name: req.name },
-        { identity: principal.identity, grants: principal.grants },
-        req.password,
-      );
+      const current = myId();
+      if (current !== undefined && this.registry.roomOf(current)) throw new ParleyError('ALREADY_IN_ROOM');
+
+      const resumable = req.resume && this.registry.roomOf(req.resume.peer);
+      const old = resumable ? resumable.members.get(req.resume!.peer) : undefined;
+      const resumed = !!old && resumable!.name === req.room && sameSecret(old.resumeKey, req.resume!.key);
+      let room;
+      let me;
+      if (resumed && resumable && old) {
+        // Take the session over from its previous socket, if that one is still around.
+        clearTimeout(old.graceTimer);
+        old.graceTimer = undefined;
+        const previous = old.socketId === undefined ? undefined : this.io.sockets.sockets.get(old.socketId);
+        if (previous && previous.id !== socket.id) {
+          previous.data.peerId = undefined;
+          previous.disconnect(true);
+        }
+        old.socketId = socket.id;
+        room = resumable;
+        me = old;
+      } else {
+        const id = newPeerId();
+        room = this.registry.add(
+          req.room,
+          { id, name: req.name },
+          { identity: principal.identity, grants: principal.grants, resumeKey: randomBytes(18).toString('base64url'), socketId: socket.id },
+          req.password,
+        );
+        me = room.members.get(id)!;
+      }
+      socket.data.peerId = me.id;
       try {
-        await socket.join(room.name);
+        await socket.join([room.name, peerRoom(me.id)]);
         const latest = await store.lastSeq(room.name);
         let entries: LogEntry[];
         let truncated: boolean;
@@ -208,27 +261,35 @@ export class Signaling {
           entries = limits.joinCatchUp > 0 ? await store.range(room.name, { limit: limits.joinCatchUp }) : [];
           truncated = (entries[0]?.seq ?? 1) > 1;
         }
-        await store.noteParticipant(room.name, socket.id, req.name);
-        socket.to(room.name).emit('peer-joined', { id: socket.id, name: req.name });
-        this.#notify('joined', socket.id, room.name, room.members.size);
-        log.info({ room: room.name, name: req.name, peers: room.members.size }, 'peer joined');
+        if (!resumed) {
+          await store.noteParticipant(room.name, me.id, me.name);
+          socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
+          this.#notify('joined', me.id, room.name, room.members.size);
+        }
+        log.info({ room: room.name, peerId: me.id, name: me.name, peers: room.members.size, resumed }, resumed ? 'peer resumed' : 'peer joined');
         return {
-          self: { id: socket.id, name: req.name },
-          peers: room.peers(socket.id),
-          iceServers: this.options.iceServers(socket.id),
+          self: { id: me.id, name: me.name },
+          peers: room.peers(me.id),
+          iceServers: this.options.iceServers(me.id),
           lastSeq: latest,
           entries,
           truncated,
+          resumeKey: me.resumeKey,
+          resumed,
         };
       } catch (err) {
-        this.#leave(socket);
+        this.#removePeer(me.id);
+        socket.data.peerId = undefined;
         throw err;
       }
     });
 
     on('leave', CLIENT_EVENT_SCHEMAS.leave, () => {
-      currentRoom();
-      this.#leave(socket);
+      const { room, id } = currentRoom();
+      void socket.leave(room.name);
+      void socket.leave(peerRoom(id));
+      socket.data.peerId = undefined;
+      this.#removePeer(id);
       return null;
     });
 
@@ -240,22 +301,25 @@ export class Signaling {
           throw new ParleyError('FORBIDDEN', `the token does not grant publish (the ${kind} sends ${[...kinds].join(' and ')})`);
         }
       }
-      if (to === socket.id || !room.members.has(to)) {
+      if (to === me.id || !room.members.has(to)) {
         throw new ParleyError('PEER_NOT_FOUND', `peer ${to} is not in room ${room.name}`);
       }
       log.debug({ room: room.name, to, kind }, 'relay');
-      return this.io.to(to);
+      return { target: this.io.to(peerRoom(to)), from: me.id };
     };
     on('offer', CLIENT_EVENT_SCHEMAS.offer, (req) => {
-      relay('offer', req.to, req.description.sdp ?? '').emit('offer', { from: socket.id, description: req.description });
+      const { target, from } = relay('offer', req.to, req.description.sdp ?? '');
+      target.emit('offer', { from, description: req.description });
       return null;
     });
     on('answer', CLIENT_EVENT_SCHEMAS.answer, (req) => {
-      relay('answer', req.to, req.description.sdp ?? '').emit('answer', { from: socket.id, description: req.description });
+      const { target, from } = relay('answer', req.to, req.description.sdp ?? '');
+      target.emit('answer', { from, description: req.description });
       return null;
     });
     on('candidate', CLIENT_EVENT_SCHEMAS.candidate, (req) => {
-      relay('candidate', req.to).emit('candidate', { from: socket.id, candidate: req.candidate });
+      const { target, from } = relay('candidate', req.to);
+      target.emit('candidate', { from, candidate: req.candidate });
       return null;
     });
 
@@ -276,7 +340,7 @@ export class Signaling {
     });
 
     on('history', CLIENT_EVENT_SCHEMAS.history, async (req) => {
-      const room = currentRoom();
+      const { room } = currentRoom();
       const entries = await store.range(room.name, {
         ...(req.before !== undefined ? { before: req.before } : {}),
         limit: req.limit ?? 100,
@@ -308,26 +372,27 @@ export class Signaling {
 
     on('kick', CLIENT_EVENT_SCHEMAS.kick, async (req) => {
       const { room, me } = self('admin');
-      if (req.peer === socket.id || !room.members.has(req.peer)) {
+      if (req.peer === me.id || !room.members.has(req.peer)) {
         throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
       }
-      const target = (await this.io.in(req.peer).fetchSockets())[0];
-      this.io.to(req.peer).emit('session-ended', { reason: 'kicked', message: req.reason ?? `removed by ${me.name}` });
+      this.io.to(peerRoom(req.peer)).emit('session-ended', { reason: 'kicked', message: req.reason ?? `removed by ${me.name}` });
       log.info({ room: room.name, target: req.peer, by: me.id }, 'peer kicked');
-      target?.disconnect(true);
+      // Removed first, so the kicked peer cannot resume; then its sockets are closed.
+      this.#removePeer(req.peer);
+      this.io.in(peerRoom(req.peer)).disconnectSockets(true);
       return null;
     });
 
     on('mute', CLIENT_EVENT_SCHEMAS.mute, (req) => {
-      const { room } = self('admin');
+      const { room, me } = self('admin');
       if (!room.members.has(req.peer)) throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
-      this.io.to(req.peer).emit('mute-request', { kind: req.kind, by: socket.id });
+      this.io.to(peerRoom(req.peer)).emit('mute-request', { kind: req.kind, by: me.id });
       return null;
     });
 
     const featureContext = (): FeatureEventContext => {
       const { room, me } = self();
-      return { socketId: socket.id, room: room.name, grants: me.grants };
+      return { socketId: me.id, room: room.name, grants: me.grants };
     };
     const notEnabled = (event: string): never => {
       throw new ParleyError('UNSUPPORTED', `${event} is not enabled on this server`);
@@ -357,17 +422,32 @@ export class Signaling {
 
     socket.on('disconnect', (reason) => {
       this.#events.forget(socket.id);
-      if (this.#leave(socket)) log.info({ reason }, 'peer disconnected');
+      const id = myId();
+      const room = id === undefined ? undefined : this.registry.roomOf(id);
+      const member = id === undefined ? undefined : room?.members.get(id);
+      if (id === undefined || !member || member.socketId !== socket.id) return;
+      if (FINAL_DISCONNECTS.has(reason)) {
+        this.#removePeer(id);
+        log.info({ reason, peerId: id }, 'peer disconnected');
+        return;
+      }
+      // The transport dropped: keep the session for a while so the client can resume it.
+      member.socketId = undefined;
+      member.graceTimer = setTimeout(() => {
+        if (this.#removePeer(id)) log.info({ peerId: id }, 'peer did not resume in time');
+      }, limits.resumeGraceMs);
+      member.graceTimer.unref();
+      log.info({ reason, peerId: id, graceMs: limits.resumeGraceMs }, 'peer detached; waiting for resume');
     });
   }
 
-  /** Removes the socket from its room and tells the others. Returns whether it was in one. */
-  #leave(socket: ParleySocket): boolean {
-    const room = this.registry.remove(socket.id);
+  /** Removes a peer from its room and tells the others. Returns whether it was in one. */
+  #removePeer(peerId: string): boolean {
+    const room = this.registry.remove(peerId);
     if (!room) return false;
-    void socket.leave(room.name);
-    this.io.to(room.name).emit('peer-left', { id: socket.id });
-    this.#notify('left', socket.id, room.name, room.members.size);
+    this.io.in(peerRoom(peerId)).socketsLeave(room.name);
+    this.io.to(room.name).emit('peer-left', { id: peerId });
+    this.#notify('left', peerId, room.name, room.members.size);
     return true;
   }
 }

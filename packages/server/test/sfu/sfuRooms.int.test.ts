@@ -34,11 +34,11 @@ function errorCode(ack: Ack<unknown>): string | undefined {
   return ack.ok ? undefined : ack.error.code;
 }
 
-async function join(room: string, name: string): Promise<{ socket: TestSocket; mode: Promise<SfuMode> }> {
+async function join(room: string, name: string): Promise<{ socket: TestSocket; id: string; mode: Promise<SfuMode> }> {
   const socket = await server.connect();
   const mode = nextEvent<SfuMode>(socket, 'sfu-mode');
-  data(await request(socket, 'join', { room, name }));
-  return { socket, mode };
+  const joined = data(await request<{ self: { id: string } }>(socket, 'join', { room, name }));
+  return { socket, id: joined.self.id, mode };
 }
 
 /** Runs `attempt` and retries it once (libdatachannel loopback race). */
@@ -79,9 +79,9 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     const producer = pub.producers[0];
     assert.ok(producer);
     assert.equal(producer.kind, 'video');
-    assert.equal(producer.peer, a.socket.id);
+    assert.equal(producer.peer, a.id);
     const heard = await announced;
-    assert.equal(heard.peer, a.socket.id);
+    assert.equal(heard.peer, a.id);
     const track = pubPeer!.tracks[0]!;
     let seq = 0;
     let ts = 0;
@@ -129,7 +129,7 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     const closed = nextEvent<{ id: string; peer: string }>(b.socket, 'sfu-producer-closed');
     const backToMesh = nextEvent<SfuMode>(b.socket, 'sfu-mode');
     data(await request(a.socket, 'leave', {}));
-    assert.deepEqual(await closed, { id: heard.id, peer: a.socket.id });
+    assert.deepEqual(await closed, { id: heard.id, peer: a.id });
     assert.deepEqual(await backToMesh, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
     // bob's consumer closed with the producer: nothing more arrives; he can still close his connection
     const after = packets;
@@ -165,7 +165,7 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     const heard = collect<SfuProducerInfo>(socket, 'sfu-producer');
     data(await request(socket, 'join', { room: 'sfu-late', name: 'late' }));
     await waitFor(() => heard.items.length >= 1, 5000, 'the existing producer announced to the late joiner');
-    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.socket.id, kind: 'video' });
+    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.id, kind: 'video' });
     heard.stop();
     // alice closes her own SFU connection: the producer closes
     const closed = nextEvent<{ id: string }>(socket, 'sfu-producer-closed');
