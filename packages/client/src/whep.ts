@@ -80,6 +80,25 @@ export async function exchangeSdp(endpoint: string, offer: string, doFetch: type
   return { answer: await res.text(), resource: new URL(location, new URL(endpoint, globalThis.location?.href)).toString(), iceServers: parseIceLinks(res.headers.get('link')) };
 }
 
+/**
+ * The WHIP/WHEP offer/answer: creates the offer, waits for ICE gathering, POSTs it to
+ * `endpoint` and applies the answer. `onResource` gets the session's URL as soon as the server
+ * created it, so a failure while applying the answer can still DELETE it.
+ */
+export async function negotiate(
+  pc: RTCPeerConnection,
+  endpoint: string,
+  doFetch: typeof fetch,
+  gatheringTimeoutMs: number,
+  onResource: (url: string) => void,
+): Promise<void> {
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, gatheringTimeoutMs);
+  const { answer, resource } = await exchangeSdp(endpoint, pc.localDescription?.sdp ?? '', doFetch);
+  onResource(resource);
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+}
+
 export class WhepPlayer {
   readonly pc: RTCPeerConnection;
   readonly stream = new MediaStream();
@@ -101,11 +120,7 @@ export class WhepPlayer {
     try {
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc, options.gatheringTimeoutMs ?? 2000);
-      const { answer, resource } = await exchangeSdp(endpoint, pc.localDescription?.sdp ?? '', doFetch);
-      player.#resource = resource;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await negotiate(pc, endpoint, doFetch, options.gatheringTimeoutMs ?? 2000, (url) => (player.#resource = url));
       return player;
     } catch (err) {
       await player.close();

@@ -2,7 +2,7 @@
  * A tiny, framework-free WHIP (RFC 9725) publisher: send-only transceivers for the given stream's
  * tracks, POST the offer as application/sdp, DELETE the session resource to stop.
  */
-import { exchangeSdp, gathered } from './whep.ts';
+import { negotiate } from './whep.ts';
 
 export interface WhipOptions {
   rtcConfig?: RTCConfiguration;
@@ -38,11 +38,7 @@ export class WhipPublisher {
           if (sorted.length > 0) t.setCodecPreferences(sorted);
         }
       }
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc, options.gatheringTimeoutMs ?? 2000);
-      const { answer, resource } = await exchangeSdp(endpoint, pc.localDescription?.sdp ?? '', doFetch);
-      pub.#resource = resource;
-      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await negotiate(pc, endpoint, doFetch, options.gatheringTimeoutMs ?? 2000, (url) => (pub.#resource = url));
       return pub;
     } catch (err) {
       await pub.close();
