@@ -6,14 +6,13 @@ import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../../util/logger.ts';
 import { MediaEmitter } from '../emitter.ts';
 import { MediaPeer, type MediaPeerOptions } from '../MediaPeer.ts';
+import { watchLiveness } from './liveness.ts';
 import type { MediaTrack } from '../MediaTrack.ts';
 import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '../sdp.ts';
 import { LiveSource } from '../sources/LiveSource.ts';
 import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';
 
-const CONNECT_TIMEOUT_MS = 30_000;
-const DISCONNECT_GRACE_MS = 10_000;
 
 export class PublisherSession extends MediaEmitter<SessionEvents> {
   readonly id: string;
@@ -22,7 +21,7 @@ export class PublisherSession extends MediaEmitter<SessionEvents> {
   readonly source: LiveSource;
   readonly createdAt = Date.now();
   #tracks: Partial<Record<TrackKind, MediaTrack>> = {};
-  #timers = new Set<NodeJS.Timeout>();
+  #stopWatching: () => void = () => {};
   #closed = false;
   readonly #log: Logger;
 
@@ -95,28 +94,14 @@ export class PublisherSession extends MediaEmitter<SessionEvents> {
   }
 
   #watch(): void {
-    const connectTimer = setTimeout(() => this.close('not connected in time'), CONNECT_TIMEOUT_MS);
-    this.#timers.add(connectTimer);
-    let graceTimer: NodeJS.Timeout | undefined;
-    this.peer.on('state', (s) => {
-      if (s === 'connected') {
-        clearTimeout(connectTimer);
-        if (graceTimer) clearTimeout(graceTimer);
-        this.#tracks.video?.requestKeyFrame();
-      } else if (s === 'disconnected') {
-        graceTimer = setTimeout(() => this.close('disconnected'), DISCONNECT_GRACE_MS);
-        this.#timers.add(graceTimer);
-      }
-    });
-    this.peer.on('close', () => this.close('peer closed'));
+    this.#stopWatching = watchLiveness(this.peer, (reason) => this.close(reason), () => this.#tracks.video?.requestKeyFrame());
   }
 
   /** Idempotent: ends the live source (its viewers close) and the peer. */
   close(reason = 'closed'): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#stopWatching();
     void this.source.close();
     this.peer.close();
     this.#log.debug({ session: this.id, stream: this.stream, reason }, 'publisher closed');

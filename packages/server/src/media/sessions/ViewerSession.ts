@@ -8,6 +8,7 @@ import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../../util/logger.ts';
 import { MediaEmitter } from '../emitter.ts';
 import { MediaPeer, type MediaPeerOptions } from '../MediaPeer.ts';
+import { watchLiveness } from './liveness.ts';
 import type { MediaTrack } from '../MediaTrack.ts';
 import { RetransmitBuffer } from '../rtp/RetransmitBuffer.ts';
 import { ntpNow, writeSenderReport } from '../rtp/rtcp.ts';
@@ -30,8 +31,6 @@ interface Outgoing {
   octets: number;
 }
 
-const CONNECT_TIMEOUT_MS = 30_000;
-const DISCONNECT_GRACE_MS = 10_000;
 const SR_INTERVAL_MS = 1000;
 
 export class ViewerSession extends MediaEmitter<SessionEvents> implements RtpSink {
@@ -42,7 +41,7 @@ export class ViewerSession extends MediaEmitter<SessionEvents> implements RtpSin
   #out: Partial<Record<TrackKind, Outgoing>> = {};
   #source: StreamSource;
   #removeSink: (() => void) | undefined;
-  #timers = new Set<NodeJS.Timeout>();
+  #stopWatching: () => void = () => {};
   #srTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #log: Logger;
@@ -118,19 +117,7 @@ export class ViewerSession extends MediaEmitter<SessionEvents> implements RtpSin
   }
 
   #watch(): void {
-    const connectTimer = setTimeout(() => this.close('not connected in time'), CONNECT_TIMEOUT_MS);
-    this.#timers.add(connectTimer);
-    let graceTimer: NodeJS.Timeout | undefined;
-    this.peer.on('state', (s) => {
-      if (s === 'connected') {
-        clearTimeout(connectTimer);
-        if (graceTimer) clearTimeout(graceTimer);
-      } else if (s === 'disconnected') {
-        graceTimer = setTimeout(() => this.close('disconnected'), DISCONNECT_GRACE_MS);
-        this.#timers.add(graceTimer);
-      }
-    });
-    this.peer.on('close', () => this.close('peer closed'));
+    this.#stopWatching = watchLiveness(this.peer, (reason) => this.close(reason));
     this.peer.on('datachannel', attachEcho);
   }
 
@@ -190,8 +177,7 @@ export class ViewerSession extends MediaEmitter<SessionEvents> implements RtpSin
   close(reason = 'closed'): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#stopWatching();
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#removeSink?.();
     this.#removeSink = undefined;
