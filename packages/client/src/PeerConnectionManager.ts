@@ -25,7 +25,7 @@ export interface PeerConnectionManagerEvents {
   error: [peerId: string, error: Error];
 }
 
-function defaultCreatePeerConnection(config: RTCConfiguration): RTCPeerConnection {
+export function defaultCreatePeerConnection(config: RTCConfiguration): RTCPeerConnection {
   if (typeof RTCPeerConnection === 'undefined') {
     throw new Error('RTCPeerConnection is not available here; pass createPeerConnection');
   }

@@ -8,14 +8,18 @@ import {
   type LogEntry,
   type PeerInfo,
   type SessionEndReason,
+  type SfuMode,
+  type SfuProducerInfo,
 } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
-import { PeerConnectionManager } from './PeerConnectionManager.ts';
+import { isPolite } from './negotiation.ts';
+import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
+import { SfuTransport } from './SfuTransport.ts';
 import { SignalClient, type SignalClientOptions } from './SignalClient.ts';
 import type { PeerStats } from './stats.ts';
 
@@ -46,8 +50,12 @@ export interface RoomEvents {
   /** Any new room-log entry: chat, event or file (deduplicated). */
   entry: [entry: LogEntry];
   sessionEnded: [reason: SessionEndReason, message: string];
+  /** The media path changed: peer-to-peer links (`mesh`) or the server's SFU (`sfu`). */
+  mode: [mode: MediaMode];
   error: [error: Error];
 }
+
+export type MediaMode = SfuMode['mode'];
 
 export interface ConnectOptions {
   room: string;
@@ -63,6 +71,11 @@ export interface RoomOptions {
   socket?: SignalClientOptions['socket'];
   /** How many log entries to keep in memory. */
   logCapacity?: number;
+  /**
+   * After switching between mesh and SFU, the old path to a peer closes once media flows on the
+   * new one, or after this many ms at the latest (default 10 000).
+   */
+  handoverTimeoutMs?: number;
 }
 
 type Buffered = () => void;
@@ -89,6 +102,16 @@ export class Room extends Emitter<RoomEvents> {
   #joinedOnce = false;
   /** Signaling that arrives while a join is in flight waits here until the peer list is known. */
   #buffer: Buffered[] | undefined;
+  #iceServers: RTCIceServer[] = [];
+  #mode: MediaMode = 'mesh';
+  /** The mode the server announced while a join was in flight (applied before peers are added). */
+  #announcedMode: MediaMode | undefined;
+  #sfu: SfuTransport | undefined;
+  /** Producers other members publish through the SFU (kept in mesh mode too, for a later switch). */
+  readonly #producers = new Map<string, SfuProducerInfo>();
+  /** Peers whose media state came from a mesh link (otherwise it is inferred from SFU producers). */
+  readonly #stateFromMesh = new Set<string>();
+  #handoverTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: RoomOptions = {}) {
     super();
@@ -129,13 +152,18 @@ export class Room extends Emitter<RoomEvents> {
     return this.#joinArgs?.token;
   }
 
+  /** How media flows now: `mesh` (a link per peer) or `sfu` (through the server). */
+  get mode(): MediaMode {
+    return this.#mode;
+  }
+
   get peers(): RemotePeer[] {
     return [...this.#peers.values()];
   }
 
   /** Every remote track currently received, from every peer. */
   get remoteTracks(): RemoteTrack[] {
-    return this.#pcs.links().flatMap((l) => l.remoteTracks);
+    return [...this.#pcs.links().flatMap((l) => l.remoteTracks), ...(this.#sfu?.remoteTracks ?? [])];
   }
 
   /** The underlying RTCPeerConnection to a peer, for advanced use (stats, debugging). */
@@ -205,6 +233,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
   publish(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
+    this.#sfu?.setTrack(slot, local);
     return this.#pcs.setTrack(slot, local);
   }
 
@@ -213,8 +242,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#pcs.setLocalState(state);
   }
 
-  getStats(): Promise<PeerStats[]> {
-    return this.#pcs.getStats();
+  async getStats(): Promise<PeerStats[]> {
+    const [mesh, sfu] = await Promise.all([this.#pcs.getStats(), this.#sfu?.getStats() ?? []]);
+    return [...mesh, ...sfu];
   }
 
   #requireSignal(): SignalClient {
@@ -226,6 +256,7 @@ export class Room extends Emitter<RoomEvents> {
     const args = this.#joinArgs;
     if (!args) throw new ClientError('invalid-state', 'no room to join');
     this.#buffer = [];
+    this.#announcedMode = undefined;
     let res: JoinResult;
     try {
       res = await signal.join({
@@ -248,15 +279,20 @@ export class Room extends Emitter<RoomEvents> {
       const present = new Set(res.peers.map((p) => p.id));
       for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
       this.#self = res.self;
+      this.#iceServers = res.iceServers;
       this.#pcs.configure(res.self.id, res.iceServers);
       this.emit('joined', res.self);
       for (const peer of res.peers) if (!this.#peers.has(peer.id)) this.#addPeer(peer, true);
     } else {
       // A new session: every old link is dead, and the others saw us leave.
       for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+      this.#resetSfu();
       this.#self = res.self;
+      this.#iceServers = res.iceServers;
       this.#pcs.configure(res.self.id, res.iceServers);
       this.emit('joined', res.self);
+      // The mode came with the join: a room in SFU mode gets no mesh links at all.
+      if (this.#announcedMode) this.#setMode(this.#announcedMode);
       for (const peer of res.peers) this.#addPeer(peer, false);
     }
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
@@ -279,6 +315,25 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('chat', (e) => this.#addEntries([e]));
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
+    signal.on('sfuMode', (m) => {
+      if (this.#buffer) this.#announcedMode = m.mode;
+      whenJoined(() => this.#setMode(m.mode));
+    });
+    signal.on('sfuProducer', (p) =>
+      whenJoined(() => {
+        if (p.peer === this.#self?.id) return;
+        this.#producers.set(p.id, p);
+        this.#sfu?.addProducer(p);
+        this.#inferMediaState(p.peer);
+      }),
+    );
+    signal.on('sfuProducerClosed', (p) =>
+      whenJoined(() => {
+        this.#producers.delete(p.id);
+        this.#sfu?.removeProducer(p.id);
+        this.#inferMediaState(p.peer);
+      }),
+    );
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
@@ -308,8 +363,14 @@ export class Room extends Emitter<RoomEvents> {
     const pcs = this.#pcs;
     pcs.on('track', (t) => this.emit('track', t));
     pcs.on('trackRemoved', (t) => this.emit('trackRemoved', t));
-    pcs.on('connectionState', (id, connectionState) => this.#updatePeer(id, { connectionState }));
-    pcs.on('mediaState', (id, media) => this.#updatePeer(id, { media }));
+    pcs.on('connectionState', (id, connectionState) => {
+      this.#updatePeer(id, { connectionState });
+      if (connectionState === 'connected') this.#maybeFinishMeshHandover();
+    });
+    pcs.on('mediaState', (id, media) => {
+      this.#stateFromMesh.add(id);
+      this.#updatePeer(id, { media });
+    });
     pcs.on('error', (_id, err) => {
       // A peer that left while we were still signaling to it is not worth an error.
       if (err instanceof ParleyError && err.code === 'PEER_NOT_FOUND') return;
@@ -331,6 +392,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#unsubscribe.push(
       media.on('track', (slot, local) => {
         publishState();
+        this.#sfu?.setTrack(slot, local);
         void this.#pcs.setTrack(slot, local);
       }),
       media.on('state', publishState),
@@ -342,16 +404,129 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#peers.has(info.id) || info.id === this.#self?.id) return;
     const peer: RemotePeer = { ...info, connectionState: 'new', media: EMPTY_MEDIA_STATE };
     this.#peers.set(info.id, peer);
-    this.#pcs.add(info, initiator);
+    // In SFU mode the peer's media comes through the SFU's connections, not a link of its own.
+    if (this.#mode === 'mesh') this.#pcs.add(info, initiator);
     this.emit('peerJoined', peer);
+    this.#inferMediaState(info.id);
   }
 
   #removePeer(id: string): void {
     const peer = this.#peers.get(id);
     if (!peer) return;
     this.#peers.delete(id);
+    this.#stateFromMesh.delete(id);
     this.#pcs.remove(id);
+    this.#sfu?.removePeer(id);
+    for (const [pid, p] of this.#producers) if (p.peer === id) this.#producers.delete(pid);
     this.emit('peerLeft', peer);
+  }
+
+  /**
+   * Without a mesh link nobody tells us a peer's mute flags; what it publishes through the SFU is
+   * the best guess (a muted track keeps its producer, so mute is not visible in SFU mode yet).
+   */
+  #inferMediaState(peerId: string): void {
+    if (this.#stateFromMesh.has(peerId) || !this.#peers.has(peerId)) return;
+    const kinds = new Set([...this.#producers.values()].filter((p) => p.peer === peerId).map((p) => p.kind));
+    const media = this.#peers.get(peerId)?.media;
+    if (media && media.audio === kinds.has('audio') && media.video === kinds.has('video')) return;
+    this.#updatePeer(peerId, { media: { ...EMPTY_MEDIA_STATE, audio: kinds.has('audio'), video: kinds.has('video') } });
+  }
+
+  /**
+   * Follows the server's advice. Mesh → SFU: publish and subscribe through the SFU, and close each
+   * mesh link once that peer's media arrives through the SFU (or after the handover timeout).
+   * SFU → mesh: open mesh links again and close the SFU connections once every link is connected
+   * (or after the timeout).
+   */
+  #setMode(mode: MediaMode): void {
+    if (mode === this.#mode || !this.#self) return;
+    this.#mode = mode;
+    clearTimeout(this.#handoverTimer);
+    const timeout = this.#options.handoverTimeoutMs ?? 10_000;
+    if (mode === 'sfu') {
+      this.#startSfu(this.#self.id);
+      // Peers without SFU media (no camera, no publish grant) lose their link at the deadline.
+      this.#handoverTimer = setTimeout(() => {
+        if (this.#mode === 'sfu') for (const link of this.#pcs.links()) this.#pcs.remove(link.peer.id);
+      }, timeout);
+    } else {
+      const selfId = this.#self.id;
+      for (const peer of this.#peers.values()) {
+        // One side offers at once, the other waits for it (as when someone joins).
+        this.#pcs.add(peer, !isPolite(selfId, peer.id));
+      }
+      this.#handoverTimer = setTimeout(() => {
+        if (this.#mode === 'mesh') this.#stopSfu();
+      }, timeout);
+      this.#maybeFinishMeshHandover();
+    }
+    this.emit('mode', mode);
+  }
+
+  #startSfu(selfId: string): void {
+    if (this.#sfu) return;
+    const sfu = new SfuTransport({
+      signal: {
+        sfuPublish: (sdp) => this.#requireSignal().sfuPublish(sdp),
+        sfuSubscribe: (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
+        sfuClose: (id) => this.#requireSignal().sfuClose(id),
+      },
+      selfId,
+      iceServers: this.#iceServers,
+      createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
+    });
+    this.#sfu = sfu;
+    sfu.on('track', (t) => this.emit('track', t));
+    sfu.on('trackRemoved', (t) => this.emit('trackRemoved', t));
+    sfu.on('error', (err) => {
+      if (err instanceof ClientError && (err.reason === 'disconnected' || err.reason === 'closed')) return;
+      this.emit('error', err);
+    });
+    sfu.on('connectionState', (id, connectionState) => {
+      if (!this.#pcs.link(id)) this.#updatePeer(id, { connectionState });
+    });
+    sfu.on('flowing', (id) => {
+      if (this.#mode !== 'sfu' || !this.#pcs.link(id)) return;
+      this.#pcs.remove(id);
+      const state = this.#sfuConnectionState(id);
+      if (state) this.#updatePeer(id, { connectionState: state });
+    });
+    for (const slot of ['audio', 'video'] as const) {
+      const local = this.#pcs.localTrack(slot);
+      if (local) sfu.setTrack(slot, local);
+    }
+    for (const p of this.#producers.values()) sfu.addProducer(p);
+    sfu.start();
+  }
+
+  #sfuConnectionState(peerId: string): RTCPeerConnectionState | undefined {
+    return this.#sfu?.connectionStateOf(peerId);
+  }
+
+  #maybeFinishMeshHandover(): void {
+    if (this.#mode !== 'mesh' || !this.#sfu) return;
+    for (const peer of this.#peers.values()) if (this.#pcs.link(peer.id)?.connectionState !== 'connected') return;
+    this.#stopSfu();
+  }
+
+  #stopSfu(): void {
+    const sfu = this.#sfu;
+    this.#sfu = undefined;
+    sfu?.close();
+  }
+
+  /** A new session: nothing of the old SFU state is valid. */
+  #resetSfu(): void {
+    clearTimeout(this.#handoverTimer);
+    this.#handoverTimer = undefined;
+    this.#stopSfu();
+    this.#producers.clear();
+    this.#stateFromMesh.clear();
+    if (this.#mode !== 'mesh') {
+      this.#mode = 'mesh';
+      this.emit('mode', 'mesh');
+    }
   }
 
   #updatePeer(id: string, patch: Partial<RemotePeer>): void {
@@ -381,6 +556,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#buffer = undefined;
     for (const id of [...this.#peers.keys()]) this.#removePeer(id);
     this.#pcs.removeAll();
+    this.#resetSfu();
     signal?.close();
     this.#setState(state, reason);
   }

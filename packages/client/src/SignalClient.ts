@@ -14,6 +14,11 @@ import {
   ParleyError,
   peerInfoSchema,
   peerLeftSchema,
+  sfuModeSchema,
+  sfuProducerClosedSchema,
+  sfuProducerInfoSchema,
+  sfuPublishResultSchema,
+  sfuSubscribeResultSchema,
   type AnswerRelay,
   type AppendResult,
   type CandidateRelay,
@@ -31,6 +36,11 @@ import {
   type PeerLeft,
   type ServerToClientEvents,
   type SessionEndReason,
+  type SfuMode,
+  type SfuProducerClosed,
+  type SfuProducerInfo,
+  type SfuPublishResult,
+  type SfuSubscribeResult,
 } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
@@ -47,6 +57,8 @@ const nullAck = ackSchema(z.null());
 const joinAck = ackSchema(joinResultSchema);
 const appendAck = ackSchema(appendResultSchema);
 const historyAck = ackSchema(historyResultSchema);
+const sfuPublishAck = ackSchema(sfuPublishResultSchema);
+const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
 
 export interface SignalClientEvents {
   /** The socket is connected; `reconnect` is true for every connection after the first. */
@@ -62,6 +74,9 @@ export interface SignalClientEvents {
   chat: [entry: ChatEntry];
   roomEvent: [entry: EventEntry | FileEntry];
   sessionEnded: [msg: { reason: SessionEndReason; message: string }];
+  sfuMode: [msg: SfuMode];
+  sfuProducer: [msg: SfuProducerInfo];
+  sfuProducerClosed: [msg: SfuProducerClosed];
   /** A server message failed its schema and was dropped. */
   invalidMessage: [event: string, error: z.ZodError];
 }
@@ -161,6 +176,18 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('history', (s) => s.emitWithAck('history', req), historyAck);
   }
 
+  sfuPublish(sdp: string): Promise<SfuPublishResult> {
+    return this.#request('sfu_publish', (s) => s.emitWithAck('sfu_publish', { sdp }), sfuPublishAck);
+  }
+
+  sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
+    return this.#request('sfu_subscribe', (s) => s.emitWithAck('sfu_subscribe', { sdp, producerIds }), sfuSubscribeAck);
+  }
+
+  sfuClose(peerId: string): Promise<null> {
+    return this.#request('sfu_close', (s) => s.emitWithAck('sfu_close', { peerId }), nullAck);
+  }
+
   /** Disconnects for good and drops every listener. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -222,6 +249,11 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
     s.on('session-ended', (p: unknown) =>
       accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
+    );
+    s.on('sfu-mode', (p: unknown) => accept('sfu-mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
+    s.on('sfu-producer', (p: unknown) => accept('sfu-producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
+    s.on('sfu-producer-closed', (p: unknown) =>
+      accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
     );
   }
 }

@@ -1,10 +1,12 @@
 export { Room } from './Room.ts';
-export type { ConnectOptions, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './Room.ts';
+export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './Room.ts';
 export { LocalMedia } from './LocalMedia.ts';
 export type { DeviceKind, DeviceState, LocalMediaEvents, LocalMediaOptions, LocalMediaState } from './LocalMedia.ts';
 export { SignalClient } from './SignalClient.ts';
 export type { SignalClientEvents, SignalClientOptions } from './SignalClient.ts';
 export { PeerConnectionManager } from './PeerConnectionManager.ts';
+export { SfuTransport } from './SfuTransport.ts';
+export type { SfuSignal, SfuTransportEvents, SfuTransportOptions } from './SfuTransport.ts';
 export { PeerLink } from './PeerLink.ts';
 export type { LocalTrack, RemoteTrack, SignalSender, TrackSlot } from './PeerLink.ts';
 export { RoomLog } from './RoomLog.ts';

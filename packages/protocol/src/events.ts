@@ -24,7 +24,7 @@ import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from 
 import { z } from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
+import type { SfuCloseRequest, SfuMode, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
 import { sfuCloseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema } from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
@@ -70,7 +70,7 @@ export interface ServerToClientEvents {
   'mute-request': (msg: MuteNotice) => void;
   /** A room member published a track through the SFU (also sent for existing ones on join). */
   'sfu-producer': (msg: SfuProducerInfo) => void;
-  'sfu-producer-closed': (msg: { id: string; peer: string }) => void;
+  'sfu-producer-closed': (msg: SfuProducerClosed) => void;
   /** The room's media mode (sent on join and whenever it changes). */
   'sfu-mode': (msg: SfuMode) => void;
 }

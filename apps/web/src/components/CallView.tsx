@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack } from '@parley/client';
 import type { CallSession } from '../call/CallSession.ts';
-import { useChatCount, useConnectionState, useLocalMedia, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
+import { useChatCount, useConnectionState, useLocalMedia, useMediaMode, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
 import { ChatPanel } from './ChatPanel.tsx';
 import { Controls } from './Controls.tsx';
 import { Icon } from './icons.tsx';
@@ -66,6 +66,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   const stats = usePeerStats(session);
   const connection = useConnectionState(session);
   const chatCount = useChatCount(session);
+  const mode = useMediaMode(session);
   const [chatOpen, setChatOpen] = useState(() => window.matchMedia('(min-width: 900px)').matches);
   const [seen, setSeen] = useState(chatCount);
   const [copied, setCopied] = useState(false);
@@ -109,6 +110,14 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
           <h1 data-testid="room-name">{session.roomName}</h1>
           <span className="people-count" data-testid="people-count">
             {peers.length + 1} {peers.length === 0 ? 'person' : 'people'}
+          </span>
+          <span
+            className={`room-mode room-mode-${mode}`}
+            data-testid="room-mode"
+            data-mode={mode}
+            title={mode === 'sfu' ? 'Media goes through the server (SFU)' : 'Media goes directly between participants (mesh)'}
+          >
+            {mode === 'sfu' ? 'SFU' : 'mesh'}
           </span>
         </div>
         <button className="btn ghost small" onClick={copyLink} data-testid="copy-link" title="Copy the room link">

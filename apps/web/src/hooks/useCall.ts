@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley/client';
+import type { LocalMediaState, MediaMode, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley/client';
 import type { ChatEntry, LogEntry } from '@parley/protocol';
 import type { CallSession, Stage } from '../call/CallSession.ts';
 import type { Notice } from '../call/Notices.ts';
@@ -93,4 +93,9 @@ export function useUploads(session: CallSession): readonly Upload[] {
 /** Our current peer id (changes on every reconnect; undefined while not joined). */
 export function useSelfId(session: CallSession): string | undefined {
   return useEmitterValue(session.room, ['joined', 'connectionState'], () => session.room.self?.id);
+}
+
+/** How the call's media flows: peer-to-peer (`mesh`) or through the server's SFU (`sfu`). */
+export function useMediaMode(session: CallSession): MediaMode {
+  return useEmitterValue(session.room, ['mode', 'connectionState'], () => session.room.mode);
 }

@@ -17,31 +17,45 @@ export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
 export const sfuCloseRequestSchema = z.strictObject({ peerId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
-export interface SfuProducerInfo {
+const peerId = z.string().min(1).max(64);
+const kind = z.enum(['audio', 'video']);
+
+/** `sfu-producer`: a room member publishes a track through the SFU. */
+export const sfuProducerInfoSchema = z.object({
   /** Producer id (subscribe with it). */
-  id: string;
-  /** Socket id of the publishing room member. */
-  peer: string;
-  kind: 'audio' | 'video';
-}
+  id: sfuId,
+  /** Peer id of the publishing room member. */
+  peer: peerId,
+  kind,
+});
+export type SfuProducerInfo = z.infer<typeof sfuProducerInfoSchema>;
 
-export interface SfuPublishResult {
+/** `sfu-producer-closed`: that producer is gone (unpublished, connection failed, member left). */
+export const sfuProducerClosedSchema = z.object({ id: sfuId, peer: peerId });
+export type SfuProducerClosed = z.infer<typeof sfuProducerClosedSchema>;
+
+/** The `sfu_publish` result. */
+export const sfuPublishResultSchema = z.object({
   /** The server-side connection; pass it to `sfu_close`. */
-  peerId: string;
-  answer: string;
-  producers: SfuProducerInfo[];
-}
+  peerId: sfuId,
+  answer: sdp,
+  producers: z.array(sfuProducerInfoSchema).max(64),
+});
+export type SfuPublishResult = z.infer<typeof sfuPublishResultSchema>;
 
-export interface SfuSubscribeResult {
-  peerId: string;
-  answer: string;
-  consumers: Array<{ id: string; producerId: string; kind: 'audio' | 'video'; mid: string }>;
-}
+/** The `sfu_subscribe` result: which section (`mid`) carries which producer. */
+export const sfuSubscribeResultSchema = z.object({
+  peerId: sfuId,
+  answer: sdp,
+  consumers: z.array(z.object({ id: sfuId, producerId: sfuId, kind, mid: z.string().min(1).max(64) })).max(64),
+});
+export type SfuSubscribeResult = z.infer<typeof sfuSubscribeResultSchema>;
 
 /** How the room's media flows: peer-to-peer mesh, or everyone through the SFU (larger rooms). */
-export interface SfuMode {
-  mode: 'mesh' | 'sfu';
+export const sfuModeSchema = z.object({
+  mode: z.enum(['mesh', 'sfu']),
   /** Rooms with more members than this use the SFU. */
-  meshMaxPeers: number;
-  peers: number;
-}
+  meshMaxPeers: z.number().int().nonnegative(),
+  peers: z.number().int().nonnegative(),
+});
+export type SfuMode = z.infer<typeof sfuModeSchema>;

@@ -263,8 +263,10 @@ export class Signaling {
         }
         if (!resumed) {
           await store.noteParticipant(room.name, me.id, me.name);
-          socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
+          // Features first: a mode switch (mesh → SFU) reaches the room before the joiner does,
+          // so nobody starts a mesh link to a peer it will reach through the SFU.
           this.#notify('joined', me.id, room.name, room.members.size);
+          socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
         }
         log.info({ room: room.name, peerId: me.id, name: me.name, peers: room.members.size, resumed }, resumed ? 'peer resumed' : 'peer joined');
         return {
