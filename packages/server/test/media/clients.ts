@@ -63,47 +63,44 @@ async function postSdp(url: string, sdp: string): Promise<{ location: string; an
   return { location: new URL(location, url).toString(), answer: text };
 }
 
-export class WhipPublisher {
-  peer!: MediaPeer;
-  track!: MediaTrack;
-  location = '';
+/**
+ * Sends a VP8 clip as RTP at its frame rate on one track: in real time (catching up after a
+ * late timer), looping, and jumping to the next key frame when asked (after a PLI).
+ */
+export class Vp8Pacer {
   framesSent = 0;
-  plis = 0;
-  readonly #media: IvfMedia;
-  readonly #ssrc = randomSsrc();
-  #seq = Math.floor(Math.random() * 60000);
-  #ts = Math.floor(Math.random() * 1e9);
+  #seq: number;
+  #ts: number;
   #idx = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(media: IvfMedia) {
-    this.#media = media;
+  constructor(
+    private readonly media: IvfMedia,
+    readonly ssrc: number,
+    start: { seq: number; ts: number } = { seq: Math.floor(Math.random() * 60000), ts: Math.floor(Math.random() * 1e9) },
+  ) {
+    this.#seq = start.seq;
+    this.#ts = start.ts;
   }
 
-  /** Publishes to `url` (…/whip/<stream>) and starts sending once connected. */
-  async connect(url: string): Promise<void> {
-    await withRetry('whip publish', async () => {
-      this.peer?.close();
-      if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
-      this.peer = new MediaPeer('whip-pub', PEER_OPTIONS);
-      this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96, ssrc: this.#ssrc });
-      this.track.on('rtcp', (packets) => {
-        if (packets.some((p) => p.type === 'pli')) {
-          this.plis++;
-          this.#jumpToKeyFrame();
-        }
-      });
-      const offer = await this.peer.createOffer();
-      const { location, answer } = await postSdp(url, offer);
-      this.location = location;
-      this.peer.setAnswer(answer);
-      await this.peer.waitConnected(8000);
-    });
-    this.#start();
+  /** Starts sending on `track` (idempotent: a running pacer keeps its timer). */
+  start(track: MediaTrack): void {
+    if (this.#timer) return;
+    const period = 1000 / this.media.fps;
+    const t0 = performance.now();
+    let k = 0;
+    const tick = (): void => {
+      while (t0 + k * period <= performance.now()) {
+        this.#sendFrame(track);
+        k++;
+      }
+      this.#timer = setTimeout(tick, Math.max(0, t0 + k * period - performance.now()));
+    };
+    tick();
   }
 
-  #jumpToKeyFrame(): void {
-    const frames = this.#media.frames;
+  jumpToKeyFrame(): void {
+    const frames = this.media.frames;
     for (let i = 0; i < frames.length; i++) {
       const j = (this.#idx + i) % frames.length;
       if (frames[j]!.key) {
@@ -113,35 +110,66 @@ export class WhipPublisher {
     }
   }
 
-  #start(): void {
-    const period = 1000 / this.#media.fps;
-    const t0 = performance.now();
-    let k = 0;
-    const tick = () => {
-      while (t0 + k * period <= performance.now()) {
-        this.#sendFrame();
-        k++;
-      }
-      this.#timer = setTimeout(tick, Math.max(0, t0 + k * period - performance.now()));
-    };
-    tick();
+  /** Sends one RTP packet in the stream's sequence space (fields overridable for bad input). */
+  send(track: MediaTrack, p: { payloadType: number; payload: Buffer; marker?: boolean; ssrc?: number }): void {
+    track.sendRtp(writeRtp({ marker: p.marker ?? false, payloadType: p.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: p.ssrc ?? this.ssrc, payload: p.payload }));
+    this.#seq = (this.#seq + 1) & 0xffff;
   }
 
-  #sendFrame(): void {
-    const frame = this.#media.frames[this.#idx]!;
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #sendFrame(track: MediaTrack): void {
+    const frame = this.media.frames[this.#idx]!;
     const payloads = packetizeVp8(frame.data);
-    payloads.forEach((payload, i) => {
-      this.track.sendRtp(writeRtp({ marker: i === payloads.length - 1, payloadType: 96, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: this.#ssrc, payload }));
-      this.#seq = (this.#seq + 1) & 0xffff;
-    });
-    this.#ts = (this.#ts + Math.round(90000 / this.#media.fps)) >>> 0;
-    this.#idx = (this.#idx + 1) % this.#media.frames.length;
+    payloads.forEach((payload, i) => this.send(track, { payloadType: 96, payload, marker: i === payloads.length - 1 }));
+    this.#ts = (this.#ts + Math.round(90000 / this.media.fps)) >>> 0;
+    this.#idx = (this.#idx + 1) % this.media.frames.length;
     this.framesSent++;
+  }
+}
+
+export class WhipPublisher {
+  peer!: MediaPeer;
+  track!: MediaTrack;
+  location = '';
+  plis = 0;
+  readonly #pacer: Vp8Pacer;
+
+  constructor(media: IvfMedia) {
+    this.#pacer = new Vp8Pacer(media, randomSsrc());
+  }
+
+  get framesSent(): number {
+    return this.#pacer.framesSent;
+  }
+
+  /** Publishes to `url` (…/whip/<stream>) and starts sending once connected. */
+  async connect(url: string): Promise<void> {
+    await withRetry('whip publish', async () => {
+      this.peer?.close();
+      if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
+      this.peer = new MediaPeer('whip-pub', PEER_OPTIONS);
+      this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96, ssrc: this.#pacer.ssrc });
+      this.track.on('rtcp', (packets) => {
+        if (packets.some((p) => p.type === 'pli')) {
+          this.plis++;
+          this.#pacer.jumpToKeyFrame();
+        }
+      });
+      const offer = await this.peer.createOffer();
+      const { location, answer } = await postSdp(url, offer);
+      this.location = location;
+      this.peer.setAnswer(answer);
+      await this.peer.waitConnected(8000);
+    });
+    this.#pacer.start(this.track);
   }
 
   async close(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pacer.stop();
     if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
     this.peer?.close();
   }

@@ -12,8 +12,8 @@ import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { writeNack, writePli } from '../../src/media/rtp/rtcp.ts';
-import { isVp8KeyFrameStart, packetizeVp8 } from '../../src/media/rtp/vp8.ts';
-import { PEER_OPTIONS, testClip, waitFor, type IvfMedia } from '../media/clients.ts';
+import { isVp8KeyFrameStart } from '../../src/media/rtp/vp8.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let router: Router;
@@ -43,16 +43,18 @@ class Publisher {
   peerId = '';
   producerId = '';
   plis = 0;
-  framesSent = 0;
-  readonly ssrc = randomSsrc();
-  #seq = 1000;
-  #ts = 5000;
-  #idx = 0;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #media: IvfMedia;
+  readonly #pacer: Vp8Pacer;
 
   constructor(media: IvfMedia) {
-    this.#media = media;
+    this.#pacer = new Vp8Pacer(media, randomSsrc(), { seq: 1000, ts: 5000 });
+  }
+
+  get ssrc(): number {
+    return this.#pacer.ssrc;
+  }
+
+  get framesSent(): number {
+    return this.#pacer.framesSent;
   }
 
   async connect(): Promise<void> {
@@ -64,7 +66,7 @@ class Publisher {
       this.track.on('rtcp', (packets) => {
         if (packets.some((p) => p.type === 'pli')) {
           this.plis++;
-          this.#jumpToKeyFrame();
+          this.#pacer.jumpToKeyFrame();
         }
       });
       const { peerId, answer, producers } = await router.publish(await this.peer.createOffer());
@@ -74,50 +76,16 @@ class Publisher {
       this.peer.setAnswer(answer);
       await this.peer.waitConnected(8000);
     });
-    const period = 1000 / this.#media.fps;
-    const t0 = performance.now();
-    let k = 0;
-    const tick = (): void => {
-      while (t0 + k * period <= performance.now()) {
-        this.#sendFrame();
-        k++;
-      }
-      this.#timer = setTimeout(tick, Math.max(0, t0 + k * period - performance.now()));
-    };
-    tick();
-  }
-
-  #jumpToKeyFrame(): void {
-    const frames = this.#media.frames;
-    for (let i = 0; i < frames.length; i++) {
-      const j = (this.#idx + i) % frames.length;
-      if (frames[j]!.key) {
-        this.#idx = j;
-        return;
-      }
-    }
-  }
-
-  #sendFrame(): void {
-    const frame = this.#media.frames[this.#idx]!;
-    const payloads = packetizeVp8(frame.data);
-    payloads.forEach((payload, i) => {
-      this.send({ payloadType: 96, payload, marker: i === payloads.length - 1 });
-    });
-    this.#ts = (this.#ts + 3000) >>> 0;
-    this.#idx = (this.#idx + 1) % this.#media.frames.length;
-    this.framesSent++;
+    this.#pacer.start(this.track);
   }
 
   /** Sends one RTP packet in the stream's sequence space (fields overridable for bad input). */
   send(p: { payloadType: number; payload: Buffer; marker?: boolean; ssrc?: number }): void {
-    this.track.sendRtp(writeRtp({ marker: p.marker ?? false, payloadType: p.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: p.ssrc ?? this.ssrc, payload: p.payload }));
-    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#pacer.send(this.track, p);
   }
 
   close(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#pacer.stop();
     this.peer?.close();
   }
 }
