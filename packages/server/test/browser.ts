@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium; tests that need it skip with this reason when it is missing. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -33,4 +33,18 @@ export async function mediaContext(browser: Browser, origin: string): Promise<Br
   const context = await browser.newContext();
   await context.grantPermissions(['camera', 'microphone'], { origin });
   return context;
+}
+
+/**
+ * A blank page on `origin` (a secure context) ready for WebRTC on loopback: Chromium gathers
+ * host candidates only once the page holds a getUserMedia grant, so it takes and drops one.
+ */
+export async function webRtcPage(browser: Browser, origin: string): Promise<Page> {
+  const page = await (await mediaContext(browser, origin)).newPage();
+  await page.goto(`${origin}/healthz`);
+  await page.evaluate(async () => {
+    const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+    s.getTracks().forEach((t) => t.stop());
+  });
+  return page;
 }

@@ -4,7 +4,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
 import { startServer, type TestServer } from '../helpers.ts';
 import { chromiumMissing, launchChromium, mediaContext } from '../browser.ts';
-import { waitFor } from './clients.ts';
+import { waitFor, releaseNativeWebRtc } from './clients.ts';
 
 const webDir = parseConfig({}).webDir;
 const skip = chromiumMissing || (!existsSync(join(webDir, 'index.html')) && 'web app not built (npm run build:web)');
@@ -27,9 +26,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
-  nodeDataChannel.cleanup();
-  // See media.int.test.ts: libdatachannel can keep the process alive after cleanup().
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  releaseNativeWebRtc();
 });
 
 test('Broadcast page → WHIP → Watch page, and the browser’s stream is recorded to a playable WebM', { skip }, async () => {

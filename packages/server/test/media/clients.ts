@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import nodeDataChannel from 'node-datachannel';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { packetizeVp8, isVp8KeyFrame } from '../../src/media/rtp/vp8.ts';
@@ -244,4 +245,15 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Call last in an `after` hook of a file that used node-datachannel, once every peer is closed:
+ * releases libdatachannel's threads. libdatachannel sometimes keeps a native callback alive even
+ * after cleanup() (about 1 run in 3 here: every test done, no JS handle left, the process never
+ * exits), so an unref'd timer ends the process with the runner's verdict in that case only.
+ */
+export function releaseNativeWebRtc(): void {
+  nodeDataChannel.cleanup();
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
 }

@@ -5,14 +5,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
 import { startServer, type TestServer } from '../helpers.ts';
-import { chromiumMissing, launchChromium, mediaContext } from '../browser.ts';
-import { WhipPublisher, testClip } from './clients.ts';
+import { chromiumMissing, launchChromium, webRtcPage } from '../browser.ts';
+import { WhipPublisher, testClip, releaseNativeWebRtc } from './clients.ts';
 
 const webDir = parseConfig({}).webDir;
 let server: TestServer;
@@ -26,25 +25,10 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
-  // every peer is closed by now; release libdatachannel's threads so the test process can exit
-  nodeDataChannel.cleanup();
-  // libdatachannel sometimes keeps a native callback alive after cleanup() (about 1 run in 3
-  // here: every test done, no JS handle left, process never exits). An unref'd timer fires only
-  // in that case and ends the process with the runner's verdict.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  releaseNativeWebRtc();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await mediaContext(browser, server.app.url);
-  const page = await context.newPage();
-  await page.goto(`${server.app.url}/healthz`);
-  // host candidates are gathered only once the page holds a getUserMedia grant
-  await page.evaluate(async () => {
-    const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-    s.getTracks().forEach((t) => t.stop());
-  });
-  return page;
-}
+const newPage = (): Promise<Page> => webRtcPage(browser, server.app.url);
 
 /** In the page: connect via `mode` and resolve with decode stats once frames decode. */
 async function watch(page: Page, mode: 'offer' | 'whep', stream: string): Promise<{ framesDecoded: number; pong: string | null; ms: number; location: string | null }> {

@@ -4,11 +4,10 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startServer, type TestServer } from '../helpers.ts';
-import { RtpViewer, WhipPublisher, testClip, waitFor, PEER_OPTIONS } from './clients.ts';
+import { RtpViewer, WhipPublisher, testClip, waitFor, PEER_OPTIONS, releaseNativeWebRtc } from './clients.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 
 let server: TestServer;
@@ -20,12 +19,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
-  // every peer is closed by now; release libdatachannel's threads so the test process can exit
-  nodeDataChannel.cleanup();
-  // libdatachannel sometimes keeps a native callback alive after cleanup() (about 1 run in 3
-  // here: every test done, no JS handle left, process never exits). An unref'd timer fires only
-  // in that case and ends the process with the runner's verdict.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  releaseNativeWebRtc();
 });
 
 /** PIDs of ffmpeg processes that are children of this test process. */

@@ -5,14 +5,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers.ts';
-import { chromiumMissing, launchChromium, mediaContext } from '../browser.ts';
+import { chromiumMissing, launchChromium, webRtcPage } from '../browser.ts';
+import { releaseNativeWebRtc } from './clients.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -40,20 +40,10 @@ after(async () => {
   await browser?.close();
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
-  nodeDataChannel.cleanup();
-  // See media.int.test.ts: libdatachannel can keep the process alive after cleanup().
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  releaseNativeWebRtc();
 });
 
-async function newPage(): Promise<Page> {
-  const page = await (await mediaContext(browser, server.app.url)).newPage();
-  await page.goto(`${server.app.url}/healthz`);
-  await page.evaluate(async () => {
-    const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-    s.getTracks().forEach((t) => t.stop());
-  });
-  return page;
-}
+const newPage = (): Promise<Page> => webRtcPage(browser, server.app.url);
 
 /** POST /offer for `stream` from the page; resolves with the video codec, frames decoded and audio packets. */
 function play(page: Page, stream: string): Promise<{ codec: string; framesDecoded: number; audioPackets: number }> {

@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { startServer, type TestServer } from '../helpers.ts';
-import { RtpViewer, waitFor } from './clients.ts';
+import { RtpViewer, waitFor, releaseNativeWebRtc } from './clients.ts';
 
 describe('media limits and metrics', () => {
   let server: TestServer;
@@ -11,9 +10,7 @@ describe('media limits and metrics', () => {
   });
   after(async () => {
     await server.close();
-    nodeDataChannel.cleanup();
-    // See media.int.test.ts: libdatachannel can keep the process alive after cleanup().
-    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+    releaseNativeWebRtc();
   });
 
   it('limits media sessions per client address and frees the slot when a session ends', async () => {

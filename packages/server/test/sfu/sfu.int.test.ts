@@ -5,7 +5,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import { ParleyError } from '@parley/protocol';
 import { Router } from '../../src/sfu/Router.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
@@ -13,7 +12,7 @@ import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { writeNack, writePli } from '../../src/media/rtp/rtcp.ts';
 import { isVp8KeyFrameStart } from '../../src/media/rtp/vp8.ts';
-import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia } from '../media/clients.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let router: Router;
@@ -23,9 +22,7 @@ before(() => {
 });
 after(() => {
   router?.close();
-  nodeDataChannel.cleanup();
-  // see media.int.test.ts: libdatachannel occasionally keeps a native handle alive after cleanup()
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  releaseNativeWebRtc();
 });
 
 async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {

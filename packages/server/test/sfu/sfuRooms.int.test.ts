@@ -5,13 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
 import type { Ack, SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
 import { startServer, request, nextEvent, collect, type TestServer, type TestSocket } from '../helpers.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { packetizeVp8 } from '../../src/media/rtp/vp8.ts';
-import { PEER_OPTIONS, testClip, waitFor } from '../media/clients.ts';
+import { PEER_OPTIONS, testClip, waitFor, releaseNativeWebRtc } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let server: TestServer;
@@ -21,8 +20,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref(); // see media.int.test.ts
+  releaseNativeWebRtc();
 });
 
 function data<T>(ack: Ack<T>): T {
