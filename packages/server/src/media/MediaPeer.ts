@@ -136,13 +136,23 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     return local.sdp;
   }
 
-  /** Creates an offer with the tracks added so far (plus a data channel if asked), ICE gathered. */
-  async createOffer(): Promise<string> {
+  /**
+   * Creates an offer with the tracks added so far (plus a data channel if asked).
+   *
+   * By default the offer carries no candidates: the answerer then learns this peer's address
+   * from its first connectivity check (a peer-reflexive candidate), which this peer only sends
+   * once the answer is applied. With candidates in the offer, a libdatachannel answerer on a
+   * fast link can finish ICE and start DTLS before the answer reaches this peer, whose DTLS
+   * then fails the fingerprint check ("certificate verify failed", then "Got a remote candidate
+   * without ICE transport"). `withCandidates: true` gathers and includes them (for answerers
+   * that cannot reach this peer first, e.g. behind a NAT that drops unsolicited packets).
+   */
+  async createOffer(options: { withCandidates?: boolean } = {}): Promise<string> {
     this.#pc.setLocalDescription();
     await this.#gathered();
     const local = this.#pc.localDescription();
     if (!local) throw new Error('no local description');
-    return local.sdp;
+    return options.withCandidates ? local.sdp : withoutCandidates(local.sdp);
   }
 
   setAnswer(sdp: string): void {
@@ -228,4 +238,12 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     this.emit('close');
     this.removeAllListeners();
   }
+}
+
+/** Drops candidate lines (and end-of-candidates) from an SDP, keeping everything else. */
+function withoutCandidates(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
+    .join('\r\n');
 }
