@@ -10,6 +10,7 @@ import {
   type SessionEndReason,
   type SfuMode,
   type SfuProducerInfo,
+  type Speaker,
 } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
@@ -52,6 +53,11 @@ export interface RoomEvents {
   sessionEnded: [reason: SessionEndReason, message: string];
   /** The media path changed: peer-to-peer links (`mesh`) or the server's SFU (`sfu`). */
   mode: [mode: MediaMode];
+  /**
+   * Who speaks (SFU mode; the server measures the audio levels): the active speaker's peer id
+   * (or null) and everyone speaking, loudest first. Sent when the speaker or the set changes.
+   */
+  speakers: [active: string | null, speakers: Speaker[]];
   error: [error: Error];
 }
 
@@ -112,6 +118,9 @@ export class Room extends Emitter<RoomEvents> {
   /** Peers whose media state came from a mesh link (otherwise it is inferred from SFU producers). */
   readonly #stateFromMesh = new Set<string>();
   #handoverTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pausedVideo = new Set<string>();
+  #activeSpeaker: string | null = null;
+  #speakerCount = 0;
 
   constructor(options: RoomOptions = {}) {
     super();
@@ -232,6 +241,29 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
+  /** The active speaker's peer id (SFU mode), or null. */
+  get activeSpeaker(): string | null {
+    return this.#activeSpeaker;
+  }
+
+  /**
+   * Stops (or resumes) receiving a peer's video through the SFU, e.g. while its tile is off
+   * screen: the server stops forwarding it, which saves its bandwidth and our decoder. Kept across
+   * reconnects and mode switches; in mesh mode the peer's link keeps sending.
+   */
+  setVideoPaused(peerId: string, paused: boolean): void {
+    if (paused) this.#pausedVideo.add(peerId);
+    else this.#pausedVideo.delete(peerId);
+    this.#sfu?.setVideoPaused(peerId, paused);
+  }
+
+  #setSpeakers(active: string | null, speakers: Speaker[]): void {
+    if (active === this.#activeSpeaker && speakers.length === 0 && this.#speakerCount === 0) return;
+    this.#activeSpeaker = active;
+    this.#speakerCount = speakers.length;
+    this.emit('speakers', active, speakers);
+  }
+
   publish(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
     this.#sfu?.setTrack(slot, local);
     return this.#pcs.setTrack(slot, local);
@@ -334,6 +366,7 @@ export class Room extends Emitter<RoomEvents> {
         this.#inferMediaState(p.peer);
       }),
     );
+    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#setSpeakers(m.active?.peer ?? null, m.speakers)));
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
@@ -417,6 +450,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#stateFromMesh.delete(id);
     this.#pcs.remove(id);
     this.#sfu?.removePeer(id);
+    this.#sfu?.setVideoPaused(id, false);
+    this.#pausedVideo.delete(id);
     for (const [pid, p] of this.#producers) if (p.peer === id) this.#producers.delete(pid);
     this.emit('peerLeft', peer);
   }
@@ -471,6 +506,7 @@ export class Room extends Emitter<RoomEvents> {
         sfuPublish: (sdp) => this.#requireSignal().sfuPublish(sdp),
         sfuSubscribe: (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
         sfuClose: (id) => this.#requireSignal().sfuClose(id),
+        sfuPause: (ids, paused) => this.#requireSignal().sfuPause(ids, paused),
       },
       selfId,
       iceServers: this.#iceServers,
@@ -497,6 +533,7 @@ export class Room extends Emitter<RoomEvents> {
       if (local) sfu.setTrack(slot, local);
     }
     for (const p of this.#producers.values()) sfu.addProducer(p);
+    for (const id of this.#pausedVideo) sfu.setVideoPaused(id, true);
     sfu.start();
   }
 
@@ -514,6 +551,7 @@ export class Room extends Emitter<RoomEvents> {
     const sfu = this.#sfu;
     this.#sfu = undefined;
     sfu?.close();
+    this.#setSpeakers(null, []);
   }
 
   /** A new session: nothing of the old SFU state is valid. */

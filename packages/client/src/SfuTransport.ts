@@ -9,6 +9,7 @@ export interface SfuSignal {
   sfuPublish(sdp: string): Promise<SfuPublishResult>;
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult>;
   sfuClose(peerId: string): Promise<unknown>;
+  sfuPause(consumerIds: string[], paused: boolean): Promise<unknown>;
 }
 
 export interface SfuTransportOptions {
@@ -49,7 +50,7 @@ interface Subscription {
   pc: RTCPeerConnection;
   peerId: string | undefined;
   /** producer id → what it carries here */
-  items: Map<string, { peer: string; mid: string; remote: RemoteTrack }>;
+  items: Map<string, { peer: string; mid: string; consumerId: string; remote: RemoteTrack }>;
   /** Producers requested by this subscription (until its answer maps them). */
   requested: string[];
 }
@@ -68,6 +69,8 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #producers = new Map<string, SfuProducerInfo>();
   readonly #subs = new Set<Subscription>();
   readonly #streams = new Map<string, MediaStream>();
+  /** Peers whose video we asked the server not to forward (e.g. off-screen tiles). */
+  readonly #pausedVideo = new Set<string>();
   #pub: Publication | undefined;
   #publishing: Promise<void> = Promise.resolve();
   #republish = false;
@@ -126,6 +129,26 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
       return;
     }
     if (local && !prev) this.#schedulePublish();
+  }
+
+  /**
+   * Asks the server to stop (or resume) forwarding `peerId`'s video to us, e.g. while its tile is
+   * off screen. Remembered for later subscriptions to that peer; resuming waits for a key frame.
+   */
+  setVideoPaused(peerId: string, paused: boolean): void {
+    if (this.#closed || this.#pausedVideo.has(peerId) === paused) return;
+    if (paused) this.#pausedVideo.add(peerId);
+    else this.#pausedVideo.delete(peerId);
+    const ids: string[] = [];
+    for (const sub of this.#subs) {
+      for (const i of sub.items.values()) if (i.peer === peerId && i.remote.track.kind === 'video') ids.push(i.consumerId);
+    }
+    if (ids.length > 0) void this.#opts.signal.sfuPause(ids, paused).catch((e: unknown) => this.#fail(e));
+  }
+
+  /** Whether `peerId`'s video is paused by `setVideoPaused`. */
+  isVideoPaused(peerId: string): boolean {
+    return this.#pausedVideo.has(peerId);
   }
 
   addProducer(info: SfuProducerInfo): void {
@@ -306,7 +329,7 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
         if (!stream) this.#streams.set(producer.peer, (stream = new MediaStream()));
         stream.addTrack(track);
         const remote: RemoteTrack = { peerId: producer.peer, track, stream, source: 'camera' };
-        sub.items.set(c.producerId, { peer: producer.peer, mid: c.mid, remote });
+        sub.items.set(c.producerId, { peer: producer.peer, mid: c.mid, consumerId: c.id, remote });
         const peer = producer.peer;
         const onFlowing = () => {
           if (sub.items.get(c.producerId)?.remote === remote) this.emit('flowing', peer);
@@ -317,6 +340,8 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
       }
       sub.requested = [];
       this.#failures = 0;
+      const paused = res.consumers.filter((c) => c.kind === 'video' && this.#pausedVideo.has(sub.items.get(c.producerId)?.peer ?? '')).map((c) => c.id);
+      if (paused.length > 0) void this.#opts.signal.sfuPause(paused, true).catch((e: unknown) => this.#fail(e));
       for (const r of added) this.emit('track', r);
       for (const peer of new Set(added.map((r) => r.peerId))) this.emit('connectionState', peer, pc.connectionState);
       // Producers that closed while we subscribed.

@@ -18,6 +18,7 @@ import {
   sfuProducerClosedSchema,
   sfuProducerInfoSchema,
   sfuPublishResultSchema,
+  sfuSpeakersSchema,
   sfuSubscribeResultSchema,
   type AnswerRelay,
   type AppendResult,
@@ -38,6 +39,7 @@ import {
   type SessionEndReason,
   type SfuMode,
   type SfuProducerClosed,
+  type SfuSpeakers,
   type SfuProducerInfo,
   type SfuPublishResult,
   type SfuSubscribeResult,
@@ -77,6 +79,7 @@ export interface SignalClientEvents {
   sfuMode: [msg: SfuMode];
   sfuProducer: [msg: SfuProducerInfo];
   sfuProducerClosed: [msg: SfuProducerClosed];
+  sfuSpeakers: [msg: SfuSpeakers];
   /** A server message failed its schema and was dropped. */
   invalidMessage: [event: string, error: z.ZodError];
 }
@@ -184,6 +187,10 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('sfu_subscribe', (s) => s.emitWithAck('sfu_subscribe', { sdp, producerIds }), sfuSubscribeAck);
   }
 
+  sfuPause(consumerIds: string[], paused: boolean): Promise<null> {
+    return this.#request('sfu_pause', (s) => s.emitWithAck('sfu_pause', { consumerIds, paused }), nullAck);
+  }
+
   sfuClose(peerId: string): Promise<null> {
     return this.#request('sfu_close', (s) => s.emitWithAck('sfu_close', { peerId }), nullAck);
   }
@@ -255,5 +262,6 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     s.on('sfu-producer-closed', (p: unknown) =>
       accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
     );
+    s.on('sfu-speakers', (p: unknown) => accept('sfu-speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
   }
 }

@@ -24,8 +24,8 @@ import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from 
 import { z } from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
-import { sfuCloseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema } from './messages/sfu.ts';
+import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
+import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema } from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -51,6 +51,8 @@ export interface ClientToServerEvents {
   sfu_subscribe: (req: SfuSubscribeRequest, ack: AckFn<SfuSubscribeResult>) => void;
   /** Close one of your SFU connections. */
   sfu_close: (req: SfuCloseRequest, ack: AckFn<null>) => void;
+  /** Pause/resume forwarding of some of your SFU consumers. */
+  sfu_pause: (req: SfuPauseRequest, ack: AckFn<null>) => void;
 }
 
 /** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
@@ -73,6 +75,8 @@ export interface ServerToClientEvents {
   'sfu-producer-closed': (msg: SfuProducerClosed) => void;
   /** The room's media mode (sent on join and whenever it changes). */
   'sfu-mode': (msg: SfuMode) => void;
+  /** Who speaks (SFU rooms, from publishers' audio levels). */
+  'sfu-speakers': (msg: SfuSpeakers) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */
@@ -91,6 +95,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_publish: sfuPublishRequestSchema,
   sfu_subscribe: sfuSubscribeRequestSchema,
   sfu_close: sfuCloseRequestSchema,
+  sfu_pause: sfuPauseRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -80,6 +80,10 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     invalid: [{ sdp: 'v=0', producerIds: [] }, { sdp: 'v=0', producerIds: ['a b'] }, { sdp: 'v=0', producerIds: Array(17).fill('p') }, { sdp: 'v=0', producerIds: 'p-1' }],
   },
   sfu_close: { valid: [{ peerId: 'sub-1' }], invalid: [{}, { peerId: '' }, { peerId: '../x' }] },
+  sfu_pause: {
+    valid: [{ consumerIds: ['c-1'], paused: true }, { consumerIds: ['c-1', 'c-2'], paused: false }],
+    invalid: [{ consumerIds: [], paused: true }, { consumerIds: ['c-1'] }, { consumerIds: ['../x'], paused: true }, { consumerIds: ['c-1'], paused: 'yes' }],
+  },
 };
 
 describe('client event schemas', () => {

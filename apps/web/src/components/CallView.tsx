@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack } from '@parley/client';
 import type { CallSession } from '../call/CallSession.ts';
-import { useChatCount, useConnectionState, useLocalMedia, useMediaMode, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
+import { useActiveSpeaker, useChatCount, useConnectionState, useLocalMedia, useMediaMode, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
 import { ChatPanel } from './ChatPanel.tsx';
 import { Controls } from './Controls.tsx';
 import { Icon } from './icons.tsx';
@@ -18,6 +18,8 @@ export function buildTiles(input: {
   peers: RemotePeer[];
   tracks: RemoteTrack[];
   stats: ReadonlyMap<string, PeerStats>;
+  /** Peer id of the active speaker, if the server announced one. */
+  activeSpeaker?: string | null;
 }): TileModel[] {
   const { media, peers, tracks, stats } = input;
   const tiles: TileModel[] = [
@@ -50,6 +52,7 @@ export function buildTiles(input: {
       video: peer.media.video && camera !== null && camera.getVideoTracks().length > 0,
       connectionState: peer.connectionState,
       stats: stats.get(peer.id),
+      speaking: input.activeSpeaker === peer.id,
     });
     for (const t of mine) {
       if (t.source !== 'screen' || !t.stream || t.track.kind !== 'video') continue;
@@ -67,6 +70,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   const connection = useConnectionState(session);
   const chatCount = useChatCount(session);
   const mode = useMediaMode(session);
+  const activeSpeaker = useActiveSpeaker(session);
   const [chatOpen, setChatOpen] = useState(() => window.matchMedia('(min-width: 900px)').matches);
   const [seen, setSeen] = useState(chatCount);
   const [copied, setCopied] = useState(false);
@@ -87,9 +91,13 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
         peers,
         tracks,
         stats,
+        activeSpeaker,
       }),
-    [selfName, media, session, peers, tracks, stats],
+    [selfName, media, session, peers, tracks, stats, activeSpeaker],
   );
+
+  // Video nobody can see is not forwarded by the SFU (off-screen tiles, hidden page).
+  const onTileVisibility = useCallback((peerId: string, visible: boolean) => session.room.setVideoPaused(peerId, !visible), [session]);
 
   const copyLink = () => {
     void navigator.clipboard
@@ -143,7 +151,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
         </p>
       ) : null}
       <main className="stage">
-        <VideoGrid tiles={tiles} />
+        <VideoGrid tiles={tiles} onVisibility={onTileVisibility} />
         {chatOpen ? <ChatPanel session={session} onClose={() => setChatOpen(false)} /> : null}
       </main>
       <Controls session={session} chatOpen={chatOpen} unread={chatCount - seen} onToggleChat={() => setChatOpen((v) => !v)} onLeave={onLeave} />

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import type { PeerStats } from '@parley/client';
 import { Icon } from './icons.tsx';
 import { QualityBadge } from './QualityBadge.tsx';
@@ -17,6 +18,42 @@ export interface TileModel {
   /** Remote tiles: the peer connection state. */
   connectionState?: RTCPeerConnectionState;
   stats?: PeerStats | undefined;
+  /** This peer is the room's active speaker. */
+  speaking?: boolean;
+}
+
+/** Remote camera tiles report whether they can be seen (on screen and the page visible). */
+export type TileVisibilityHandler = (peerId: string, visible: boolean) => void;
+
+/**
+ * Calls `onVisibility` when a remote camera tile scrolls out of (or into) view or the page is
+ * hidden (or shown), so the SFU can stop forwarding video nobody sees.
+ */
+function useVisibility(ref: React.RefObject<HTMLElement | null>, tile: TileModel, onVisibility: TileVisibilityHandler | undefined): void {
+  const { peerId, local, source } = tile;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !onVisibility || local || source !== 'camera' || typeof IntersectionObserver === 'undefined') return;
+    let onScreen = true;
+    let last: boolean | undefined;
+    const report = () => {
+      const visible = onScreen && document.visibilityState === 'visible';
+      if (visible === last) return;
+      last = visible;
+      onVisibility(peerId, visible);
+    };
+    const observer = new IntersectionObserver((entries) => {
+      for (const e of entries) onScreen = e.isIntersecting;
+      report();
+    });
+    observer.observe(el);
+    document.addEventListener('visibilitychange', report);
+    return () => {
+      observer.disconnect();
+      document.removeEventListener('visibilitychange', report);
+      if (last === false) onVisibility(peerId, true);
+    };
+  }, [ref, peerId, local, source, onVisibility]);
 }
 
 function initials(name: string): string {
@@ -24,12 +61,16 @@ function initials(name: string): string {
   return parts.map((p) => p[0]?.toUpperCase() ?? '').join('') || '?';
 }
 
-export function VideoTile({ tile }: { tile: TileModel }) {
+export function VideoTile({ tile, onVisibility }: { tile: TileModel; onVisibility?: TileVisibilityHandler | undefined }) {
+  const ref = useRef<HTMLElement>(null);
+  useVisibility(ref, tile, onVisibility);
   const showVideo = tile.stream !== null && tile.video;
   const connecting = !tile.local && tile.connectionState !== undefined && tile.connectionState !== 'connected';
   return (
     <figure
-      className={`tile tile-${tile.source}${showVideo ? '' : ' tile-novideo'}`}
+      ref={ref}
+      className={`tile tile-${tile.source}${showVideo ? '' : ' tile-novideo'}${tile.speaking ? ' tile-speaking' : ''}`}
+      data-speaking={tile.speaking ? 'true' : 'false'}
       data-testid="tile"
       data-peer-id={tile.peerId}
       data-source={tile.source}

@@ -99,3 +99,8 @@ export function useSelfId(session: CallSession): string | undefined {
 export function useMediaMode(session: CallSession): MediaMode {
   return useEmitterValue(session.room, ['mode', 'connectionState'], () => session.room.mode);
 }
+
+/** The active speaker's peer id (SFU rooms; the server measures audio levels), or null. */
+export function useActiveSpeaker(session: CallSession): string | null {
+  return useEmitterValue(session.room, ['speakers', 'mode'], () => session.room.activeSpeaker);
+}

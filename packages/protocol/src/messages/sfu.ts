@@ -17,6 +17,10 @@ export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
 export const sfuCloseRequestSchema = z.strictObject({ peerId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
+/** Pause or resume forwarding of some of your consumers (e.g. tiles scrolled out of view). */
+export const sfuPauseRequestSchema = z.strictObject({ consumerIds: z.array(sfuId).min(1).max(64), paused: z.boolean() });
+export type SfuPauseRequest = z.infer<typeof sfuPauseRequestSchema>;
+
 const peerId = z.string().min(1).max(64);
 const kind = z.enum(['audio', 'video']);
 
@@ -59,3 +63,24 @@ export const sfuModeSchema = z.object({
   peers: z.number().int().nonnegative(),
 });
 export type SfuMode = z.infer<typeof sfuModeSchema>;
+
+const speakerSchema = z.object({
+  /** Peer id of the room member. */
+  peer: peerId,
+  /** Their audio producer. */
+  producerId: sfuId,
+  /** Mean audio level over the last ~1.5 s in -dBov (0 loudest, 127 silence). */
+  level: z.number().min(0).max(127),
+});
+export type Speaker = z.infer<typeof speakerSchema>;
+
+/**
+ * `sfu-speakers`: who speaks in the room, from the audio levels SFU publishers send (RFC 6464).
+ * Sent when the active (dominant) speaker or the set of speakers changes.
+ */
+export const sfuSpeakersSchema = z.object({
+  active: speakerSchema.nullable(),
+  /** Everyone speaking, loudest first. */
+  speakers: z.array(speakerSchema).max(64),
+});
+export type SfuSpeakers = z.infer<typeof sfuSpeakersSchema>;

@@ -46,6 +46,8 @@ export interface AddTrackOptions {
   ssrc?: number;
   /** msid stream id announced for sending tracks. */
   streamId?: string;
+  /** RTP header extensions to negotiate (answers: only ones the offer has, with its ids). */
+  extmaps?: ReadonlyArray<{ id: number; uri: string }>;
 }
 
 /** Converts config ICE servers (W3C shape) to libdatachannel URLs; only config ever supplies them. */
@@ -116,6 +118,7 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     } else if (c?.name === 'opus' && desc instanceof Audio) desc.addOpusCodec(opts.payloadType);
     else if (desc instanceof Video) desc.addVP8Codec(opts.payloadType);
     else desc.addOpusCodec(opts.payloadType);
+    for (const e of opts.extmaps ?? []) desc.parseSdpLine(`a=extmap:${e.id} ${e.uri}`);
     if (opts.direction === 'send') desc.addSSRC(ssrc, 'parley', opts.streamId ?? 'parley', `${opts.kind}-${opts.mid}`);
     const native = this.#pc.addTrack(desc);
     const track = new MediaTrack(native, { ...opts, ssrc });

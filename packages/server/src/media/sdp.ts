@@ -24,6 +24,21 @@ export interface SdpMedia {
   port: number;
   codecs: SdpCodec[];
   ssrcs: number[];
+  /** RTP header extensions offered for this section (`a=extmap:<id> <uri>`). */
+  extmaps: SdpExtmap[];
+}
+
+export interface SdpExtmap {
+  id: number;
+  uri: string;
+}
+
+/** Header extension URIs the media layer reads. */
+export const EXT_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+
+/** The id `media` negotiated for header extension `uri`, if any. */
+export function extmapId(media: SdpMedia, uri: string): number | undefined {
+  return media.extmaps.find((e) => e.uri === uri)?.id;
 }
 
 export interface ParsedSdp {
@@ -63,6 +78,7 @@ export function parseSdp(sdp: string): ParsedSdp {
         port: Number(m[2]),
         codecs: [],
         ssrcs: [],
+        extmaps: [],
         hasFingerprint: false,
         hasUfrag: false,
       });
@@ -114,6 +130,10 @@ export function parseSdp(sdp: string): ParsedSdp {
     } else if (name === 'ssrc') {
       const s = /^(\d{1,10}) /.exec(value);
       if (s && !current.ssrcs.includes(Number(s[1]))) current.ssrcs.push(Number(s[1]) >>> 0);
+    } else if (name === 'extmap') {
+      const e = /^(\d{1,3})(?:\/\w+)? (\S{1,256})/.exec(value);
+      const id = Number(e?.[1]);
+      if (e && id >= 1 && id <= 255 && current.extmaps.length < 32) current.extmaps.push({ id, uri: e[2]! });
     }
   }
   if (media.length === 0) throw bad('SDP has no media section');
@@ -126,7 +146,7 @@ export function parseSdp(sdp: string): ParsedSdp {
     if (m.port !== 0 && !(m.hasUfrag || sessionHasUfrag)) throw bad('SDP has no ICE credentials');
   }
   return {
-    media: media.map(({ kind, mid, direction, port, codecs, ssrcs }) => ({ kind, mid, direction, port, codecs, ssrcs })),
+    media: media.map(({ kind, mid, direction, port, codecs, ssrcs, extmaps }) => ({ kind, mid, direction, port, codecs, ssrcs, extmaps })),
   };
 }
 

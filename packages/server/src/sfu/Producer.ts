@@ -10,6 +10,7 @@
  * received. Packets with CSRCs or a header extension are copied once, without them (their ids were
  * negotiated with the publisher, not with the subscribers).
  */
+import { readAudioLevel } from '../media/rtp/headerExtension.ts';
 import { RetransmitBuffer } from '../media/rtp/RetransmitBuffer.ts';
 import type { RtcpPacket } from '../media/rtp/rtcp.ts';
 import type { CodecSpec } from '../media/sdp.ts';
@@ -34,6 +35,8 @@ export interface ProducerInit {
   keyFrameIntervalMs?: number;
   /** Packets kept for NACK answers (video; default 1024, 0 = none). */
   retransmitPackets?: number;
+  /** Audio: the negotiated id of the RFC 6464 audio-level extension, and where levels go. */
+  audioLevel?: { extId: number; observe: (level: number) => void };
 }
 
 export interface ProducerStats {
@@ -109,6 +112,7 @@ export class Producer {
   #consumers: Consumer[] = [];
   readonly #sendKeyFrameRequest: () => void;
   readonly #keyFrameIntervalMs: number;
+  readonly #audioLevel: ProducerInit['audioLevel'];
   #lastKeyFrameRequestAt = -Infinity;
   #keyFrameTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -123,6 +127,7 @@ export class Producer {
     this.#ssrc = init.ssrc === undefined ? undefined : init.ssrc >>> 0;
     this.#sendKeyFrameRequest = init.sendKeyFrameRequest;
     this.#keyFrameIntervalMs = init.keyFrameIntervalMs ?? 500;
+    this.#audioLevel = init.audioLevel;
     const keep = init.retransmitPackets ?? (init.kind === 'video' ? 1024 : 0);
     this.retransmit = keep > 0 ? new RetransmitBuffer(keep) : undefined;
   }
@@ -157,6 +162,10 @@ export class Producer {
     else if (ssrc !== this.#ssrc) {
       this.stats.droppedUnknownSsrc++;
       return;
+    }
+    if (this.#audioLevel && buf[0]! & 0x10) {
+      const level = readAudioLevel(buf, this.#audioLevel.extId);
+      if (level) this.#audioLevel.observe(level.level);
     }
     let pkt = buf;
     if ((buf[0]! & 0x3f) !== 0) {

@@ -11,7 +11,8 @@ import { ParleyError } from '@parley/protocol';
 import { MediaEmitter } from '../media/emitter.ts';
 import { MediaPeer, type MediaPeerOptions } from '../media/MediaPeer.ts';
 import type { MediaTrack } from '../media/MediaTrack.ts';
-import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
+import { EXT_AUDIO_LEVEL, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
+import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
 import { Consumer } from './Consumer.ts';
 import { Producer } from './Producer.ts';
 
@@ -34,6 +35,8 @@ export interface RouterOptions {
   disconnectGraceMs?: number;
   senderReportIntervalMs?: number;
   keyFrameIntervalMs?: number;
+  /** Active-speaker detection (levels from the publishers' RFC 6464 audio-level extension). */
+  activeSpeaker?: ActiveSpeakerOptions;
 }
 
 export interface ProducerInfo {
@@ -55,6 +58,8 @@ export interface RouterEvents {
   producer: [info: ProducerInfo];
   producerclose: [id: string];
   peerclose: [peerId: string, reason: string];
+  /** The active speaker or the set of speakers changed (audio producers, loudest first). */
+  speakers: [active: SpeakerLevel | undefined, speakers: SpeakerLevel[]];
 }
 
 export interface RouterStats {
@@ -91,6 +96,7 @@ export class Router extends MediaEmitter<RouterEvents> {
   readonly #peers = new Map<string, PeerEntry>();
   readonly #producers = new Map<string, Producer>();
   readonly #consumers = new Map<string, Consumer>();
+  readonly #speaker: ActiveSpeaker;
   #srTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #rejected = 0;
@@ -103,6 +109,13 @@ export class Router extends MediaEmitter<RouterEvents> {
     this.#limits = { maxProducers: 32, maxConsumers: 2000, maxConsumersPerPeer: 16, ...opts.limits };
     this.#srTimer = setInterval(() => this.#sendReports(), opts.senderReportIntervalMs ?? 1000);
     this.#srTimer.unref();
+    this.#speaker = new ActiveSpeaker(opts.activeSpeaker);
+    this.#speaker.on('change', (active, speakers) => this.emit('speakers', active, speakers));
+  }
+
+  /** The current active speaker's producer id, if anyone speaks. */
+  get activeSpeaker(): string | undefined {
+    return this.#speaker.active;
   }
 
   get closed(): boolean {
@@ -155,21 +168,26 @@ export class Router extends MediaEmitter<RouterEvents> {
           entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
           continue;
         }
-        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'recv', codec: match.codec, payloadType: match.payloadType });
+        const levelExt = m.kind === 'audio' ? extmapId(m, EXT_AUDIO_LEVEL) : undefined;
+        const extmaps = levelExt === undefined ? [] : [{ id: levelExt, uri: EXT_AUDIO_LEVEL }];
+        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'recv', codec: match.codec, payloadType: match.payloadType, extmaps });
+        const producerId = `p-${randomUUID()}`;
         const producer = new Producer({
-          id: `p-${randomUUID()}`,
+          id: producerId,
           peerId,
           kind: m.kind,
           codec: match.codec,
           payloadType: match.payloadType,
           sendKeyFrameRequest: () => track.requestKeyFrame(),
           ...(this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs }),
+          ...(levelExt === undefined ? {} : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
         });
         track.on('rtp', (p) => producer.receiveRtp(p));
         track.on('rtcp', (p) => producer.receiveRtcp(p));
         entry.producers.push(producer);
         this.#producers.set(producer.id, producer);
         producer.onClose(() => {
+          this.#speaker.remove(producer.id);
           this.#producers.delete(producer.id);
           this.emit('producerclose', producer.id);
         });
@@ -360,6 +378,7 @@ export class Router extends MediaEmitter<RouterEvents> {
     for (const e of [...subscribers, ...publishers]) this.closePeer(e.peer.id, 'router closed');
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#srTimer = undefined;
+    this.#speaker.close();
     this.removeAllListeners();
   }
 }

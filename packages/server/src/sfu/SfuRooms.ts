@@ -5,12 +5,13 @@
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
  * SFU connections close when it leaves or disconnects; the router closes with the last member.
  */
-import { ParleyError, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult } from '@parley/protocol';
+import { ParleyError, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley/protocol';
 import { canPublish } from '../auth/grants.ts';
 import type { MediaPeerOptions } from '../media/MediaPeer.ts';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
-import { Router } from './Router.ts';
+import type { SpeakerLevel } from './ActiveSpeaker.ts';
+import { Router, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
@@ -19,6 +20,8 @@ export interface SfuRoomsOptions {
   log: Logger;
   /** SFU connections one member may hold (default 8). */
   maxPeersPerMember?: number;
+  /** Active-speaker timings (tests shorten them). */
+  activeSpeaker?: RouterOptions['activeSpeaker'];
 }
 
 interface RoomState {
@@ -44,6 +47,7 @@ export class SfuRooms {
     sig.handleFeatureEvent('sfu_publish', (ctx, req) => this.#publish(ctx, req.sdp));
     sig.handleFeatureEvent('sfu_subscribe', (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
     sig.handleFeatureEvent('sfu_close', (ctx, req) => this.#closeOwn(ctx, req.peerId));
+    sig.handleFeatureEvent('sfu_pause', (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
     this.#offMembership = sig.onMembership({
       joined: (socketId, room, peers) => this.#joined(socketId, room, peers),
       left: (socketId, room, peers) => this.#left(socketId, room, peers),
@@ -117,7 +121,16 @@ export class SfuRooms {
 
   #routerOf(state: RoomState): Router {
     if (state.router) return state.router;
-    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions });
+    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions, ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}) });
+    router.on('speakers', (active, speakers) => {
+      if (this.#closed) return;
+      const known = (s: SpeakerLevel): Speaker | undefined => {
+        const peer = state.producerOwner.get(s.producerId);
+        return peer === undefined ? undefined : { peer, producerId: s.producerId, level: s.level };
+      };
+      const list = speakers.map(known).filter((s): s is Speaker => s !== undefined);
+      this.#opts.signaling.emitTo(state.name, 'sfu-speakers', { active: (active && known(active)) ?? null, speakers: list });
+    });
     router.on('producerclose', (id) => {
       const peer = state.producerOwner.get(id);
       state.producerOwner.delete(id);
@@ -169,6 +182,23 @@ export class SfuRooms {
     const state = this.#rooms.get(ctx.room);
     if (!state?.peersOf.get(ctx.socketId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
     state.router?.closePeer(peerId, 'closed by member');
+    return null;
+  }
+
+  /** Pauses or resumes forwarding to some of the caller's consumers (all or nothing). */
+  #pause(ctx: FeatureEventContext, consumerIds: string[], paused: boolean): null {
+    const state = this.#rooms.get(ctx.room);
+    if (!state) throw new ParleyError('NOT_IN_ROOM');
+    const own = state.peersOf.get(ctx.socketId);
+    const consumers = consumerIds.map((id) => {
+      const c = state.router?.consumer(id);
+      if (!c || !own?.has(c.peerId)) throw new ParleyError('NOT_FOUND', `no SFU consumer ${id} of yours`);
+      return c;
+    });
+    for (const c of consumers) {
+      if (paused) c.pause();
+      else c.resume();
+    }
     return null;
   }
 

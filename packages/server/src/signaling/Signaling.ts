@@ -11,6 +11,7 @@ import {
   type LogEntry,
   type ServerToClientEvents,
   type SfuCloseRequest,
+  type SfuPauseRequest,
   type SfuPublishRequest,
   type SfuSubscribeRequest,
 } from '@parley/protocol';
@@ -56,7 +57,10 @@ export interface FeatureEvents {
   sfu_publish: (ctx: FeatureEventContext, req: SfuPublishRequest) => unknown;
   sfu_subscribe: (ctx: FeatureEventContext, req: SfuSubscribeRequest) => unknown;
   sfu_close: (ctx: FeatureEventContext, req: SfuCloseRequest) => unknown;
+  sfu_pause: (ctx: FeatureEventContext, req: SfuPauseRequest) => unknown;
 }
+
+const FEATURE_EVENTS = ['sfu_publish', 'sfu_subscribe', 'sfu_close', 'sfu_pause'] as const satisfies ReadonlyArray<keyof FeatureEvents>;
 
 /** Room membership changes, for features; `peers` is the member count after the change. */
 export interface MembershipListener {
@@ -65,7 +69,7 @@ export interface MembershipListener {
 }
 
 /** Server events a feature may send to a room or one socket. */
-export type FeatureServerEvent = 'sfu-producer' | 'sfu-producer-closed' | 'sfu-mode';
+export type FeatureServerEvent = 'sfu-producer' | 'sfu-producer-closed' | 'sfu-mode' | 'sfu-speakers';
 
 /** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
 type InboundEvents = Record<string, (...args: unknown[]) => void>;
@@ -399,18 +403,13 @@ export class Signaling {
     const notEnabled = (event: string): never => {
       throw new ParleyError('UNSUPPORTED', `${event} is not enabled on this server`);
     };
-    on('sfu_publish', CLIENT_EVENT_SCHEMAS.sfu_publish, (req) => {
-      const ctx = featureContext();
-      return (this.#featureHandlers.sfu_publish ?? notEnabled('sfu_publish'))(ctx, req);
-    });
-    on('sfu_subscribe', CLIENT_EVENT_SCHEMAS.sfu_subscribe, (req) => {
-      const ctx = featureContext();
-      return (this.#featureHandlers.sfu_subscribe ?? notEnabled('sfu_subscribe'))(ctx, req);
-    });
-    on('sfu_close', CLIENT_EVENT_SCHEMAS.sfu_close, (req) => {
-      const ctx = featureContext();
-      return (this.#featureHandlers.sfu_close ?? notEnabled('sfu_close'))(ctx, req);
-    });
+    for (const event of FEATURE_EVENTS) {
+      on(event, CLIENT_EVENT_SCHEMAS[event], (req) => {
+        const ctx = featureContext();
+        const handler = this.#featureHandlers[event] as ((ctx: FeatureEventContext, req: unknown) => unknown) | undefined;
+        return (handler ?? notEnabled(event))(ctx, req);
+      });
+    }
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string' && event in CLIENT_EVENT_SCHEMAS) return;

@@ -1,0 +1,92 @@
+/**
+ * SFU rooms in the web app, beyond forwarding: the active speaker (from the audio levels Chromium
+ * puts in its RTP) is highlighted on the others' screens, and a remote tile that cannot be seen
+ * stops receiving video (the SFU pauses that consumer) until it is visible again.
+ * The server uses `sfuMeshMaxPeers: 1`, so two pages are already an SFU room.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import nodeDataChannel from 'node-datachannel';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
+import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
+import { closeAll, ensureWebBuilt, eventually, inboundVideo, join, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+
+/** Frames decoded so far from `peerId`'s video on `page` (sum over that peer's tracks). */
+async function framesFrom(page: Page, peerId: string): Promise<number> {
+  return (await inboundVideo(page)).filter((v) => v.peerId === peerId).reduce((n, v) => n + v.framesDecoded, 0);
+}
+
+const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__parley?.room.self?.id ?? '');
+
+describe('web app: active speaker and paused video in an SFU room', { skip: chromiumMissing }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const pages: Participant[] = [];
+
+  before(async () => {
+    ensureWebBuilt();
+    server = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await closeAll(pages);
+    await browser?.close();
+    await server?.close();
+    nodeDataChannel.cleanup();
+    // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
+    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  });
+
+  it('the one who talks is highlighted; a hidden tile gets no video until it shows again', () =>
+    withDiagnostics(
+      () => pages,
+      async () => {
+        const kim = await join(browser, server.app.url, 'speak', 'Kim');
+        pages.push(kim);
+        const lou = await join(browser, server.app.url, 'speak', 'Lou');
+        pages.push(lou);
+        for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
+        // Lou mutes: a disabled track sends silence, so only Kim's (fake, beeping) microphone speaks.
+        await lou.page.getByTestId('toggle-mic').click();
+        await waitForDecoding(lou.page, 1, { growth: 15, timeoutMs: 30_000 });
+
+        const kimId = await selfId(kim.page);
+        const kimTile = lou.page.locator(`[data-testid="tile"][data-peer-id="${kimId}"]`);
+        await kimTile.and(lou.page.locator('[data-speaking="true"]')).waitFor({ timeout: 20_000 });
+        assert.equal(await lou.page.evaluate(() => window.__parley?.room.activeSpeaker), kimId);
+        assert.equal(await kim.page.locator('[data-testid="tile"][data-speaking="true"]').count(), 0, 'Kim sees nobody else speaking');
+
+        // Lou's tile of Kim leaves the screen: the SFU stops forwarding Kim's video to Lou.
+        await kimTile.evaluate((el) => {
+          (el as HTMLElement).style.display = 'none';
+        });
+        let previous = -1;
+        let last = 0;
+        await eventually(
+          async () => {
+            last = await framesFrom(lou.page, kimId);
+            const still = last === previous;
+            previous = last;
+            return still;
+          },
+          20_000,
+          "Kim's video to stop decoding at Lou",
+          async () => String(last),
+        );
+        // Stopped, not just slow: while Kim decodes 30 more of Lou's frames (Lou → Kim is not
+        // paused, so that is our clock), Lou decodes nothing new from Kim.
+        const stoppedAt = last;
+        await waitForDecoding(kim.page, 1, { growth: 30, timeoutMs: 20_000 });
+        assert.ok((await framesFrom(lou.page, kimId)) <= stoppedAt + 1, 'no video while the tile is hidden');
+
+        // Visible again: video resumes (from a key frame the SFU asks for).
+        await kimTile.evaluate((el) => {
+          (el as HTMLElement).style.display = '';
+        });
+        await eventually(async () => (await framesFrom(lou.page, kimId)) >= stoppedAt + 15, 20_000, "Kim's video decoding again", async () =>
+          String(await framesFrom(lou.page, kimId)),
+        );
+      },
+    ));
+});
