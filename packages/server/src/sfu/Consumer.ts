@@ -55,6 +55,8 @@ export interface ConsumerStats {
 const MAX_NACK_PER_PACKET = 64;
 const KEY_FRAME_RETRY_MS = 1000;
 const FIR = 4;
+/** A REMB older than this no longer limits the publisher. */
+const REMB_MAX_AGE_MS = 5000;
 
 export class Consumer {
   readonly id: string;
@@ -92,6 +94,8 @@ export class Consumer {
   #lastOutAt = 0;
   #lastKeyFrameAskAt = -Infinity;
   readonly #onClose = new Set<() => void>();
+  #remb: number | undefined;
+  #rembAt = 0;
 
   constructor(init: ConsumerInit) {
     this.id = init.id;
@@ -239,6 +243,12 @@ export class Consumer {
         else this.#answerNack(p.lost);
       } else if (p.type === 'rr') {
         this.stats.receiverReports++;
+      } else if (p.type === 'remb') {
+        // The estimate covers every listed stream of the subscriber's connection: take a share.
+        if (p.ssrcs.includes(this.#ssrc)) {
+          this.#remb = p.bitrate / p.ssrcs.length;
+          this.#rembAt = performance.now();
+        }
       }
     }
   }
@@ -276,6 +286,15 @@ export class Consumer {
         this.stats.octetsSent -= pkt.length - 12;
       }
     }
+  }
+
+  /**
+   * The subscriber's bandwidth for this stream (its latest REMB share, bits/s), or undefined when
+   * it sent none in the last 5 s or the consumer is paused (then it should not hold anyone back).
+   */
+  bandwidthEstimate(now = performance.now()): number | undefined {
+    if (!this.#active || this.#remb === undefined || now - this.#rembAt > REMB_MAX_AGE_MS) return undefined;
+    return this.#remb;
   }
 
   /** This consumer's RTCP sender report, or undefined before its first packet. */

@@ -11,8 +11,9 @@
  * negotiated with the publisher, not with the subscribers).
  */
 import { readAudioLevel } from '../media/rtp/headerExtension.ts';
+import { ReceptionStats } from '../media/rtp/ReceptionStats.ts';
 import { RetransmitBuffer } from '../media/rtp/RetransmitBuffer.ts';
-import type { RtcpPacket } from '../media/rtp/rtcp.ts';
+import { writeReceiverReport, writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
 import type { CodecSpec } from '../media/sdp.ts';
 import type { Consumer } from './Consumer.ts';
 
@@ -35,6 +36,10 @@ export interface ProducerInit {
   keyFrameIntervalMs?: number;
   /** Packets kept for NACK answers (video; default 1024, 0 = none). */
   retransmitPackets?: number;
+  /** Sends RTCP to the publisher (receiver reports, REMB); without it no feedback is sent. */
+  sendRtcp?: (packet: Buffer) => boolean;
+  /** Our SSRC on the publisher's connection (the sender of our RTCP). */
+  localSsrc?: number;
   /** Audio: the negotiated id of the RFC 6464 audio-level extension, and where levels go. */
   audioLevel?: { extId: number; observe: (level: number) => void };
 }
@@ -52,6 +57,15 @@ export interface ProducerStats {
   senderReports: number;
   /** Consumers whose output threw while forwarding (the packet went on to the others). */
   consumerErrors: number;
+  receiverReportsSent: number;
+  /** The latest REMB sent to the publisher (bits/s), 0 before the first. */
+  rembSent: number;
+}
+
+/** Bounds for the bitrate the SFU asks a video publisher for (REMB). */
+export interface BitrateLimits {
+  min: number;
+  max: number;
 }
 
 export interface LastSenderReport {
@@ -101,7 +115,11 @@ export class Producer {
     keyFrameRequestsSent: 0,
     senderReports: 0,
     consumerErrors: 0,
+    receiverReportsSent: 0,
+    rembSent: 0,
   };
+  /** Incoming bitrate (bits/s) over the last feedback interval. */
+  bitrate = 0;
   /** The publisher's latest sender report (NTP ↔ RTP time), if it sends any. */
   lastSenderReport: LastSenderReport | undefined;
   /** performance.now() of the latest forwarded packet. */
@@ -113,6 +131,11 @@ export class Producer {
   readonly #sendKeyFrameRequest: () => void;
   readonly #keyFrameIntervalMs: number;
   readonly #audioLevel: ProducerInit['audioLevel'];
+  readonly #sendRtcp: ProducerInit['sendRtcp'];
+  readonly #localSsrc: number;
+  readonly #reception: ReceptionStats;
+  #bytesAtFeedback = 0;
+  #feedbackAt: number | undefined;
   #lastKeyFrameRequestAt = -Infinity;
   #keyFrameTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -128,6 +151,9 @@ export class Producer {
     this.#sendKeyFrameRequest = init.sendKeyFrameRequest;
     this.#keyFrameIntervalMs = init.keyFrameIntervalMs ?? 500;
     this.#audioLevel = init.audioLevel;
+    this.#sendRtcp = init.sendRtcp;
+    this.#localSsrc = init.localSsrc ?? 1;
+    this.#reception = new ReceptionStats(init.codec.clockRate);
     const keep = init.retransmitPackets ?? (init.kind === 'video' ? 1024 : 0);
     this.retransmit = keep > 0 ? new RetransmitBuffer(keep) : undefined;
   }
@@ -183,6 +209,7 @@ export class Producer {
     const ts = pkt.readUInt32BE(4);
     this.lastTimestamp = ts;
     this.lastPacketAt = performance.now();
+    this.#reception.packet(seq, ts, this.lastPacketAt);
     const list = this.#consumers;
     let sent = 0;
     for (let i = 0; i < list.length; i++) {
@@ -208,7 +235,52 @@ export class Producer {
       }
       this.stats.senderReports++;
       this.lastSenderReport = { ntpSec: p.ntpSec, ntpFrac: p.ntpFrac, rtpTimestamp: p.rtpTimestamp };
+      this.#reception.senderReport(p.ntpSec, p.ntpFrac, performance.now());
     }
+  }
+
+  /**
+   * The bitrate to ask the publisher for: the lowest estimate among the subscribers that report
+   * one (REMB), within `limits`; `limits.max` when none does.
+   */
+  targetBitrate(limits: BitrateLimits, now = performance.now()): number {
+    let target = Infinity;
+    for (const c of this.#consumers) {
+      const estimate = c.bandwidthEstimate(now);
+      if (estimate !== undefined && estimate < target) target = estimate;
+    }
+    return Math.round(Math.max(limits.min, Math.min(limits.max, target)));
+  }
+
+  /**
+   * Periodic feedback to the publisher (the router's report timer): a receiver report (loss,
+   * jitter, last SR for its RTT) and, for video, a REMB with `targetBitrate()`. Also updates
+   * `bitrate`. Returns whether anything was sent.
+   */
+  sendFeedback(limits: BitrateLimits, now = performance.now()): boolean {
+    if (this.#closed) return false;
+    if (this.#feedbackAt !== undefined && now > this.#feedbackAt) {
+      this.bitrate = Math.round(((this.stats.bytesIn - this.#bytesAtFeedback) * 8000) / (now - this.#feedbackAt));
+    }
+    this.#feedbackAt = now;
+    this.#bytesAtFeedback = this.stats.bytesIn;
+    if (!this.#sendRtcp || this.#ssrc === undefined) return false;
+    const block = this.#reception.reportBlock(this.#ssrc, now);
+    if (!block) return false;
+    const parts = [writeReceiverReport({ ssrc: this.#localSsrc, reports: [block] })];
+    let remb = 0;
+    if (this.kind === 'video') {
+      remb = this.targetBitrate(limits, now);
+      parts.push(writeRemb(this.#localSsrc, remb, [this.#ssrc]));
+    }
+    try {
+      if (!this.#sendRtcp(Buffer.concat(parts))) return false;
+    } catch {
+      return false;
+    }
+    this.stats.receiverReportsSent++;
+    if (remb > 0) this.stats.rembSent = remb;
+    return true;
   }
 
   /** Asks the publisher for a key frame: at most one PLI per interval, later ones coalesced. */

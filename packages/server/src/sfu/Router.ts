@@ -14,7 +14,7 @@ import type { MediaTrack } from '../media/MediaTrack.ts';
 import { EXT_AUDIO_LEVEL, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
 import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
 import { Consumer } from './Consumer.ts';
-import { Producer } from './Producer.ts';
+import { Producer, type BitrateLimits } from './Producer.ts';
 
 export interface RouterLimits {
   /** Producers in the room (default 32). */
@@ -35,6 +35,8 @@ export interface RouterOptions {
   disconnectGraceMs?: number;
   senderReportIntervalMs?: number;
   keyFrameIntervalMs?: number;
+  /** Bitrate bounds for REMB to video publishers (default 150 kbit/s – 2.5 Mbit/s). */
+  publishBitrate?: Partial<BitrateLimits>;
   /** Active-speaker detection (levels from the publishers' RFC 6464 audio-level extension). */
   activeSpeaker?: ActiveSpeakerOptions;
 }
@@ -97,6 +99,7 @@ export class Router extends MediaEmitter<RouterEvents> {
   readonly #producers = new Map<string, Producer>();
   readonly #consumers = new Map<string, Consumer>();
   readonly #speaker: ActiveSpeaker;
+  readonly #bitrate: BitrateLimits;
   #srTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #rejected = 0;
@@ -110,6 +113,7 @@ export class Router extends MediaEmitter<RouterEvents> {
     this.#srTimer = setInterval(() => this.#sendReports(), opts.senderReportIntervalMs ?? 1000);
     this.#srTimer.unref();
     this.#speaker = new ActiveSpeaker(opts.activeSpeaker);
+    this.#bitrate = { min: 150_000, max: 2_500_000, ...opts.publishBitrate };
     this.#speaker.on('change', (active, speakers) => this.emit('speakers', active, speakers));
   }
 
@@ -179,6 +183,8 @@ export class Router extends MediaEmitter<RouterEvents> {
           codec: match.codec,
           payloadType: match.payloadType,
           sendKeyFrameRequest: () => track.requestKeyFrame(),
+          sendRtcp: (packet) => track.sendRtcp(packet),
+          localSsrc: track.ssrc,
           ...(this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs }),
           ...(levelExt === undefined ? {} : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
         });
@@ -336,6 +342,8 @@ export class Router extends MediaEmitter<RouterEvents> {
       const sr = c.senderReport(now);
       if (sr) c.output.sendRtcp(sr);
     }
+    const mono = performance.now();
+    for (const p of this.#producers.values()) p.sendFeedback(this.#bitrate, mono);
   }
 
   stats(): RouterStats {

@@ -117,6 +117,11 @@ export class Vp8Pacer {
     this.#seq = (this.#seq + 1) & 0xffff;
   }
 
+  /** Leaves `n` sequence numbers unused (simulated loss before the receiver). */
+  skip(n: number): void {
+    this.#seq = (this.#seq + n) & 0xffff;
+  }
+
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;

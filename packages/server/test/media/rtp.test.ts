@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRtp, writeRtp, rewriteRtp, RtpRewriter, RtpParseError, isRtcp, seqDelta } from '../../src/media/rtp/rtp.ts';
-import { parseRtcp, writeNack, writePli, writeReceiverReport, writeSenderReport, tryParseRtcp } from '../../src/media/rtp/rtcp.ts';
+import { parseRtcp, writeNack, writePli, writeReceiverReport, writeSenderReport, writeRemb, tryParseRtcp } from '../../src/media/rtp/rtcp.ts';
 import { packetizeVp8, parseVp8Descriptor, Vp8Depacketizer, vp8KeyFrameSize } from '../../src/media/rtp/vp8.ts';
 import { isH264KeyFrameStart } from '../../src/media/rtp/h264.ts';
 import { RetransmitBuffer } from '../../src/media/rtp/RetransmitBuffer.ts';
+import { ReceptionStats } from '../../src/media/rtp/ReceptionStats.ts';
 import { parseSdp, matchCodec } from '../../src/media/sdp.ts';
 
 test('RTP round-trips header fields, CSRCs, extension and padding', () => {
@@ -160,4 +161,42 @@ test('SDP parsing picks mids, directions and codecs; bad SDP is rejected', () =>
   assert.throws(() => parseSdp(OFFER.replace('a=fingerprint:sha-256 AA:BB\r\n', '')), { code: 'BAD_SDP' });
   assert.throws(() => parseSdp(OFFER.replace('a=mid:1', 'a=mid:0')), { code: 'BAD_SDP' });
   assert.throws(() => parseSdp('v=0\r\n' + 'a=x\r\n'.repeat(20000)), { code: 'PAYLOAD_TOO_LARGE' });
+});
+
+test('REMB round trip: bitrate in exponent/mantissa form, SSRC list; truncated lists are malformed', () => {
+  const buf = writeRemb(7, 2_500_000, [11, 12]);
+  const [p] = parseRtcp(buf);
+  assert.equal(p?.type, 'remb');
+  if (p?.type !== 'remb') return;
+  assert.equal(p.senderSsrc, 7);
+  assert.deepEqual(p.ssrcs, [11, 12]);
+  assert.ok(p.bitrate <= 2_500_000 && p.bitrate > 2_499_000, `bitrate ${p.bitrate}`);
+  assert.equal((parseRtcp(writeRemb(1, 1000, [1]))[0] as { bitrate: number }).bitrate, 1000, 'small values are exact');
+  const truncated = Buffer.from(buf);
+  truncated[16] = 9; // claims 9 SSRCs
+  assert.throws(() => parseRtcp(truncated));
+});
+
+test('reception stats: highest sequence across a wrap, loss, fraction lost per interval, LSR/DLSR', () => {
+  const r = new ReceptionStats(90000);
+  assert.equal(r.reportBlock(1, 0), undefined, 'nothing received yet');
+  let t = 0;
+  for (let seq = 65530; seq < 65536 + 10; seq++) {
+    if (seq === 65534 || seq === 65540) continue; // two lost, one on each side of the wrap
+    r.packet(seq & 0xffff, seq * 3000, (t += 33));
+  }
+  r.senderReport(0x12345678, 0x9abcdef0, t);
+  const b = r.reportBlock(42, t + 500)!;
+  assert.equal(b.ssrc, 42);
+  assert.equal(b.highestSeq, 65536 + 9, 'one wrap: cycles in the upper 16 bits');
+  assert.equal(b.packetsLost, 2);
+  assert.equal(b.fractionLost, Math.floor((2 * 256) / 16));
+  assert.equal(b.lastSr, 0x5678_9abc, 'middle 32 bits of the NTP time');
+  assert.equal(b.delaySinceLastSr, 32768, '0.5 s in 1/65536 s');
+  // the next interval lost nothing
+  r.packet(10, 0, (t += 33));
+  assert.equal(r.reportBlock(42, t)!.fractionLost, 0);
+  // a duplicate is not a loss and does not move the highest sequence number
+  r.packet(10, 0, (t += 33));
+  assert.equal(r.reportBlock(42, t)!.highestSeq, 65536 + 10);
 });

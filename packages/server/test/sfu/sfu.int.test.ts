@@ -10,7 +10,7 @@ import { Router } from '../../src/sfu/Router.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
-import { writeNack, writePli } from '../../src/media/rtp/rtcp.ts';
+import { writeNack, writePli, writeRemb, type RtcpPacket } from '../../src/media/rtp/rtcp.ts';
 import { isVp8KeyFrameStart } from '../../src/media/rtp/vp8.ts';
 import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc } from '../media/clients.ts';
 
@@ -40,6 +40,8 @@ class Publisher {
   peerId = '';
   producerId = '';
   plis = 0;
+  /** RTCP the SFU sent us, newest last. */
+  readonly feedback: RtcpPacket[] = [];
   readonly #pacer: Vp8Pacer;
 
   constructor(media: IvfMedia) {
@@ -61,6 +63,8 @@ class Publisher {
       this.peer = new MediaPeer('test-pub', PEER_OPTIONS);
       this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96, ssrc: this.ssrc });
       this.track.on('rtcp', (packets) => {
+        this.feedback.push(...packets);
+        if (this.feedback.length > 200) this.feedback.splice(0, this.feedback.length - 200);
         if (packets.some((p) => p.type === 'pli')) {
           this.plis++;
           this.#pacer.jumpToKeyFrame();
@@ -74,6 +78,11 @@ class Publisher {
       await this.peer.waitConnected(8000);
     });
     this.#pacer.start(this.track);
+  }
+
+  /** Leaves `n` sequence numbers out, as if those packets were lost on the way. */
+  skipSequenceNumbers(n: number): void {
+    this.#pacer.skip(n);
   }
 
   /** Sends one RTP packet in the stream's sequence space (fields overridable for bad input). */
@@ -300,4 +309,46 @@ test('subscribe requests for unknown producers, malformed ids and bad SDP are re
   router.close();
   assert.equal(router.stats().peers, 0);
   await assert.rejects(router.publish('v=0'), (e) => e instanceof ParleyError && e.code === 'SHUTTING_DOWN');
+});
+
+test('publishers get receiver reports and a REMB: the bitrate cap without subscriber estimates, the lowest subscriber estimate otherwise', async () => {
+  const fast = new Router({ id: 'feedback', peerOptions: () => PEER_OPTIONS, senderReportIntervalMs: 200, publishBitrate: { min: 100_000, max: 1_800_000 } });
+  const pub = new Publisher(testClip(4, 10));
+  const sub = new Subscriber('remb-sub');
+  const saved = router;
+  router = fast;
+  try {
+    await pub.connect();
+    const lastOf = <T extends RtcpPacket['type']>(type: T) => pub.feedback.findLast((p): p is Extract<RtcpPacket, { type: T }> => p.type === type);
+    await waitFor(() => lastOf('rr') !== undefined && lastOf('remb') !== undefined, 8000, 'RR and REMB at the publisher');
+    const rr = lastOf('rr')!;
+    assert.equal(rr.reports.length, 1);
+    assert.equal(rr.reports[0]!.ssrc, pub.ssrc, 'the report is about the published stream');
+    assert.ok(rr.reports[0]!.highestSeq >= 1000, `highest seq ${rr.reports[0]!.highestSeq} (the stream starts at 1000)`);
+    assert.equal(rr.reports[0]!.packetsLost, 0, 'nothing lost on loopback');
+    assert.deepEqual(lastOf('remb')!.ssrcs, [pub.ssrc]);
+    assert.equal(lastOf('remb')!.bitrate, 1_800_000, 'no subscriber estimate: the cap');
+
+    // A subscriber that can take only 400 kbit/s holds the publisher down to that.
+    await sub.connect(pub.producerId);
+    await waitFor(() => sub.packets >= 10, 8000, 'media at the subscriber');
+    const cut = pub.feedback.length;
+    const remb = setInterval(() => sub.track.sendRtcp(writeRemb(1, 400_000, [sub.consumerSsrc])), 100);
+    try {
+      await waitFor(() => pub.feedback.slice(cut).some((p) => p.type === 'remb' && p.bitrate <= 400_000), 8000, 'REMB ≤ 400 kbit/s at the publisher');
+      const asked = pub.feedback.slice(cut).findLast((p) => p.type === 'remb');
+      assert.ok(asked && asked.type === 'remb' && asked.bitrate >= 399_000, `REMB ${JSON.stringify(asked)}`);
+      assert.equal(fast.producer(pub.producerId)?.stats.rembSent, asked.bitrate);
+    } finally {
+      clearInterval(remb);
+    }
+    // Sequence gaps from the publisher show up as loss in the next report.
+    pub.skipSequenceNumbers(5);
+    await waitFor(() => (lastOf('rr')?.reports[0]?.packetsLost ?? 0) >= 5, 8000, 'the skipped packets reported lost');
+  } finally {
+    sub.close();
+    pub.close();
+    fast.close();
+    router = saved;
+  }
 });

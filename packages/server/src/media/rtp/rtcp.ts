@@ -56,13 +56,25 @@ export interface Pli {
   mediaSsrc: number;
 }
 
+/** Receiver estimated maximum bitrate (draft-alvestrand-rmcat-remb): PSFB, FMT 15, "REMB". */
+export interface Remb {
+  type: 'remb';
+  senderSsrc: number;
+  /** Bits per second the receiver can take for the listed streams together. */
+  bitrate: number;
+  ssrcs: number[];
+}
+
 export interface OtherRtcp {
   type: 'other';
   packetType: number;
   fmt: number;
 }
 
-export type RtcpPacket = SenderReport | ReceiverReport | Nack | Pli | OtherRtcp;
+export type RtcpPacket = SenderReport | ReceiverReport | Nack | Pli | Remb | OtherRtcp;
+
+const REMB_FMT = 15;
+const REMB_ID = 0x52454d42; // "REMB"
 
 function parseReportBlocks(buf: Buffer, offset: number, count: number, end: number): ReportBlock[] {
   if (offset + count * 24 > end) throw new RtpParseError('RTCP report blocks exceed the packet');
@@ -132,6 +144,14 @@ export function parseRtcp(buf: Buffer): RtcpPacket[] {
           out.push({ type: 'nack', senderSsrc, mediaSsrc, lost });
         } else if (packetType === RTCP_PSFB && count === 1) {
           out.push({ type: 'pli', senderSsrc, mediaSsrc });
+        } else if (packetType === RTCP_PSFB && count === REMB_FMT && end - body >= 16 && buf.readUInt32BE(body + 8) === REMB_ID) {
+          const n = buf[body + 12]!;
+          if (body + 16 + n * 4 > end) throw new RtpParseError('REMB SSRC list exceeds the packet');
+          const exp = buf[body + 13]! >> 2;
+          const mantissa = ((buf[body + 13]! & 0x03) << 16) | buf.readUInt16BE(body + 14);
+          const ssrcs: number[] = [];
+          for (let i = 0; i < n; i++) ssrcs.push(buf.readUInt32BE(body + 16 + i * 4));
+          out.push({ type: 'remb', senderSsrc, bitrate: mantissa * 2 ** exp, ssrcs });
         } else {
           out.push({ type: 'other', packetType, fmt: count });
         }
@@ -202,6 +222,27 @@ export function writePli(senderSsrc: number, mediaSsrc: number): Buffer {
   const buf = header(1, RTCP_PSFB, 2);
   buf.writeUInt32BE(senderSsrc >>> 0, 4);
   buf.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return buf;
+}
+
+/** REMB: the most the sender of `ssrcs` should send, in bits per second (rounded down). */
+export function writeRemb(senderSsrc: number, bitrate: number, ssrcs: readonly number[]): Buffer {
+  if (ssrcs.length > 255) throw new RangeError('at most 255 SSRCs');
+  let exp = 0;
+  let mantissa = Math.max(0, Math.floor(bitrate));
+  while (mantissa >= 1 << 18) {
+    mantissa = Math.floor(mantissa / 2);
+    exp++;
+  }
+  if (exp > 63) throw new RangeError('bitrate out of range');
+  const buf = header(REMB_FMT, RTCP_PSFB, 4 + ssrcs.length);
+  buf.writeUInt32BE(senderSsrc >>> 0, 4);
+  buf.writeUInt32BE(0, 8);
+  buf.writeUInt32BE(REMB_ID, 12);
+  buf[16] = ssrcs.length;
+  buf[17] = (exp << 2) | (mantissa >> 16);
+  buf.writeUInt16BE(mantissa & 0xffff, 18);
+  for (const [i, ssrc] of ssrcs.entries()) buf.writeUInt32BE(ssrc >>> 0, 20 + i * 4);
   return buf;
 }
 
