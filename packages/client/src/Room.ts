@@ -20,9 +20,9 @@ import { isPolite } from './negotiation.ts';
 import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
-import { SfuTransport } from './SfuTransport.ts';
+import { SfuTransport, type VideoSource } from './SfuTransport.ts';
 import { SignalClient, type SignalClientOptions } from './SignalClient.ts';
-import type { PeerStats } from './stats.ts';
+import type { PeerStats, PublishStats } from './stats.ts';
 
 export type RoomConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
 
@@ -82,6 +82,11 @@ export interface RoomOptions {
    * new one, or after this many ms at the latest (default 10 000).
    */
   handoverTimeoutMs?: number;
+  /**
+   * In SFU mode, send the camera as three simulcast layers (¼, ½ and full resolution) so the SFU
+   * can forward each subscriber the layer its tile needs (default true).
+   */
+  simulcast?: boolean;
 }
 
 type Buffered = () => void;
@@ -118,7 +123,10 @@ export class Room extends Emitter<RoomEvents> {
   /** Peers whose media state came from a mesh link (otherwise it is inferred from SFU producers). */
   readonly #stateFromMesh = new Set<string>();
   #handoverTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #pausedVideo = new Set<string>();
+  /** Video paused with setVideoPaused, by `source:peerId`. */
+  readonly #pausedVideo = new Map<string, { peerId: string; source: VideoSource }>();
+  /** `source:peerId` → the size set with setVideoSize. */
+  readonly #videoSizes = new Map<string, { peerId: string; source: VideoSource; width: number; height: number }>();
   #activeSpeaker: string | null = null;
   #speakerCount = 0;
 
@@ -240,21 +248,42 @@ export class Room extends Emitter<RoomEvents> {
     return this.#addEntries(res.entries);
   }
 
-  /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
   /** The active speaker's peer id (SFU mode), or null. */
   get activeSpeaker(): string | null {
     return this.#activeSpeaker;
   }
 
   /**
-   * Stops (or resumes) receiving a peer's video through the SFU, e.g. while its tile is off
-   * screen: the server stops forwarding it, which saves its bandwidth and our decoder. Kept across
-   * reconnects and mode switches; in mesh mode the peer's link keeps sending.
+   * Stops (or resumes) receiving a peer's camera (or screen) video through the SFU, e.g. while its
+   * tile is off screen: the server stops forwarding it, which saves its bandwidth and our decoder.
+   * Kept across reconnects and mode switches; in mesh mode the peer's link keeps sending.
    */
-  setVideoPaused(peerId: string, paused: boolean): void {
-    if (paused) this.#pausedVideo.add(peerId);
-    else this.#pausedVideo.delete(peerId);
-    this.#sfu?.setVideoPaused(peerId, paused);
+  setVideoPaused(peerId: string, paused: boolean, source: VideoSource = 'camera'): void {
+    const key = `${source}:${peerId}`;
+    if (paused) this.#pausedVideo.set(key, { peerId, source });
+    else this.#pausedVideo.delete(key);
+    this.#sfu?.setVideoPaused(peerId, paused, source);
+  }
+
+  /**
+   * How large a peer's camera (or screen) video is shown, in device pixels (0×0: no preference).
+   * In SFU mode the server then forwards the smallest simulcast layer that covers it. Kept across
+   * mode switches; in mesh mode it has no effect.
+   *
+   * @example
+   * const r = tile.getBoundingClientRect();
+   * room.setVideoSize(peerId, 'camera', r.width * devicePixelRatio, r.height * devicePixelRatio);
+   */
+  setVideoSize(peerId: string, source: VideoSource, width: number, height: number): void {
+    const key = `${source}:${peerId}`;
+    if (width <= 0 && height <= 0) this.#videoSizes.delete(key);
+    else this.#videoSizes.set(key, { peerId, source, width, height });
+    this.#sfu?.setVideoSize(peerId, source, width, height);
+  }
+
+  /** What we publish through the SFU, per slot and simulcast layer (empty in mesh mode). */
+  async publishStats(): Promise<PublishStats[]> {
+    return (await this.#sfu?.publishStats()) ?? [];
   }
 
   #setSpeakers(active: string | null, speakers: Speaker[]): void {
@@ -264,6 +293,7 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('speakers', active, speakers);
   }
 
+  /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
   publish(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
     this.#sfu?.setTrack(slot, local);
     return this.#pcs.setTrack(slot, local);
@@ -450,8 +480,10 @@ export class Room extends Emitter<RoomEvents> {
     this.#stateFromMesh.delete(id);
     this.#pcs.remove(id);
     this.#sfu?.removePeer(id);
-    this.#sfu?.setVideoPaused(id, false);
-    this.#pausedVideo.delete(id);
+    for (const source of ['camera', 'screen'] as const) {
+      this.#pausedVideo.delete(`${source}:${id}`);
+      this.#videoSizes.delete(`${source}:${id}`);
+    }
     for (const [pid, p] of this.#producers) if (p.peer === id) this.#producers.delete(pid);
     this.emit('peerLeft', peer);
   }
@@ -462,7 +494,8 @@ export class Room extends Emitter<RoomEvents> {
    */
   #inferMediaState(peerId: string): void {
     if (this.#stateFromMesh.has(peerId) || !this.#peers.has(peerId)) return;
-    const kinds = new Set([...this.#producers.values()].filter((p) => p.peer === peerId).map((p) => p.kind));
+    // A shared screen is no camera.
+    const kinds = new Set([...this.#producers.values()].filter((p) => p.peer === peerId && p.source !== 'screen').map((p) => p.kind));
     const media = this.#peers.get(peerId)?.media;
     if (media && media.audio === kinds.has('audio') && media.video === kinds.has('video')) return;
     this.#updatePeer(peerId, { media: { ...EMPTY_MEDIA_STATE, audio: kinds.has('audio'), video: kinds.has('video') } });
@@ -502,15 +535,18 @@ export class Room extends Emitter<RoomEvents> {
   #startSfu(selfId: string): void {
     if (this.#sfu) return;
     const sfu = new SfuTransport({
+      // Async, so a missing signal client rejects (the transport catches it) instead of throwing.
       signal: {
-        sfuPublish: (sdp) => this.#requireSignal().sfuPublish(sdp),
-        sfuSubscribe: (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
-        sfuClose: (id) => this.#requireSignal().sfuClose(id),
-        sfuPause: (ids, paused) => this.#requireSignal().sfuPause(ids, paused),
+        sfuPublish: async (sdp, source) => this.#requireSignal().sfuPublish(sdp, source),
+        sfuSubscribe: async (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
+        sfuClose: async (id) => this.#requireSignal().sfuClose(id),
+        sfuPause: async (ids, paused) => this.#requireSignal().sfuPause(ids, paused),
+        sfuVideoSize: async (ids, width, height) => this.#requireSignal().sfuVideoSize(ids, width, height),
       },
       selfId,
       iceServers: this.#iceServers,
       createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
+      ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
     });
     this.#sfu = sfu;
     sfu.on('track', (t) => this.emit('track', t));
@@ -528,12 +564,13 @@ export class Room extends Emitter<RoomEvents> {
       const state = this.#sfuConnectionState(id);
       if (state) this.#updatePeer(id, { connectionState: state });
     });
-    for (const slot of ['audio', 'video'] as const) {
+    for (const slot of ['audio', 'video', 'screen'] as const) {
       const local = this.#pcs.localTrack(slot);
       if (local) sfu.setTrack(slot, local);
     }
     for (const p of this.#producers.values()) sfu.addProducer(p);
-    for (const id of this.#pausedVideo) sfu.setVideoPaused(id, true);
+    for (const v of this.#pausedVideo.values()) sfu.setVideoPaused(v.peerId, true, v.source);
+    for (const v of this.#videoSizes.values()) sfu.setVideoSize(v.peerId, v.source, v.width, v.height);
     sfu.start();
   }
 
@@ -605,3 +642,4 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('connectionState', state, reason);
   }
 }
+

@@ -1,16 +1,19 @@
-import type { SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
+import type { SfuProducerInfo, SfuSubscribeResult } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
-import { summarizeStats, type PeerStats } from './stats.ts';
+import { SfuPublisher, type SfuPublisherSignal } from './SfuPublisher.ts';
+import { summarizeStats, type PeerStats, type PublishStats } from './stats.ts';
 import { gathered } from './whep.ts';
 
 /** How the transport talks to the server's SFU; the SignalClient implements it. */
-export interface SfuSignal {
-  sfuPublish(sdp: string): Promise<SfuPublishResult>;
+export interface SfuSignal extends SfuPublisherSignal {
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult>;
-  sfuClose(peerId: string): Promise<unknown>;
   sfuPause(consumerIds: string[], paused: boolean): Promise<unknown>;
+  sfuVideoSize(consumerIds: string[], width: number, height: number): Promise<unknown>;
 }
+
+/** Which remote video a request is about: a member's camera or their shared screen. */
+export type VideoSource = RemoteTrack['source'];
 
 export interface SfuTransportOptions {
   signal: SfuSignal;
@@ -22,6 +25,8 @@ export interface SfuTransportOptions {
   gatheringTimeoutMs?: number;
   /** Producer announcements within this window are subscribed with one connection. */
   batchDelayMs?: number;
+  /** Send the camera as three simulcast layers (default true). */
+  simulcast?: boolean;
 }
 
 export interface SfuTransportEvents {
@@ -36,15 +41,11 @@ export interface SfuTransportEvents {
 
 /** Producers one subscribe request may take (the server's limit). */
 const MAX_PER_SUBSCRIBE = 16;
-const KINDS = ['audio', 'video'] as const;
-type Kind = (typeof KINDS)[number];
+/** Consumers one pause or video-size request may name (the server's limit). */
+const MAX_PER_REQUEST = 64;
 
-interface Publication {
-  pc: RTCPeerConnection;
-  /** The server-side connection, once the answer arrived. */
-  peerId: string | undefined;
-  senders: Map<Kind, RTCRtpSender>;
-}
+/** Per-(peer, source) state such as pausing and video size is kept under this key. */
+const videoKey = (peerId: string, source: VideoSource) => `${source}:${peerId}`;
 
 interface Subscription {
   pc: RTCPeerConnection;
@@ -56,24 +57,25 @@ interface Subscription {
 }
 
 /**
- * Media through the room's SFU: one RTCPeerConnection publishes the local camera and microphone
- * (`sfu_publish`: offer → answer in the ack), and one connection per batch of announced producers
- * receives them (`sfu_subscribe`). Remote tracks are labelled with the announcing member's peer id
- * and grouped into one MediaStream per peer, so they look like the mesh path's tracks.
+ * Media through the room's SFU: the SfuPublisher publishes each local slot (microphone, camera with
+ * simulcast, screen) over its own connection (`sfu_publish`: offer → answer in the ack), and one
+ * connection per batch of announced producers receives them (`sfu_subscribe`). Remote tracks are
+ * labelled with the announcing member's peer id and source, and grouped into one MediaStream per
+ * peer and source (camera + microphone, screen), so they look like the mesh path's tracks.
  * The client always offers, with its candidates gathered (the SFU answers completely, no trickle).
  */
 export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #opts: SfuTransportOptions;
-  readonly #local = new Map<Kind, LocalTrack>();
+  readonly #publisher: SfuPublisher;
   /** Announced producers of other members that still exist. */
   readonly #producers = new Map<string, SfuProducerInfo>();
   readonly #subs = new Set<Subscription>();
+  /** One stream per `videoKey(peer, source)`. */
   readonly #streams = new Map<string, MediaStream>();
-  /** Peers whose video we asked the server not to forward (e.g. off-screen tiles). */
+  /** `videoKey`s of video we asked the server not to forward (e.g. off-screen tiles). */
   readonly #pausedVideo = new Set<string>();
-  #pub: Publication | undefined;
-  #publishing: Promise<void> = Promise.resolve();
-  #republish = false;
+  /** `videoKey` → the size that video is shown at, in device pixels. */
+  readonly #videoSizes = new Map<string, { width: number; height: number }>();
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
@@ -83,6 +85,14 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   constructor(options: SfuTransportOptions) {
     super();
     this.#opts = options;
+    this.#publisher = new SfuPublisher({
+      signal: options.signal,
+      iceServers: options.iceServers,
+      createPeerConnection: options.createPeerConnection,
+      ...(options.gatheringTimeoutMs !== undefined ? { gatheringTimeoutMs: options.gatheringTimeoutMs } : {}),
+      ...(options.simulcast !== undefined ? { simulcast: options.simulcast } : {}),
+    });
+    this.#publisher.on('error', (err) => this.#fail(err));
   }
 
   get closed(): boolean {
@@ -111,44 +121,57 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    this.#schedulePublish();
+    this.#publisher.start();
     this.#scheduleSubscribe();
   }
 
-  /** Publishes, replaces or withdraws a local track. The screen slot is not sent through the SFU (yet). */
+  /**
+   * Publishes, replaces or withdraws a local track; each slot has its own SFU connection (see
+   * SfuPublisher). Withdrawing a slot closes its producers on the server.
+   */
   setTrack(slot: TrackSlot, local: LocalTrack | null): void {
-    if (this.#closed || slot === 'screen') return;
-    const prev = this.#local.get(slot);
-    if (local) this.#local.set(slot, local);
-    else this.#local.delete(slot);
-    if (!this.#started) return;
-    const sender = this.#pub?.senders.get(slot);
-    if (sender) {
-      // The section stays; a replaced device needs no renegotiation, a removed one sends nothing.
-      if (sender.track !== (local?.track ?? null)) void sender.replaceTrack(local?.track ?? null).catch((e: unknown) => this.#fail(e));
-      return;
-    }
-    if (local && !prev) this.#schedulePublish();
+    if (this.#closed) return;
+    this.#publisher.setTrack(slot, local);
   }
 
   /**
-   * Asks the server to stop (or resume) forwarding `peerId`'s video to us, e.g. while its tile is
-   * off screen. Remembered for later subscriptions to that peer; resuming waits for a key frame.
+   * Asks the server to stop (or resume) forwarding `peerId`'s camera (or screen) video to us, e.g.
+   * while its tile is off screen. Remembered for later subscriptions; resuming waits for a key frame.
    */
-  setVideoPaused(peerId: string, paused: boolean): void {
-    if (this.#closed || this.#pausedVideo.has(peerId) === paused) return;
-    if (paused) this.#pausedVideo.add(peerId);
-    else this.#pausedVideo.delete(peerId);
-    const ids: string[] = [];
-    for (const sub of this.#subs) {
-      for (const i of sub.items.values()) if (i.peer === peerId && i.remote.track.kind === 'video') ids.push(i.consumerId);
-    }
-    if (ids.length > 0) void this.#opts.signal.sfuPause(ids, paused).catch((e: unknown) => this.#fail(e));
+  setVideoPaused(peerId: string, paused: boolean, source: VideoSource = 'camera'): void {
+    const key = videoKey(peerId, source);
+    if (this.#closed || this.#pausedVideo.has(key) === paused) return;
+    if (paused) this.#pausedVideo.add(key);
+    else this.#pausedVideo.delete(key);
+    const ids = this.#videoConsumers((i) => i.peer === peerId && i.remote.source === source);
+    this.#sendPause(ids, paused);
   }
 
-  /** Whether `peerId`'s video is paused by `setVideoPaused`. */
-  isVideoPaused(peerId: string): boolean {
-    return this.#pausedVideo.has(peerId);
+  /** Whether `peerId`'s camera (or screen) video is paused by `setVideoPaused`. */
+  isVideoPaused(peerId: string, source: VideoSource = 'camera'): boolean {
+    return this.#pausedVideo.has(videoKey(peerId, source));
+  }
+
+  /**
+   * Tells the server how large `peerId`'s camera (or screen) video is shown, in device pixels
+   * (0×0: no preference), so it forwards the smallest simulcast layer that covers it. Remembered
+   * for later subscriptions.
+   */
+  setVideoSize(peerId: string, source: VideoSource, width: number, height: number): void {
+    if (this.#closed) return;
+    const size = { width: clampSize(width), height: clampSize(height) };
+    const key = videoKey(peerId, source);
+    const known = this.#videoSizes.get(key) ?? { width: 0, height: 0 };
+    if (known.width === size.width && known.height === size.height) return;
+    if (size.width === 0 && size.height === 0) this.#videoSizes.delete(key);
+    else this.#videoSizes.set(key, size);
+    const ids = this.#videoConsumers((i) => i.peer === peerId && i.remote.source === source);
+    this.#sendVideoSize(ids, size);
+  }
+
+  /** What our publications send, per slot and simulcast layer. */
+  publishStats(): Promise<PublishStats[]> {
+    return this.#publisher.stats();
   }
 
   addProducer(info: SfuProducerInfo): void {
@@ -168,9 +191,13 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
     }
   }
 
-  /** Forgets every producer of a member that left. */
+  /** Forgets every producer of a member that left, and what we asked about their video. */
   removePeer(peerId: string): void {
     for (const p of [...this.#producers.values()]) if (p.peer === peerId) this.removeProducer(p.id);
+    for (const source of ['camera', 'screen'] as const) {
+      this.#pausedVideo.delete(videoKey(peerId, source));
+      this.#videoSizes.delete(videoKey(peerId, source));
+    }
   }
 
   /** Statistics per remote peer, from the subscribing connections. */
@@ -202,67 +229,11 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
     this.#retryTimer = undefined;
     const tracks = this.remoteTracks;
     for (const sub of [...this.#subs]) this.#closeSub(sub, false);
-    if (this.#pub) this.#closePub(this.#pub);
-    this.#pub = undefined;
-    this.#local.clear();
+    this.#publisher.close();
     this.#producers.clear();
     this.#streams.clear();
     for (const t of tracks) this.emit('trackRemoved', t);
     this.removeAllListeners();
-  }
-
-  // --- publishing -------------------------------------------------------------------------
-
-  #schedulePublish(): void {
-    if (this.#republish) return;
-    this.#republish = true;
-    this.#publishing = this.#publishing.then(async () => {
-      this.#republish = false;
-      if (this.#closed) return;
-      await this.#publish().catch((e: unknown) => this.#fail(e));
-    });
-  }
-
-  /** A new publishing connection carrying every current local track; the old one closes after. */
-  async #publish(): Promise<void> {
-    const kinds = KINDS.filter((k) => this.#local.has(k));
-    const old = this.#pub;
-    if (kinds.length === 0) return;
-    const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
-    const pub: Publication = { pc, peerId: undefined, senders: new Map() };
-    this.#pub = pub;
-    try {
-      for (const kind of kinds) {
-        const local = this.#local.get(kind);
-        if (!local) continue;
-        const t = pc.addTransceiver(local.track, { direction: 'sendonly', streams: local.stream ? [local.stream] : [] });
-        pub.senders.set(kind, t.sender);
-      }
-      await pc.setLocalDescription(await pc.createOffer());
-      await gathered(pc, this.#opts.gatheringTimeoutMs ?? 2000);
-      const res = await this.#opts.signal.sfuPublish(pc.localDescription?.sdp ?? '');
-      pub.peerId = res.peerId;
-      if (this.#closed || this.#pub !== pub) {
-        this.#closePub(pub);
-        return;
-      }
-      await pc.setRemoteDescription({ type: 'answer', sdp: res.answer });
-      // Tracks replaced while the offer was in flight.
-      for (const [kind, sender] of pub.senders) {
-        const track = this.#local.get(kind)?.track ?? null;
-        if (sender.track !== track) await sender.replaceTrack(track);
-      }
-    } catch (err) {
-      if (this.#pub === pub) this.#pub = old;
-      this.#closePub(pub);
-      throw err;
-    }
-    if (old) this.#closePub(old);
-  }
-
-  #closePub(pub: Publication): void {
-    pub.pc.close();
-    if (pub.peerId !== undefined) this.#opts.signal.sfuClose(pub.peerId).catch(() => undefined);
   }
 
   // --- subscribing ------------------------------------------------------------------------
@@ -325,10 +296,13 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
         const transceiver = pc.getTransceivers().find((t) => t.mid === c.mid);
         if (!producer || !transceiver) continue;
         const track = transceiver.receiver.track;
-        let stream = this.#streams.get(producer.peer);
-        if (!stream) this.#streams.set(producer.peer, (stream = new MediaStream()));
+        // Camera and microphone share a stream; a screen share has its own (as in the mesh).
+        const source: VideoSource = producer.source === 'screen' ? 'screen' : 'camera';
+        const key = videoKey(producer.peer, source);
+        let stream = this.#streams.get(key);
+        if (!stream) this.#streams.set(key, (stream = new MediaStream()));
         stream.addTrack(track);
-        const remote: RemoteTrack = { peerId: producer.peer, track, stream, source: 'camera' };
+        const remote: RemoteTrack = { peerId: producer.peer, track, stream, source };
         sub.items.set(c.producerId, { peer: producer.peer, mid: c.mid, consumerId: c.id, remote });
         const peer = producer.peer;
         const onFlowing = () => {
@@ -340,8 +314,7 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
       }
       sub.requested = [];
       this.#failures = 0;
-      const paused = res.consumers.filter((c) => c.kind === 'video' && this.#pausedVideo.has(sub.items.get(c.producerId)?.peer ?? '')).map((c) => c.id);
-      if (paused.length > 0) void this.#opts.signal.sfuPause(paused, true).catch((e: unknown) => this.#fail(e));
+      this.#applyVideoPreferences(added);
       for (const r of added) this.emit('track', r);
       for (const peer of new Set(added.map((r) => r.peerId))) this.emit('connectionState', peer, pc.connectionState);
       // Producers that closed while we subscribed.
@@ -372,16 +345,57 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   }
 
   #dropRemote(remote: RemoteTrack): void {
-    const stream = this.#streams.get(remote.peerId);
+    const key = videoKey(remote.peerId, remote.source);
+    const stream = this.#streams.get(key);
     if (stream) {
       stream.removeTrack(remote.track);
-      if (stream.getTracks().length === 0) this.#streams.delete(remote.peerId);
+      if (stream.getTracks().length === 0) this.#streams.delete(key);
     }
     this.emit('trackRemoved', remote);
+  }
+
+  // --- per-video preferences ----------------------------------------------------------------
+
+  /** Consumer ids of the received video tracks that match. */
+  #videoConsumers(match: (item: { peer: string; remote: RemoteTrack }) => boolean): string[] {
+    const ids: string[] = [];
+    for (const sub of this.#subs) {
+      for (const i of sub.items.values()) if (i.remote.track.kind === 'video' && match(i)) ids.push(i.consumerId);
+    }
+    return ids;
+  }
+
+  /** New video consumers get the pausing and size already asked for their peer and source. */
+  #applyVideoPreferences(added: RemoteTrack[]): void {
+    const keys = new Set(added.filter((r) => r.track.kind === 'video').map((r) => videoKey(r.peerId, r.source)));
+    const fresh = new Set(added.map((r) => r.track));
+    for (const key of keys) {
+      const ids = this.#videoConsumers((i) => fresh.has(i.remote.track) && videoKey(i.peer, i.remote.source) === key);
+      if (this.#pausedVideo.has(key)) this.#sendPause(ids, true);
+      const size = this.#videoSizes.get(key);
+      if (size) this.#sendVideoSize(ids, size);
+    }
+  }
+
+  #sendPause(ids: string[], paused: boolean): void {
+    for (let i = 0; i < ids.length; i += MAX_PER_REQUEST) {
+      void this.#opts.signal.sfuPause(ids.slice(i, i + MAX_PER_REQUEST), paused).catch((e: unknown) => this.#fail(e));
+    }
+  }
+
+  #sendVideoSize(ids: string[], size: { width: number; height: number }): void {
+    for (let i = 0; i < ids.length; i += MAX_PER_REQUEST) {
+      void this.#opts.signal.sfuVideoSize(ids.slice(i, i + MAX_PER_REQUEST), size.width, size.height).catch((e: unknown) => this.#fail(e));
+    }
   }
 
   #fail(err: unknown): void {
     if (this.#closed) return;
     this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
+}
+
+/** A size the server accepts: whole device pixels within 0–16384. */
+function clampSize(px: number): number {
+  return Number.isFinite(px) ? Math.min(16_384, Math.max(0, Math.round(px))) : 0;
 }

@@ -32,6 +32,7 @@ import {
   type HistoryResult,
   type JoinRequest,
   type JoinResult,
+  type MediaSource,
   type OfferRelay,
   type PeerInfo,
   type PeerLeft,
@@ -179,8 +180,10 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('history', (s) => s.emitWithAck('history', req), historyAck);
   }
 
-  sfuPublish(sdp: string): Promise<SfuPublishResult> {
-    return this.#request('sfu_publish', (s) => s.emitWithAck('sfu_publish', { sdp }), sfuPublishAck);
+  /** Publishes the offer's tracks through the SFU; `source` labels every one of them. */
+  sfuPublish(sdp: string, source?: MediaSource): Promise<SfuPublishResult> {
+    const req = source ? { sdp, source } : { sdp };
+    return this.#request('sfu_publish', (s) => s.emitWithAck('sfu_publish', req), sfuPublishAck);
   }
 
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
@@ -189,6 +192,11 @@ export class SignalClient extends Emitter<SignalClientEvents> {
 
   sfuPause(consumerIds: string[], paused: boolean): Promise<null> {
     return this.#request('sfu_pause', (s) => s.emitWithAck('sfu_pause', { consumerIds, paused }), nullAck);
+  }
+
+  /** How large we show these video consumers, in device pixels (0×0: no preference). */
+  sfuVideoSize(consumerIds: string[], width: number, height: number): Promise<null> {
+    return this.#request('sfu_video_size', (s) => s.emitWithAck('sfu_video_size', { consumerIds, width, height }), nullAck);
   }
 
   sfuClose(peerId: string): Promise<null> {

@@ -85,3 +85,66 @@ export function rateQuality(stats: Pick<PeerStats, 'rttMs' | 'lossPercent'>): Qu
   if (rtt > 150 || loss > 2) return 'fair';
   return 'good';
 }
+
+/** One encoding (simulcast layer) a publishing connection sends, from its outbound-rtp stats. */
+export interface PublishLayerStats {
+  /** The layer's RTP stream id (`q`, `h`, `f`); undefined without simulcast. */
+  rid: string | undefined;
+  width?: number;
+  height?: number;
+  framesEncoded?: number;
+  bytesSent: number;
+  /** False when the browser stopped sending this layer (e.g. the source is too small for it). */
+  active?: boolean;
+  /** Why the encoder sends less than asked: `bandwidth`, `cpu`, `other` or `none`. */
+  qualityLimitationReason?: string;
+}
+
+/** What one of our SFU publications sends. */
+export interface PublishStats {
+  slot: 'audio' | 'video' | 'screen';
+  /** One entry per outbound RTP stream, in `rids` order when given (lowest layer first). */
+  layers: PublishLayerStats[];
+  /** The congestion controller's estimate for the selected candidate pair, in bit/s. */
+  availableOutgoingBitrate?: number;
+}
+
+/**
+ * Reduces a publishing connection's stats report to PublishStats. Pure, and as defensive as
+ * summarizeStats. `rids` orders the layers (unknown rids go last, in report order).
+ */
+export function summarizePublishStats(slot: PublishStats['slot'], stats: Iterable<Record<string, unknown>>, rids: readonly string[] = []): PublishStats {
+  const all = [...stats];
+  const byId = new Map(all.map((s) => [str(s, 'id') ?? '', s]));
+  const layers: PublishLayerStats[] = [];
+  let pair: Record<string, unknown> | undefined;
+  for (const s of all) {
+    const type = str(s, 'type');
+    if (type === 'transport') {
+      pair = byId.get(str(s, 'selectedCandidatePairId') ?? '') ?? pair;
+    } else if (type === 'candidate-pair' && !pair && s['nominated'] === true && str(s, 'state') === 'succeeded') {
+      pair = s;
+    } else if (type === 'outbound-rtp') {
+      const layer: PublishLayerStats = { rid: str(s, 'rid') ?? undefined, bytesSent: num(s, 'bytesSent') ?? 0 };
+      const width = num(s, 'frameWidth');
+      const height = num(s, 'frameHeight');
+      const framesEncoded = num(s, 'framesEncoded');
+      const reason = str(s, 'qualityLimitationReason');
+      if (width !== null) layer.width = width;
+      if (height !== null) layer.height = height;
+      if (framesEncoded !== null) layer.framesEncoded = framesEncoded;
+      if (typeof s['active'] === 'boolean') layer.active = s['active'];
+      if (reason !== null) layer.qualityLimitationReason = reason;
+      layers.push(layer);
+    }
+  }
+  const rank = (rid: string | undefined) => {
+    const i = rid === undefined ? -1 : rids.indexOf(rid);
+    return i < 0 ? rids.length : i;
+  };
+  layers.sort((a, b) => rank(a.rid) - rank(b.rid));
+  const out: PublishStats = { slot, layers };
+  const bitrate = pair ? num(pair, 'availableOutgoingBitrate') : null;
+  if (bitrate !== null) out.availableOutgoingBitrate = bitrate;
+  return out;
+}

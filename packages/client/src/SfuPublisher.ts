@@ -1,0 +1,211 @@
+import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley/protocol';
+import { Emitter } from './Emitter.ts';
+import type { LocalTrack, PeerLinkOptions, TrackSlot } from './PeerLink.ts';
+import { summarizePublishStats, type PublishStats } from './stats.ts';
+import { gathered } from './whep.ts';
+
+/** How the publisher talks to the server's SFU; the SignalClient implements it. */
+export interface SfuPublisherSignal {
+  sfuPublish(sdp: string, source: ProducerSource): Promise<SfuPublishResult>;
+  sfuClose(peerId: string): Promise<unknown>;
+}
+
+export interface SfuPublisherOptions {
+  signal: SfuPublisherSignal;
+  iceServers: RTCIceServer[];
+  createPeerConnection: PeerLinkOptions['createPeerConnection'];
+  /** How long to wait for ICE gathering before sending an offer (the SFU takes no trickle). */
+  gatheringTimeoutMs?: number;
+  /** Send the camera as three simulcast layers (default true). */
+  simulcast?: boolean;
+}
+
+export interface SfuPublisherEvents {
+  error: [error: Error];
+}
+
+/**
+ * The camera's simulcast layers, lowest first: the SFU takes the offer's rid order as the layer
+ * order. The browser drops layers its source is too small for.
+ */
+export const CAMERA_SIMULCAST: readonly Readonly<RTCRtpEncodingParameters>[] = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', maxBitrate: 2_000_000 },
+];
+
+/** What the SFU is told each slot carries. */
+export const SLOT_SOURCE: Readonly<Record<TrackSlot, ProducerSource>> = { audio: 'microphone', video: 'camera', screen: 'screen' };
+
+const SLOTS: readonly TrackSlot[] = ['audio', 'video', 'screen'];
+
+interface Publication {
+  slot: TrackSlot;
+  pc: RTCPeerConnection;
+  sender: RTCRtpSender;
+  /** The simulcast layers' rids, lowest first (empty without simulcast). */
+  rids: string[];
+  /** The server-side connection, once the answer arrived. */
+  peerId: string | undefined;
+  /** The connection is closed (withdrawn, failed or the publisher closed). */
+  closed: boolean;
+  /** `sfu_close` was sent for `peerId`. */
+  released: boolean;
+}
+
+/**
+ * Publishes local tracks through the SFU, one RTCPeerConnection (and one `sfu_publish`) per slot:
+ * microphone, camera, screen. Separate connections keep a slot's changes from disturbing the
+ * others, and the SFU (libdatachannel) forwards a simulcast section only when its connection has
+ * no other media track. A replaced device swaps the sender's track without renegotiation; a
+ * withdrawn one closes its connection, so the SFU closes the producer and others lose the tile.
+ */
+export class SfuPublisher extends Emitter<SfuPublisherEvents> {
+  readonly #opts: SfuPublisherOptions;
+  readonly #local = new Map<TrackSlot, LocalTrack>();
+  readonly #pubs = new Map<TrackSlot, Publication>();
+  /** Each slot's publishing work runs in order (a publish, then maybe another after a withdrawal). */
+  readonly #queues = new Map<TrackSlot, Promise<void>>();
+  readonly #scheduled = new Set<TrackSlot>();
+  #started = false;
+  #closed = false;
+
+  constructor(options: SfuPublisherOptions) {
+    super();
+    this.#opts = options;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Begins publishing (tracks given before are kept). */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    for (const slot of this.#local.keys()) this.#schedule(slot);
+  }
+
+  /**
+   * Publishes, replaces or withdraws a local track. A failed publish is reported as an `error` and
+   * tried again on the slot's next change.
+   */
+  setTrack(slot: TrackSlot, local: LocalTrack | null): void {
+    if (this.#closed) return;
+    if (local) this.#local.set(slot, local);
+    else this.#local.delete(slot);
+    if (!this.#started) return;
+    const pub = this.#pubs.get(slot);
+    if (!local) {
+      if (pub) this.#unpublish(pub);
+      return;
+    }
+    if (!pub) {
+      this.#schedule(slot);
+      return;
+    }
+    if (pub.sender.track !== local.track) void pub.sender.replaceTrack(local.track).catch((e: unknown) => this.#fail(e));
+  }
+
+  /** What each publication sends, per simulcast layer (for tests and diagnostics). */
+  async stats(): Promise<PublishStats[]> {
+    const out: PublishStats[] = [];
+    for (const slot of SLOTS) {
+      const pub = this.#pubs.get(slot);
+      if (!pub) continue;
+      const report = await pub.pc.getStats().catch(() => undefined);
+      if (!report) continue;
+      const items: Record<string, unknown>[] = [];
+      report.forEach((value: unknown) => {
+        if (typeof value === 'object' && value !== null) items.push({ ...value });
+      });
+      out.push(summarizePublishStats(slot, items, pub.rids));
+    }
+    return out;
+  }
+
+  /** Closes every publication (and tells the server), drops listeners. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const pub of this.#pubs.values()) this.#closePub(pub);
+    this.#pubs.clear();
+    this.#local.clear();
+    this.#scheduled.clear();
+    this.removeAllListeners();
+  }
+
+  #schedule(slot: TrackSlot): void {
+    if (this.#scheduled.has(slot)) return;
+    this.#scheduled.add(slot);
+    const previous = this.#queues.get(slot) ?? Promise.resolve();
+    this.#queues.set(
+      slot,
+      previous.then(async () => {
+        this.#scheduled.delete(slot);
+        if (this.#closed || !this.#local.has(slot) || this.#pubs.has(slot)) return;
+        await this.#publish(slot).catch((e: unknown) => this.#fail(e));
+      }),
+    );
+  }
+
+  /** A new connection for the slot's current track: offer (with candidates) → answer in the ack. */
+  async #publish(slot: TrackSlot): Promise<void> {
+    const local = this.#local.get(slot);
+    if (!local) return;
+    const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
+    const simulcast = slot === 'video' && (this.#opts.simulcast ?? true);
+    const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: local.stream ? [local.stream] : [] };
+    if (simulcast) init.sendEncodings = CAMERA_SIMULCAST.map((e) => ({ ...e }));
+    let pub: Publication | undefined;
+    try {
+      const { sender } = pc.addTransceiver(local.track, init);
+      pub = { slot, pc, sender, rids: simulcast ? CAMERA_SIMULCAST.map((e) => e.rid ?? '') : [], peerId: undefined, closed: false, released: false };
+      this.#pubs.set(slot, pub);
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc, this.#opts.gatheringTimeoutMs ?? 2000);
+      if (pub.closed) return;
+      const res = await this.#opts.signal.sfuPublish(pc.localDescription?.sdp ?? '', SLOT_SOURCE[slot]);
+      pub.peerId = res.peerId;
+      // Withdrawn (or everything closed) while the offer was in flight: release the server side too.
+      if (pub.closed) {
+        this.#closePub(pub);
+        return;
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: res.answer });
+      // A device replaced while the offer was in flight.
+      const track = this.#local.get(slot)?.track ?? null;
+      if (!pub.closed && track && pub.sender.track !== track) await pub.sender.replaceTrack(track);
+    } catch (err) {
+      if (pub) {
+        if (this.#pubs.get(slot) === pub) this.#pubs.delete(slot);
+        this.#closePub(pub);
+      } else {
+        pc.close();
+      }
+      throw err;
+    }
+  }
+
+  #unpublish(pub: Publication): void {
+    if (this.#pubs.get(pub.slot) === pub) this.#pubs.delete(pub.slot);
+    this.#closePub(pub);
+  }
+
+  /** Closes the connection and, once its server-side id is known, tells the server. */
+  #closePub(pub: Publication): void {
+    if (!pub.closed) {
+      pub.closed = true;
+      pub.pc.close();
+    }
+    if (pub.peerId !== undefined && !pub.released) {
+      pub.released = true;
+      this.#opts.signal.sfuClose(pub.peerId).catch(() => undefined);
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#closed) return;
+    this.emit('error', err instanceof Error ? err : new Error(String(err)));
+  }
+}
