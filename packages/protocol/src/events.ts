@@ -24,8 +24,8 @@ import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from 
 import { z } from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult } from './messages/sfu.ts';
-import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema } from './messages/sfu.ts';
+import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
+import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema, sfuVideoSizeRequestSchema } from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -53,6 +53,8 @@ export interface ClientToServerEvents {
   sfu_close: (req: SfuCloseRequest, ack: AckFn<null>) => void;
   /** Pause/resume forwarding of some of your SFU consumers. */
   sfu_pause: (req: SfuPauseRequest, ack: AckFn<null>) => void;
+  /** How large you show some of your SFU video consumers (simulcast layer choice). */
+  sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
 }
 
 /** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
@@ -96,6 +98,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_subscribe: sfuSubscribeRequestSchema,
   sfu_close: sfuCloseRequestSchema,
   sfu_pause: sfuPauseRequestSchema,
+  sfu_video_size: sfuVideoSizeRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -5,13 +5,33 @@ import { LIMITS } from '../limits.ts';
 const sfuId = z.string().regex(/^[\w-]{1,64}$/);
 const sdp = z.string().min(1).max(LIMITS.sdp);
 
-/** Publish media through the room's SFU: a WebRTC offer whose sections send VP8/H.264/Opus. */
-export const sfuPublishRequestSchema = z.strictObject({ sdp });
+/** What a published track is: a camera, a microphone or a shared screen. */
+export const mediaSourceSchema = z.enum(['camera', 'microphone', 'screen']);
+export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+/**
+ * Publish media through the room's SFU: a WebRTC offer whose sections send VP8/H.264/Opus.
+ * A video section may be simulcast (`a=rid` … `send` and `a=simulcast:send`, up to 3 layers, listed
+ * low to high); `source` labels every track of the offer (default: camera / microphone).
+ */
+export const sfuPublishRequestSchema = z.strictObject({ sdp, source: mediaSourceSchema.optional() });
 export type SfuPublishRequest = z.infer<typeof sfuPublishRequestSchema>;
 
 /** Receive producers through the SFU: an offer whose receiving sections take `producerIds` in order. */
 export const sfuSubscribeRequestSchema = z.strictObject({ sdp, producerIds: z.array(sfuId).min(1).max(16) });
 export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
+
+/**
+ * How large the caller shows some of its video consumers, in device pixels (0×0: no preference).
+ * For simulcast producers the SFU forwards the smallest layer that covers this size (and that the
+ * subscriber's bandwidth allows).
+ */
+export const sfuVideoSizeRequestSchema = z.strictObject({
+  consumerIds: z.array(sfuId).min(1).max(64),
+  width: z.number().int().min(0).max(16384),
+  height: z.number().int().min(0).max(16384),
+});
+export type SfuVideoSizeRequest = z.infer<typeof sfuVideoSizeRequestSchema>;
 
 /** Close one of the caller's own SFU connections (stop publishing or subscribing). */
 export const sfuCloseRequestSchema = z.strictObject({ peerId: sfuId });
@@ -31,6 +51,9 @@ export const sfuProducerInfoSchema = z.object({
   /** Peer id of the publishing room member. */
   peer: peerId,
   kind,
+  source: mediaSourceSchema,
+  /** Simulcast layers the publisher sends (1 without simulcast). */
+  layers: z.number().int().min(1).max(3),
 });
 export type SfuProducerInfo = z.infer<typeof sfuProducerInfoSchema>;
 

@@ -48,6 +48,8 @@ export interface AddTrackOptions {
   streamId?: string;
   /** RTP header extensions to negotiate (answers: only ones the offer has, with its ids). */
   extmaps?: ReadonlyArray<{ id: number; uri: string }>;
+  /** Receiving simulcast: the offer's rids, accepted in its order (`a=rid … recv`, `a=simulcast:recv`). */
+  simulcastRids?: readonly string[];
 }
 
 /** Converts config ICE servers (W3C shape) to libdatachannel URLs; only config ever supplies them. */
@@ -119,6 +121,11 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     else if (desc instanceof Video) desc.addVP8Codec(opts.payloadType);
     else desc.addOpusCodec(opts.payloadType);
     for (const e of opts.extmaps ?? []) desc.parseSdpLine(`a=extmap:${e.id} ${e.uri}`);
+    const rids = opts.simulcastRids ?? [];
+    if (rids.length > 0) {
+      for (const rid of rids) desc.parseSdpLine(`a=rid:${rid} recv`);
+      desc.parseSdpLine(`a=simulcast:recv ${rids.join(';')}`);
+    }
     if (opts.direction === 'send') desc.addSSRC(ssrc, 'parley', opts.streamId ?? 'parley', `${opts.kind}-${opts.mid}`);
     const native = this.#pc.addTrack(desc);
     const track = new MediaTrack(native, { ...opts, ssrc });

@@ -26,6 +26,11 @@ export interface SdpMedia {
   ssrcs: number[];
   /** RTP header extensions offered for this section (`a=extmap:<id> <uri>`). */
   extmaps: SdpExtmap[];
+  /**
+   * Simulcast streams this section sends (`a=rid:<id> send` in `a=simulcast:send` order; paused
+   * `~` and alternatives after the first dropped); empty without simulcast.
+   */
+  sendRids: string[];
 }
 
 export interface SdpExtmap {
@@ -35,6 +40,8 @@ export interface SdpExtmap {
 
 /** Header extension URIs the media layer reads. */
 export const EXT_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+export const EXT_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+export const EXT_RID = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
 /** The id `media` negotiated for header extension `uri`, if any. */
 export function extmapId(media: SdpMedia, uri: string): number | undefined {
@@ -59,7 +66,7 @@ export function parseSdp(sdp: string): ParsedSdp {
   let sessionDirection: SdpDirection = 'sendrecv';
   let sessionHasFingerprint = false;
   let sessionHasUfrag = false;
-  const media: Array<SdpMedia & { hasFingerprint: boolean; hasUfrag: boolean; explicitDirection: boolean }> = [];
+  const media: Array<SdpMedia & { hasFingerprint: boolean; hasUfrag: boolean; explicitDirection: boolean; rids: string[]; simulcast: string[] | undefined }> = [];
   for (const line of lines) {
     if (!/^[a-z]=/.test(line)) throw bad(`malformed SDP line: ${line.slice(0, 40)}`);
     if (line.length > 4096) throw bad('SDP line too long');
@@ -79,6 +86,9 @@ export function parseSdp(sdp: string): ParsedSdp {
         codecs: [],
         ssrcs: [],
         extmaps: [],
+        sendRids: [],
+        rids: [],
+        simulcast: undefined,
         hasFingerprint: false,
         hasUfrag: false,
       });
@@ -130,6 +140,12 @@ export function parseSdp(sdp: string): ParsedSdp {
     } else if (name === 'ssrc') {
       const s = /^(\d{1,10}) /.exec(value);
       if (s && !current.ssrcs.includes(Number(s[1]))) current.ssrcs.push(Number(s[1]) >>> 0);
+    } else if (name === 'rid') {
+      const r = /^([\w-]{1,16}) send(?: |$)/.exec(value);
+      if (r && current.rids.length < 8) current.rids.push(r[1]!);
+    } else if (name === 'simulcast') {
+      const m = /^send ([\w;,~-]{1,128})/.exec(value);
+      if (m) current.simulcast = m[1]!.split(';').map((alt) => alt.split(',')[0]!);
     } else if (name === 'extmap') {
       const e = /^(\d{1,3})(?:\/\w+)? (\S{1,256})/.exec(value);
       const id = Number(e?.[1]);
@@ -146,7 +162,17 @@ export function parseSdp(sdp: string): ParsedSdp {
     if (m.port !== 0 && !(m.hasUfrag || sessionHasUfrag)) throw bad('SDP has no ICE credentials');
   }
   return {
-    media: media.map(({ kind, mid, direction, port, codecs, ssrcs, extmaps }) => ({ kind, mid, direction, port, codecs, ssrcs, extmaps })),
+    media: media.map(({ kind, mid, direction, port, codecs, ssrcs, extmaps, rids, simulcast }) => ({
+      kind,
+      mid,
+      direction,
+      port,
+      codecs,
+      ssrcs,
+      extmaps,
+      // only streams both declared (a=rid) and listed active (no ~) in a=simulcast
+      sendRids: (simulcast ?? []).filter((r) => !r.startsWith('~') && rids.includes(r)).slice(0, 3),
+    })),
   };
 }
 

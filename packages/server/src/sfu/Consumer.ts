@@ -96,6 +96,7 @@ export class Consumer {
   readonly #onClose = new Set<() => void>();
   #remb: number | undefined;
   #rembAt = 0;
+  #pending: Producer | undefined;
 
   constructor(init: ConsumerInit) {
     this.id = init.id;
@@ -145,17 +146,46 @@ export class Consumer {
     this.#resync();
   }
 
-  /** Feeds this consumer from another producer of the same kind and codec; the stream continues. */
+  /**
+   * Feeds this consumer from another producer of the same kind and codec; the stream continues.
+   * A flowing video consumer switches seamlessly: it keeps forwarding the current producer until
+   * the new one sends a key frame (which it asks for), then takes the new one from that frame on
+   * (simulcast layer changes). Otherwise (audio, not flowing yet) it switches at once.
+   */
   switchProducer(producer: Producer): void {
-    if (this.#closed || producer === this.#producer) return;
+    if (this.#closed) return;
+    if (producer === this.#producer) {
+      this.#dropPending();
+      return;
+    }
     if (producer.closed) throw new Error('producer is closed');
     if (producer.kind !== this.#producer.kind || producer.codec.name !== this.#producer.codec.name) {
       throw new Error(`cannot switch a ${this.#producer.codec.name} consumer to a ${producer.codec.name} producer`);
+    }
+    if (producer === this.#pending) return;
+    this.#dropPending();
+    if (this.#isVideo && this.#active && !this.#needsSync) {
+      this.#pending = producer;
+      producer.addConsumer(this);
+      this.stats.keyFrameRequests++;
+      producer.requestKeyFrame();
+      return;
     }
     this.#producer.removeConsumer(this);
     this.#producer = producer;
     producer.addConsumer(this);
     this.#resync();
+  }
+
+  /** The producer this consumer is switching to (until its next key frame), if any. */
+  get pendingProducer(): Producer | undefined {
+    return this.#pending;
+  }
+
+  #dropPending(): void {
+    if (!this.#pending) return;
+    this.#pending.removeConsumer(this);
+    this.#pending = undefined;
   }
 
   #resync(): void {
@@ -172,10 +202,19 @@ export class Consumer {
 
   /**
    * Rewrites `pkt`'s header in place for this subscriber and sends it. `seq`, `ts` and `b1` are the
-   * producer's values (the caller restores them afterwards). Returns whether it was sent.
+   * producer's values (the caller restores them afterwards); `from` is the producer it came from
+   * (default: the current one). Returns whether it was sent.
    */
-  forward(pkt: Buffer, seq: number, ts: number, b1: number): boolean {
+  forward(pkt: Buffer, seq: number, ts: number, b1: number, from?: Producer): boolean {
     if (!this.#active) return false;
+    if (from !== undefined && from !== this.#producer) {
+      // a switch in progress: the new producer takes over at its first key frame
+      if (from !== this.#pending || !this.#isKeyFrameStart(pkt)) return false;
+      this.#producer.removeConsumer(this);
+      this.#producer = from;
+      this.#pending = undefined;
+      this.#needsSync = true;
+    }
     if (this.#needsSync && !this.#sync(pkt, seq, ts)) return false;
     const outSeq = (seq + this.#seqOffset) & 0xffff;
     const outTs = (ts + this.#tsOffset) >>> 0;
@@ -325,6 +364,7 @@ export class Consumer {
     if (this.#closed) return;
     this.#closed = true;
     this.#active = false;
+    this.#dropPending();
     this.#producer.removeConsumer(this);
     for (const fn of [...this.#onClose]) {
       try {

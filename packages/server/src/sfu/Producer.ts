@@ -120,6 +120,9 @@ export class Producer {
   };
   /** Incoming bitrate (bits/s) over the last feedback interval. */
   bitrate = 0;
+  /** Video frame size from the latest key frame, when known (simulcast layers). */
+  width = 0;
+  height = 0;
   /** The publisher's latest sender report (NTP ↔ RTP time), if it sends any. */
   lastSenderReport: LastSenderReport | undefined;
   /** performance.now() of the latest forwarded packet. */
@@ -214,7 +217,7 @@ export class Producer {
     let sent = 0;
     for (let i = 0; i < list.length; i++) {
       try {
-        if (list[i]!.forward(pkt, seq, ts, b1)) sent++;
+        if (list[i]!.forward(pkt, seq, ts, b1, this)) sent++;
       } catch {
         // an output that throws must not stop the fan-out nor escape the packet path
         this.stats.consumerErrors++;
@@ -257,7 +260,7 @@ export class Producer {
    * jitter, last SR for its RTT) and, for video, a REMB with `targetBitrate()`. Also updates
    * `bitrate`. Returns whether anything was sent.
    */
-  sendFeedback(limits: BitrateLimits, now = performance.now()): boolean {
+  sendFeedback(limits: BitrateLimits, now = performance.now(), withRemb = this.kind === 'video'): boolean {
     if (this.#closed) return false;
     if (this.#feedbackAt !== undefined && now > this.#feedbackAt) {
       this.bitrate = Math.round(((this.stats.bytesIn - this.#bytesAtFeedback) * 8000) / (now - this.#feedbackAt));
@@ -269,7 +272,7 @@ export class Producer {
     if (!block) return false;
     const parts = [writeReceiverReport({ ssrc: this.#localSsrc, reports: [block] })];
     let remb = 0;
-    if (this.kind === 'video') {
+    if (withRemb) {
       remb = this.targetBitrate(limits, now);
       parts.push(writeRemb(this.#localSsrc, remb, [this.#ssrc]));
     }

@@ -11,10 +11,14 @@ import { ParleyError } from '@parley/protocol';
 import { MediaEmitter } from '../media/emitter.ts';
 import { MediaPeer, type MediaPeerOptions } from '../media/MediaPeer.ts';
 import type { MediaTrack } from '../media/MediaTrack.ts';
-import { EXT_AUDIO_LEVEL, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
+import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
 import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
 import { Consumer } from './Consumer.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';
+import { Simulcast } from './Simulcast.ts';
+
+/** What a publisher's section became: one stream, or a simulcast set of layers. */
+export type Publication = Producer | Simulcast;
 
 export interface RouterLimits {
   /** Producers in the room (default 32). */
@@ -46,6 +50,8 @@ export interface ProducerInfo {
   peerId: string;
   kind: 'audio' | 'video';
   codec: CodecSpec['name'];
+  /** Simulcast layers (1 for a single stream). */
+  layers: number;
 }
 
 export interface ConsumerInfo {
@@ -84,7 +90,7 @@ export interface RouterStats {
 interface PeerEntry {
   peer: MediaPeer;
   role: 'publisher' | 'subscriber';
-  producers: Producer[];
+  producers: Publication[];
   consumers: Consumer[];
   timers: Set<NodeJS.Timeout>;
 }
@@ -96,7 +102,7 @@ export class Router extends MediaEmitter<RouterEvents> {
   readonly #opts: RouterOptions;
   readonly #limits: RouterLimits;
   readonly #peers = new Map<string, PeerEntry>();
-  readonly #producers = new Map<string, Producer>();
+  readonly #producers = new Map<string, Publication>();
   readonly #consumers = new Map<string, Consumer>();
   readonly #speaker: ActiveSpeaker;
   readonly #bitrate: BitrateLimits;
@@ -126,7 +132,14 @@ export class Router extends MediaEmitter<RouterEvents> {
     return this.#closed;
   }
 
+  /** A single-stream producer (not simulcast) by id. */
   producer(id: string): Producer | undefined {
+    const p = this.#producers.get(id);
+    return p instanceof Producer ? p : undefined;
+  }
+
+  /** A publication (single stream or simulcast) by id. */
+  publication(id: string): Publication | undefined {
     return this.#producers.get(id);
   }
 
@@ -172,6 +185,28 @@ export class Router extends MediaEmitter<RouterEvents> {
           entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
           continue;
         }
+        const keyFrames = this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs };
+        const ridExt = m.kind === 'video' && m.sendRids.length >= 2 ? extmapId(m, EXT_RID) : undefined;
+        if (ridExt !== undefined) {
+          const midExt = extmapId(m, EXT_MID);
+          const extmaps = [{ id: ridExt, uri: EXT_RID }, ...(midExt === undefined ? [] : [{ id: midExt, uri: EXT_MID }])];
+          const track = entry.peer.addTrack({ mid: m.mid, kind: 'video', direction: 'recv', codec: match.codec, payloadType: match.payloadType, extmaps, simulcastRids: m.sendRids });
+          const sim = new Simulcast({
+            id: `p-${randomUUID()}`,
+            peerId,
+            codec: match.codec,
+            payloadType: match.payloadType,
+            rids: m.sendRids,
+            ridExtId: ridExt,
+            sendRtcp: (packet) => track.sendRtcp(packet),
+            localSsrc: track.ssrc,
+            ...keyFrames,
+          });
+          track.on('rtp', (p) => sim.receiveRtp(p));
+          track.on('rtcp', (p) => sim.receiveRtcp(p));
+          this.#register(entry, sim);
+          continue;
+        }
         const levelExt = m.kind === 'audio' ? extmapId(m, EXT_AUDIO_LEVEL) : undefined;
         const extmaps = levelExt === undefined ? [] : [{ id: levelExt, uri: EXT_AUDIO_LEVEL }];
         const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'recv', codec: match.codec, payloadType: match.payloadType, extmaps });
@@ -185,18 +220,12 @@ export class Router extends MediaEmitter<RouterEvents> {
           sendKeyFrameRequest: () => track.requestKeyFrame(),
           sendRtcp: (packet) => track.sendRtcp(packet),
           localSsrc: track.ssrc,
-          ...(this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs }),
+          ...keyFrames,
           ...(levelExt === undefined ? {} : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
         });
         track.on('rtp', (p) => producer.receiveRtp(p));
         track.on('rtcp', (p) => producer.receiveRtcp(p));
-        entry.producers.push(producer);
-        this.#producers.set(producer.id, producer);
-        producer.onClose(() => {
-          this.#speaker.remove(producer.id);
-          this.#producers.delete(producer.id);
-          this.emit('producerclose', producer.id);
-        });
+        this.#register(entry, producer);
       }
       if (entry.producers.length === 0) this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
       const answer = await entry.peer.answer(offerSdp);
@@ -211,6 +240,16 @@ export class Router extends MediaEmitter<RouterEvents> {
     }
   }
 
+  #register(entry: PeerEntry, pub: Publication): void {
+    entry.producers.push(pub);
+    this.#producers.set(pub.id, pub);
+    pub.onClose(() => {
+      this.#speaker.remove(pub.id);
+      this.#producers.delete(pub.id);
+      this.emit('producerclose', pub.id);
+    });
+  }
+
   /**
    * Answers a subscriber's offer: its receiving sections, in order, consume `producerIds` (first
    * unused producer of the section's kind whose codec the section offers). Unknown producers → NOT_FOUND.
@@ -221,7 +260,7 @@ export class Router extends MediaEmitter<RouterEvents> {
     if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerPeer) {
       this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerPeer} ids`);
     }
-    const wanted: Producer[] = [];
+    const wanted: Publication[] = [];
     for (const id of producerIds) {
       if (typeof id !== 'string' || !ID_RE.test(id)) this.#reject('INVALID_PAYLOAD', 'producer ids are strings of letters, digits, - and _');
       const p = this.#producers.get(id);
@@ -246,7 +285,9 @@ export class Router extends MediaEmitter<RouterEvents> {
           continue;
         }
         const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'send', codec: producer.codec, payloadType: offered.payloadType, streamId: producer.peerId });
-        const consumer = new Consumer({ id: `c-${randomUUID()}`, peerId, producer, output: track, payloadType: offered.payloadType, paused: opts.paused ?? false });
+        const source = producer instanceof Simulcast ? producer.initialLayer() : producer;
+        const consumer = new Consumer({ id: `c-${randomUUID()}`, peerId, producer: source, output: track, payloadType: offered.payloadType, paused: opts.paused ?? false });
+        if (producer instanceof Simulcast) producer.track(consumer);
         this.#attachConsumer(entry, consumer, track);
         infos.push({ id: consumer.id, producerId: producer.id, kind: m.kind, mid: m.mid, ssrc: track.ssrc });
       }
@@ -278,6 +319,13 @@ export class Router extends MediaEmitter<RouterEvents> {
     });
   }
 
+  /** The subscriber shows this consumer at `width`×`height` device pixels (simulcast layer choice). */
+  setVideoSize(consumerId: string, width: number, height: number): void {
+    const c = this.#consumers.get(consumerId);
+    if (!c) this.#reject('NOT_FOUND', `no consumer ${consumerId}`);
+    for (const p of this.#producers.values()) if (p instanceof Simulcast) p.setVideoSize(c, width, height);
+  }
+
   /** Feeds a consumer from another producer (same kind/codec); its stream stays continuous. */
   switchConsumer(consumerId: string, producerId: string): void {
     const c = this.#consumers.get(consumerId);
@@ -285,7 +333,8 @@ export class Router extends MediaEmitter<RouterEvents> {
     if (!c) this.#reject('NOT_FOUND', `no consumer ${consumerId}`);
     if (!p) this.#reject('NOT_FOUND', `no producer ${producerId}`);
     try {
-      c.switchProducer(p);
+      c.switchProducer(p instanceof Simulcast ? p.initialLayer() : p);
+      if (p instanceof Simulcast) p.track(c);
     } catch (err) {
       this.#reject('UNSUPPORTED', (err as Error).message);
     }
@@ -343,7 +392,10 @@ export class Router extends MediaEmitter<RouterEvents> {
       if (sr) c.output.sendRtcp(sr);
     }
     const mono = performance.now();
-    for (const p of this.#producers.values()) p.sendFeedback(this.#bitrate, mono);
+    for (const p of this.#producers.values()) {
+      p.sendFeedback(this.#bitrate, mono);
+      if (p instanceof Simulcast) p.select(mono);
+    }
   }
 
   stats(): RouterStats {
@@ -361,7 +413,7 @@ export class Router extends MediaEmitter<RouterEvents> {
       retransmitted: this.#retransmittedClosed,
       rejectedRequests: this.#rejected,
     };
-    for (const p of this.#producers.values()) {
+    for (const p of [...this.#producers.values()].flatMap((x) => (x instanceof Simulcast ? x.layers : [x]))) {
       s.packetsIn += p.stats.packetsIn;
       s.packetsForwarded += p.stats.packetsForwarded;
       s.droppedMalformed += p.stats.droppedMalformed;
@@ -391,6 +443,6 @@ export class Router extends MediaEmitter<RouterEvents> {
   }
 }
 
-function producerInfo(p: Producer): ProducerInfo {
-  return { id: p.id, peerId: p.peerId, kind: p.kind, codec: p.codec.name };
+function producerInfo(p: Publication): ProducerInfo {
+  return { id: p.id, peerId: p.peerId, kind: p.kind, codec: p.codec.name, layers: p instanceof Simulcast ? p.layers.length : 1 };
 }

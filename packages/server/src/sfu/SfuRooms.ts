@@ -5,12 +5,13 @@
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
  * SFU connections close when it leaves or disconnects; the router closes with the last member.
  */
-import { ParleyError, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley/protocol';
+import { ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley/protocol';
 import { canPublish } from '../auth/grants.ts';
 import type { MediaPeerOptions } from '../media/MediaPeer.ts';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
+import type { Consumer } from './Consumer.ts';
 import { Router, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
@@ -33,6 +34,8 @@ interface RoomState {
   peersOf: Map<string, Set<string>>;
   /** producer id → publishing socket id */
   producerOwner: Map<string, string>;
+  /** producer id → its announcement (what late joiners are told) */
+  announced: Map<string, SfuProducerInfo>;
 }
 
 export class SfuRooms {
@@ -44,7 +47,8 @@ export class SfuRooms {
   constructor(opts: SfuRoomsOptions) {
     this.#opts = opts;
     const sig = opts.signaling;
-    sig.handleFeatureEvent('sfu_publish', (ctx, req) => this.#publish(ctx, req.sdp));
+    sig.handleFeatureEvent('sfu_publish', (ctx, req) => this.#publish(ctx, req.sdp, req.source));
+    sig.handleFeatureEvent('sfu_video_size', (ctx, req) => this.#videoSize(ctx, req.consumerIds, req.width, req.height));
     sig.handleFeatureEvent('sfu_subscribe', (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
     sig.handleFeatureEvent('sfu_close', (ctx, req) => this.#closeOwn(ctx, req.peerId));
     sig.handleFeatureEvent('sfu_pause', (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
@@ -77,7 +81,7 @@ export class SfuRooms {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
-      state = { name: room, members, mode: this.#modeOf(members), router: undefined, peersOf: new Map(), producerOwner: new Map() };
+      state = { name: room, members, mode: this.#modeOf(members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map() };
       this.#rooms.set(room, state);
     }
     state.members = members;
@@ -87,8 +91,8 @@ export class SfuRooms {
       this.#announce(room, state); // everyone, the joiner included
     } else this.#announce(socketId, state);
     for (const p of state.router?.producers() ?? []) {
-      const peer = state.producerOwner.get(p.id);
-      if (peer) this.#opts.signaling.emitTo(socketId, 'sfu-producer', { id: p.id, peer, kind: p.kind });
+      const info = state.announced.get(p.id);
+      if (info) this.#opts.signaling.emitTo(socketId, 'sfu-producer', info);
     }
   }
 
@@ -134,6 +138,7 @@ export class SfuRooms {
     router.on('producerclose', (id) => {
       const peer = state.producerOwner.get(id);
       state.producerOwner.delete(id);
+      state.announced.delete(id);
       if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu-producer-closed', { id, peer });
     });
     router.on('peerclose', (peerId) => {
@@ -154,15 +159,22 @@ export class SfuRooms {
     set.add(peerId);
   }
 
-  async #publish(ctx: FeatureEventContext, sdp: string): Promise<SfuPublishResult> {
+  async #publish(ctx: FeatureEventContext, sdp: string, source: MediaSource | undefined): Promise<SfuPublishResult> {
     if (!canPublish(ctx.grants)) throw new ParleyError('FORBIDDEN', 'the token does not grant publish');
     const state = this.#state(ctx);
     const router = this.#routerOf(state);
     const r = await router.publish(sdp);
     this.#own(state, ctx, router, r.peerId);
-    const producers: SfuProducerInfo[] = r.producers.map((p) => ({ id: p.id, peer: ctx.socketId, kind: p.kind }));
+    const producers: SfuProducerInfo[] = r.producers.map((p) => ({
+      id: p.id,
+      peer: ctx.socketId,
+      kind: p.kind,
+      source: source ?? (p.kind === 'audio' ? 'microphone' : 'camera'),
+      layers: p.layers,
+    }));
     for (const p of producers) {
       state.producerOwner.set(p.id, ctx.socketId);
+      state.announced.set(p.id, p);
       this.#opts.signaling.emitTo(state.name, 'sfu-producer', p);
     }
     this.#opts.log.info({ room: state.name, peer: ctx.socketId, producers: producers.length }, 'sfu publish');
@@ -185,16 +197,31 @@ export class SfuRooms {
     return null;
   }
 
-  /** Pauses or resumes forwarding to some of the caller's consumers (all or nothing). */
-  #pause(ctx: FeatureEventContext, consumerIds: string[], paused: boolean): null {
+  /** The caller's own consumers with these ids (all or nothing: NOT_FOUND otherwise). */
+  #ownConsumers(ctx: FeatureEventContext, consumerIds: string[]): { router: Router; consumers: Consumer[] } {
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
     const own = state.peersOf.get(ctx.socketId);
+    const router = state.router;
     const consumers = consumerIds.map((id) => {
-      const c = state.router?.consumer(id);
+      const c = router?.consumer(id);
       if (!c || !own?.has(c.peerId)) throw new ParleyError('NOT_FOUND', `no SFU consumer ${id} of yours`);
       return c;
     });
+    if (!router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
+    return { router, consumers };
+  }
+
+  /** Records how large the caller shows these consumers (simulcast layer choice). */
+  #videoSize(ctx: FeatureEventContext, consumerIds: string[], width: number, height: number): null {
+    const { router, consumers } = this.#ownConsumers(ctx, consumerIds);
+    for (const c of consumers) router.setVideoSize(c.id, width, height);
+    return null;
+  }
+
+  /** Pauses or resumes forwarding to some of the caller's consumers (all or nothing). */
+  #pause(ctx: FeatureEventContext, consumerIds: string[], paused: boolean): null {
+    const { consumers } = this.#ownConsumers(ctx, consumerIds);
     for (const c of consumers) {
       if (paused) c.pause();
       else c.resume();

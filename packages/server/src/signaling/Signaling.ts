@@ -12,6 +12,7 @@ import {
   type ServerToClientEvents,
   type SfuCloseRequest,
   type SfuPauseRequest,
+  type SfuVideoSizeRequest,
   type SfuPublishRequest,
   type SfuSubscribeRequest,
 } from '@parley/protocol';
@@ -58,9 +59,10 @@ export interface FeatureEvents {
   sfu_subscribe: (ctx: FeatureEventContext, req: SfuSubscribeRequest) => unknown;
   sfu_close: (ctx: FeatureEventContext, req: SfuCloseRequest) => unknown;
   sfu_pause: (ctx: FeatureEventContext, req: SfuPauseRequest) => unknown;
+  sfu_video_size: (ctx: FeatureEventContext, req: SfuVideoSizeRequest) => unknown;
 }
 
-const FEATURE_EVENTS = ['sfu_publish', 'sfu_subscribe', 'sfu_close', 'sfu_pause'] as const satisfies ReadonlyArray<keyof FeatureEvents>;
+const FEATURE_EVENTS = ['sfu_publish', 'sfu_subscribe', 'sfu_close', 'sfu_pause', 'sfu_video_size'] as const satisfies ReadonlyArray<keyof FeatureEvents>;
 
 /** Room membership changes, for features; `peers` is the member count after the change. */
 export interface MembershipListener {

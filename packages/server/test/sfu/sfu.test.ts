@@ -73,17 +73,23 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
   const c = new Consumer({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
   c.start();
   for (let i = 0; i < 5; i++) a.producer.receiveRtp(rtp(100 + i, 9000 + i * 3000, i === 0, 0x1111));
+  // A flowing video consumer switches seamlessly: a keeps flowing until b sends a key frame.
   c.switchProducer(b.producer);
+  assert.equal(c.pendingProducer, b.producer);
+  assert.equal(b.plis.length, 1, 'the new producer is asked for a key frame');
   a.producer.receiveRtp(rtp(105, 9000 + 5 * 3000, false, 0x1111));
-  assert.equal(a.producer.consumerCount, 0);
-  b.producer.receiveRtp(rtp(60000, 5, false, 0x2222)); // waits for b's key frame
+  b.producer.receiveRtp(rtp(60000, 5, false, 0x2222)); // not a key frame: a stays
+  assert.equal(a.producer.consumerCount, 1);
   for (let i = 0; i < 3; i++) b.producer.receiveRtp(rtp(65534 + i, 777 + i * 3000, i === 0, 0x2222));
+  assert.equal(a.producer.consumerCount, 0, 'b took over at its key frame');
+  assert.equal(c.producer, b.producer);
+  a.producer.receiveRtp(rtp(106, 9000 + 6 * 3000, true, 0x1111)); // a is no longer forwarded
   c.pause();
   b.producer.receiveRtp(rtp(1, 10000, true, 0x2222));
   c.resume();
   b.producer.receiveRtp(rtp(2, 13000, true, 0x2222));
   const seqs = out.seqs();
-  assert.deepEqual(seqs, [100, 101, 102, 103, 104, 105, 106, 107, 108]);
+  assert.deepEqual(seqs, [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
   const ts = out.sent.map((p) => p.readUInt32BE(4));
   for (let i = 1; i < ts.length; i++) assert.ok(((ts[i]! - ts[i - 1]!) >>> 0) > 0 && ((ts[i]! - ts[i - 1]!) >>> 0) < 0x80000000, `timestamps increase at ${i}`);
   assert.ok(out.sent.every((p) => p.readUInt32BE(8) === 0xabc));

@@ -163,7 +163,7 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     const heard = collect<SfuProducerInfo>(socket, 'sfu-producer');
     data(await request(socket, 'join', { room: 'sfu-late', name: 'late' }));
     await waitFor(() => heard.items.length >= 1, 5000, 'the existing producer announced to the late joiner');
-    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.id, kind: 'video' });
+    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.id, kind: 'video', source: 'camera', layers: 1 });
     heard.stop();
     // alice closes her own SFU connection: the producer closes
     const closed = nextEvent<{ id: string }>(socket, 'sfu-producer-closed');

@@ -55,6 +55,17 @@ export function vp8KeyFrameSize(frame: Uint8Array): { width: number; height: num
   return { width: (frame[6]! | (frame[7]! << 8)) & 0x3fff, height: (frame[8]! | (frame[9]! << 8)) & 0x3fff };
 }
 
+/** The frame size if this RTP payload starts a VP8 key frame, else undefined. */
+export function vp8KeyFrameSizeInPayload(payload: Uint8Array): { width: number; height: number } | undefined {
+  try {
+    const d = parseVp8Descriptor(payload);
+    if (!d.start || d.partitionId !== 0) return undefined;
+    return vp8KeyFrameSize(payload.subarray(d.headerBytes));
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when this RTP packet starts a VP8 key frame (usable to pick a join point). */
 export function isVp8KeyFrameStart(payload: Uint8Array): boolean {
   try {
