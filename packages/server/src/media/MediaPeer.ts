@@ -48,7 +48,10 @@ export interface AddTrackOptions {
   streamId?: string;
   /** RTP header extensions to negotiate (answers: only ones the offer has, with its ids). */
   extmaps?: ReadonlyArray<{ id: number; uri: string }>;
-  /** Receiving simulcast: the offer's rids, accepted in its order (`a=rid … recv`, `a=simulcast:recv`). */
+  /**
+   * Simulcast rids: for a receiving answer, the offer's rids in its order (`a=rid … recv`,
+   * `a=simulcast:recv`); for a sending offer (test clients), the layers it will send, low to high.
+   */
   simulcastRids?: readonly string[];
 }
 
@@ -123,8 +126,9 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     for (const e of opts.extmaps ?? []) desc.parseSdpLine(`a=extmap:${e.id} ${e.uri}`);
     const rids = opts.simulcastRids ?? [];
     if (rids.length > 0) {
-      for (const rid of rids) desc.parseSdpLine(`a=rid:${rid} recv`);
-      desc.parseSdpLine(`a=simulcast:recv ${rids.join(';')}`);
+      const dir = opts.direction === 'send' ? 'send' : 'recv';
+      for (const rid of rids) desc.parseSdpLine(`a=rid:${rid} ${dir}`);
+      desc.parseSdpLine(`a=simulcast:${dir} ${rids.join(';')}`);
     }
     if (opts.direction === 'send') desc.addSSRC(ssrc, 'parley', opts.streamId ?? 'parley', `${opts.kind}-${opts.mid}`);
     const native = this.#pc.addTrack(desc);

@@ -24,11 +24,11 @@ export interface IvfMedia {
 }
 
 /** Encodes (once per machine) a short VP8 test clip with a key frame every `gop` frames. */
-export function testClip(seconds = 4, gop = 10): IvfMedia {
-  const path = join(tmpdir(), `parley-test-${seconds}s-g${gop}.ivf`);
+export function testClip(seconds = 4, gop = 10, size = '320x240'): IvfMedia {
+  const path = join(tmpdir(), `parley-test-${seconds}s-g${gop}${size === '320x240' ? '' : `-${size}`}.ivf`);
   if (!existsSync(path)) {
     execFileSync('ffmpeg', [
-      '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=30:duration=${seconds}`,
+      '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=30:duration=${seconds}`,
       '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-g', String(gop), '-auto-alt-ref', '0', `${path}.tmp.ivf`,
     ]);
     execFileSync('mv', [`${path}.tmp.ivf`, path]);
@@ -70,6 +70,8 @@ async function postSdp(url: string, sdp: string): Promise<{ location: string; an
  */
 export class Vp8Pacer {
   framesSent = 0;
+  /** A header extension block put on every packet (e.g. a simulcast layer's rid). */
+  extension: { profile: number; data: Buffer } | undefined;
   #seq: number;
   #ts: number;
   #idx = 0;
@@ -113,7 +115,8 @@ export class Vp8Pacer {
 
   /** Sends one RTP packet in the stream's sequence space (fields overridable for bad input). */
   send(track: MediaTrack, p: { payloadType: number; payload: Buffer; marker?: boolean; ssrc?: number }): void {
-    track.sendRtp(writeRtp({ marker: p.marker ?? false, payloadType: p.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: p.ssrc ?? this.ssrc, payload: p.payload }));
+    const extension = this.extension;
+    track.sendRtp(writeRtp({ marker: p.marker ?? false, payloadType: p.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: p.ssrc ?? this.ssrc, payload: p.payload, ...(extension ? { extension } : {}) }));
     this.#seq = (this.#seq + 1) & 0xffff;
   }
 
