@@ -55,6 +55,7 @@ export class SfuRooms {
     this.#offMembership = sig.onMembership({
       joined: (socketId, room, peers) => this.#joined(socketId, room, peers),
       left: (socketId, room, peers) => this.#left(socketId, room, peers),
+      resumed: (socketId, room) => this.#resumed(socketId, room),
     });
   }
 
@@ -94,6 +95,14 @@ export class SfuRooms {
       const info = state.announced.get(p.id);
       if (info) this.#opts.signaling.emitTo(socketId, 'sfu-producer', info);
     }
+  }
+
+  /** A member is back after a transport drop: it may have missed announcements, so repeat them. */
+  #resumed(socketId: string, room: string): void {
+    const state = this.#rooms.get(room);
+    if (!state || this.#closed) return;
+    this.#announce(socketId, state);
+    for (const info of state.announced.values()) this.#opts.signaling.emitTo(socketId, 'sfu-producer', info);
   }
 
   #left(socketId: string, room: string, members: number): void {

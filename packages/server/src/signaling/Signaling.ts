@@ -68,6 +68,8 @@ const FEATURE_EVENTS = ['sfu_publish', 'sfu_subscribe', 'sfu_close', 'sfu_pause'
 export interface MembershipListener {
   joined?(socketId: string, room: string, peers: number): void;
   left?(socketId: string, room: string, peers: number): void;
+  /** The peer came back on a new socket within the resume grace (it may have missed events). */
+  resumed?(socketId: string, room: string, peers: number): void;
 }
 
 /** Server events a feature may send to a room or one socket. */
@@ -156,7 +158,7 @@ export class Signaling {
     this.io.to(target.startsWith('_') ? peerRoom(target) : target).emit(event, ...args);
   }
 
-  #notify(kind: 'joined' | 'left', socketId: string, room: string, peers: number): void {
+  #notify(kind: 'joined' | 'left' | 'resumed', socketId: string, room: string, peers: number): void {
     for (const l of this.#membership) {
       try {
         l[kind]?.(socketId, room, peers);
@@ -273,7 +275,7 @@ export class Signaling {
           // so nobody starts a mesh link to a peer it will reach through the SFU.
           this.#notify('joined', me.id, room.name, room.members.size);
           socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
-        }
+        } else this.#notify('resumed', me.id, room.name, room.members.size);
         log.info({ room: room.name, peerId: me.id, name: me.name, peers: room.members.size, resumed }, resumed ? 'peer resumed' : 'peer joined');
         return {
           self: { id: me.id, name: me.name },

@@ -161,12 +161,27 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     });
     const socket = await server.connect();
     const heard = collect<SfuProducerInfo>(socket, 'sfu-producer');
-    data(await request(socket, 'join', { room: 'sfu-late', name: 'late' }));
+    const lateJoin = data(await request<{ self: { id: string }; resumeKey: string }>(socket, 'join', { room: 'sfu-late', name: 'late' }));
     await waitFor(() => heard.items.length >= 1, 5000, 'the existing producer announced to the late joiner');
-    assert.deepEqual(heard.items[0], { id: pub.producers[0]!.id, peer: a.id, kind: 'video', source: 'camera', layers: 1 });
+    const heardFirst = heard.items[0];
+    assert.deepEqual(heardFirst, { id: pub.producers[0]!.id, peer: a.id, kind: 'video', source: 'camera', layers: 1 });
     heard.stop();
+    // the late joiner's transport drops; on resume it is told the mode and every current
+    // producer again (announcements sent while it was away would be lost otherwise)
+    const again = await server.connect();
+    const mode = nextEvent<SfuMode>(again, 'sfu-mode');
+    const producersAgain = collect<SfuProducerInfo>(again, 'sfu-producer');
+    const member = server.app.signaling.registry.roomOf(lateJoin.self.id)!.members.get(lateJoin.self.id)!;
+    server.app.io.sockets.sockets.get(member.socketId!)?.conn.close();
+    await waitFor(() => socket.disconnected, 5000, 'the late joiner disconnected');
+    const resumed = data(await request<{ resumed: boolean }>(again, 'join', { room: 'sfu-late', name: 'late', resume: { peer: lateJoin.self.id, key: lateJoin.resumeKey } }));
+    assert.equal(resumed.resumed, true);
+    assert.equal((await mode).mode, 'sfu');
+    await waitFor(() => producersAgain.items.length >= 1, 5000, 'producers repeated on resume');
+    assert.deepEqual(producersAgain.items[0], heardFirst);
+    producersAgain.stop();
     // alice closes her own SFU connection: the producer closes
-    const closed = nextEvent<{ id: string }>(socket, 'sfu-producer-closed');
+    const closed = nextEvent<{ id: string }>(again, 'sfu-producer-closed');
     data(await request(a.socket, 'sfu_close', { peerId: pub.peerId }));
     assert.equal((await closed).id, pub.producers[0]!.id);
   } finally {
