@@ -91,3 +91,14 @@ export async function until(predicate: () => boolean, timeoutMs = 5000, what = '
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The data of a successful ack; throws with the error code otherwise. */
+export function data<T>(ack: Ack<T>): T {
+  if (!ack.ok) throw new Error(`request failed: ${ack.error.code} ${ack.error.message}`);
+  return ack.data;
+}
+
+/** The error code of a failed ack (undefined when it succeeded). */
+export function errorCode(ack: Ack<unknown>): string | undefined {
+  return ack.ok ? undefined : ack.error.code;
+}

@@ -11,6 +11,7 @@
  * counted. `senderReport()` builds this consumer's SR, mapping the publisher's SR (or the wall
  * clock) into its timestamp space.
  */
+import { CloseListeners } from '../util/CloseListeners.ts';
 import { isH264KeyFrameStart } from '../media/rtp/h264.ts';
 import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '../media/rtp/rtcp.ts';
 import { seqDelta } from '../media/rtp/rtp.ts';
@@ -93,7 +94,7 @@ export class Consumer {
   #lastOutTs: number | undefined;
   #lastOutAt = 0;
   #lastKeyFrameAskAt = -Infinity;
-  readonly #onClose = new Set<() => void>();
+  readonly #onClose = new CloseListeners();
   #remb: number | undefined;
   #rembAt = 0;
   #pending: Producer | undefined;
@@ -355,8 +356,7 @@ export class Consumer {
 
   /** Registers a close listener; returns `off`. */
   onClose(fn: () => void): () => void {
-    this.#onClose.add(fn);
-    return () => this.#onClose.delete(fn);
+    return this.#onClose.add(fn);
   }
 
   /** Idempotent: detaches from the producer. The router closes the output track. */
@@ -366,13 +366,6 @@ export class Consumer {
     this.#active = false;
     this.#dropPending();
     this.#producer.removeConsumer(this);
-    for (const fn of [...this.#onClose]) {
-      try {
-        fn();
-      } catch {
-        // listeners must not break shutdown
-      }
-    }
-    this.#onClose.clear();
+    this.#onClose.fire();
   }
 }

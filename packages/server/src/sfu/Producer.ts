@@ -10,6 +10,7 @@
  * received. Packets with CSRCs or a header extension are copied once, without them (their ids were
  * negotiated with the publisher, not with the subscribers).
  */
+import { CloseListeners } from '../util/CloseListeners.ts';
 import { readAudioLevel } from '../media/rtp/headerExtension.ts';
 import { ReceptionStats } from '../media/rtp/ReceptionStats.ts';
 import { RetransmitBuffer } from '../media/rtp/RetransmitBuffer.ts';
@@ -142,7 +143,7 @@ export class Producer {
   #lastKeyFrameRequestAt = -Infinity;
   #keyFrameTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #onClose = new Set<() => void>();
+  readonly #onClose = new CloseListeners();
 
   constructor(init: ProducerInit) {
     this.id = init.id;
@@ -327,8 +328,7 @@ export class Producer {
 
   /** Registers a close listener; returns `off`. */
   onClose(fn: () => void): () => void {
-    this.#onClose.add(fn);
-    return () => this.#onClose.delete(fn);
+    return this.#onClose.add(fn);
   }
 
   /** Idempotent: closes its consumers first, then stops. */
@@ -340,14 +340,7 @@ export class Producer {
     for (const c of this.#consumers) c.close();
     this.#consumers = [];
     this.retransmit?.clear();
-    for (const fn of [...this.#onClose]) {
-      try {
-        fn();
-      } catch {
-        // listeners must not break shutdown
-      }
-    }
-    this.#onClose.clear();
+    this.#onClose.fire();
   }
 }
 

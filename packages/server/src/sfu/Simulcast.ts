@@ -13,6 +13,7 @@
  * (`Consumer.switchProducer`), so nobody sees a broken picture. The publisher is asked (REMB) for
  * the full bitrate cap, so it keeps sending every layer.
  */
+import { CloseListeners } from '../util/CloseListeners.ts';
 import { findExtension } from '../media/rtp/headerExtension.ts';
 import { writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
 import { vp8KeyFrameSizeInPayload } from '../media/rtp/vp8.ts';
@@ -68,7 +69,7 @@ export class Simulcast {
   /** Consumers of this publication, with the tile size their subscriber reported. */
   readonly #consumers = new Map<Consumer, { width: number; height: number }>();
   #closed = false;
-  readonly #onClose = new Set<() => void>();
+  readonly #onClose = new CloseListeners();
 
   constructor(init: SimulcastInit) {
     this.id = init.id;
@@ -220,8 +221,7 @@ export class Simulcast {
   }
 
   onClose(fn: () => void): () => void {
-    this.#onClose.add(fn);
-    return () => this.#onClose.delete(fn);
+    return this.#onClose.add(fn);
   }
 
   /** Idempotent: closes every layer (and so their consumers). */
@@ -230,14 +230,7 @@ export class Simulcast {
     this.#closed = true;
     for (const l of this.layers) l.close();
     this.#consumers.clear();
-    for (const fn of [...this.#onClose]) {
-      try {
-        fn();
-      } catch {
-        // listeners must not break shutdown
-      }
-    }
-    this.#onClose.clear();
+    this.#onClose.fire();
   }
 }
 

@@ -46,7 +46,8 @@ export function testClip(seconds = 4, gop = 10, size = '320x240'): IvfMedia {
   return { width: buf.readUInt16LE(12), height: buf.readUInt16LE(14), fps: buf.readUInt32LE(16) / buf.readUInt32LE(20), frames };
 }
 
-async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+/** Runs `attempt`, and once more if it fails (libdatachannel loopback races; the failure is logged). */
+export async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
   try {
     return await attempt();
   } catch (err) {

@@ -12,7 +12,7 @@ import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { writeNack, writePli, writeRemb, type RtcpPacket } from '../../src/media/rtp/rtcp.ts';
 import { isVp8KeyFrameStart } from '../../src/media/rtp/vp8.ts';
-import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc } from '../media/clients.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let router: Router;
@@ -25,14 +25,6 @@ after(() => {
   releaseNativeWebRtc();
 });
 
-async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (err) {
-    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once (libdatachannel loopback race)`);
-    return attempt();
-  }
-}
 
 class Publisher {
   peer!: MediaPeer;

@@ -5,12 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Ack, SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
-import { startServer, request, nextEvent, collect, type TestServer, type TestSocket } from '../helpers.ts';
+import type { SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
+import { startServer, request, nextEvent, collect, type TestServer, type TestSocket, data, errorCode } from '../helpers.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { packetizeVp8 } from '../../src/media/rtp/vp8.ts';
-import { PEER_OPTIONS, testClip, waitFor, releaseNativeWebRtc } from '../media/clients.ts';
+import { PEER_OPTIONS, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let server: TestServer;
@@ -23,15 +23,6 @@ after(async () => {
   releaseNativeWebRtc();
 });
 
-function data<T>(ack: Ack<T>): T {
-  if (!ack.ok) throw new Error(`request failed: ${ack.error.code} ${ack.error.message}`);
-  return ack.data;
-}
-
-function errorCode(ack: Ack<unknown>): string | undefined {
-  return ack.ok ? undefined : ack.error.code;
-}
-
 async function join(room: string, name: string): Promise<{ socket: TestSocket; id: string; mode: Promise<SfuMode> }> {
   const socket = await server.connect();
   const mode = nextEvent<SfuMode>(socket, 'sfu-mode');
@@ -39,15 +30,6 @@ async function join(room: string, name: string): Promise<{ socket: TestSocket; i
   return { socket, id: joined.self.id, mode };
 }
 
-/** Runs `attempt` and retries it once (libdatachannel loopback race). */
-async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (err) {
-    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once`);
-    return attempt();
-  }
-}
 
 test('rooms switch mesh → SFU above the threshold; publish, announce, subscribe, receive RTP, clean up on leave', async () => {
   const clip = testClip(4, 10);

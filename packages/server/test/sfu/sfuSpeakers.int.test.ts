@@ -6,14 +6,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Ack, SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley/protocol';
-import { startServer, request, collect, type TestServer, type TestSocket } from '../helpers.ts';
+import type { SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley/protocol';
+import { startServer, request, collect, type TestServer, type TestSocket, data } from '../helpers.ts';
 import { MediaPeer } from '../../src/media/MediaPeer.ts';
 import type { MediaTrack } from '../../src/media/MediaTrack.ts';
 import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { oneByteExtension } from '../../src/media/rtp/headerExtension.ts';
 import { EXT_AUDIO_LEVEL } from '../../src/media/sdp.ts';
-import { PEER_OPTIONS, waitFor, releaseNativeWebRtc } from '../media/clients.ts';
+import { PEER_OPTIONS, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const OPUS = { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 } as const;
 const LEVEL_EXT = 3;
@@ -27,26 +27,12 @@ after(async () => {
   releaseNativeWebRtc();
 });
 
-function data<T>(ack: Ack<T>): T {
-  if (!ack.ok) throw new Error(`request failed: ${ack.error.code} ${ack.error.message}`);
-  return ack.data;
-}
-
 async function join(room: string, name: string): Promise<{ socket: TestSocket; id: string }> {
   const socket = await server.connect();
   const joined = data(await request<{ self: { id: string } }>(socket, 'join', { room, name }));
   return { socket, id: joined.self.id };
 }
 
-/** Connects once, retrying once on the libdatachannel loopback race. */
-async function connectPeer<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (err) {
-    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once`);
-    return attempt();
-  }
-}
 
 /** An Opus publisher whose packets carry an audio level that the test sets. */
 class AudioPublisher {
@@ -58,7 +44,7 @@ class AudioPublisher {
   #timer: NodeJS.Timeout | undefined;
 
   async publish(socket: TestSocket): Promise<void> {
-    await connectPeer('audio publish', async () => {
+    await withRetry('audio publish', async () => {
       this.peer?.close();
       const peer = (this.peer = new MediaPeer('speaker', PEER_OPTIONS));
       peer.addTrack({ mid: '0', kind: 'audio', direction: 'send', codec: OPUS, payloadType: 111, ssrc: this.#ssrc, extmaps: [{ id: LEVEL_EXT, uri: EXT_AUDIO_LEVEL }] });
@@ -130,7 +116,7 @@ test('a subscriber pauses and resumes a consumer; others cannot touch it', async
   try {
     await pub.publish(a.socket);
     let received = 0;
-    const res = await connectPeer('subscribe', async () => {
+    const res = await withRetry('subscribe', async () => {
       sub?.close();
       sub = new MediaPeer('pause-sub', PEER_OPTIONS);
       const recv = sub.addTrack({ mid: '0', kind: 'audio', direction: 'recv', codec: OPUS, payloadType: 111 });

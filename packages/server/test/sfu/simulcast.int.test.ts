@@ -14,7 +14,7 @@ import { randomSsrc } from '../../src/media/rtp/rtp.ts';
 import { writeRemb } from '../../src/media/rtp/rtcp.ts';
 import { vp8KeyFrameSizeInPayload } from '../../src/media/rtp/vp8.ts';
 import { EXT_RID } from '../../src/media/sdp.ts';
-import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, releaseNativeWebRtc } from '../media/clients.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 const RID_EXT = 4;
@@ -23,14 +23,6 @@ const RIDS = ['q', 'h', 'f'];
 
 after(() => releaseNativeWebRtc());
 
-async function withRetry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (err) {
-    console.error(`${what}: first attempt failed (${(err as Error).message}); retrying once`);
-    return attempt();
-  }
-}
 
 test('simulcast: the subscriber gets the layer that fits its tile and its bandwidth, in one continuous stream', async () => {
   const router = new Router({ id: 'simulcast', peerOptions: () => PEER_OPTIONS, senderReportIntervalMs: 200, keyFrameIntervalMs: 100 });
