@@ -7,7 +7,7 @@ import { Controls } from './Controls.tsx';
 import { Icon } from './icons.tsx';
 import { NoticeList } from './NoticeList.tsx';
 import { VideoGrid } from './VideoGrid.tsx';
-import type { TileModel } from './VideoTile.tsx';
+import type { TileModel, TileSizeHandler, TileVisibilityHandler } from './VideoTile.tsx';
 
 /** Builds the tile list: you first, then each peer's camera, then every screen share. */
 export function buildTiles(input: {
@@ -97,7 +97,9 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   );
 
   // Video nobody can see is not forwarded by the SFU (off-screen tiles, hidden page).
-  const onTileVisibility = useCallback((peerId: string, visible: boolean) => session.room.setVideoPaused(peerId, !visible), [session]);
+  const onTileVisibility = useCallback<TileVisibilityHandler>((peerId, source, visible) => session.room.setVideoPaused(peerId, !visible, source), [session]);
+  // The SFU forwards the simulcast layer that fits each tile.
+  const onTileSize = useCallback<TileSizeHandler>((peerId, source, width, height) => session.room.setVideoSize(peerId, source, width, height), [session]);
 
   const copyLink = () => {
     void navigator.clipboard
@@ -151,7 +153,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
         </p>
       ) : null}
       <main className="stage">
-        <VideoGrid tiles={tiles} onVisibility={onTileVisibility} />
+        <VideoGrid tiles={tiles} onVisibility={onTileVisibility} onSize={onTileSize} />
         {chatOpen ? <ChatPanel session={session} onClose={() => setChatOpen(false)} /> : null}
       </main>
       <Controls session={session} chatOpen={chatOpen} unread={chatCount - seen} onToggleChat={() => setChatOpen((v) => !v)} onLeave={onLeave} />

@@ -1,5 +1,5 @@
 import type { CSSProperties } from 'react';
-import { VideoTile, type TileModel, type TileVisibilityHandler } from './VideoTile.tsx';
+import { VideoTile, type TileModel, type TileSizeHandler, type TileVisibilityHandler } from './VideoTile.tsx';
 
 function columns(n: number): number {
   if (n <= 1) return 1;
@@ -9,7 +9,7 @@ function columns(n: number): number {
 }
 
 /** A responsive grid: columns follow the tile count; narrow screens use fewer columns. */
-export function VideoGrid({ tiles, onVisibility }: { tiles: TileModel[]; onVisibility?: TileVisibilityHandler }) {
+export function VideoGrid({ tiles, onVisibility, onSize }: { tiles: TileModel[]; onVisibility?: TileVisibilityHandler; onSize?: TileSizeHandler }) {
   const n = tiles.length;
   const style = {
     '--cols': columns(n),
@@ -21,7 +21,7 @@ export function VideoGrid({ tiles, onVisibility }: { tiles: TileModel[]; onVisib
     <section className="grid" style={style} data-testid="video-grid" data-count={n} aria-label="Participants">
       {tiles.map((tile) => (
         <div className="cell" key={tile.key}>
-          <VideoTile tile={tile} onVisibility={onVisibility} />
+          <VideoTile tile={tile} onVisibility={onVisibility} onSize={onSize} />
         </div>
       ))}
     </section>

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { PeerStats } from '@parley/client';
+import { VideoSizeReporter } from '../call/VideoSizeReporter.ts';
 import { Icon } from './icons.tsx';
 import { QualityBadge } from './QualityBadge.tsx';
 import { Video } from './Video.tsx';
@@ -22,25 +23,28 @@ export interface TileModel {
   speaking?: boolean;
 }
 
-/** Remote camera tiles report whether they can be seen (on screen and the page visible). */
-export type TileVisibilityHandler = (peerId: string, visible: boolean) => void;
+/** Remote tiles report whether they can be seen (on screen and the page visible). */
+export type TileVisibilityHandler = (peerId: string, source: TileModel['source'], visible: boolean) => void;
+
+/** Remote tiles report the size they are shown at, in device pixels. */
+export type TileSizeHandler = (peerId: string, source: TileModel['source'], width: number, height: number) => void;
 
 /**
- * Calls `onVisibility` when a remote camera tile scrolls out of (or into) view or the page is
- * hidden (or shown), so the SFU can stop forwarding video nobody sees.
+ * Calls `onVisibility` when a remote tile scrolls out of (or into) view or the page is hidden (or
+ * shown), so the SFU can stop forwarding video nobody sees.
  */
 function useVisibility(ref: React.RefObject<HTMLElement | null>, tile: TileModel, onVisibility: TileVisibilityHandler | undefined): void {
   const { peerId, local, source } = tile;
   useEffect(() => {
     const el = ref.current;
-    if (!el || !onVisibility || local || source !== 'camera' || typeof IntersectionObserver === 'undefined') return;
+    if (!el || !onVisibility || local || typeof IntersectionObserver === 'undefined') return;
     let onScreen = true;
     let last: boolean | undefined;
     const report = () => {
       const visible = onScreen && document.visibilityState === 'visible';
       if (visible === last) return;
       last = visible;
-      onVisibility(peerId, visible);
+      onVisibility(peerId, source, visible);
     };
     const observer = new IntersectionObserver((entries) => {
       for (const e of entries) onScreen = e.isIntersecting;
@@ -51,9 +55,31 @@ function useVisibility(ref: React.RefObject<HTMLElement | null>, tile: TileModel
     return () => {
       observer.disconnect();
       document.removeEventListener('visibilitychange', report);
-      if (last === false) onVisibility(peerId, true);
+      if (last === false) onVisibility(peerId, source, true);
     };
   }, [ref, peerId, local, source, onVisibility]);
+}
+
+/**
+ * Reports a remote tile's rendered size (CSS pixels × devicePixelRatio) through `onSize`, so the
+ * SFU can forward the smallest simulcast layer that looks sharp in it. Resizes are debounced and
+ * small changes skipped (VideoSizeReporter).
+ */
+function useRenderedSize(ref: React.RefObject<HTMLElement | null>, tile: TileModel, onSize: TileSizeHandler | undefined): void {
+  const { peerId, local, source } = tile;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !onSize || local || typeof ResizeObserver === 'undefined') return;
+    const reporter = new VideoSizeReporter(({ width, height }) => onSize(peerId, source, width, height));
+    const observer = new ResizeObserver((entries) => {
+      for (const e of entries) reporter.observe(e.contentRect.width, e.contentRect.height, window.devicePixelRatio || 1);
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      reporter.stop();
+    };
+  }, [ref, peerId, local, source, onSize]);
 }
 
 function initials(name: string): string {
@@ -61,9 +87,18 @@ function initials(name: string): string {
   return parts.map((p) => p[0]?.toUpperCase() ?? '').join('') || '?';
 }
 
-export function VideoTile({ tile, onVisibility }: { tile: TileModel; onVisibility?: TileVisibilityHandler | undefined }) {
+export function VideoTile({
+  tile,
+  onVisibility,
+  onSize,
+}: {
+  tile: TileModel;
+  onVisibility?: TileVisibilityHandler | undefined;
+  onSize?: TileSizeHandler | undefined;
+}) {
   const ref = useRef<HTMLElement>(null);
   useVisibility(ref, tile, onVisibility);
+  useRenderedSize(ref, tile, onSize);
   const showVideo = tile.stream !== null && tile.video;
   const connecting = !tile.local && tile.connectionState !== undefined && tile.connectionState !== 'connected';
   return (
