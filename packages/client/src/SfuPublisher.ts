@@ -26,13 +26,32 @@ export interface SfuPublisherEvents {
 
 /**
  * The camera's simulcast layers, lowest first: the SFU takes the offer's rid order as the layer
- * order. The browser drops layers its source is too small for.
+ * order.
  */
 export const CAMERA_SIMULCAST: readonly Readonly<RTCRtpEncodingParameters>[] = [
   { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f', maxBitrate: 2_000_000 },
 ];
+
+/**
+ * The simulcast layers for a camera of this size, lowest first, or undefined for a single
+ * encoding. Chromium encodes only as many layers as the size allows (3 from 960×540 pixels, 2 from
+ * 480×270, else 1) and drops the *highest* ones beyond that, so a 640×480 camera offered all three
+ * would never send full resolution. Offering only the top layers that fit keeps the full-size one.
+ * An unknown size gets all three.
+ */
+export function cameraEncodings(width: number | undefined, height: number | undefined): RTCRtpEncodingParameters[] | undefined {
+  const pixels = width && height ? width * height : Infinity;
+  const count = pixels >= 960 * 540 ? 3 : pixels >= 480 * 270 ? 2 : 1;
+  return count === 1 ? undefined : CAMERA_SIMULCAST.slice(-count).map((e) => ({ ...e }));
+}
+
+/** The capture size of a track, when the browser tells it. */
+function trackSize(track: MediaStreamTrack): { width: number | undefined; height: number | undefined } {
+  const settings = typeof track.getSettings === 'function' ? track.getSettings() : {};
+  return { width: settings.width, height: settings.height };
+}
 
 /** What the SFU is told each slot carries. */
 export const SLOT_SOURCE: Readonly<Record<TrackSlot, ProducerSource>> = { audio: 'microphone', video: 'camera', screen: 'screen' };
@@ -104,7 +123,14 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       this.#schedule(slot);
       return;
     }
-    if (pub.sender.track !== local.track) void pub.sender.replaceTrack(local.track).catch((e: unknown) => this.#fail(e));
+    if (pub.sender.track === local.track) return;
+    if (this.#encodingsFor(slot, local.track).length !== pub.rids.length) {
+      // Another camera size needs another number of simulcast layers: publish it anew.
+      this.#unpublish(pub);
+      this.#schedule(slot);
+      return;
+    }
+    void pub.sender.replaceTrack(local.track).catch((e: unknown) => this.#fail(e));
   }
 
   /** What each publication sends, per simulcast layer (for tests and diagnostics). */
@@ -154,13 +180,13 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
     const local = this.#local.get(slot);
     if (!local) return;
     const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
-    const simulcast = slot === 'video' && (this.#opts.simulcast ?? true);
+    const encodings = this.#encodingsFor(slot, local.track);
     const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: local.stream ? [local.stream] : [] };
-    if (simulcast) init.sendEncodings = CAMERA_SIMULCAST.map((e) => ({ ...e }));
+    if (encodings.length > 0) init.sendEncodings = encodings;
     let pub: Publication | undefined;
     try {
       const { sender } = pc.addTransceiver(local.track, init);
-      pub = { slot, pc, sender, rids: simulcast ? CAMERA_SIMULCAST.map((e) => e.rid ?? '') : [], peerId: undefined, closed: false, released: false };
+      pub = { slot, pc, sender, rids: encodings.map((e) => e.rid ?? ''), peerId: undefined, closed: false, released: false };
       this.#pubs.set(slot, pub);
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc, this.#opts.gatheringTimeoutMs ?? 2000);
@@ -185,6 +211,13 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       }
       throw err;
     }
+  }
+
+  /** The simulcast encodings for a slot's track (empty: a single encoding). */
+  #encodingsFor(slot: TrackSlot, track: MediaStreamTrack): RTCRtpEncodingParameters[] {
+    if (slot !== 'video' || !(this.#opts.simulcast ?? true)) return [];
+    const { width, height } = trackSize(track);
+    return cameraEncodings(width, height) ?? [];
   }
 
   #unpublish(pub: Publication): void {

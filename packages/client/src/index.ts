@@ -7,7 +7,7 @@ export type { SignalClientEvents, SignalClientOptions } from './SignalClient.ts'
 export { PeerConnectionManager } from './PeerConnectionManager.ts';
 export { SfuTransport } from './SfuTransport.ts';
 export type { SfuSignal, SfuTransportEvents, SfuTransportOptions, VideoSource } from './SfuTransport.ts';
-export { CAMERA_SIMULCAST, SfuPublisher } from './SfuPublisher.ts';
+export { CAMERA_SIMULCAST, cameraEncodings, SfuPublisher } from './SfuPublisher.ts';
 export type { SfuPublisherEvents, SfuPublisherOptions, SfuPublisherSignal } from './SfuPublisher.ts';
 export { PeerLink } from './PeerLink.ts';
 export type { LocalTrack, RemoteTrack, SignalSender, TrackSlot } from './PeerLink.ts';

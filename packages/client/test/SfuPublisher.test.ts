@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley/protocol';
-import { SfuPublisher, type SfuPublisherOptions } from '../src/SfuPublisher.ts';
+import { cameraEncodings, SfuPublisher, type SfuPublisherOptions } from '../src/SfuPublisher.ts';
 import type { LocalTrack } from '../src/PeerLink.ts';
 
 /**
@@ -86,12 +86,35 @@ function setup(options: Partial<SfuPublisherOptions> = {}) {
   return { publisher, pcs, publishes, closes, errors, answer };
 }
 
-const track = (kind: 'audio' | 'video', id: string): LocalTrack => ({ track: { kind, id } as MediaStreamTrack, stream: undefined });
+/** A local track stand-in; `size` is what getSettings() reports (unknown without). */
+const track = (kind: 'audio' | 'video', id: string, size?: { width: number; height: number }): LocalTrack => ({
+  track: { kind, id, getSettings: () => ({ ...size }) } as MediaStreamTrack,
+  stream: undefined,
+});
 
 /** Lets the publisher's promise chains run (everything here resolves in microtasks). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+describe('cameraEncodings', () => {
+  it('offers only the simulcast layers Chromium encodes at that size, keeping full resolution', () => {
+    const rids = (w?: number, h?: number) => cameraEncodings(w, h)?.map((e) => [e.rid, e.scaleResolutionDownBy]);
+    assert.deepEqual(rids(1280, 720), [
+      ['q', 4],
+      ['h', 2],
+      ['f', undefined],
+    ]);
+    assert.deepEqual(rids(960, 540)?.length, 3);
+    assert.deepEqual(rids(640, 480), [
+      ['h', 2],
+      ['f', undefined],
+    ]);
+    assert.deepEqual(rids(480, 270)?.length, 2);
+    assert.equal(rids(320, 240), undefined, 'too small for simulcast');
+    assert.equal(rids(undefined, undefined)?.length, 3, 'unknown size: all layers');
+  });
+});
 
 describe('SfuPublisher', () => {
   it('publishes each slot on its own connection, the camera as three simulcast layers (low to high)', async () => {
@@ -131,6 +154,34 @@ describe('SfuPublisher', () => {
         ['screen', ['f', 'q']],
       ],
       'slots in order; simulcast layers sorted low to high',
+    );
+    publisher.close();
+  });
+
+  it('fits the layers to the camera size, and republishes when another camera needs other layers', async () => {
+    const { publisher, pcs, publishes, closes, answer } = setup();
+    publisher.start();
+    publisher.setTrack('video', track('video', 'vga', { width: 640, height: 480 }));
+    await settle();
+    assert.deepEqual(
+      pcs[0]?.transceivers[0]?.init.sendEncodings?.map((e) => e.rid),
+      ['h', 'f'],
+    );
+    answer(publishes[0]);
+    await settle();
+    // Same size: the track is swapped in place.
+    publisher.setTrack('video', track('video', 'vga2', { width: 640, height: 480 }));
+    await settle();
+    assert.equal(pcs.length, 1);
+    // HD: three layers, so a new publication (the old one is released).
+    publisher.setTrack('video', track('video', 'hd', { width: 1280, height: 720 }));
+    await settle();
+    assert.equal(pcs.length, 2);
+    assert.equal(pcs[0]?.closed, true);
+    assert.deepEqual(closes, ['srv1']);
+    assert.deepEqual(
+      pcs[1]?.transceivers[0]?.init.sendEncodings?.map((e) => e.rid),
+      ['q', 'h', 'f'],
     );
     publisher.close();
   });
