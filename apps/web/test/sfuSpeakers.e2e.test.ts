@@ -6,6 +6,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
@@ -19,20 +22,54 @@ async function framesFrom(page: Page, peerId: string): Promise<number> {
 
 const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__parley?.room.self?.id ?? '');
 
+/**
+ * A WAV that sounds like talking to a level meter: a 300 Hz tone at about -12 dBFS, swelling and
+ * fading four times a second (measured ≈ 20–45 -dBov). Chromium's default fake microphone beeps
+ * every 500 ms and decays from ≈ 25 to ≈ 127 -dBov in between (measured), so its mean level sits
+ * at the SFU's speaking threshold (70): the highlight came in about 1 run of 4 (also before the
+ * per-slot SFU publishing).
+ */
+function speechLikeWav(seconds = 4, rate = 48_000): Buffer {
+  const samples = seconds * rate;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) {
+    const t = i / rate;
+    const envelope = 0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t);
+    wav.writeInt16LE(Math.round(0.25 * 32767 * envelope * Math.sin(2 * Math.PI * 300 * t)), 44 + i * 2);
+  }
+  return wav;
+}
+
 describe('web app: active speaker and paused video in an SFU room', { skip: chromiumMissing }, () => {
   let server: TestServer;
   let browser: Browser;
   const pages: Participant[] = [];
+  const audioDir = mkdtempSync(joinPath(tmpdir(), 'parley-voice-'));
 
   before(async () => {
     ensureWebBuilt();
     server = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } });
-    browser = await launchChromium();
+    const voice = joinPath(audioDir, 'voice.wav');
+    writeFileSync(voice, speechLikeWav());
+    browser = await launchChromium([`--use-file-for-fake-audio-capture=${voice}`]);
   });
   after(async () => {
     await closeAll(pages);
     await browser?.close();
     await server?.close();
+    rmSync(audioDir, { recursive: true, force: true });
     nodeDataChannel.cleanup();
     // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
     setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
@@ -47,7 +84,7 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
         const lou = await join(browser, server.app.url, 'speak', 'Lou');
         pages.push(lou);
         for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
-        // Lou mutes: a disabled track sends silence, so only Kim's (fake, beeping) microphone speaks.
+        // Lou mutes: a disabled track sends silence, so only Kim's (fake, humming) microphone speaks.
         await lou.page.getByTestId('toggle-mic').click();
         await waitForDecoding(lou.page, 1, { growth: 15, timeoutMs: 30_000 });
 
