@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { mediaContext } from '../../../packages/server/test/browser.ts';
+import type { ConfigInput } from '../../../packages/server/src/config.ts';
+import { launchChromium, mediaContext } from '../../../packages/server/test/browser.ts';
+import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
 import type {} from '../src/testHooks.ts';
 
 const webRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -129,4 +133,43 @@ export async function withDiagnostics(participants: () => Participant[], body: (
     }
     throw err;
   }
+}
+
+/** A server and a Chromium shared by the tests of one `describe`, plus the pages they opened. */
+export class BrowserSuite {
+  server!: TestServer;
+  browser!: Browser;
+  /** Pages to close after the suite (and to print the logs of when a test fails). */
+  readonly pages: Participant[] = [];
+
+  /** Joins `room` as `name` on a new page, remembered in `pages`. */
+  async join(room: string, name: string, options?: JoinOptions): Promise<Participant> {
+    const p = await join(this.browser, this.server.app.url, room, name, options);
+    this.pages.push(p);
+    return p;
+  }
+}
+
+/**
+ * Registers before/after hooks (call it inside `describe`): builds the web app if needed, starts
+ * a server with `config` and Chromium with `chromiumArgs()` (evaluated in the before hook), and
+ * closes pages, browser and server afterwards.
+ */
+export function browserSuite(options: { config?: ConfigInput; chromiumArgs?: () => string[]; cleanup?: () => void } = {}): BrowserSuite {
+  const suite = new BrowserSuite();
+  before(async () => {
+    ensureWebBuilt();
+    suite.server = await startServer(options.config ?? { media: { bindAddress: '127.0.0.1' } });
+    suite.browser = await launchChromium(options.chromiumArgs?.() ?? []);
+  });
+  after(async () => {
+    await closeAll(suite.pages);
+    await suite.browser?.close();
+    await suite.server?.close();
+    options.cleanup?.();
+    nodeDataChannel.cleanup();
+    // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
+    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+  });
+  return suite;
 }

@@ -3,13 +3,11 @@
  * the fifth join switches the room to the SFU). Every page must decode the four others' video
  * through the SFU and show mode "SFU". The fake camera runs at 320x240@15 to spare the two cores.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
-import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import { closeAll, ensureWebBuilt, eventually, inboundVideo, join, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { chromiumMissing } from '../../../packages/server/test/browser.ts';
+import { browserSuite, closeAll, eventually, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
 
 /** Low-resolution camera for every page (CPU: five encoders and twenty decoders on two cores). */
 const LOW_RES = `(() => {
@@ -87,30 +85,16 @@ async function decodesFromPeers(page: Page, peers: number, timeoutMs: number): P
 }
 
 describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Participant[] = [];
+  const suite = browserSuite();
+  const pages = suite.pages;
   const all = () => pages;
-
-  before(async () => {
-    ensureWebBuilt();
-    server = await startServer({ media: { bindAddress: '127.0.0.1' } });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await closeAll(pages);
-    await browser?.close();
-    await server?.close();
-    nodeDataChannel.cleanup();
-    // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
-    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
-  });
+  const join = (room: string, name: string, options?: JoinOptions) => joinPage(suite.browser, suite.server.app.url, room, name, options);
 
   it('five participants: the fifth join switches the room to SFU; everyone decodes the other four', () =>
     withDiagnostics(all, async () => {
-      for (const name of ['Ada', 'Ben', 'Cy', 'Dee']) pages.push(await join(browser, server.app.url, 'five', name, { initScript: LOW_RES }));
+      for (const name of ['Ada', 'Ben', 'Cy', 'Dee']) pages.push(await join('five', name, { initScript: LOW_RES }));
       for (const p of pages) assert.equal(await mode(p.page), 'mesh', `${p.name} starts in mesh mode`);
-      pages.push(await join(browser, server.app.url, 'five', 'Eve', { initScript: LOW_RES }));
+      pages.push(await join('five', 'Eve', { initScript: LOW_RES }));
 
       for (const p of pages) {
         await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
@@ -130,13 +114,13 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
 
   it('a meshed room switches to SFU when the fifth joins without anyone losing video for more than a few seconds, and back to mesh when it leaves', () =>
     withDiagnostics(all, async () => {
-      for (const name of ['Fay', 'Gus', 'Hal', 'Ivy']) pages.push(await join(browser, server.app.url, 'switch', name, { initScript: LOW_RES }));
+      for (const name of ['Fay', 'Gus', 'Hal', 'Ivy']) pages.push(await join('switch', name, { initScript: LOW_RES }));
       const early = [...pages];
       for (const p of early) await decodesFromPeers(p.page, 3, 60_000);
       for (const p of early) assert.deepEqual(await sdkState(p.page), { mode: 'mesh', meshLinks: 3, peers: 3 }, `${p.name} is meshed`);
       for (const p of early) await startGapMonitor(p.page);
 
-      pages.push(await join(browser, server.app.url, 'switch', 'Jo', { initScript: LOW_RES }));
+      pages.push(await join('switch', 'Jo', { initScript: LOW_RES }));
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
         await eventually(async () => (await sdkState(p.page)).meshLinks === 0, 30_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));

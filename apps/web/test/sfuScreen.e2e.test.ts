@@ -4,13 +4,11 @@
  * producer so the tile disappears. The server uses `sfuMeshMaxPeers: 1`, so two pages are already
  * an SFU room.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import nodeDataChannel from 'node-datachannel';
-import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import { closeAll, ensureWebBuilt, eventually, inboundVideo, join, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { chromiumMissing } from '../../../packages/server/test/browser.ts';
+import { browserSuite, eventually, inboundVideo, tiles, waitForDecoding, withDiagnostics } from './harness.ts';
 
 const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__parley?.room.self?.id ?? '');
 
@@ -28,32 +26,15 @@ async function screenFrames(page: Page, peerId: string): Promise<number> {
 }
 
 describe('web app: screen sharing in an SFU room', { skip: chromiumMissing }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Participant[] = [];
-
-  before(async () => {
-    ensureWebBuilt();
-    server = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await closeAll(pages);
-    await browser?.close();
-    await server?.close();
-    nodeDataChannel.cleanup();
-    // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
-    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
-  });
+  const suite = browserSuite({ config: { media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } } });
+  const pages = suite.pages;
 
   it('a screen share reaches the other page as a decoding screen tile, and its tile goes when it stops', () =>
     withDiagnostics(
       () => pages,
       async () => {
-        const ann = await join(browser, server.app.url, 'screens', 'Ann');
-        pages.push(ann);
-        const ben = await join(browser, server.app.url, 'screens', 'Ben');
-        pages.push(ben);
+        const ann = await suite.join('screens', 'Ann');
+        const ben = await suite.join('screens', 'Ben');
         for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
         // Cameras first: Ben receives Ann's camera through the SFU.
         await waitForDecoding(ben.page, 1, { growth: 10, timeoutMs: 30_000 });

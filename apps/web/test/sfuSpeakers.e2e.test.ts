@@ -4,16 +4,14 @@
  * stops receiving video (the SFU pauses that consumer) until it is visible again.
  * The server uses `sfuMeshMaxPeers: 1`, so two pages are already an SFU room.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import nodeDataChannel from 'node-datachannel';
-import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import { closeAll, ensureWebBuilt, eventually, inboundVideo, join, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { chromiumMissing } from '../../../packages/server/test/browser.ts';
+import { browserSuite, eventually, inboundVideo, waitForDecoding, withDiagnostics } from './harness.ts';
 
 /** Frames decoded so far from `peerId`'s video on `page` (sum over that peer's tracks). */
 async function framesFrom(page: Page, peerId: string): Promise<number> {
@@ -53,36 +51,24 @@ function speechLikeWav(seconds = 4, rate = 48_000): Buffer {
 }
 
 describe('web app: active speaker and paused video in an SFU room', { skip: chromiumMissing }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Participant[] = [];
   const audioDir = mkdtempSync(joinPath(tmpdir(), 'parley-voice-'));
-
-  before(async () => {
-    ensureWebBuilt();
-    server = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } });
-    const voice = joinPath(audioDir, 'voice.wav');
-    writeFileSync(voice, speechLikeWav());
-    browser = await launchChromium([`--use-file-for-fake-audio-capture=${voice}`]);
+  const suite = browserSuite({
+    config: { media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } },
+    chromiumArgs: () => {
+      const voice = joinPath(audioDir, 'voice.wav');
+      writeFileSync(voice, speechLikeWav());
+      return [`--use-file-for-fake-audio-capture=${voice}`];
+    },
+    cleanup: () => rmSync(audioDir, { recursive: true, force: true }),
   });
-  after(async () => {
-    await closeAll(pages);
-    await browser?.close();
-    await server?.close();
-    rmSync(audioDir, { recursive: true, force: true });
-    nodeDataChannel.cleanup();
-    // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
-    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
-  });
+  const pages = suite.pages;
 
   it('the one who talks is highlighted; a hidden tile gets no video until it shows again', () =>
     withDiagnostics(
       () => pages,
       async () => {
-        const kim = await join(browser, server.app.url, 'speak', 'Kim');
-        pages.push(kim);
-        const lou = await join(browser, server.app.url, 'speak', 'Lou');
-        pages.push(lou);
+        const kim = await suite.join('speak', 'Kim');
+        const lou = await suite.join('speak', 'Lou');
         for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
         // Lou mutes: a disabled track sends silence, so only Kim's (fake, humming) microphone speaks.
         await lou.page.getByTestId('toggle-mic').click();
