@@ -4,7 +4,8 @@
 // the Router behind minimal HTTP signalling) is measured from /proc over a fixed window: its CPU
 // time per packet received by all subscribers (the anchors' definition), CPU %, RSS, and loss at
 // the subscribers. With taskset the server is pinned to core 0 and the load to core 1, like the
-// anchor runs. Bounded: about 2–3 minutes for the default N list.
+// anchor runs. The same N runs against a bare node-datachannel relay (bench/sfu/relay.ts), the
+// anchor measured in the same run. Bounded: about 5–6 minutes for the default N list.
 //   npm run bench:sfu [-- --subs 10,40,160,320 --window 10 --warmup 4 --concurrency 16 --no-pin]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
@@ -18,7 +19,12 @@ import { writeRtp } from '../packages/server/src/media/rtp/rtp.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const CLK_TCK = 100;
-const BUDGET_MS = 170_000;
+const BUDGET_MS = 360_000;
+/** What runs on core 0: the SFU under test, and the anchor measured in the same run. */
+const SYSTEMS = [
+  { name: 'Parley SFU', script: 'sfu/server.ts' },
+  { name: 'bare ndc relay (anchor)', script: 'sfu/relay.ts' },
+];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,8 +89,8 @@ interface Row {
   failed: number;
 }
 
-async function runOne(n: number, clip: string, opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean }): Promise<Row> {
-  const [sc, sa] = pinned(opts.pin ? '0' : '', 'sfu/server.ts');
+async function runOne(n: number, clip: string, opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean }, script: string): Promise<Row> {
+  const [sc, sa] = pinned(opts.pin ? '0' : '', script);
   const [lc, la] = pinned(opts.pin ? '1' : '', 'sfu/load.ts');
   const server = await spawnCommandReady(sc, sa, 'sfu bench server');
   let load: ReadyChild | undefined;
@@ -159,21 +165,23 @@ export async function benchSfu(): Promise<void> {
     `server pinned to core 0, load (publisher + subscribers, node-datachannel) to core 1: ${opts.pin ? 'yes' : 'no'}; window ${opts.windowS} s after ${opts.warmupS} s warm-up; ` +
       'µs/pkt = server CPU time / RTP packets received by all subscribers',
   );
-  console.log('| N | server CPU % (one core) | µs/pkt | fwd pkt/s | delivery % | server RSS MiB (peak) | loss % (worst sub) | silent subs | load CPU % | setup retries / failed |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| system | N | server CPU % (one core) | µs/pkt | fwd pkt/s | delivery % | server RSS MiB (peak) | loss % (worst sub) | silent subs | load CPU % | setup retries / failed |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of ns) {
-    if (performance.now() - started > BUDGET_MS) {
-      console.log(`| ${n} | skipped: time budget (${BUDGET_MS / 1000} s) used up | | | | | | | | |`);
-      continue;
-    }
-    try {
-      const r = await runOne(n, clip, opts);
-      const sat = r.loadPct > 85 ? ' (saturated)' : '';
-      console.log(
-        `| ${n} | ${r.cpuPct.toFixed(1)} | ${r.usPerPkt.toFixed(2)} | ${r.pktPerSec.toFixed(0)} | ${r.deliveryPct.toFixed(1)} | ${r.rss.toFixed(0)} (${r.peak.toFixed(0)}) | ${r.lossPct.toFixed(3)} (${r.worstPct.toFixed(3)}) | ${r.silent} | ${r.loadPct.toFixed(1)}${sat} | ${r.retries} / ${r.failed} |`,
-      );
-    } catch (err) {
-      console.log(`| ${n} | failed: ${(err as Error).message.slice(0, 120)} | | | | | | | | |`);
+    for (const system of SYSTEMS) {
+      if (performance.now() - started > BUDGET_MS) {
+        console.log(`| ${system.name} | ${n} | skipped: time budget (${BUDGET_MS / 1000} s) used up | | | | | | | | |`);
+        continue;
+      }
+      try {
+        const r = await runOne(n, clip, opts, system.script);
+        const sat = r.loadPct > 85 ? ' (saturated)' : '';
+        console.log(
+          `| ${system.name} | ${n} | ${r.cpuPct.toFixed(1)} | ${r.usPerPkt.toFixed(2)} | ${r.pktPerSec.toFixed(0)} | ${r.deliveryPct.toFixed(1)} | ${r.rss.toFixed(0)} (${r.peak.toFixed(0)}) | ${r.lossPct.toFixed(3)} (${r.worstPct.toFixed(3)}) | ${r.silent} | ${r.loadPct.toFixed(1)}${sat} | ${r.retries} / ${r.failed} |`,
+        );
+      } catch (err) {
+        console.log(`| ${system.name} | ${n} | failed: ${(err as Error).message.slice(0, 120)} | | | | | | | | |`);
+      }
     }
   }
   console.log(
@@ -182,9 +190,10 @@ export async function benchSfu(): Promise<void> {
   );
   console.log(`\nSFU JS path alone (Producer → 320 Consumers, in-place rewrite, native send stubbed): ${jsPathMicros().toFixed(3)} µs per forwarded packet; the rest is libdatachannel (SRTP + sendto).`);
   console.log(
-    'Earlier measurements on this kind of machine (2-core VM, same load shape; /work/shared/bench/sfu/RESULTS.md, not rerun here): ' +
+    'The bare relay rows above are the anchor measured in this run. Earlier measurements on this kind of machine (2-core VM, same load shape, ' +
+      'inside a private network namespace with 20 s windows; /work/shared/bench/sfu/RESULTS.md, not rerun here): ' +
       'Janus 1.1.2 VideoRoom ≈ 13–15 µs/pkt (12–19 across runs; 320 subs ≈ 81 % of a core, RSS 155 MiB); ' +
-      'bare node-datachannel relay probe (no rewriting, no RTCP) 5–7 µs/pkt (320 subs ≈ 29 % of a core, RSS 110 MiB).',
+      'their bare node-datachannel relay probe 5–7 µs/pkt (320 subs ≈ 29 % of a core, RSS 110 MiB).',
   );
 }
 

@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface ReadyChild {
   child: ChildProcess;
   port: number;
-  /** SIGTERM, then wait for the exit. Idempotent. */
-  stop(): Promise<void>;
+  /** SIGTERM, then wait for the exit (SIGKILL after `killAfterMs`, default 5 s). Idempotent. */
+  stop(killAfterMs?: number): Promise<void>;
 }
 
 /**
@@ -42,10 +42,14 @@ export async function spawnCommandReady(command: string, args: string[], label: 
   return {
     child,
     port,
-    stop: () =>
+    stop: (killAfterMs = 5000) =>
       (stopping ??= (async () => {
-        if (child.exitCode === null) child.kill('SIGTERM');
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        // libdatachannel's cleanup() can hang in a process with hundreds of peers: do not wait forever
+        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         await exited;
+        clearTimeout(timer);
       })()),
   };
 }
