@@ -74,6 +74,9 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
         await lou.page.getByTestId('toggle-mic').click();
         await waitForDecoding(lou.page, 1, { growth: 15, timeoutMs: 30_000 });
 
+        // Kim has no link to Lou (SFU), yet sees Lou's mic muted: the flags come through the server.
+        const louId = await selfId(lou.page);
+        await kim.page.locator(`[data-testid="tile"][data-peer-id="${louId}"] [data-testid="muted-indicator"]`).waitFor({ timeout: 10_000 });
         const kimId = await selfId(kim.page);
         const kimTile = lou.page.locator(`[data-testid="tile"][data-peer-id="${kimId}"]`);
         await kimTile.and(lou.page.locator('[data-speaking="true"]')).waitFor({ timeout: 20_000 });

@@ -6,6 +6,7 @@ import {
   type HistoryRequest,
   type JoinResult,
   type LogEntry,
+  type MediaFlags,
   type PeerInfo,
   type SessionEndReason,
   type SfuMode,
@@ -122,6 +123,9 @@ export class Room extends Emitter<RoomEvents> {
   readonly #producers = new Map<string, SfuProducerInfo>();
   /** Peers whose media state came from a mesh link (otherwise it is inferred from SFU producers). */
   readonly #stateFromMesh = new Set<string>();
+  /** Media flags peers sent through the server (`peer-media`). */
+  readonly #serverFlags = new Map<string, MediaFlags>();
+  #localFlags: MediaFlags | undefined;
   #handoverTimer: ReturnType<typeof setTimeout> | undefined;
   /** Video paused with setVideoPaused, by `source:peerId`. */
   readonly #pausedVideo = new Map<string, { peerId: string; source: VideoSource }>();
@@ -299,9 +303,17 @@ export class Room extends Emitter<RoomEvents> {
     return this.#pcs.setTrack(slot, local);
   }
 
-  /** Tells peers our mute flags and stream ids (automatic when a LocalMedia is attached). */
+  /**
+   * Tells peers our mute flags and stream ids (automatic when a LocalMedia is attached): over
+   * each mesh link, and the flags through the server for peers we reach through the SFU.
+   */
   setMediaState(state: PeerMediaState): void {
     this.#pcs.setLocalState(state);
+    const flags: MediaFlags = { audio: state.audio, video: state.video, screen: state.screenStream !== null };
+    const prev = this.#localFlags;
+    if (prev && prev.audio === flags.audio && prev.video === flags.video && prev.screen === flags.screen) return;
+    this.#localFlags = flags;
+    if (this.#self) void this.#signal?.mediaState(flags).catch(() => undefined);
   }
 
   async getStats(): Promise<PeerStats[]> {
@@ -335,6 +347,8 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.#joinedOnce = true;
     this.#resume = { peer: res.self.id, key: res.resumeKey };
+    // Our media flags for the room (peers without a link to us show mute icons from them).
+    if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
     if (res.resumed) {
       // Same peer id, links intact: drop peers that left while we were away, and make the first
       // offer to those who joined meanwhile (they saw us in their peer list and wait for us).
@@ -396,6 +410,12 @@ export class Room extends Emitter<RoomEvents> {
         this.#inferMediaState(p.peer);
       }),
     );
+    signal.on('peerMedia', ({ id, ...flags }) =>
+      whenJoined(() => {
+        this.#serverFlags.set(id, flags);
+        this.#inferMediaState(id);
+      }),
+    );
     signal.on('sfuSpeakers', (m) => whenJoined(() => this.#setSpeakers(m.active?.peer ?? null, m.speakers)));
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
@@ -444,7 +464,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #bindMedia(media: LocalMedia): void {
     const publishState = () =>
-      this.#pcs.setLocalState({
+      this.setMediaState({
         audio: media.state.audio.enabled,
         video: media.state.video.enabled,
         cameraStream: media.cameraStream?.id ?? null,
@@ -478,6 +498,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!peer) return;
     this.#peers.delete(id);
     this.#stateFromMesh.delete(id);
+    this.#serverFlags.delete(id);
     this.#pcs.remove(id);
     this.#sfu?.removePeer(id);
     for (const source of ['camera', 'screen'] as const) {
@@ -489,16 +510,19 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * Without a mesh link nobody tells us a peer's mute flags; what it publishes through the SFU is
-   * the best guess (a muted track keeps its producer, so mute is not visible in SFU mode yet).
+   * Without a mesh link, a peer's mute flags come from the server (`peer-media`); before they
+   * arrive, what it publishes through the SFU is the best guess.
    */
   #inferMediaState(peerId: string): void {
     if (this.#stateFromMesh.has(peerId) || !this.#peers.has(peerId)) return;
     // A shared screen is no camera.
     const kinds = new Set([...this.#producers.values()].filter((p) => p.peer === peerId && p.source !== 'screen').map((p) => p.kind));
+    const flags = this.#serverFlags.get(peerId);
+    const audio = flags ? flags.audio : kinds.has('audio');
+    const video = flags ? flags.video : kinds.has('video');
     const media = this.#peers.get(peerId)?.media;
-    if (media && media.audio === kinds.has('audio') && media.video === kinds.has('video')) return;
-    this.#updatePeer(peerId, { media: { ...EMPTY_MEDIA_STATE, audio: kinds.has('audio'), video: kinds.has('video') } });
+    if (media && media.audio === audio && media.video === video) return;
+    this.#updatePeer(peerId, { media: { ...EMPTY_MEDIA_STATE, audio, video } });
   }
 
   /**
@@ -598,6 +622,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#stopSfu();
     this.#producers.clear();
     this.#stateFromMesh.clear();
+    this.#serverFlags.clear();
     if (this.#mode !== 'mesh') {
       this.#mode = 'mesh';
       this.emit('mode', 'mesh');

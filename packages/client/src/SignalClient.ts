@@ -14,6 +14,7 @@ import {
   ParleyError,
   peerInfoSchema,
   peerLeftSchema,
+  peerMediaSchema,
   sfuModeSchema,
   sfuProducerClosedSchema,
   sfuProducerInfoSchema,
@@ -36,6 +37,8 @@ import {
   type OfferRelay,
   type PeerInfo,
   type PeerLeft,
+  type PeerMedia,
+  type MediaFlags,
   type ServerToClientEvents,
   type SessionEndReason,
   type SfuMode,
@@ -71,6 +74,7 @@ export interface SignalClientEvents {
   connectError: [error: Error];
   peerJoined: [peer: PeerInfo];
   peerLeft: [peer: PeerLeft];
+  peerMedia: [msg: PeerMedia];
   offer: [msg: OfferRelay];
   answer: [msg: AnswerRelay];
   candidate: [msg: CandidateRelay];
@@ -190,6 +194,10 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('sfu_subscribe', (s) => s.emitWithAck('sfu_subscribe', { sdp, producerIds }), sfuSubscribeAck);
   }
 
+  mediaState(flags: MediaFlags): Promise<null> {
+    return this.#request('media_state', (s) => s.emitWithAck('media_state', flags), nullAck);
+  }
+
   sfuPause(consumerIds: string[], paused: boolean): Promise<null> {
     return this.#request('sfu_pause', (s) => s.emitWithAck('sfu_pause', { consumerIds, paused }), nullAck);
   }
@@ -257,6 +265,7 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     };
     s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
     s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
+    s.on('peer-media', (p: unknown) => accept('peer-media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
     s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));
     s.on('answer', (p: unknown) => accept('answer', answerRelaySchema, p, (v) => this.emit('answer', v)));
     s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));

@@ -86,6 +86,24 @@ describe('Room against a real server (signaling only)', () => {
     assert.equal(a.peers.length, 0);
   });
 
+  it("peers without a media link still see each other's mute flags, through the server", async () => {
+    const a = newRoom();
+    const b = newRoom();
+    await a.connect(server.app.url, { room: 'sdk-flags', name: 'Alice' });
+    // before joining as well as after: the flags go out with the join
+    a.setMediaState({ audio: false, video: true, cameraStream: 'cam', screenStream: null });
+    await b.connect(server.app.url, { room: 'sdk-flags', name: 'Bob' });
+    const aliceAtB = () => b.peers.find((p) => p.name === 'Alice')?.media;
+    await until(() => aliceAtB()?.audio === false && aliceAtB()?.video === true, 5000, "Alice's flags at Bob (sent to the joiner)");
+    a.setMediaState({ audio: true, video: false, cameraStream: 'cam', screenStream: null });
+    await until(() => aliceAtB()?.audio === true && aliceAtB()?.video === false, 5000, "Alice's new flags at Bob");
+    // a late joiner gets everyone's flags
+    const c = newRoom();
+    await c.connect(server.app.url, { room: 'sdk-flags', name: 'Cy' });
+    await until(() => c.peers.find((p) => p.name === 'Alice')?.media.audio === true, 5000, "Alice's flags at the late joiner");
+    assert.equal(c.peers.find((p) => p.name === 'Bob')?.media.audio, false, 'Bob never sent flags: nothing published, nothing assumed');
+  });
+
   it('resumes the same session after a dropped socket and replays only what it missed', async () => {
     const a = newRoom();
     const b = newRoom();

@@ -9,7 +9,7 @@ import type {
   HistoryResult,
   RoomEventRequest,
 } from './messages/log.ts';
-import type { JoinRequest, JoinResult, PeerInfo, PeerLeft } from './messages/room.ts';
+import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
 import type {
   AnswerRelay,
   AnswerRequest,
@@ -18,7 +18,7 @@ import type {
   OfferRelay,
   OfferRequest,
 } from './messages/signal.ts';
-import { joinRequestSchema } from './messages/room.ts';
+import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import { z } from 'zod';
@@ -45,6 +45,8 @@ export interface ClientToServerEvents {
   kick: (req: KickRequest, ack: AckFn<null>) => void;
   /** Admin only: ask a peer to stop sending a kind of media. */
   mute: (req: MuteRequest, ack: AckFn<null>) => void;
+  /** Your media flags (mic, camera, screen on/off), relayed to the room as `peer-media`. */
+  media_state: (req: MediaFlags, ack: AckFn<null>) => void;
   /** Publish through the room's SFU (needs the publish grant). */
   sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
   /** Receive SFU producers of the room. */
@@ -72,6 +74,8 @@ export interface ServerToClientEvents {
   'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
   'room-state': (state: RoomState) => void;
   'mute-request': (msg: MuteNotice) => void;
+  /** A member's media flags (on change, and for every member right after a join or resume). */
+  'peer-media': (msg: PeerMedia) => void;
   /** A room member published a track through the SFU (also sent for existing ones on join). */
   'sfu-producer': (msg: SfuProducerInfo) => void;
   'sfu-producer-closed': (msg: SfuProducerClosed) => void;
@@ -94,6 +98,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   room_control: roomControlRequestSchema,
   kick: kickRequestSchema,
   mute: muteRequestSchema,
+  media_state: mediaFlagsSchema,
   sfu_publish: sfuPublishRequestSchema,
   sfu_subscribe: sfuSubscribeRequestSchema,
   sfu_close: sfuCloseRequestSchema,

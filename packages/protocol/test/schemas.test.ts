@@ -80,6 +80,10 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     invalid: [{ sdp: 'v=0', producerIds: [] }, { sdp: 'v=0', producerIds: ['a b'] }, { sdp: 'v=0', producerIds: Array(17).fill('p') }, { sdp: 'v=0', producerIds: 'p-1' }],
   },
   sfu_close: { valid: [{ peerId: 'sub-1' }], invalid: [{}, { peerId: '' }, { peerId: '../x' }] },
+  media_state: {
+    valid: [{ audio: true, video: false, screen: false }],
+    invalid: [{ audio: true, video: false }, { audio: 'yes', video: false, screen: false }, { audio: true, video: true, screen: true, extra: 1 }],
+  },
   sfu_video_size: {
     valid: [{ consumerIds: ['c-1'], width: 640, height: 360 }, { consumerIds: ['c-1'], width: 0, height: 0 }],
     invalid: [{ consumerIds: [], width: 1, height: 1 }, { consumerIds: ['c-1'], width: -1, height: 1 }, { consumerIds: ['c-1'], width: 1.5, height: 1 }, { consumerIds: ['c-1'] }],

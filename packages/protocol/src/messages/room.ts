@@ -23,6 +23,14 @@ export const peerIdSchema = z.string().min(1).max(64);
 export const peerInfoSchema = z.object({ id: peerIdSchema, name: displayNameSchema });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
+/** What a member sends of its own media: microphone on, camera on, sharing a screen. */
+export const mediaFlagsSchema = z.strictObject({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
+export type MediaFlags = z.infer<typeof mediaFlagsSchema>;
+
+/** `peer-media`: a member's media flags (sent when they change, and to joiners for every member). */
+export const peerMediaSchema = z.object({ id: peerIdSchema, audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
+export type PeerMedia = z.infer<typeof peerMediaSchema>;
+
 export const iceServerSchema = z.object({
   urls: z.union([z.string(), z.array(z.string())]),
   username: z.string().optional(),

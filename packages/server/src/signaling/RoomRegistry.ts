@@ -1,6 +1,7 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { ParleyError, type PeerInfo, type RoomState } from '@parley/protocol';
 import type { Grants } from '../auth/grants.ts';
+import type { MediaFlags } from '@parley/protocol';
 
 export interface Member extends PeerInfo {
   /** When the member joined (ms since epoch). */
@@ -10,6 +11,8 @@ export interface Member extends PeerInfo {
   grants: Grants;
   /** The secret a reconnecting client presents to resume this session. */
   resumeKey: string;
+  /** The member's media flags, once it sent `media_state`. */
+  media?: MediaFlags;
   /** The Socket.IO socket currently carrying this session; undefined while detached. */
   socketId: string | undefined;
   /** While detached: the timer that ends the session when the grace period runs out. */

@@ -276,6 +276,8 @@ export class Signaling {
           this.#notify('joined', me.id, room.name, room.members.size);
           socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
         } else this.#notify('resumed', me.id, room.name, room.members.size);
+        // Everyone's media flags, so the joiner can show mute icons without a link to them.
+        for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer-media', { id: m.id, ...m.media });
         log.info({ room: room.name, peerId: me.id, name: me.name, peers: room.members.size, resumed }, resumed ? 'peer resumed' : 'peer joined');
         return {
           self: { id: me.id, name: me.name },
@@ -390,6 +392,13 @@ export class Signaling {
       // Removed first, so the kicked peer cannot resume; then its sockets are closed.
       this.#removePeer(req.peer);
       this.io.in(peerRoom(req.peer)).disconnectSockets(true);
+      return null;
+    });
+
+    on('media_state', CLIENT_EVENT_SCHEMAS.media_state, (req) => {
+      const { room, me } = self();
+      me.media = req;
+      socket.to(room.name).emit('peer-media', { id: me.id, ...req });
       return null;
     });
 
