@@ -2,14 +2,11 @@ import {
   PROTOCOL_VERSION,
   ParleyError,
   type AppendResult,
-  type ChatEntry,
   type HistoryRequest,
   type JoinResult,
   type LogEntry,
   type MediaFlags,
   type PeerInfo,
-  type SessionEndReason,
-  type SfuMode,
   type SfuProducerInfo,
   type Speaker,
 } from '@parley/protocol';
@@ -19,76 +16,15 @@ import type { LocalMedia } from './LocalMedia.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
 import { isPolite } from './negotiation.ts';
 import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnectionManager.ts';
-import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
+import type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
 import { SfuTransport, type VideoSource } from './SfuTransport.ts';
-import { SignalClient, type SignalClientOptions } from './SignalClient.ts';
+import { SignalClient } from './SignalClient.ts';
+import { VideoPreferences } from './VideoPreferences.ts';
 import type { PeerStats, PublishStats } from './stats.ts';
+import type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
-export type RoomConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
-
-/** A remote participant as the Room sees it. */
-export interface RemotePeer {
-  id: string;
-  name: string;
-  /** The state of our peer connection to them. */
-  connectionState: RTCPeerConnectionState;
-  /** What they told us about their media (mute flags, screen share). */
-  media: PeerMediaState;
-}
-
-export interface RoomEvents {
-  connectionState: [state: RoomConnectionState, reason: string | undefined];
-  /** Joined (or rejoined after a reconnect) with this identity. */
-  joined: [self: PeerInfo];
-  peerJoined: [peer: RemotePeer];
-  peerLeft: [peer: RemotePeer];
-  /** A peer's connection state or media state changed. */
-  peerUpdated: [peer: RemotePeer];
-  track: [track: RemoteTrack];
-  trackRemoved: [track: RemoteTrack];
-  /** A new chat entry (deduplicated, once per seq). */
-  chat: [entry: ChatEntry];
-  /** Any new room-log entry: chat, event or file (deduplicated). */
-  entry: [entry: LogEntry];
-  sessionEnded: [reason: SessionEndReason, message: string];
-  /** The media path changed: peer-to-peer links (`mesh`) or the server's SFU (`sfu`). */
-  mode: [mode: MediaMode];
-  /**
-   * Who speaks (SFU mode; the server measures the audio levels): the active speaker's peer id
-   * (or null) and everyone speaking, loudest first. Sent when the speaker or the set changes.
-   */
-  speakers: [active: string | null, speakers: Speaker[]];
-  error: [error: Error];
-}
-
-export type MediaMode = SfuMode['mode'];
-
-export interface ConnectOptions {
-  room: string;
-  name: string;
-  token?: string;
-}
-
-export interface RoomOptions {
-  /** Local camera/mic/screen to publish; the Room follows its track changes. */
-  media?: LocalMedia;
-  createPeerConnection?: PeerLinkOptions['createPeerConnection'];
-  ackTimeoutMs?: number;
-  socket?: SignalClientOptions['socket'];
-  /** How many log entries to keep in memory. */
-  logCapacity?: number;
-  /**
-   * After switching between mesh and SFU, the old path to a peer closes once media flows on the
-   * new one, or after this many ms at the latest (default 10 000).
-   */
-  handoverTimeoutMs?: number;
-  /**
-   * In SFU mode, send the camera as three simulcast layers (¼, ½ and full resolution) so the SFU
-   * can forward each subscriber the layer its tile needs (default true).
-   */
-  simulcast?: boolean;
-}
+export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
 type Buffered = () => void;
 
@@ -127,10 +63,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly #serverFlags = new Map<string, MediaFlags>();
   #localFlags: MediaFlags | undefined;
   #handoverTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Video paused with setVideoPaused, by `source:peerId`. */
-  readonly #pausedVideo = new Map<string, { peerId: string; source: VideoSource }>();
-  /** `source:peerId` → the size set with setVideoSize. */
-  readonly #videoSizes = new Map<string, { peerId: string; source: VideoSource; width: number; height: number }>();
+  /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
+  readonly #videoPrefs = new VideoPreferences();
   #activeSpeaker: string | null = null;
   #speakerCount = 0;
 
@@ -263,9 +197,7 @@ export class Room extends Emitter<RoomEvents> {
    * Kept across reconnects and mode switches; in mesh mode the peer's link keeps sending.
    */
   setVideoPaused(peerId: string, paused: boolean, source: VideoSource = 'camera'): void {
-    const key = `${source}:${peerId}`;
-    if (paused) this.#pausedVideo.set(key, { peerId, source });
-    else this.#pausedVideo.delete(key);
+    this.#videoPrefs.setPaused(peerId, source, paused);
     this.#sfu?.setVideoPaused(peerId, paused, source);
   }
 
@@ -279,9 +211,7 @@ export class Room extends Emitter<RoomEvents> {
    * room.setVideoSize(peerId, 'camera', r.width * devicePixelRatio, r.height * devicePixelRatio);
    */
   setVideoSize(peerId: string, source: VideoSource, width: number, height: number): void {
-    const key = `${source}:${peerId}`;
-    if (width <= 0 && height <= 0) this.#videoSizes.delete(key);
-    else this.#videoSizes.set(key, { peerId, source, width, height });
+    this.#videoPrefs.setSize(peerId, source, width, height);
     this.#sfu?.setVideoSize(peerId, source, width, height);
   }
 
@@ -501,10 +431,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#serverFlags.delete(id);
     this.#pcs.remove(id);
     this.#sfu?.removePeer(id);
-    for (const source of ['camera', 'screen'] as const) {
-      this.#pausedVideo.delete(`${source}:${id}`);
-      this.#videoSizes.delete(`${source}:${id}`);
-    }
+    this.#videoPrefs.forget(id);
     for (const [pid, p] of this.#producers) if (p.peer === id) this.#producers.delete(pid);
     this.emit('peerLeft', peer);
   }
@@ -593,8 +520,7 @@ export class Room extends Emitter<RoomEvents> {
       if (local) sfu.setTrack(slot, local);
     }
     for (const p of this.#producers.values()) sfu.addProducer(p);
-    for (const v of this.#pausedVideo.values()) sfu.setVideoPaused(v.peerId, true, v.source);
-    for (const v of this.#videoSizes.values()) sfu.setVideoSize(v.peerId, v.source, v.width, v.height);
+    this.#videoPrefs.applyTo(sfu);
     sfu.start();
   }
 

@@ -1,0 +1,71 @@
+/** The Room's public types: its states, events, options and how it sees a remote peer. */
+import type { ChatEntry, LogEntry, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley/protocol';
+import type { LocalMedia } from './LocalMedia.ts';
+import type { PeerMediaState } from './peerMessages.ts';
+import type { PeerLinkOptions, RemoteTrack } from './PeerLink.ts';
+import type { SignalClientOptions } from './SignalClient.ts';
+
+export type RoomConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+
+/** A remote participant as the Room sees it. */
+export interface RemotePeer {
+  id: string;
+  name: string;
+  /** The state of our peer connection to them. */
+  connectionState: RTCPeerConnectionState;
+  /** What they told us about their media (mute flags, screen share). */
+  media: PeerMediaState;
+}
+
+export interface RoomEvents {
+  connectionState: [state: RoomConnectionState, reason: string | undefined];
+  /** Joined (or rejoined after a reconnect) with this identity. */
+  joined: [self: PeerInfo];
+  peerJoined: [peer: RemotePeer];
+  peerLeft: [peer: RemotePeer];
+  /** A peer's connection state or media state changed. */
+  peerUpdated: [peer: RemotePeer];
+  track: [track: RemoteTrack];
+  trackRemoved: [track: RemoteTrack];
+  /** A new chat entry (deduplicated, once per seq). */
+  chat: [entry: ChatEntry];
+  /** Any new room-log entry: chat, event or file (deduplicated). */
+  entry: [entry: LogEntry];
+  sessionEnded: [reason: SessionEndReason, message: string];
+  /** The media path changed: peer-to-peer links (`mesh`) or the server's SFU (`sfu`). */
+  mode: [mode: MediaMode];
+  /**
+   * Who speaks (SFU mode; the server measures the audio levels): the active speaker's peer id
+   * (or null) and everyone speaking, loudest first. Sent when the speaker or the set changes.
+   */
+  speakers: [active: string | null, speakers: Speaker[]];
+  error: [error: Error];
+}
+
+export type MediaMode = SfuMode['mode'];
+
+export interface ConnectOptions {
+  room: string;
+  name: string;
+  token?: string;
+}
+
+export interface RoomOptions {
+  /** Local camera/mic/screen to publish; the Room follows its track changes. */
+  media?: LocalMedia;
+  createPeerConnection?: PeerLinkOptions['createPeerConnection'];
+  ackTimeoutMs?: number;
+  socket?: SignalClientOptions['socket'];
+  /** How many log entries to keep in memory. */
+  logCapacity?: number;
+  /**
+   * After switching between mesh and SFU, the old path to a peer closes once media flows on the
+   * new one, or after this many ms at the latest (default 10 000).
+   */
+  handoverTimeoutMs?: number;
+  /**
+   * In SFU mode, send the camera as three simulcast layers (¼, ½ and full resolution) so the SFU
+   * can forward each subscriber the layer its tile needs (default true).
+   */
+  simulcast?: boolean;
+}
