@@ -1,6 +1,7 @@
 import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, TrackSlot } from './PeerLink.ts';
+import { isPermanent, recoveryOptions, retryDelay, watchConnection, type SfuRecoveryOptions } from './sfuRecovery.ts';
 import { summarizePublishStats, type PublishStats } from './stats.ts';
 import { gathered } from './whep.ts';
 
@@ -18,6 +19,8 @@ export interface SfuPublisherOptions {
   gatheringTimeoutMs?: number;
   /** Send the camera as three simulcast layers (default true). */
   simulcast?: boolean;
+  /** Retry timings after a publication's connection is lost. */
+  recovery?: SfuRecoveryOptions;
 }
 
 export interface SfuPublisherEvents {
@@ -66,6 +69,10 @@ interface Publication {
   rids: string[];
   /** The server-side connection, once the answer arrived. */
   peerId: string | undefined;
+  /** The producers the server made of it (from the answer). */
+  producerIds: string[];
+  /** Stops watching the connection's state. */
+  unwatch: () => void;
   /** The connection is closed (withdrawn, failed or the publisher closed). */
   closed: boolean;
   /** `sfu_close` was sent for `peerId`. */
@@ -78,6 +85,11 @@ interface Publication {
  * others, and the SFU (libdatachannel) forwards a simulcast section only when its connection has
  * no other media track. A replaced device swaps the sender's track without renegotiation; a
  * withdrawn one closes its connection, so the SFU closes the producer and others lose the tile.
+ *
+ * A connection lost after setup (ICE/DTLS failure, 'disconnected' for too long, or the server
+ * closing its side, which also announces our producers as closed) is released and the slot is
+ * published again with its current track, with backoff (see SfuRecoveryOptions); an `error` is
+ * emitted each time, for visibility.
  */
 export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   readonly #opts: SfuPublisherOptions;
@@ -86,12 +98,17 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   /** Each slot's publishing work runs in order (a publish, then maybe another after a withdrawal). */
   readonly #queues = new Map<TrackSlot, Promise<void>>();
   readonly #scheduled = new Set<TrackSlot>();
+  readonly #recovery: Required<SfuRecoveryOptions>;
+  /** Slots whose publication was lost → failed attempts to publish them again since. */
+  readonly #attempts = new Map<TrackSlot, number>();
+  readonly #retryTimers = new Map<TrackSlot, ReturnType<typeof setTimeout>>();
   #started = false;
   #closed = false;
 
   constructor(options: SfuPublisherOptions) {
     super();
     this.#opts = options;
+    this.#recovery = recoveryOptions(options.recovery);
   }
 
   get closed(): boolean {
@@ -107,12 +124,16 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
 
   /**
    * Publishes, replaces or withdraws a local track. A failed publish is reported as an `error` and
-   * tried again on the slot's next change.
+   * tried again on the slot's next change (or, while the slot recovers from a lost connection,
+   * after the next backoff delay).
    */
   setTrack(slot: TrackSlot, local: LocalTrack | null): void {
     if (this.#closed) return;
     if (local) this.#local.set(slot, local);
-    else this.#local.delete(slot);
+    else {
+      this.#local.delete(slot);
+      this.#stopRecovering(slot);
+    }
     if (!this.#started) return;
     const pub = this.#pubs.get(slot);
     if (!local) {
@@ -131,6 +152,16 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       return;
     }
     void pub.sender.replaceTrack(local.track).catch((e: unknown) => this.#fail(e));
+  }
+
+  /**
+   * The server closed one of our producers (`sfu-producer-closed`). Unless we withdrew it, its
+   * connection is gone on the server: publish that slot again.
+   */
+  producerClosed(producerId: string): void {
+    for (const pub of [...this.#pubs.values()]) {
+      if (pub.producerIds.includes(producerId)) this.#lost(pub, 'was closed by the server');
+    }
   }
 
   /** What each publication sends, per simulcast layer (for tests and diagnostics). */
@@ -154,6 +185,9 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    this.#retryTimers.clear();
+    this.#attempts.clear();
     for (const pub of this.#pubs.values()) this.#closePub(pub);
     this.#pubs.clear();
     this.#local.clear();
@@ -170,7 +204,12 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       previous.then(async () => {
         this.#scheduled.delete(slot);
         if (this.#closed || !this.#local.has(slot) || this.#pubs.has(slot)) return;
-        await this.#publish(slot).catch((e: unknown) => this.#fail(e));
+        await this.#publish(slot).catch((e: unknown) => {
+          this.#fail(e);
+          // Recovering from a lost connection: keep trying (a refusal that cannot change ends it).
+          if (this.#attempts.has(slot) && !isPermanent(e)) this.#retryLater(slot);
+          else this.#stopRecovering(slot);
+        });
       }),
     );
   }
@@ -186,13 +225,32 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
     let pub: Publication | undefined;
     try {
       const { sender } = pc.addTransceiver(local.track, init);
-      pub = { slot, pc, sender, rids: encodings.map((e) => e.rid ?? ''), peerId: undefined, closed: false, released: false };
+      const created: Publication = {
+        slot,
+        pc,
+        sender,
+        rids: encodings.map((e) => e.rid ?? ''),
+        peerId: undefined,
+        producerIds: [],
+        unwatch: () => undefined,
+        closed: false,
+        released: false,
+      };
+      pub = created;
+      created.unwatch = watchConnection(pc, this.#recovery.disconnectedTimeoutMs, {
+        // A new connection works: the next loss starts the backoff over.
+        connected: () => {
+          if (this.#pubs.get(slot) === created) this.#attempts.delete(slot);
+        },
+        lost: (state) => this.#lost(created, state === 'disconnected' ? 'stayed disconnected' : state === 'failed' ? 'failed' : 'was closed'),
+      });
       this.#pubs.set(slot, pub);
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc, this.#opts.gatheringTimeoutMs ?? 2000);
       if (pub.closed) return;
       const res = await this.#opts.signal.sfuPublish(pc.localDescription?.sdp ?? '', SLOT_SOURCE[slot]);
       pub.peerId = res.peerId;
+      pub.producerIds = res.producers.map((p) => p.id);
       // Withdrawn (or everything closed) while the offer was in flight: release the server side too.
       if (pub.closed) {
         this.#closePub(pub);
@@ -225,10 +283,41 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
     this.#closePub(pub);
   }
 
+  /**
+   * A publication's connection is gone (it failed, stayed disconnected, or the server closed it):
+   * release it, report it, and publish the slot again after the backoff delay.
+   */
+  #lost(pub: Publication, what: string): void {
+    if (this.#closed || pub.closed || this.#pubs.get(pub.slot) !== pub) return;
+    this.#unpublish(pub);
+    this.#fail(new Error(`the SFU connection publishing ${SLOT_SOURCE[pub.slot]} ${what}; publishing it again`));
+    if (!this.#attempts.has(pub.slot)) this.#attempts.set(pub.slot, 0);
+    this.#retryLater(pub.slot);
+  }
+
+  /** Publishes the slot again after the backoff delay (unless its track is withdrawn meanwhile). */
+  #retryLater(slot: TrackSlot): void {
+    if (this.#closed || !this.#local.has(slot) || this.#retryTimers.has(slot)) return;
+    const attempt = this.#attempts.get(slot) ?? 0;
+    this.#attempts.set(slot, attempt + 1);
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(slot);
+      this.#schedule(slot);
+    }, retryDelay(attempt, this.#recovery));
+    this.#retryTimers.set(slot, timer);
+  }
+
+  #stopRecovering(slot: TrackSlot): void {
+    clearTimeout(this.#retryTimers.get(slot));
+    this.#retryTimers.delete(slot);
+    this.#attempts.delete(slot);
+  }
+
   /** Closes the connection and, once its server-side id is known, tells the server. */
   #closePub(pub: Publication): void {
     if (!pub.closed) {
       pub.closed = true;
+      pub.unwatch();
       pub.pc.close();
     }
     if (pub.peerId !== undefined && !pub.released) {

@@ -2,6 +2,7 @@ import type { SfuProducerInfo, SfuSubscribeResult } from '@parley/protocol';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { SfuPublisher, type SfuPublisherSignal } from './SfuPublisher.ts';
+import { recoveryOptions, retryDelay, watchConnection, type SfuRecoveryOptions } from './sfuRecovery.ts';
 import { summarizeStats, type PeerStats, type PublishStats } from './stats.ts';
 import { gathered } from './whep.ts';
 
@@ -27,6 +28,8 @@ export interface SfuTransportOptions {
   batchDelayMs?: number;
   /** Send the camera as three simulcast layers (default true). */
   simulcast?: boolean;
+  /** Retry timings after a publishing or subscribing connection is lost, or a subscribe fails. */
+  recovery?: SfuRecoveryOptions;
 }
 
 export interface SfuTransportEvents {
@@ -54,6 +57,8 @@ interface Subscription {
   items: Map<string, { peer: string; mid: string; consumerId: string; remote: RemoteTrack }>;
   /** Producers requested by this subscription (until its answer maps them). */
   requested: string[];
+  /** Stops watching the connection's state. */
+  unwatch: () => void;
 }
 
 /**
@@ -63,6 +68,11 @@ interface Subscription {
  * labelled with the announcing member's peer id and source, and grouped into one MediaStream per
  * peer and source (camera + microphone, screen), so they look like the mesh path's tracks.
  * The client always offers, with its candidates gathered (the SFU answers completely, no trickle).
+ *
+ * A subscribing connection that fails after setup (or stays 'disconnected' too long, e.g. because
+ * the server closed its side) is closed, its tracks are removed (`trackRemoved`), and the producers
+ * that still exist are subscribed again after a backoff delay, as new tracks; a failed subscribe
+ * request is retried the same way. Lost publications recover in the SfuPublisher.
  */
 export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #opts: SfuTransportOptions;
@@ -78,6 +88,8 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #videoSizes = new Map<string, { width: number; height: number }>();
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #recovery: Required<SfuRecoveryOptions>;
+  /** Subscribe attempts that failed (or connections lost) since a subscription last connected. */
   #failures = 0;
   #started = false;
   #closed = false;
@@ -85,12 +97,14 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   constructor(options: SfuTransportOptions) {
     super();
     this.#opts = options;
+    this.#recovery = recoveryOptions(options.recovery);
     this.#publisher = new SfuPublisher({
       signal: options.signal,
       iceServers: options.iceServers,
       createPeerConnection: options.createPeerConnection,
       ...(options.gatheringTimeoutMs !== undefined ? { gatheringTimeoutMs: options.gatheringTimeoutMs } : {}),
       ...(options.simulcast !== undefined ? { simulcast: options.simulcast } : {}),
+      ...(options.recovery !== undefined ? { recovery: options.recovery } : {}),
     });
     this.#publisher.on('error', (err) => this.#fail(err));
   }
@@ -180,7 +194,12 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
     if (this.#started) this.#scheduleSubscribe();
   }
 
+  /**
+   * A producer closed (`sfu-producer-closed`). If it was one of ours that we did not withdraw, the
+   * server closed our publication: the SfuPublisher publishes that slot again.
+   */
   removeProducer(id: string): void {
+    this.#publisher.producerClosed(id);
     if (!this.#producers.delete(id)) return;
     for (const sub of [...this.#subs]) {
       const item = sub.items.get(id);
@@ -261,17 +280,17 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
 
   async #subscribe(producers: SfuProducerInfo[]): Promise<void> {
     const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
-    const sub: Subscription = { pc, peerId: undefined, items: new Map(), requested: producers.map((p) => p.id) };
+    const sub: Subscription = { pc, peerId: undefined, items: new Map(), requested: producers.map((p) => p.id), unwatch: () => undefined };
     this.#subs.add(sub);
-    pc.onconnectionstatechange = () => {
-      const state = pc.connectionState;
-      for (const peer of new Set([...sub.items.values()].map((i) => i.peer))) this.emit('connectionState', peer, state);
-      if (state === 'failed' && this.#subs.has(sub)) {
-        // Ask again with a fresh connection for whatever still exists.
-        this.#closeSub(sub);
-        this.#scheduleSubscribe();
-      }
-    };
+    sub.unwatch = watchConnection(pc, this.#recovery.disconnectedTimeoutMs, {
+      change: (state) => {
+        for (const peer of new Set([...sub.items.values()].map((i) => i.peer))) this.emit('connectionState', peer, state);
+      },
+      connected: () => {
+        this.#failures = 0;
+      },
+      lost: (state) => this.#lostSub(sub, state),
+    });
     try {
       // The SFU gives each receiving section, in order, the next requested producer of its kind.
       for (const p of producers) pc.addTransceiver(p.kind, { direction: 'recvonly' });
@@ -313,7 +332,6 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
         added.push(remote);
       }
       sub.requested = [];
-      this.#failures = 0;
       this.#applyVideoPreferences(added);
       for (const r of added) this.emit('track', r);
       for (const peer of new Set(added.map((r) => r.peerId))) this.emit('connectionState', peer, pc.connectionState);
@@ -324,18 +342,34 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
       if (this.#subs.has(sub)) this.#closeSub(sub);
       this.#fail(err);
       // E.g. a producer closed while we asked for it: try the others again, a little later.
-      if (!this.#closed && this.#retryTimer === undefined && ++this.#failures <= 5) {
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = undefined;
-          this.#scheduleSubscribe();
-        }, 1000);
-      }
+      this.#retryLater();
     }
+  }
+
+  /**
+   * A subscription's connection is gone: drop its tracks and subscribe what still exists again,
+   * after the backoff delay, on a fresh connection.
+   */
+  #lostSub(sub: Subscription, state: RTCPeerConnectionState): void {
+    if (this.#closed || !this.#subs.has(sub)) return;
+    const what = state === 'disconnected' ? 'stayed disconnected' : state === 'failed' ? 'failed' : 'was closed';
+    this.#closeSub(sub);
+    this.#fail(new Error(`an SFU subscribing connection ${what}; subscribing again`));
+    this.#retryLater();
+  }
+
+  /** Subscribes whatever is pending after the backoff delay (one timer for all subscriptions). */
+  #retryLater(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#scheduleSubscribe();
+    }, retryDelay(this.#failures++, this.#recovery));
   }
 
   #closeSub(sub: Subscription, report = true): void {
     if (!this.#subs.delete(sub)) return;
-    sub.pc.onconnectionstatechange = null;
+    sub.unwatch();
     const items = [...sub.items.values()];
     sub.items.clear();
     sub.requested = [];

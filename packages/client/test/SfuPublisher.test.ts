@@ -1,6 +1,6 @@
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley/protocol';
+import { ParleyError, type MediaSource as ProducerSource, type SfuPublishResult } from '@parley/protocol';
 import { cameraEncodings, SfuPublisher, type SfuPublisherOptions } from '../src/SfuPublisher.ts';
 import type { LocalTrack } from '../src/PeerLink.ts';
 
@@ -15,8 +15,9 @@ class FakeSender {
   }
 }
 
-class FakePeerConnection {
+class FakePeerConnection extends EventTarget {
   iceGatheringState: RTCIceGatheringState = 'complete';
+  connectionState: RTCPeerConnectionState = 'new';
   localDescription: RTCSessionDescriptionInit | null = null;
   remoteDescription: RTCSessionDescriptionInit | null = null;
   readonly transceivers: Array<{ track: MediaStreamTrack; init: RTCRtpTransceiverInit; sender: FakeSender }> = [];
@@ -35,8 +36,11 @@ class FakePeerConnection {
   async setRemoteDescription(d: RTCSessionDescriptionInit) {
     this.remoteDescription = d;
   }
-  addEventListener() {}
-  removeEventListener() {}
+  /** What the browser does when the connection's state changes. */
+  setState(state: RTCPeerConnectionState): void {
+    this.connectionState = state;
+    this.dispatchEvent(new Event('connectionstatechange'));
+  }
   async getStats() {
     return new Map<string, unknown>([
       ['O1', { id: 'O1', type: 'outbound-rtp', kind: 'video', rid: 'f', bytesSent: 300 }],
@@ -81,7 +85,9 @@ function setup(options: Partial<SfuPublisherOptions> = {}) {
   publisher.on('error', (e) => errors.push(e));
   const answer = (call: PublishCall | undefined) => {
     assert.ok(call, 'a publish request was sent');
-    call.resolve({ peerId: `srv${++n}`, answer: 'v=0 answer', producers: [] });
+    n++;
+    const kind = call.source === 'microphone' ? 'audio' : 'video';
+    call.resolve({ peerId: `srv${n}`, answer: 'v=0 answer', producers: [{ id: `prod${n}`, peer: 'me', kind, source: call.source, layers: 1 }] });
   };
   return { publisher, pcs, publishes, closes, errors, answer };
 }
@@ -258,6 +264,162 @@ describe('SfuPublisher', () => {
     answer(publishes[1]);
     await settle();
     assert.equal(pcs[1]?.remoteDescription?.sdp, 'v=0 answer');
+    publisher.close();
+  });
+});
+
+describe('SfuPublisher recovery', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+  afterEach(() => mock.timers.reset());
+
+  /** A publisher with the camera published and answered (connection `pcs[0]`, server id srv1). */
+  async function published(options: Partial<SfuPublisherOptions> = {}) {
+    const env = setup(options);
+    env.publisher.start();
+    env.publisher.setTrack('video', track('video', 'cam1'));
+    await settle();
+    env.answer(env.publishes[0]);
+    await settle();
+    env.pcs[0]?.setState('connected');
+    return env;
+  }
+
+  /** Advances the fake clock, then lets promise chains run. */
+  async function tick(ms: number): Promise<void> {
+    mock.timers.tick(ms);
+    await settle();
+  }
+
+  it('a failed connection is released and the slot published again after 1 s, with its current track', async () => {
+    const { publisher, pcs, publishes, closes, errors, answer } = await published();
+    const cam2 = track('video', 'cam2');
+    publisher.setTrack('video', cam2);
+    await settle();
+    pcs[0]?.setState('failed');
+    assert.equal(pcs[0]?.closed, true);
+    assert.deepEqual(closes, ['srv1'], 'the server side is released too');
+    assert.match(errors[0]?.message ?? '', /camera failed; publishing it again/);
+    await tick(999);
+    assert.equal(pcs.length, 1, 'not before the backoff delay');
+    await tick(1);
+    assert.equal(pcs.length, 2);
+    assert.equal(publishes[1]?.source, 'camera');
+    assert.equal(pcs[1]?.transceivers[0]?.track, cam2.track, 'the current track');
+    answer(publishes[1]);
+    await settle();
+    assert.equal(pcs[1]?.remoteDescription?.sdp, 'v=0 answer');
+    assert.equal((await publisher.stats()).length, 1);
+    publisher.close();
+  });
+
+  it('backs off 1, 2, 4 … 10 s while republishing fails, and starts over once a connection works', async () => {
+    const { publisher, pcs, publishes, answer } = await published();
+    pcs[0]?.setState('failed');
+    const delays: number[] = [];
+    // Each attempt's sfu_publish is refused (e.g. the signaling is reconnecting).
+    for (let i = 1; i <= 5; i++) {
+      let waited = 0;
+      while (pcs.length === i) {
+        await tick(500);
+        waited += 500;
+        assert.ok(waited <= 20_000, 'a retry came');
+      }
+      delays.push(waited);
+      publishes[i]?.reject(new Error('timeout'));
+      await settle();
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 10_000]);
+    // The next attempt connects, then fails again: the delay is back at 1 s.
+    await tick(10_000);
+    assert.equal(pcs.length, 7);
+    answer(publishes[6]);
+    await settle();
+    pcs[6]?.setState('connected');
+    pcs[6]?.setState('failed');
+    await tick(1000);
+    assert.equal(pcs.length, 8);
+    publisher.close();
+  });
+
+  it('a short disconnection is left alone; one longer than 5 s counts as failed', async () => {
+    const { publisher, pcs, closes } = await published();
+    pcs[0]?.setState('disconnected');
+    await tick(4000);
+    pcs[0]?.setState('connected');
+    await tick(10_000);
+    assert.equal(pcs.length, 1);
+    assert.equal(pcs[0]?.closed, false);
+    pcs[0]?.setState('disconnected');
+    await tick(5000);
+    assert.equal(pcs[0]?.closed, true);
+    assert.deepEqual(closes, ['srv1']);
+    await tick(1000);
+    assert.equal(pcs.length, 2);
+    publisher.close();
+  });
+
+  it('a connection closed by the browser, or producers closed by the server, are published again', async () => {
+    const { publisher, pcs, publishes, closes, answer } = await published();
+    pcs[0]?.setState('closed');
+    await tick(1000);
+    assert.equal(pcs.length, 2);
+    answer(publishes[1]);
+    await settle();
+    pcs[1]?.setState('connected');
+    // The server closed our publication (it announces our producer as closed).
+    publisher.producerClosed('prod2');
+    assert.equal(pcs[1]?.closed, true);
+    assert.deepEqual(closes, ['srv1', 'srv2']);
+    await tick(1000);
+    assert.equal(pcs.length, 3);
+    // Another producer's closing (or our own withdrawn one's) changes nothing.
+    publisher.producerClosed('prod1');
+    publisher.producerClosed('someone-else');
+    assert.equal(pcs[2]?.closed, false);
+    publisher.close();
+  });
+
+  it('no republish after close(), or when the track was withdrawn meanwhile', async () => {
+    const a = await published();
+    a.pcs[0]?.setState('failed');
+    a.publisher.close();
+    await tick(30_000);
+    assert.equal(a.pcs.length, 1);
+
+    const b = await published();
+    b.pcs[0]?.setState('failed');
+    b.publisher.setTrack('video', null);
+    await tick(30_000);
+    assert.equal(b.pcs.length, 1);
+    // Published again by the user: a fresh publication, no leftover retry.
+    b.publisher.setTrack('video', track('video', 'cam3'));
+    await settle();
+    assert.equal(b.pcs.length, 2);
+    await tick(30_000);
+    assert.equal(b.pcs.length, 2);
+    b.publisher.close();
+  });
+
+  it('stops retrying on a refusal that cannot change (no publish grant)', async () => {
+    const { publisher, pcs, publishes, errors } = await published();
+    pcs[0]?.setState('failed');
+    await tick(1000);
+    publishes[1]?.reject(new ParleyError('FORBIDDEN'));
+    await settle();
+    await tick(60_000);
+    assert.equal(pcs.length, 2);
+    assert.ok(errors.at(-1) instanceof ParleyError);
+    publisher.close();
+  });
+
+  it('a withdrawal we made ourselves is not mistaken for a loss', async () => {
+    const { publisher, pcs, errors } = await published();
+    publisher.setTrack('video', null);
+    pcs[0]?.setState('closed');
+    publisher.producerClosed('prod1');
+    await tick(30_000);
+    assert.equal(pcs.length, 1);
+    assert.deepEqual(errors, []);
     publisher.close();
   });
 });
