@@ -32,6 +32,8 @@ export interface ParleyApp {
   readonly tokens: TokenService;
   readonly metrics: Metrics;
   readonly ice: IceServerProvider;
+  /** The started features, in start order (read them, e.g. with `sfuRoomsOf(app)`; do not close them). */
+  readonly features: readonly Feature[];
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   /** Graceful, idempotent shutdown: stop admitting, tell clients, close sockets, flush the log. */
@@ -165,6 +167,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     tokens,
     metrics,
     ice,
+    features,
     url,
     close,
     [Symbol.asyncDispose]: close,

@@ -1,6 +1,17 @@
 /** Plugs the SFU into signaling rooms (Socket.IO events, announcements); ICE servers from config. */
-import type { FeatureFactory } from '../features.ts';
+import type { Feature, FeatureFactory } from '../features.ts';
 import { SfuRooms } from './SfuRooms.ts';
+
+const roomsOf = new WeakMap<Feature, SfuRooms>();
+
+/** The SFU rooms of a started app (for tests and diagnostics: read `router(room)`, change nothing). */
+export function sfuRoomsOf(app: { readonly features: readonly Feature[] }): SfuRooms | undefined {
+  for (const feature of app.features) {
+    const rooms = roomsOf.get(feature);
+    if (rooms) return rooms;
+  }
+  return undefined;
+}
 
 export const sfuFeature: FeatureFactory = async ({ config, signaling, log, ice, metrics }) => {
   const m = config.media;
@@ -16,5 +27,7 @@ export const sfuFeature: FeatureFactory = async ({ config, signaling, log, ice, 
     }),
   });
   metrics.gauge('parley_sfu_rooms', 'Rooms with an SFU router on this node.', () => [{ labels: {}, value: rooms.routerCount }]);
-  return { name: 'sfu', close: async () => rooms.close() };
+  const feature: Feature = { name: 'sfu', close: async () => rooms.close() };
+  roomsOf.set(feature, rooms);
+  return feature;
 };
