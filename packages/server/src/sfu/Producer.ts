@@ -75,17 +75,25 @@ export interface LastSenderReport {
   rtpTimestamp: number;
 }
 
+/** Where an RTP packet's payload starts (after CSRCs and extension), or undefined if they overrun it. */
+export function rtpPayloadOffset(buf: Buffer): number | undefined {
+  const b0 = buf[0]!;
+  let offset = 12 + (b0 & 0x0f) * 4;
+  if (buf.length < offset) return undefined;
+  if (b0 & 0x10) {
+    if (buf.length < offset + 4) return undefined;
+    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
+    if (buf.length < offset) return undefined;
+  }
+  return offset;
+}
+
 /** Returns the packet without CSRCs/extension (a copy), the packet itself, or undefined if malformed. */
 export function normalizeRtp(buf: Buffer): Buffer | undefined {
   const b0 = buf[0]!;
   const len = buf.length;
-  let offset = 12 + (b0 & 0x0f) * 4;
-  if (len < offset) return undefined;
-  if (b0 & 0x10) {
-    if (len < offset + 4) return undefined;
-    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
-    if (len < offset) return undefined;
-  }
+  const offset = rtpPayloadOffset(buf);
+  if (offset === undefined) return undefined;
   if (b0 & 0x20) {
     const pad = buf[len - 1]!;
     if (pad === 0 || offset + pad > len) return undefined;

@@ -15,11 +15,11 @@
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
 import { findExtension } from '../media/rtp/headerExtension.ts';
-import { writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
+import { writePli, writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
 import { vp8KeyFrameSizeInPayload } from '../media/rtp/vp8.ts';
 import type { CodecSpec } from '../media/sdp.ts';
 import type { Consumer } from './Consumer.ts';
-import { Producer, type BitrateLimits, type ProducerInit } from './Producer.ts';
+import { Producer, rtpPayloadOffset, type BitrateLimits, type ProducerInit } from './Producer.ts';
 
 export interface SimulcastInit {
   id: string;
@@ -114,8 +114,8 @@ export class Simulcast {
       this.#bySsrc.set(ssrc, layer);
     }
     if (this.codec.name === 'vp8') {
-      const offset = payloadOffset(buf);
-      if (offset !== undefined) {
+      const offset = rtpPayloadOffset(buf);
+      if (offset !== undefined && offset < buf.length) {
         const size = vp8KeyFrameSizeInPayload(buf.subarray(offset));
         if (size) {
           layer.width = size.width;
@@ -143,14 +143,7 @@ export class Simulcast {
   }
 
   #pli(layer: Producer): void {
-    if (layer.ssrc === undefined) return;
-    const pli = Buffer.alloc(12);
-    pli[0] = 0x81;
-    pli[1] = 206;
-    pli.writeUInt16BE(2, 2);
-    pli.writeUInt32BE(this.#localSsrc >>> 0, 4);
-    pli.writeUInt32BE(layer.ssrc, 8);
-    this.#sendRtcp(pli);
+    if (layer.ssrc !== undefined) this.#sendRtcp(writePli(this.#localSsrc, layer.ssrc));
   }
 
   /** The layer a new consumer starts on (then `select()` refines it). */
@@ -232,15 +225,4 @@ export class Simulcast {
     this.#consumers.clear();
     this.#onClose.fire();
   }
-}
-
-/** Where the payload starts (after CSRCs and the extension block), or undefined if malformed. */
-function payloadOffset(buf: Buffer): number | undefined {
-  const b0 = buf[0]!;
-  let offset = 12 + (b0 & 0x0f) * 4;
-  if (b0 & 0x10) {
-    if (buf.length < offset + 4) return undefined;
-    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
-  }
-  return offset < buf.length ? offset : undefined;
 }
