@@ -4,9 +4,9 @@
 // buffer. Same signalling and loopback ICE as the SFU bench server, so the difference between
 // the two is what the SFU's own work costs.
 import { ParleyError } from '@parley/protocol';
-import { MediaPeer } from '../../packages/server/src/media/MediaPeer.ts';
-import type { MediaTrack } from '../../packages/server/src/media/MediaTrack.ts';
-import { matchCodec, parseSdp } from '../../packages/server/src/media/sdp.ts';
+import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { matchCodec, parseSdp } from '@parley/rtc/sdp.ts';
 import { serveBench } from './control.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

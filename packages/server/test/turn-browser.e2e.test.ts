@@ -10,7 +10,7 @@ import nodeDataChannel, { PeerConnection, type DataChannel, type Track } from 'n
 import { z } from 'zod';
 import { iceServerSchema } from '@parley/protocol';
 import type { Browser, Page } from 'playwright-core';
-import { toLibdatachannelServers } from '../src/ice/IceServerProvider.ts';
+import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
 import { chromiumMissing, launchChromium, mediaContext } from './browser.ts';
 import { coturnMissing, startCoturn } from './coturn.ts';
 import { startServer, type TestServer } from './helpers.ts';

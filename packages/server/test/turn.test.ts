@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mintTurnCredential } from '../src/ice/turnCredentials.ts';
-import { IceServerProvider, toLibdatachannelServers } from '../src/ice/IceServerProvider.ts';
+import { IceServerProvider } from '../src/ice/IceServerProvider.ts';
+import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
 import { COTURN_CONFIG } from '../src/ice/coturn.ts';
 import { parseConfig } from '../src/config.ts';
 

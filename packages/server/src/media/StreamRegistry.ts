@@ -10,7 +10,7 @@ import { FfmpegSource } from './sources/FfmpegSource.ts';
 import { filePlan, probeFile, resolveBinary, testsrcPlan, type ProbeResult } from './sources/ffmpeg.ts';
 import type { LiveSource } from './sources/LiveSource.ts';
 import type { SourceKind, StreamSource } from './sources/StreamSource.ts';
-import type { CodecSpec } from './sdp.ts';
+import type { CodecSpec } from '@parley/rtc/sdp.ts';
 import type { RecordingManager } from './recording/RecordingManager.ts';
 
 export interface StreamListing {

@@ -12,10 +12,10 @@
  * clock) into its timestamp space.
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { isH264KeyFrameStart } from '../media/rtp/h264.ts';
-import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '../media/rtp/rtcp.ts';
-import { seqDelta } from '../media/rtp/rtp.ts';
-import { isVp8KeyFrameStart } from '../media/rtp/vp8.ts';
+import { isH264KeyFrameStart } from '@parley/rtc/rtp/h264.ts';
+import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import { seqDelta } from '@parley/rtc/rtp/rtp.ts';
+import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
 import { restoreHeader, type Producer } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */

@@ -11,11 +11,11 @@
  * negotiated with the publisher, not with the subscribers).
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { readAudioLevel } from '../media/rtp/headerExtension.ts';
-import { ReceptionStats } from '../media/rtp/ReceptionStats.ts';
-import { RetransmitBuffer } from '../media/rtp/RetransmitBuffer.ts';
-import { writeReceiverReport, writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
-import type { CodecSpec } from '../media/sdp.ts';
+import { readAudioLevel } from '@parley/rtc/rtp/headerExtension.ts';
+import { ReceptionStats } from '@parley/rtc/rtp/ReceptionStats.ts';
+import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
+import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import type { CodecSpec } from '@parley/rtc/sdp.ts';
 import type { Consumer } from './Consumer.ts';
 
 export interface ProducerInit {

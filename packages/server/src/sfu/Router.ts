@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ParleyError } from '@parley/protocol';
-import { MediaEmitter } from '../media/emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '../media/MediaPeer.ts';
-import type { MediaTrack } from '../media/MediaTrack.ts';
-import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '../media/sdp.ts';
+import { MediaEmitter } from '@parley/rtc/emitter.ts';
+import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '@parley/rtc/sdp.ts';
 import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
 import { Consumer } from './Consumer.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';

@@ -7,7 +7,7 @@
  */
 import { ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley/protocol';
 import { canPublish } from '../auth/grants.ts';
-import type { MediaPeerOptions } from '../media/MediaPeer.ts';
+import type { MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';

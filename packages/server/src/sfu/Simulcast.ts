@@ -14,10 +14,10 @@
  * the full bitrate cap, so it keeps sending every layer.
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { findExtension } from '../media/rtp/headerExtension.ts';
-import { writePli, writeRemb, type RtcpPacket } from '../media/rtp/rtcp.ts';
-import { vp8KeyFrameSizeInPayload } from '../media/rtp/vp8.ts';
-import type { CodecSpec } from '../media/sdp.ts';
+import { findExtension } from '@parley/rtc/rtp/headerExtension.ts';
+import { writePli, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import { vp8KeyFrameSizeInPayload } from '@parley/rtc/rtp/vp8.ts';
+import type { CodecSpec } from '@parley/rtc/sdp.ts';
 import type { Consumer } from './Consumer.ts';
 import { Producer, rtpPayloadOffset, type BitrateLimits, type ProducerInit } from './Producer.ts';
 

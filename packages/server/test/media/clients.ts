@@ -9,10 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { MediaPeer } from '../../src/media/MediaPeer.ts';
-import type { MediaTrack } from '../../src/media/MediaTrack.ts';
-import { packetizeVp8, isVp8KeyFrame } from '../../src/media/rtp/vp8.ts';
-import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
+import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { packetizeVp8, isVp8KeyFrame } from '@parley/rtc/rtp/vp8.ts';
+import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
 
 export const PEER_OPTIONS = { iceServers: [], bindAddress: '127.0.0.1' };
 

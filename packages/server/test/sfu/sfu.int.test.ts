@@ -7,11 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError } from '@parley/protocol';
 import { Router } from '../../src/sfu/Router.ts';
-import { MediaPeer } from '../../src/media/MediaPeer.ts';
-import type { MediaTrack } from '../../src/media/MediaTrack.ts';
-import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
-import { writeNack, writePli, writeRemb, type RtcpPacket } from '../../src/media/rtp/rtcp.ts';
-import { isVp8KeyFrameStart } from '../../src/media/rtp/vp8.ts';
+import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
+import { writeNack, writePli, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
 import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

@@ -8,11 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley/protocol';
 import { startServer, request, collect, type TestServer, type TestSocket, data } from '../helpers.ts';
-import { MediaPeer } from '../../src/media/MediaPeer.ts';
-import type { MediaTrack } from '../../src/media/MediaTrack.ts';
-import { writeRtp, randomSsrc } from '../../src/media/rtp/rtp.ts';
-import { oneByteExtension } from '../../src/media/rtp/headerExtension.ts';
-import { EXT_AUDIO_LEVEL } from '../../src/media/sdp.ts';
+import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
+import { oneByteExtension } from '@parley/rtc/rtp/headerExtension.ts';
+import { EXT_AUDIO_LEVEL } from '@parley/rtc/sdp.ts';
 import { PEER_OPTIONS, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const OPUS = { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 } as const;

@@ -8,12 +8,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Router } from '../../src/sfu/Router.ts';
 import { Simulcast } from '../../src/sfu/Simulcast.ts';
-import { MediaPeer } from '../../src/media/MediaPeer.ts';
-import { oneByteExtension } from '../../src/media/rtp/headerExtension.ts';
-import { randomSsrc } from '../../src/media/rtp/rtp.ts';
-import { writeRemb } from '../../src/media/rtp/rtcp.ts';
-import { vp8KeyFrameSizeInPayload } from '../../src/media/rtp/vp8.ts';
-import { EXT_RID } from '../../src/media/sdp.ts';
+import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import { oneByteExtension } from '@parley/rtc/rtp/headerExtension.ts';
+import { randomSsrc } from '@parley/rtc/rtp/rtp.ts';
+import { writeRemb } from '@parley/rtc/rtp/rtcp.ts';
+import { vp8KeyFrameSizeInPayload } from '@parley/rtc/rtp/vp8.ts';
+import { EXT_RID } from '@parley/rtc/sdp.ts';
 import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

@@ -5,9 +5,9 @@
  * for one); audio before that is dropped so the file starts decodable.
  */
 import { ParleyError } from '@parley/protocol';
-import { tryParseRtp } from '../rtp/rtp.ts';
-import { Vp8Depacketizer, vp8KeyFrameSize } from '../rtp/vp8.ts';
-import { depacketizeOpus, opusHead } from '../rtp/opus.ts';
+import { tryParseRtp } from '@parley/rtc/rtp/rtp.ts';
+import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley/rtc/rtp/vp8.ts';
+import { depacketizeOpus, opusHead } from '@parley/rtc/rtp/opus.ts';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { WebmWriter, type WebmTrack } from './WebmWriter.ts';
 

@@ -4,11 +4,11 @@
  */
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '../emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '../MediaPeer.ts';
+import { MediaEmitter } from '@parley/rtc/emitter.ts';
+import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
 import { watchLiveness } from './liveness.ts';
-import type { MediaTrack } from '../MediaTrack.ts';
-import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '../sdp.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '@parley/rtc/sdp.ts';
 import { LiveSource } from '../sources/LiveSource.ts';
 import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';

@@ -6,14 +6,14 @@
  */
 import { ParleyError } from '@parley/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '../emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '../MediaPeer.ts';
+import { MediaEmitter } from '@parley/rtc/emitter.ts';
+import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
 import { watchLiveness } from './liveness.ts';
-import type { MediaTrack } from '../MediaTrack.ts';
-import { RetransmitBuffer } from '../rtp/RetransmitBuffer.ts';
-import { ntpNow, writeSenderReport } from '../rtp/rtcp.ts';
-import { RtpRewriter } from '../rtp/rtp.ts';
-import { matchCodec, type ParsedSdp } from '../sdp.ts';
+import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
+import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
+import { ntpNow, writeSenderReport } from '@parley/rtc/rtp/rtcp.ts';
+import { RtpRewriter } from '@parley/rtc/rtp/rtp.ts';
+import { matchCodec, type ParsedSdp } from '@parley/rtc/sdp.ts';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { attachEcho } from './dataChannelEcho.ts';
 

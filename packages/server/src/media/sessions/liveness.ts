@@ -1,4 +1,4 @@
-import type { MediaPeer } from '../MediaPeer.ts';
+import type { MediaPeer } from '@parley/rtc/MediaPeer.ts';
 
 /** A peer that has not connected by then is given up. */
 export const CONNECT_TIMEOUT_MS = 30_000;

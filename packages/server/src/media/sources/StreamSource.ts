@@ -3,11 +3,11 @@
  * up to one video and one audio track; every sink gets the same packets (fan-out). The source
  * keeps the video packets since the last key frame so that a new sink can start decoding at once.
  */
-import { isRtcp } from '../rtp/rtp.ts';
-import { isVp8KeyFrameStart } from '../rtp/vp8.ts';
-import { isH264KeyFrameStart } from '../rtp/h264.ts';
-import type { CodecSpec } from '../sdp.ts';
-import { MediaEmitter } from '../emitter.ts';
+import { isRtcp } from '@parley/rtc/rtp/rtp.ts';
+import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
+import { isH264KeyFrameStart } from '@parley/rtc/rtp/h264.ts';
+import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import { MediaEmitter } from '@parley/rtc/emitter.ts';
 
 export type SourceKind = 'testsrc' | 'file' | 'live' | 'recording';
 export type TrackKind = 'audio' | 'video';

@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { ParleyError } from '@parley/protocol';
 import { z } from 'zod';
-import type { CodecSpec } from '../sdp.ts';
+import type { CodecSpec } from '@parley/rtc/sdp.ts';
 
 /** Resolves a binary name through PATH; throws MEDIA_UNAVAILABLE when it is not installed. */
 export function resolveBinary(name: string, what: string): string {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRtp, writeRtp, rewriteRtp, RtpRewriter, RtpParseError, isRtcp, seqDelta } from '../../src/media/rtp/rtp.ts';
-import { parseRtcp, writeNack, writePli, writeReceiverReport, writeSenderReport, writeRemb, tryParseRtcp } from '../../src/media/rtp/rtcp.ts';
-import { packetizeVp8, parseVp8Descriptor, Vp8Depacketizer, vp8KeyFrameSize } from '../../src/media/rtp/vp8.ts';
-import { isH264KeyFrameStart } from '../../src/media/rtp/h264.ts';
-import { RetransmitBuffer } from '../../src/media/rtp/RetransmitBuffer.ts';
-import { ReceptionStats } from '../../src/media/rtp/ReceptionStats.ts';
-import { parseSdp, matchCodec } from '../../src/media/sdp.ts';
+import { parseRtp, writeRtp, rewriteRtp, RtpRewriter, RtpParseError, isRtcp, seqDelta } from '../src/rtp/rtp.ts';
+import { parseRtcp, writeNack, writePli, writeReceiverReport, writeSenderReport, writeRemb, tryParseRtcp } from '../src/rtp/rtcp.ts';
+import { packetizeVp8, parseVp8Descriptor, Vp8Depacketizer, vp8KeyFrameSize } from '../src/rtp/vp8.ts';
+import { isH264KeyFrameStart } from '../src/rtp/h264.ts';
+import { RetransmitBuffer } from '../src/rtp/RetransmitBuffer.ts';
+import { ReceptionStats } from '../src/rtp/ReceptionStats.ts';
+import { parseSdp, matchCodec } from '../src/sdp.ts';
 
 test('RTP round-trips header fields, CSRCs, extension and padding', () => {
   const payload = Buffer.from([1, 2, 3, 4, 5]);

@@ -6,7 +6,7 @@
  * Answering: add the tracks you want for each offered mid (`addTrack`), then `answer(offer)`.
  * Offering (clients in tests and benchmarks): `addTrack`, `createOffer()`, `setAnswer()`.
  */
-import { toLibdatachannelServers } from '../ice/IceServerProvider.ts';
+import { toLibdatachannelServers } from './iceServers.ts';
 import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
 import type { IceServer } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
