@@ -18,7 +18,7 @@ export { ClientError, MediaAccessError, ParleyError } from './errors.ts';
 export type { ClientErrorReason, MediaErrorReason } from './errors.ts';
 export { decideOnDescription, isOfferCollision, isPolite } from './negotiation.ts';
 export type { NegotiationState } from './negotiation.ts';
-export { EMPTY_MEDIA_STATE, parsePeerMessage, peerMediaStateSchema } from './peerMessages.ts';
+export { EMPTY_MEDIA_STATE, PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, parsePeerMessage, peerMediaStateSchema } from './peerMessages.ts';
 export type { PeerMediaState, PeerMessage } from './peerMessages.ts';
 export { rateQuality, summarizePublishStats, summarizeStats } from './stats.ts';
 export type { InboundVideoStats, PeerStats, PublishLayerStats, PublishStats, Quality } from './stats.ts';

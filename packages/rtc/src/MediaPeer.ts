@@ -7,12 +7,13 @@
  * Offering (clients in tests and benchmarks): `addTrack`, `createOffer()`, `setAnswer()`.
  */
 import { toLibdatachannelServers } from './iceServers.ts';
-import nodeDataChannel, { type DataChannel, type PeerConnection, type RtcConfig } from 'node-datachannel';
+import nodeDataChannel, { type DataChannel, type DataChannelInitConfig, type PeerConnection, type RtcConfig } from 'node-datachannel';
 import type { IceServer } from '@parley/protocol';
 import { ParleyError } from '@parley/protocol';
 import { MediaEmitter } from './emitter.ts';
 import { MediaTrack, type TrackDirection } from './MediaTrack.ts';
 import { randomSsrc } from './rtp/rtp.ts';
+import { waitGathered, withoutCandidates } from './gathering.ts';
 import type { CodecSpec } from './sdp.ts';
 
 const { PeerConnection: NativePeerConnection, Video, Audio } = nodeDataChannel;
@@ -56,7 +57,33 @@ export interface AddTrackOptions {
 }
 
 /** Converts config ICE servers (W3C shape) to libdatachannel URLs; only config ever supplies them. */
-const NATIVE_DIRECTION = { send: 'SendOnly', recv: 'RecvOnly', inactive: 'Inactive' } as const;
+const NATIVE_DIRECTION = { send: 'SendOnly', recv: 'RecvOnly', sendrecv: 'SendRecv', inactive: 'Inactive' } as const;
+
+/**
+ * The libdatachannel description of one media section: the codec at its payload type, header
+ * extensions, simulcast rids, and the SSRC this side sends with (for sending directions).
+ */
+export function mediaDescription(opts: AddTrackOptions, ssrc: number): InstanceType<typeof Video> | InstanceType<typeof Audio> {
+  const desc = opts.kind === 'video' ? new Video(opts.mid, NATIVE_DIRECTION[opts.direction]) : new Audio(opts.mid, NATIVE_DIRECTION[opts.direction]);
+  const c = opts.codec;
+  if (c?.name === 'vp8' && desc instanceof Video) desc.addVP8Codec(opts.payloadType);
+  else if (c?.name === 'h264' && desc instanceof Video) {
+    desc.addH264Codec(opts.payloadType, `profile-level-id=${c.profileLevelId ?? '42e01f'};packetization-mode=1;level-asymmetry-allowed=1`);
+  } else if (c?.name === 'opus' && desc instanceof Audio) desc.addOpusCodec(opts.payloadType);
+  else if (desc instanceof Video) desc.addVP8Codec(opts.payloadType);
+  else desc.addOpusCodec(opts.payloadType);
+  for (const e of opts.extmaps ?? []) desc.parseSdpLine(`a=extmap:${e.id} ${e.uri}`);
+  const rids = opts.simulcastRids ?? [];
+  if (rids.length > 0) {
+    const dir = opts.direction === 'send' ? 'send' : 'recv';
+    for (const rid of rids) desc.parseSdpLine(`a=rid:${rid} ${dir}`);
+    desc.parseSdpLine(`a=simulcast:${dir} ${rids.join(';')}`);
+  }
+  if (opts.direction === 'send' || opts.direction === 'sendrecv') {
+    desc.addSSRC(ssrc, 'parley', opts.streamId ?? 'parley', `${opts.kind}-${opts.mid}`);
+  }
+  return desc;
+}
 
 export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
   readonly id: string;
@@ -115,22 +142,7 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
   addTrack(opts: AddTrackOptions): MediaTrack {
     if (this.#closed) throw new ParleyError('INTERNAL', 'peer is closed');
     const ssrc = opts.ssrc ?? randomSsrc();
-    const desc = opts.kind === 'video' ? new Video(opts.mid, NATIVE_DIRECTION[opts.direction]) : new Audio(opts.mid, NATIVE_DIRECTION[opts.direction]);
-    const c = opts.codec;
-    if (c?.name === 'vp8' && desc instanceof Video) desc.addVP8Codec(opts.payloadType);
-    else if (c?.name === 'h264' && desc instanceof Video) {
-      desc.addH264Codec(opts.payloadType, `profile-level-id=${c.profileLevelId ?? '42e01f'};packetization-mode=1;level-asymmetry-allowed=1`);
-    } else if (c?.name === 'opus' && desc instanceof Audio) desc.addOpusCodec(opts.payloadType);
-    else if (desc instanceof Video) desc.addVP8Codec(opts.payloadType);
-    else desc.addOpusCodec(opts.payloadType);
-    for (const e of opts.extmaps ?? []) desc.parseSdpLine(`a=extmap:${e.id} ${e.uri}`);
-    const rids = opts.simulcastRids ?? [];
-    if (rids.length > 0) {
-      const dir = opts.direction === 'send' ? 'send' : 'recv';
-      for (const rid of rids) desc.parseSdpLine(`a=rid:${rid} ${dir}`);
-      desc.parseSdpLine(`a=simulcast:${dir} ${rids.join(';')}`);
-    }
-    if (opts.direction === 'send') desc.addSSRC(ssrc, 'parley', opts.streamId ?? 'parley', `${opts.kind}-${opts.mid}`);
+    const desc = mediaDescription(opts, ssrc);
     const native = this.#pc.addTrack(desc);
     const track = new MediaTrack(native, { ...opts, ssrc });
     this.tracks.push(track);
@@ -178,8 +190,8 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
   }
 
   /** Opens a data channel (client side). The peer keeps the reference. */
-  createDataChannel(label: string): DataChannel {
-    const dc = this.#pc.createDataChannel(label);
+  createDataChannel(label: string, init?: DataChannelInitConfig): DataChannel {
+    const dc = this.#pc.createDataChannel(label, init);
     this.dataChannels.push(dc);
     return dc;
   }
@@ -210,24 +222,7 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
   }
 
   #gathered(): Promise<void> {
-    if (this.#pc.gatheringState() === 'complete') return Promise.resolve();
-    return new Promise((resolve) => {
-      let finished = false;
-      const finish = (): void => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        clearInterval(poll);
-        resolve();
-      };
-      // A timeout answers with the candidates gathered so far rather than failing.
-      const timer = setTimeout(finish, this.#gatheringTimeoutMs);
-      // onGatheringStateChange replaces the previous native callback, so poll cheaply instead
-      // of competing for the single callback slot.
-      const poll = setInterval(() => {
-        if (this.#closed || this.#pc.gatheringState() === 'complete') finish();
-      }, 5);
-    });
+    return waitGathered(this.#pc, this.#gatheringTimeoutMs, () => this.#closed);
   }
 
   /** Idempotent: closes tracks, data channels and the native peer connection. */
@@ -252,12 +247,4 @@ export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
     this.emit('close');
     this.removeAllListeners();
   }
-}
-
-/** Drops candidate lines (and end-of-candidates) from an SDP, keeping everything else. */
-function withoutCandidates(sdp: string): string {
-  return sdp
-    .split('\r\n')
-    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
-    .join('\r\n');
 }

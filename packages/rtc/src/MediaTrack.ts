@@ -9,7 +9,7 @@ import { isRtcp } from './rtp/rtp.ts';
 import { tryParseRtcp, writePli, type RtcpPacket } from './rtp/rtcp.ts';
 import type { CodecSpec } from './sdp.ts';
 
-export type TrackDirection = 'send' | 'recv' | 'inactive';
+export type TrackDirection = 'send' | 'recv' | 'sendrecv' | 'inactive';
 
 export interface MediaTrackEvents {
   open: [];

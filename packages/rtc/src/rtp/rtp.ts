@@ -133,6 +133,19 @@ export function writeRtp(p: RtpWriteInput): Buffer {
   return buf;
 }
 
+/** Where an RTP packet's payload starts (after CSRCs and extension), or undefined if they overrun it. */
+export function rtpPayloadOffset(buf: Buffer): number | undefined {
+  const b0 = buf[0]!;
+  let offset = 12 + (b0 & 0x0f) * 4;
+  if (buf.length < offset) return undefined;
+  if (b0 & 0x10) {
+    if (buf.length < offset + 4) return undefined;
+    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
+    if (buf.length < offset) return undefined;
+  }
+  return offset;
+}
+
 /**
  * Copies a packet with a new SSRC, payload type, sequence number and timestamp, dropping the
  * header extension and CSRCs (their ids were negotiated with the sender, not with the receiver).

@@ -38,6 +38,10 @@ export class Metrics {
     this.gauge('parley_process_resident_memory_bytes', 'Resident set size.', () => [
       { labels: {}, value: process.memoryUsage.rss() },
     ]);
+    this.collectedCounter('parley_process_cpu_seconds_total', 'CPU time (user + system) the server process used.', () => {
+      const { user, system } = process.cpuUsage();
+      return [{ labels: {}, value: (user + system) / 1e6 }];
+    });
   }
 
   /** Adds to a counter (created on first use). */

@@ -15,6 +15,7 @@ import { readAudioLevel } from '@parley/rtc/rtp/headerExtension.ts';
 import { ReceptionStats } from '@parley/rtc/rtp/ReceptionStats.ts';
 import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
 import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
 import type { CodecSpec } from '@parley/rtc/sdp.ts';
 import type { Consumer } from './Consumer.ts';
 
@@ -73,19 +74,6 @@ export interface LastSenderReport {
   ntpSec: number;
   ntpFrac: number;
   rtpTimestamp: number;
-}
-
-/** Where an RTP packet's payload starts (after CSRCs and extension), or undefined if they overrun it. */
-export function rtpPayloadOffset(buf: Buffer): number | undefined {
-  const b0 = buf[0]!;
-  let offset = 12 + (b0 & 0x0f) * 4;
-  if (buf.length < offset) return undefined;
-  if (b0 & 0x10) {
-    if (buf.length < offset + 4) return undefined;
-    offset += 4 + buf.readUInt16BE(offset + 2) * 4;
-    if (buf.length < offset) return undefined;
-  }
-  return offset;
 }
 
 /** Returns the packet without CSRCs/extension (a copy), the packet itself, or undefined if malformed. */

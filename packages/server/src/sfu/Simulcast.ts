@@ -19,7 +19,8 @@ import { writePli, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
 import { vp8KeyFrameSizeInPayload } from '@parley/rtc/rtp/vp8.ts';
 import type { CodecSpec } from '@parley/rtc/sdp.ts';
 import type { Consumer } from './Consumer.ts';
-import { Producer, rtpPayloadOffset, type BitrateLimits, type ProducerInit } from './Producer.ts';
+import { Producer, type BitrateLimits, type ProducerInit } from './Producer.ts';
+import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
 
 export interface SimulcastInit {
   id: string;

@@ -1,0 +1,30 @@
+import type { PeerConnection } from 'node-datachannel';
+
+/**
+ * Resolves once a native peer connection has gathered its ICE candidates, or after `timeoutMs`
+ * (then the description goes out with the candidates gathered so far), or when `stop()` says so.
+ * Polls cheaply: onGatheringStateChange has one callback slot per connection, which this must not
+ * take from its owner.
+ */
+export function waitGathered(pc: PeerConnection, timeoutMs: number, stop: () => boolean = () => false): Promise<void> {
+  if (pc.gatheringState() === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    const poll = setInterval(() => {
+      if (stop() || pc.gatheringState() === 'complete') finish();
+    }, 5);
+  });
+}
+
+/** Drops candidate lines (and end-of-candidates) from an SDP, keeping everything else. */
+export function withoutCandidates(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
+    .join('\r\n');
+}
