@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
 import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
+import type { Bot } from '@parley/bots';
 import { closeAll, ensureWebBuilt, inboundVideo, join, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import { botReceives, joinBot } from './bots.ts';
+import { releaseNativeWebRtc } from '../../../packages/server/test/media/clients.ts';
+
+// The bots' libdatachannel threads must be released for the process to end.
+after(releaseNativeWebRtc);
 
 describe('web app: two-party call in headless Chromium', { skip: chromiumMissing }, () => {
   let server: TestServer;
@@ -106,24 +112,27 @@ describe('web app: two-party call in headless Chromium', { skip: chromiumMissing
     }));
 });
 
-describe('web app: three-party mesh', { skip: chromiumMissing }, () => {
+describe('web app: three-party mesh with a headless participant', { skip: chromiumMissing }, () => {
   let server: TestServer;
   let browser: Browser;
   const people: Participant[] = [];
+  let cat: Bot | undefined;
 
   before(async () => {
     ensureWebBuilt();
     server = await startServer();
     browser = await launchChromium();
-    for (const name of ['Ann', 'Ben', 'Cat']) people.push(await join(browser, server.app.url, 'trio', name));
+    for (const name of ['Ann', 'Ben']) people.push(await join(browser, server.app.url, 'trio', name));
+    cat = await joinBot(server.app.url, 'trio', 'Cat');
   });
   after(async () => {
+    await cat?.leave();
     await closeAll(people);
     await browser?.close();
     await server?.close();
   });
 
-  it('every page decodes two remote videos and shows three tiles', () =>
+  it('every page decodes two remote videos (one from the bot) and shows three tiles; the bot receives both pages', () =>
     withDiagnostics(
       () => people,
       async () => {
@@ -135,6 +144,8 @@ describe('web app: three-party mesh', { skip: chromiumMissing }, () => {
           const names = (await tiles(p.page)).map((t) => t.name.replace(' (you)', '')).sort();
           assert.deepEqual(names, ['Ann', 'Ben', 'Cat'], `${p.name}'s tiles`);
         }
+        await botReceives(cat!, ['Ann', 'Ben'], { frames: 30, timeoutMs: 30_000 });
+        assert.equal(cat!.mode, 'mesh');
       },
     ));
 });
