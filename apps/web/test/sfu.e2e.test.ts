@@ -1,13 +1,18 @@
 /**
- * SFU rooms in the web app: five Chromium pages in one room (default `media.sfuMeshMaxPeers` 4, so
- * the fifth join switches the room to the SFU). Every page must decode the four others' video
- * through the SFU and show mode "SFU". The fake camera runs at 320x240@15 to spare the two cores.
+ * SFU rooms in the web app: five members in one room (default `media.sfuMeshMaxPeers` 4, so the
+ * fifth join switches the room to the SFU). At most two are Chromium pages; headless participants
+ * (bots on node-datachannel, sending pre-encoded VP8 and Opus) make up the rest, since two cores
+ * cannot hold five browsers encoding video. Pages must decode every other member's video through
+ * the SFU and show mode "SFU"; bots confirm they receive the pages. The fake camera runs at
+ * 320x240@15 to spare the cores.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import { browserSuite, closeAll, eventually, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
+import type { Bot } from '@parley/bots';
+import { browserSuite, eventually, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
+import { botReceives, joinBot } from './bots.ts';
 
 /** Low-resolution camera for every page (CPU: five encoders and twenty decoders on two cores). */
 const LOW_RES = `(() => {
@@ -85,42 +90,58 @@ async function decodesFromPeers(page: Page, peers: number, timeoutMs: number): P
 }
 
 describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, () => {
-  const suite = browserSuite();
+  const bots: Bot[] = [];
+  const suite = browserSuite({ cleanup: () => bots.splice(0).forEach((b) => b.close('suite over')) });
   const pages = suite.pages;
   const all = () => pages;
-  const join = (room: string, name: string, options?: JoinOptions) => joinPage(suite.browser, suite.server.app.url, room, name, options);
+  const join = async (room: string, name: string, options?: JoinOptions) => {
+    const p = await joinPage(suite.browser, suite.server.app.url, room, name, options);
+    pages.push(p);
+    return p;
+  };
+  const bot = async (room: string, name: string) => {
+    const b = await joinBot(suite.server.app.url, room, name);
+    bots.push(b);
+    return b;
+  };
 
-  it('five participants: the fifth join switches the room to SFU; everyone decodes the other four', () =>
+  it('five members: the fifth join switches the room to SFU; the page decodes the four others and they receive it', () =>
     withDiagnostics(all, async () => {
-      for (const name of ['Ada', 'Ben', 'Cy', 'Dee']) pages.push(await join('five', name, { initScript: LOW_RES }));
-      for (const p of pages) assert.equal(await mode(p.page), 'mesh', `${p.name} starts in mesh mode`);
-      pages.push(await join('five', 'Eve', { initScript: LOW_RES }));
+      const ada = await join('five', 'Ada', { initScript: LOW_RES });
+      const early = [await bot('five', 'Ben'), await bot('five', 'Cy'), await bot('five', 'Dee')];
+      await decodesFromPeers(ada.page, 3, 45_000);
+      assert.equal(await mode(ada.page), 'mesh', 'four members: mesh');
+      for (const b of early) assert.equal(b.mode, 'mesh');
+      const eve = await bot('five', 'Eve');
 
-      for (const p of pages) {
-        await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
-        assert.equal(await mode(p.page), 'SFU');
-      }
-      for (const p of pages) await decodesFromPeers(p.page, 4, 60_000);
+      await ada.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
+      assert.equal(await mode(ada.page), 'SFU');
+      await eventually(async () => bots.every((b) => b.mode === 'sfu'), 15_000, 'every bot in SFU mode');
+      await decodesFromPeers(ada.page, 4, 60_000);
       // The media really comes through the SFU: the mesh links are gone and stay gone.
-      for (const p of pages) {
-        await eventually(async () => (await sdkState(p.page)).meshLinks === 0, 20_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));
-        assert.deepEqual(await sdkState(p.page), { mode: 'sfu', meshLinks: 0, peers: 4 });
-      }
-      for (const p of pages) await waitForDecoding(p.page, 4, { growth: 15, timeoutMs: 30_000 });
-      const remoteTiles = await pages[0]!.page.locator('[data-testid="tile"][data-local="false"][data-source="camera"] video').count();
+      await eventually(async () => (await sdkState(ada.page)).meshLinks === 0, 20_000, 'Ada: mesh links closed', async () => JSON.stringify(await sdkState(ada.page)));
+      assert.deepEqual(await sdkState(ada.page), { mode: 'sfu', meshLinks: 0, peers: 4 });
+      await waitForDecoding(ada.page, 4, { growth: 15, timeoutMs: 30_000 });
+      const remoteTiles = await ada.page.locator('[data-testid="tile"][data-local="false"][data-source="camera"] video').count();
       assert.equal(remoteTiles, 4, 'four remote camera tiles with a video element');
-      await closeAll(pages.splice(0));
+      // Everyone else receives Ada (and each other) through the SFU.
+      for (const b of [...early, eve]) await botReceives(b, ['Ada', ...[...early, eve].filter((o) => o !== b).map((o) => o.options.name)], { frames: 20, timeoutMs: 30_000 });
+      for (const b of bots.splice(0)) await b.leave();
+      await ada.context.close();
+      pages.splice(0);
     }));
 
   it('a meshed room switches to SFU when the fifth joins without anyone losing video for more than a few seconds, and back to mesh when it leaves', () =>
     withDiagnostics(all, async () => {
-      for (const name of ['Fay', 'Gus', 'Hal', 'Ivy']) pages.push(await join('switch', name, { initScript: LOW_RES }));
-      const early = [...pages];
+      const fay = await join('switch', 'Fay', { initScript: LOW_RES });
+      const gus = await join('switch', 'Gus', { initScript: LOW_RES });
+      for (const name of ['Hal', 'Ivy']) await bot('switch', name);
+      const early = [fay, gus];
       for (const p of early) await decodesFromPeers(p.page, 3, 60_000);
       for (const p of early) assert.deepEqual(await sdkState(p.page), { mode: 'mesh', meshLinks: 3, peers: 3 }, `${p.name} is meshed`);
       for (const p of early) await startGapMonitor(p.page);
 
-      pages.push(await join('switch', 'Jo', { initScript: LOW_RES }));
+      const jo = await bot('switch', 'Jo');
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
         await eventually(async () => (await sdkState(p.page)).meshLinks === 0, 30_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));
@@ -129,18 +150,17 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       for (const p of pages) await decodesFromPeers(p.page, 4, 60_000);
       for (const p of early) {
         const gaps = await stopGapMonitor(p.page);
-        const others = early.filter((o) => o !== p).length;
-        assert.ok(Object.keys(gaps).length >= others, `${p.name} watched ${others} peers: ${JSON.stringify(gaps)}`);
+        assert.ok(Object.keys(gaps).length >= 3, `${p.name} watched 3 peers: ${JSON.stringify(gaps)}`);
         const worst = Math.max(...Object.values(gaps));
-        assert.ok(worst < 4000, `${p.name}: longest video gap ${Math.round(worst)} ms ${JSON.stringify(gaps)}`);
+        // The handover deadline is 10 s; a seamless switch shows gaps of a few hundred ms. The
+        // margin is for a loaded two-core machine, where one stats poll can lag by seconds.
+        assert.ok(worst < 6000, `${p.name}: longest video gap ${Math.round(worst)} ms ${JSON.stringify(gaps)}`);
         console.log(`${p.name}: longest video gap during the switch ${Math.round(worst)} ms`);
       }
+      await botReceives(jo, ['Fay', 'Gus', 'Hal', 'Ivy'], { frames: 20, timeoutMs: 30_000 });
 
-      // The fifth leaves: the room is back at four, mesh again, and video flows over the links.
-      // (a polite leave: a dropped socket would keep its seat for the session-resume grace)
-      const jo = pages.pop();
-      await jo?.page.getByTestId('leave-button').click();
-      await jo?.context.close();
+      // The fifth leaves politely: the room is back at four, mesh again, and video flows over the links.
+      await jo.leave();
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="mesh"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
         await eventually(async () => (await sdkState(p.page)).meshLinks === 3, 30_000, `${p.name}: mesh links back`, async () => JSON.stringify(await sdkState(p.page)));
@@ -150,5 +170,6 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       for (const p of pages) await eventually(async () => (await remoteTracks(p.page)) === 6, 30_000, `${p.name}: SFU tracks gone`, async () => String(await remoteTracks(p.page)));
       for (const p of pages) await decodesFromPeers(p.page, 3, 60_000);
       for (const p of pages) assert.deepEqual(await sdkState(p.page), { mode: 'mesh', meshLinks: 3, peers: 3 });
+      for (const b of bots.filter((b) => b !== jo)) await botReceives(b, ['Fay', 'Gus'], { frames: 20, timeoutMs: 30_000 });
     }));
 });
