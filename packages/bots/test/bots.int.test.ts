@@ -76,7 +76,7 @@ describe('bots in a mesh room', () => {
     await a.leave();
   });
 
-  test('a full room and a wrong protocol refusal come back as the server\'s error code', async () => {
+  test('a full room comes back as the server\'s error code ROOM_FULL', async () => {
     const limited = await startServer({ media: { bindAddress: '127.0.0.1' }, limits: { maxPeersPerRoom: 1 } });
     try {
       const first = bot(limited, 'tiny', 'first');

@@ -4,6 +4,9 @@ import { createApp } from './app.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { ALL_GRANTS, type Grants } from './auth/grants.ts';
 import { spawnCoturn } from './ice/coturn.ts';
+import { BOT_USAGE, runBot } from '@parley/bots/cli/bot.ts';
+import { LOAD_TEST_USAGE, runLoadTestCli } from '@parley/bots/cli/loadTest.ts';
+import { UsageError, type MintToken } from '@parley/bots/cli/common.ts';
 
 const USAGE = `usage: parley <command> [--flag value ...]
 
@@ -11,6 +14,10 @@ commands:
   serve     run the server (default on http://127.0.0.1:8080)
   turn      start Debian's coturn with deploy/coturn/turnserver.conf and turn.secret
             (PARLEY_TURN_SECRET); extra flags after -- go to turnserver
+  bot       headless participants in a room of a running server: parley bot --room ROOM
+            [--count N] [--url URL] (parley bot --help)
+  load-test publishers and subscribers against a running server, then a table of time to first
+            frame, bitrate, loss, jitter and server CPU (parley load-test --help)
   token     mint an access token: parley token --room ROOM --identity ID [--name NAME]
             [--grants chat,publish,subscribe,upload,record,admin] [--ttl SECONDS] [--api-key KEY]
             (signs with auth.secret / PARLEY_AUTH_SECRET, or the named API key's secret)
@@ -112,6 +119,56 @@ async function turn(args: string[]): Promise<void> {
   process.exitCode = code;
 }
 
+/**
+ * How `parley bot` / `load-test` sign a token per participant: with an API key pair (--api-key
+ * KEY and --api-secret or PARLEY_API_SECRET), or with PARLEY_AUTH_SECRET; otherwise none (open
+ * mode, or --token). The signing flags are taken out before the bots' own parser sees the rest.
+ */
+function signer(args: string[]): { rest: string[]; mintToken: MintToken | undefined } {
+  const rest: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(api-key|api-secret)(?:=(.*))?$/.exec(args[i]!);
+    if (!m) {
+      rest.push(args[i]!);
+      continue;
+    }
+    const value = m[2] ?? args[++i];
+    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
+    flags[m[1]!] = value;
+  }
+  const apiKey = flags['api-key'];
+  const apiSecret = flags['api-secret'] ?? process.env['PARLEY_API_SECRET'];
+  const ttlSec = 6 * 3600;
+  if (apiKey !== undefined) {
+    if (!apiSecret || apiSecret.length < 16) throw new UsageError('--api-key needs its secret (16+ characters) in --api-secret or PARLEY_API_SECRET');
+    const tokens = new TokenService({ apiKeys: { [apiKey]: apiSecret }, tokenTtlSec: ttlSec });
+    return { rest, mintToken: (identity, room, name) => tokens.mint({ identity, room, name }, apiKey) };
+  }
+  const secret = process.env['PARLEY_AUTH_SECRET'];
+  if (secret) {
+    const tokens = new TokenService({ secret, apiKeys: {}, tokenTtlSec: ttlSec });
+    return { rest, mintToken: (identity, room, name) => tokens.mint({ identity, room, name }) };
+  }
+  return { rest, mintToken: undefined };
+}
+
+/** Runs `parley bot` or `parley load-test` and sets the exit code; bad flags print the usage. */
+async function headless(run: typeof runBot, usage: string, args: string[]): Promise<void> {
+  let code: number;
+  try {
+    const { rest, mintToken } = signer(args);
+    code = await run(rest, { mintToken, out: process.stdout, err: process.stderr });
+  } catch (err) {
+    const bad = err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    if (!bad) throw err;
+    process.stderr.write(`parley: ${err.message}\n\n${usage}`);
+    code = 2;
+  }
+  // libdatachannel's threads can keep the process alive after every peer closed: end it here.
+  process.exit(code);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -122,6 +179,10 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'turn':
       return turn(rest);
+    case 'bot':
+      return headless(runBot, BOT_USAGE, rest);
+    case 'load-test':
+      return headless(runLoadTestCli, LOAD_TEST_USAGE, rest);
     case 'help':
     case '--help':
     case '-h':

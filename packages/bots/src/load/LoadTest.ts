@@ -173,6 +173,8 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
     if (!stopped) await sleep(o.durationMs, o.stop);
     const windowMs = performance.now() - w0;
     const s1 = await sampleServer(o.url, o.metricsToken);
+    // Still reconnecting at the end (the server went away, or its network did) counts as dropped.
+    for (const p of joined) if (p.bot!.state === 'reconnecting') closedEarly.push(`${p.room}/${p.name}: still reconnecting at the end`);
 
     const videoPublishers = new Map<string, number>();
     for (const p of joined) if (p.role === 'publisher' && p.options.video) videoPublishers.set(p.room, (videoPublishers.get(p.room) ?? 0) + 1);
