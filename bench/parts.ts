@@ -2,6 +2,7 @@ import { benchSignaling } from './signaling/index.ts';
 import { benchLog } from './log.ts';
 import { benchMedia } from './media.ts';
 import { benchSfu } from './sfu.ts';
+import { benchLoadTest } from './loadtest.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
@@ -9,4 +10,5 @@ export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'log', run: benchLog },
   { name: 'media', run: benchMedia },
   { name: 'sfu', run: benchSfu },
+  { name: 'loadtest', run: benchLoadTest },
 ];

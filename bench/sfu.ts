@@ -32,7 +32,7 @@ function arg(name: string, fallback: string): string {
 }
 
 /** 10 s of 1280x720@30 VP8 at 1.5 Mbit/s CBR, key frame every 3 s (as the anchors' make-media.sh). */
-function makeClip(): string {
+export function makeClip(): string {
   const path = join(tmpdir(), 'parley-bench-sfu-720p-v1.ivf');
   if (existsSync(path)) return path;
   execFileSync('ffmpeg', [
@@ -89,7 +89,7 @@ interface Row {
   failed: number;
 }
 
-async function runOne(n: number, clip: string, opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean }, script: string): Promise<Row> {
+export async function runOne(n: number, clip: string, opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean }, script: string): Promise<Row> {
   const [sc, sa] = pinned(opts.pin ? '0' : '', script);
   const [lc, la] = pinned(opts.pin ? '1' : '', 'sfu/load.ts');
   const server = await spawnCommandReady(sc, sa, 'sfu bench server');

@@ -35,7 +35,8 @@ export const COMMON_OPTIONS = {
 export const COMMON_HELP = `  --url URL            the Parley server (default http://127.0.0.1:8080)
   --token TOKEN        access token for every participant (or let the CLI mint one per
                        participant: PARLEY_AUTH_SECRET, or --api-key KEY with PARLEY_API_SECRET)
-  --video SOURCE       testsrc (default), a media file ffmpeg can read, or none
+  --video SOURCE       testsrc (default), a VP8 .ivf file (sent as is), any media file
+                       ffmpeg can read (encoded once, cached), or none
   --video-size WxH     video size (default 320x240)
   --video-fps N        frame rate (default 30)
   --video-kbps N       VP8 bitrate, encoded once before the run (default 400)

@@ -47,6 +47,8 @@ export interface LoadTestProgress {
 
 export interface SubscriberFigures {
   name: string;
+  /** RTP packets received in the window. */
+  packets: number;
   kbps: number;
   lossPct: number;
   /** Mean frame rate of the video tracks received. */
@@ -109,6 +111,7 @@ function subscriberFigures(name: string, before: BotStats, after: BotStats, wind
   const frames = sum(after, (r) => r.video.frames) - sum(before, (r) => r.video.frames);
   return {
     name,
+    packets,
     kbps: (bytes * 8) / 1000 / sec,
     lossPct: lossPercent(packets, Math.max(0, lost)),
     fps: videoTracks === 0 ? undefined : frames / videoTracks / sec,

@@ -31,7 +31,7 @@ export interface EncodedClip {
 }
 
 export interface VideoClipOptions {
-  /** `testsrc` (a moving test pattern) or the path of any file ffmpeg can read. */
+  /** `testsrc` (a moving test pattern), a VP8 `.ivf` file (sent as it is), or any file ffmpeg can read. */
   source: string;
   width?: number;
   height?: number;
@@ -90,6 +90,8 @@ function fileKey(source: string): unknown {
 
 /** Encodes (once, cached) and loads a VP8 clip. */
 export async function prepareVideoClip(options: VideoClipOptions): Promise<EncodedClip> {
+  // An IVF file is VP8 already: sent as it is, whatever the size and rate options say.
+  if (options.source.toLowerCase().endsWith('.ivf')) return readIvf(readFileSync(options.source));
   const o = { width: 320, height: 240, fps: 30, bitrateKbps: 400, gop: 60, seconds: 10, ...options };
   const testsrc = o.source === 'testsrc';
   const key = { v: 1, ...o, source: testsrc ? 'testsrc' : fileKey(o.source) };
