@@ -10,6 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnCommandReady } from './lib/spawnReady.ts';
 import { makeClip, runOne } from './sfu.ts';
+import type { LoadTestResult } from '@parley/bots/load/LoadTest.ts';
+import { percentile } from '@parley/bots/stats/report.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = fileURLToPath(new URL('../packages/server/src/cli.ts', import.meta.url));
@@ -19,25 +21,13 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-interface LoadResult {
-  planned: number;
-  connected: number;
-  failures: Record<string, number>;
-  closedEarly: string[];
-  missingVideo: number;
-  ttffMs: number[];
-  subscribers: Array<{ packets: number; lossPct: number }>;
-  windowMs: number;
-  serverCpuPercent: number | null;
-  generatorCpuPercent: number;
-}
 
 function taskset(cpu: string | undefined, command: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
 }
 
 /** Runs `parley load-test --json` to the end and parses its result. */
-function loadTest(args: string[], cpu: string | undefined, timeoutMs: number): Promise<LoadResult> {
+function loadTest(args: string[], cpu: string | undefined, timeoutMs: number): Promise<LoadTestResult> {
   const [cmd, argv] = taskset(cpu, process.execPath, ['--import', 'tsx', cli, 'load-test', ...args, '--json']);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -49,7 +39,7 @@ function loadTest(args: string[], cpu: string | undefined, timeoutMs: number): P
     child.on('exit', (code) => {
       clearTimeout(timer);
       try {
-        resolve(JSON.parse(out) as LoadResult);
+        resolve(JSON.parse(out) as LoadTestResult);
       } catch {
         reject(new Error(`load-test exited with ${code}: ${err.trim().split('\n').slice(-2).join(' ')}`));
       }
@@ -57,10 +47,7 @@ function loadTest(args: string[], cpu: string | undefined, timeoutMs: number): P
   });
 }
 
-const pct = (values: number[], p: number): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
-};
+const pct = (values: number[], p: number): number => percentile(values, p) ?? NaN;
 
 export async function benchLoadTest(): Promise<void> {
   const ns = arg('subs', '40,160,320').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);

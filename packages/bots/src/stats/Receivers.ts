@@ -5,17 +5,8 @@
  */
 import { InboundStream, type InboundSnapshot } from './InboundStream.ts';
 
-export interface KindTotals {
-  packets: number;
-  bytes: number;
-  frames: number;
-  keyFrames: number;
-  lost: number;
-  /** The highest jitter among this member's tracks of the kind. */
-  jitterMs: number;
-  /** performance.now() of the first complete frame, if any. */
-  firstFrameAt: number | undefined;
-}
+/** A member's totals of one kind (jitter: the highest among its tracks of that kind). */
+export type KindTotals = Omit<InboundSnapshot, 'kind' | 'firstPacketAt'>;
 
 export interface MemberTotals {
   peerId: string;
