@@ -221,6 +221,8 @@ export class Bot extends MediaEmitter<BotEvents> {
       throw err;
     }
     if (this.#state === 'closed') return res.self;
+    // After a reconnect the ack replays what we missed; on a first join its entries are old history.
+    const missed = this.#resume ? res.entries.filter((e) => e.seq > this.#lastSeq) : [];
     this.#resume = { peer: res.self.id, key: res.resumeKey };
     this.#lastSeq = Math.max(this.#lastSeq, res.lastSeq);
     this.#iceServers = res.iceServers;
@@ -241,6 +243,11 @@ export class Bot extends MediaEmitter<BotEvents> {
     }
     this.#state = 'joined';
     this.emit('joined', res.self);
+    for (const entry of missed) {
+      if (entry.kind !== 'chat') continue;
+      this.#chatReceived++;
+      this.emit('chat', entry);
+    }
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
     for (const fn of buffered) fn();

@@ -76,6 +76,29 @@ describe('bots in a mesh room', () => {
     await a.leave();
   });
 
+  test('a dropped signaling connection resumes: same member id, nobody sees it leave, media keeps flowing, missed chat is counted', async () => {
+    const a = bot(server, 'resume', 'a');
+    const b = bot(server, 'resume', 'b');
+    await a.join();
+    await b.join();
+    await everyoneReceives([a, b], 15, 20_000);
+    const id = a.self!.id;
+    const leftAtB: string[] = [];
+    b.on('peerLeft', (p) => leftAtB.push(p.id));
+    const socketId = server.app.signaling.registry.roomOf(id)?.members.get(id)?.socketId;
+    assert.ok(socketId, 'a has a socket');
+    server.app.io.sockets.sockets.get(socketId)?.conn.close();
+    await until(() => a.state === 'reconnecting', 10_000, 'a notices the drop');
+    await b.sendChat('while a was away');
+    await until(() => a.state === 'joined', 15_000, 'a resumes');
+    assert.equal(a.self?.id, id, 'same member id');
+    assert.deepEqual(leftAtB, [], 'b never saw a leave');
+    assert.equal(a.stats().chat.received, 1, 'the chat sent while away was replayed');
+    await everyoneReceives([a, b], 15, 20_000);
+    await a.leave();
+    await b.leave();
+  });
+
   test('a full room comes back as the server\'s error code ROOM_FULL', async () => {
     const limited = await startServer({ media: { bindAddress: '127.0.0.1' }, limits: { maxPeersPerRoom: 1 } });
     try {
