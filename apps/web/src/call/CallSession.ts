@@ -1,4 +1,4 @@
-import { ClientError, LocalMedia, ParleyError, Room, type MediaAccessError } from '@parley/client';
+import { LocalMedia, Room, type MediaAccessError } from '@parley/client';
 import { exposeTestHooks } from '../testHooks.ts';
 import { NoticeStore } from './Notices.ts';
 import { UploadStore } from './Uploads.ts';
@@ -14,18 +14,11 @@ const MEDIA_HELP: Record<string, string> = {
   unknown: 'it could not be started.',
 };
 
+export { describeError } from './describeError.ts';
+
 export function describeMediaError(error: Pick<MediaAccessError, 'kind' | 'reason'>): string {
   const what = error.kind === 'audio' ? 'Microphone' : error.kind === 'video' ? 'Camera' : 'Screen sharing';
   return `${what}: ${MEDIA_HELP[error.reason] ?? MEDIA_HELP['unknown']}`;
-}
-
-export function describeError(err: unknown): string {
-  if (err instanceof ParleyError) return `${err.message} (${err.code})`;
-  if (err instanceof ClientError) {
-    if (err.reason === 'timeout' || err.reason === 'disconnected') return 'Cannot reach the Parley server. Check your connection and try again.';
-    return err.message;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

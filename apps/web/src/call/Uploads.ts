@@ -1,5 +1,5 @@
 import { ClientError, Emitter, ParleyError, formatBytes, uploadFile, type Room } from '@parley/client';
-import { describeError } from './CallSession.ts';
+import { describeError } from './describeError.ts';
 
 export type UploadState = 'uploading' | 'done' | 'error';
 

@@ -1,5 +1,5 @@
 /** Plugs the media server into the app: routes in their own Fastify scope, MediaService lifecycle. */
-import type { FeatureFactory } from '../features.ts';
+import type { FeatureFactory } from '../featureTypes.ts';
 import { registerMediaRoutes } from './http/routes.ts';
 import { MediaService } from './MediaService.ts';
 

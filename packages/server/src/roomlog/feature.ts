@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Feature, FeatureContext } from '../features.ts';
+import type { Feature, FeatureContext } from '../featureTypes.ts';
 import { createRoomAuthorizer, isAdminRequest, type RoomAuthDeps } from '../http/authorizeRoomRequest.ts';
 import { BlobStore } from '../files/BlobStore.ts';
 import { registerFileRoutes } from '../files/routes.ts';

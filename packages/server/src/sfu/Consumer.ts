@@ -16,7 +16,7 @@ import { isH264KeyFrameStart } from '@parley/rtc/rtp/h264.ts';
 import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
 import { seqDelta } from '@parley/rtc/rtp/rtp.ts';
 import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
-import { restoreHeader, type Producer } from './Producer.ts';
+import { restoreHeader, type Producer, type ProducerSink } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */
 export interface RtpOutput {
@@ -59,7 +59,7 @@ const FIR = 4;
 /** A REMB older than this no longer limits the publisher. */
 const REMB_MAX_AGE_MS = 5000;
 
-export class Consumer {
+export class Consumer implements ProducerSink {
   readonly id: string;
   readonly peerId: string;
   readonly output: RtpOutput;

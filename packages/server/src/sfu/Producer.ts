@@ -17,7 +17,6 @@ import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
 import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
 import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
 import type { CodecSpec } from '@parley/rtc/sdp.ts';
-import type { Consumer } from './Consumer.ts';
 
 export interface ProducerInit {
   id: string;
@@ -76,6 +75,16 @@ export interface LastSenderReport {
   rtpTimestamp: number;
 }
 
+
+/** What a Producer asks of the consumers it forwards to (the Consumer implements it). */
+export interface ProducerSink {
+  /** Forwards one packet (header fields already read); false when it was not sent. */
+  forward(pkt: Buffer, seq: number, ts: number, b1: number, from: Producer): boolean;
+  /** The subscriber's bandwidth estimate (REMB share), if fresh. */
+  bandwidthEstimate(now: number): number | undefined;
+  close(): void;
+}
+
 /** Returns the packet without CSRCs/extension (a copy), the packet itself, or undefined if malformed. */
 export function normalizeRtp(buf: Buffer): Buffer | undefined {
   const b0 = buf[0]!;
@@ -127,7 +136,7 @@ export class Producer {
   /** RTP timestamp of the newest packet (input clock). */
   lastTimestamp: number | undefined;
   #ssrc: number | undefined;
-  #consumers: Consumer[] = [];
+  #consumers: ProducerSink[] = [];
   readonly #sendKeyFrameRequest: () => void;
   readonly #keyFrameIntervalMs: number;
   readonly #audioLevel: ProducerInit['audioLevel'];
@@ -311,13 +320,13 @@ export class Producer {
   }
 
   /** Called by Consumer; not for general use. */
-  addConsumer(c: Consumer): void {
+  addConsumer(c: ProducerSink): void {
     if (this.#closed || this.#consumers.includes(c)) return;
     this.#consumers = [...this.#consumers, c];
   }
 
   /** Called by Consumer; not for general use. */
-  removeConsumer(c: Consumer): void {
+  removeConsumer(c: ProducerSink): void {
     if (!this.#consumers.includes(c)) return;
     this.#consumers = this.#consumers.filter((x) => x !== c);
   }

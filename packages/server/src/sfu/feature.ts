@@ -1,5 +1,5 @@
 /** Plugs the SFU into signaling rooms (Socket.IO events, announcements); ICE servers from config. */
-import type { Feature, FeatureFactory } from '../features.ts';
+import type { Feature, FeatureFactory } from '../featureTypes.ts';
 import { SfuRooms } from './SfuRooms.ts';
 
 const roomsOf = new WeakMap<Feature, SfuRooms>();
