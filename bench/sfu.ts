@@ -191,7 +191,7 @@ export async function benchSfu(): Promise<void> {
   console.log(`\nSFU JS path alone (Producer → 320 Consumers, in-place rewrite, native send stubbed): ${jsPathMicros().toFixed(3)} µs per forwarded packet; the rest is libdatachannel (SRTP + sendto).`);
   console.log(
     'The bare relay rows above are the anchor measured in this run. Earlier measurements on this kind of machine (2-core VM, same load shape, ' +
-      'inside a private network namespace with 20 s windows; the shared anchor harness's RESULTS.md, not rerun here): ' +
+      'inside a private network namespace with 20 s windows; RESULTS.md of the shared anchor harness, not rerun here): ' +
       'Janus 1.1.2 VideoRoom ≈ 13–15 µs/pkt (12–19 across runs; 320 subs ≈ 81 % of a core, RSS 155 MiB); ' +
       'their bare node-datachannel relay probe 5–7 µs/pkt (320 subs ≈ 29 % of a core, RSS 110 MiB).',
   );

@@ -53,9 +53,9 @@ export class SfuRooms {
     sig.handleFeatureEvent('sfu_close', (ctx, req) => this.#closeOwn(ctx, req.peerId));
     sig.handleFeatureEvent('sfu_pause', (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
     this.#offMembership = sig.onMembership({
-      joined: (socketId, room, peers) => this.#joined(socketId, room, peers),
-      left: (socketId, room, peers) => this.#left(socketId, room, peers),
-      resumed: (socketId, room) => this.#resumed(socketId, room),
+      joined: (memberId, room, peers) => this.#joined(memberId, room, peers),
+      left: (memberId, room, peers) => this.#left(memberId, room, peers),
+      resumed: (memberId, room) => this.#resumed(memberId, room),
     });
   }
 
@@ -78,7 +78,7 @@ export class SfuRooms {
     this.#opts.signaling.emitTo(target, 'sfu-mode', { mode: state.mode, meshMaxPeers: this.#opts.meshMaxPeers, peers: state.members });
   }
 
-  #joined(socketId: string, room: string, members: number): void {
+  #joined(memberId: string, room: string, members: number): void {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
@@ -90,27 +90,27 @@ export class SfuRooms {
     if (mode !== state.mode) {
       state.mode = mode;
       this.#announce(room, state); // everyone, the joiner included
-    } else this.#announce(socketId, state);
+    } else this.#announce(memberId, state);
     for (const p of state.router?.producers() ?? []) {
       const info = state.announced.get(p.id);
-      if (info) this.#opts.signaling.emitTo(socketId, 'sfu-producer', info);
+      if (info) this.#opts.signaling.emitTo(memberId, 'sfu-producer', info);
     }
   }
 
   /** A member is back after a transport drop: it may have missed announcements, so repeat them. */
-  #resumed(socketId: string, room: string): void {
+  #resumed(memberId: string, room: string): void {
     const state = this.#rooms.get(room);
     if (!state || this.#closed) return;
-    this.#announce(socketId, state);
-    for (const info of state.announced.values()) this.#opts.signaling.emitTo(socketId, 'sfu-producer', info);
+    this.#announce(memberId, state);
+    for (const info of state.announced.values()) this.#opts.signaling.emitTo(memberId, 'sfu-producer', info);
   }
 
-  #left(socketId: string, room: string, members: number): void {
+  #left(memberId: string, room: string, members: number): void {
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;
-    for (const peerId of state.peersOf.get(socketId) ?? []) state.router?.closePeer(peerId, 'member left');
-    state.peersOf.delete(socketId);
+    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'member left');
+    state.peersOf.delete(memberId);
     if (members === 0) {
       state.router?.close();
       this.#rooms.delete(room);
@@ -127,7 +127,7 @@ export class SfuRooms {
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
-    const own = state.peersOf.get(ctx.socketId)?.size ?? 0;
+    const own = state.peersOf.get(ctx.memberId)?.size ?? 0;
     if (own >= (this.#opts.maxPeersPerMember ?? 8)) throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
     return state;
   }
@@ -163,8 +163,8 @@ export class SfuRooms {
       router.closePeer(peerId, 'member gone');
       throw new ParleyError('NOT_IN_ROOM', 'left the room during setup');
     }
-    let set = state.peersOf.get(ctx.socketId);
-    if (!set) state.peersOf.set(ctx.socketId, (set = new Set()));
+    let set = state.peersOf.get(ctx.memberId);
+    if (!set) state.peersOf.set(ctx.memberId, (set = new Set()));
     set.add(peerId);
   }
 
@@ -176,17 +176,17 @@ export class SfuRooms {
     this.#own(state, ctx, router, r.peerId);
     const producers: SfuProducerInfo[] = r.producers.map((p) => ({
       id: p.id,
-      peer: ctx.socketId,
+      peer: ctx.memberId,
       kind: p.kind,
       source: source ?? (p.kind === 'audio' ? 'microphone' : 'camera'),
       layers: p.layers,
     }));
     for (const p of producers) {
-      state.producerOwner.set(p.id, ctx.socketId);
+      state.producerOwner.set(p.id, ctx.memberId);
       state.announced.set(p.id, p);
       this.#opts.signaling.emitTo(state.name, 'sfu-producer', p);
     }
-    this.#opts.log.info({ room: state.name, peer: ctx.socketId, producers: producers.length }, 'sfu publish');
+    this.#opts.log.info({ room: state.name, peer: ctx.memberId, producers: producers.length }, 'sfu publish');
     return { peerId: r.peerId, answer: r.answer, producers };
   }
 
@@ -201,7 +201,7 @@ export class SfuRooms {
 
   #closeOwn(ctx: FeatureEventContext, peerId: string): null {
     const state = this.#rooms.get(ctx.room);
-    if (!state?.peersOf.get(ctx.socketId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
+    if (!state?.peersOf.get(ctx.memberId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
     state.router?.closePeer(peerId, 'closed by member');
     return null;
   }
@@ -210,7 +210,7 @@ export class SfuRooms {
   #ownConsumers(ctx: FeatureEventContext, consumerIds: string[]): { router: Router; consumers: Consumer[] } {
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
-    const own = state.peersOf.get(ctx.socketId);
+    const own = state.peersOf.get(ctx.memberId);
     const router = state.router;
     const consumers = consumerIds.map((id) => {
       const c = router?.consumer(id);

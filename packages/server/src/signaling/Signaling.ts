@@ -48,7 +48,8 @@ export interface SignalingOptions {
 
 /** Who sent an event that a feature handles: a member of `room`. */
 export interface FeatureEventContext {
-  socketId: string;
+  /** The sender's member id (its session in the room; public, the same as its peer id). */
+  memberId: string;
   room: string;
   grants: Grants;
 }
@@ -66,10 +67,10 @@ const FEATURE_EVENTS = ['sfu_publish', 'sfu_subscribe', 'sfu_close', 'sfu_pause'
 
 /** Room membership changes, for features; `peers` is the member count after the change. */
 export interface MembershipListener {
-  joined?(socketId: string, room: string, peers: number): void;
-  left?(socketId: string, room: string, peers: number): void;
+  joined?(memberId: string, room: string, peers: number): void;
+  left?(memberId: string, room: string, peers: number): void;
   /** The peer came back on a new socket within the resume grace (it may have missed events). */
-  resumed?(socketId: string, room: string, peers: number): void;
+  resumed?(memberId: string, room: string, peers: number): void;
 }
 
 /** Server events a feature may send to a room or one socket. */
@@ -158,10 +159,10 @@ export class Signaling {
     this.io.to(target.startsWith('_') ? peerRoom(target) : target).emit(event, ...args);
   }
 
-  #notify(kind: 'joined' | 'left' | 'resumed', socketId: string, room: string, peers: number): void {
+  #notify(kind: 'joined' | 'left' | 'resumed', memberId: string, room: string, peers: number): void {
     for (const l of this.#membership) {
       try {
-        l[kind]?.(socketId, room, peers);
+        l[kind]?.(memberId, room, peers);
       } catch (err) {
         this.options.log.error({ err, room }, `membership listener failed (${kind})`);
       }
@@ -411,7 +412,7 @@ export class Signaling {
 
     const featureContext = (): FeatureEventContext => {
       const { room, me } = self();
-      return { socketId: me.id, room: room.name, grants: me.grants };
+      return { memberId: me.id, room: room.name, grants: me.grants };
     };
     const notEnabled = (event: string): never => {
       throw new ParleyError('UNSUPPORTED', `${event} is not enabled on this server`);
