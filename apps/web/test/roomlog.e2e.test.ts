@@ -79,12 +79,14 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
       );
       assert.equal(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth), 1);
 
-      // The link names Bob's own peer (a plain link cannot send X-Parley-Peer) and serves the bytes.
+      // The link carries Bob's own session credential (a plain link cannot send X-Parley-Session),
+      // never a bare peer id, and serves the bytes.
       const link = file.getByTestId('chat-file-link');
       const href = await link.evaluate((el) => (el as HTMLAnchorElement).href);
-      const bobId = await b.evaluate(() => window.__parley?.room.self?.id);
-      assert.ok(bobId, 'Bob has a peer id');
-      assert.equal(new URL(href).searchParams.get('peer'), bobId);
+      const bobHas = await b.evaluate(() => ({ id: window.__parley?.room.self?.id, session: window.__parley?.room.session }));
+      assert.ok(bobHas.id && bobHas.session, 'Bob has a peer id and a session credential');
+      assert.equal(new URL(href).searchParams.get('session'), bobHas.session);
+      assert.equal(new URL(href).searchParams.get('peer'), null);
       const got = await b.evaluate(async (url) => {
         const res = await fetch(url);
         const bytes = new Uint8Array(await res.arrayBuffer());

@@ -29,9 +29,8 @@ export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEv
 type Buffered = () => void;
 
 /**
- * The public face of the SDK: one call in one room. Thin on purpose; it wires the SignalClient
- * (server), the PeerConnectionManager (mesh of PeerLinks), the RoomLog (chat and events) and an
- * optional LocalMedia together, and turns their events into RoomEvents.
+ * The public face of the SDK: one call in one room. It wires the SignalClient, the mesh of
+ * PeerLinks, the SFU path, the RoomLog and an optional LocalMedia, and emits RoomEvents.
  */
 export class Room extends Emitter<RoomEvents> {
   readonly log: RoomLog;
@@ -43,8 +42,9 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
-  /** Peer id and secret to resume this session after a signaling reconnect. */
+  /** Peer id and secret to resume this session after a signaling reconnect, and its HTTP credential. */
   #resume: { peer: string; key: string } | undefined;
+  #session: string | undefined;
   #joinArgs: ConnectOptions | undefined;
   #url: string | undefined;
   #joinedOnce = false;
@@ -102,6 +102,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.#url;
   }
 
+  /** This member's credential for the room's HTTP routes (uploads, file links), while joined. */
+  get session(): string | undefined {
+    return this.#self ? this.#session : undefined;
+  }
+
   /** The access token given to the last `connect()`, if any. */
   get token(): string | undefined {
     return this.#joinArgs?.token;
@@ -157,9 +162,7 @@ export class Room extends Emitter<RoomEvents> {
   async leave(): Promise<void> {
     const signal = this.#signal;
     if (!signal) return;
-    if (signal.connected && this.#self) {
-      await signal.leave().catch(() => null);
-    }
+    if (signal.connected && this.#self) await signal.leave().catch(() => null);
     if (this.#signal === signal) this.#teardown('disconnected', 'left');
   }
 
@@ -277,6 +280,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.#joinedOnce = true;
     this.#resume = { peer: res.self.id, key: res.resumeKey };
+    this.#session = res.session;
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
     if (res.resumed) {
@@ -512,7 +516,7 @@ export class Room extends Emitter<RoomEvents> {
     sfu.on('flowing', (id) => {
       if (this.#mode !== 'sfu' || !this.#pcs.link(id)) return;
       this.#pcs.remove(id);
-      const state = this.#sfuConnectionState(id);
+      const state = this.#sfu?.connectionStateOf(id);
       if (state) this.#updatePeer(id, { connectionState: state });
     });
     for (const slot of ['audio', 'video', 'screen'] as const) {
@@ -522,10 +526,6 @@ export class Room extends Emitter<RoomEvents> {
     for (const p of this.#producers.values()) sfu.addProducer(p);
     this.#videoPrefs.applyTo(sfu);
     sfu.start();
-  }
-
-  #sfuConnectionState(peerId: string): RTCPeerConnectionState | undefined {
-    return this.#sfu?.connectionStateOf(peerId);
   }
 
   #maybeFinishMeshHandover(): void {

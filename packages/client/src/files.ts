@@ -12,7 +12,8 @@ import { ClientError } from './errors.ts';
 export interface FileRoomRef {
   readonly serverUrl: string | undefined;
   readonly roomName: string | undefined;
-  readonly self: { readonly id: string } | undefined;
+  /** The member's HTTP credential from the join ack (`Room.session`). */
+  readonly session: string | undefined;
   readonly token: string | undefined;
 }
 
@@ -44,16 +45,16 @@ const errorResponseSchema = z.object({ error: wireErrorSchema });
 interface Target {
   base: string;
   room: string;
-  peer: string;
+  session: string;
   token: string | undefined;
 }
 
 function target(room: FileRoomRef): Target {
-  const { serverUrl, roomName, self } = room;
-  if (serverUrl === undefined || roomName === undefined || self === undefined) {
+  const { serverUrl, roomName, session } = room;
+  if (serverUrl === undefined || roomName === undefined || session === undefined) {
     throw new ClientError('disconnected', 'not in a room: files need a joined Room');
   }
-  return { base: serverUrl.replace(/\/+$/, ''), room: roomName, peer: self.id, token: room.token };
+  return { base: serverUrl.replace(/\/+$/, ''), room: roomName, session, token: room.token };
 }
 
 function filesPath(t: Target): string {
@@ -62,13 +63,13 @@ function filesPath(t: Target): string {
 
 /**
  * The download URL of a file announced in the Room's room. A plain link cannot carry headers,
- * so it names our peer with `?peer=` (valid while this socket is in the room; after a reconnect
- * the peer id changes, so build links at render time). The token is deliberately not put in the
- * URL: membership is what the server checks for downloads, and URLs end up in logs and history.
+ * so it carries our session credential in `?session=` (valid while we are in the room; a new
+ * session has a new one, so build links at render time). The access token is deliberately not
+ * put in the URL: it would outlive the session, and URLs end up in logs and history.
  */
 export function fileUrl(room: FileRoomRef, sha256: string): string {
   const t = target(room);
-  return `${filesPath(t)}/${encodeURIComponent(sha256)}?peer=${encodeURIComponent(t.peer)}`;
+  return `${filesPath(t)}/${encodeURIComponent(sha256)}?session=${encodeURIComponent(t.session)}`;
 }
 
 /** Parses a non-201 answer into the error the server meant, or a ClientError when it is not one. */
@@ -111,7 +112,7 @@ export function uploadFile(room: FileRoomRef, file: Blob & { name?: string }, op
     };
     xhr.open('POST', `${filesPath(t)}?name=${encodeURIComponent(name)}`);
     xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
-    xhr.setRequestHeader('X-Parley-Peer', t.peer);
+    xhr.setRequestHeader('X-Parley-Session', t.session);
     if (t.token !== undefined) xhr.setRequestHeader('Authorization', `Bearer ${t.token}`);
     xhr.responseType = 'text';
     if (onProgress) {

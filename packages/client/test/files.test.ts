@@ -5,7 +5,7 @@ import { ClientError } from '../src/errors.ts';
 import { fileUrl, formatBytes, isPreviewableImage, uploadFile, type FileRoomRef } from '../src/files.ts';
 
 const SHA = 'a'.repeat(64);
-const room: FileRoomRef = { serverUrl: 'http://h:1/', roomName: 'a b', self: { id: 'peer1' }, token: 'tok' };
+const room: FileRoomRef = { serverUrl: 'http://h:1/', roomName: 'a b', session: 'peer1.k3y', token: 'tok' };
 
 /** Just enough of XMLHttpRequest: records the request, answers with `respond`. */
 class FakeXhr {
@@ -73,7 +73,7 @@ describe('files', () => {
     assert.ok(x);
     assert.equal(x.method, 'POST');
     assert.equal(x.url, 'http://h:1/api/rooms/a%20b/files?name=hi.txt');
-    assert.deepEqual(x.headers, { 'Content-Type': 'text/plain', 'X-Parley-Peer': 'peer1', Authorization: 'Bearer tok' });
+    assert.deepEqual(x.headers, { 'Content-Type': 'text/plain', 'X-Parley-Session': 'peer1.k3y', Authorization: 'Bearer tok' });
     assert.deepEqual(progress, [2, 5]);
   });
 
@@ -107,9 +107,9 @@ describe('files', () => {
     await assert.rejects(uploadFile(room, new Blob(['x']), { name: 'x', signal: abort.signal }), (err: unknown) => err instanceof ClientError && err.reason === 'aborted');
   });
 
-  it('needs a joined room; builds download links with ?peer=', async () => {
-    await assert.rejects(uploadFile({ ...room, self: undefined }, new Blob(['x']), { name: 'x' }), (err: unknown) => err instanceof ClientError && err.reason === 'disconnected');
-    assert.equal(fileUrl(room, SHA), `http://h:1/api/rooms/a%20b/files/${SHA}?peer=peer1`);
+  it('needs a joined room; builds download links with ?session=', async () => {
+    await assert.rejects(uploadFile({ ...room, session: undefined }, new Blob(['x']), { name: 'x' }), (err: unknown) => err instanceof ClientError && err.reason === 'disconnected');
+    assert.equal(fileUrl(room, SHA), `http://h:1/api/rooms/a%20b/files/${SHA}?session=peer1.k3y`);
     assert.throws(() => fileUrl({ ...room, serverUrl: undefined }, SHA), ClientError);
   });
 

@@ -121,7 +121,7 @@ describe('server payload schemas', () => {
     const schema = ackSchema(joinResultSchema);
     const good = {
       ok: true,
-      data: { self: { id: 'a', name: 'A' }, peers: [], iceServers: [{ urls: 'turn:x' }], lastSeq: 0, entries: [], truncated: false, resumeKey: 'k', resumed: false },
+      data: { self: { id: 'a', name: 'A' }, peers: [], iceServers: [{ urls: 'turn:x' }], lastSeq: 0, entries: [], truncated: false, resumeKey: 'k', session: 'a.s', resumed: false },
     };
     assert.equal(schema.safeParse(good).success, true);
     assert.equal(schema.safeParse({ ok: false, error: { code: 'ROOM_FULL', message: 'full' } }).success, true);

@@ -29,19 +29,20 @@ function filesOnDisk(server: TestServer): string[] {
 
 describe('files: upload, dedupe, download with ranges', () => {
   let server: TestServer;
-  let alice: { socket: TestSocket; id: string };
-  let bob: { socket: TestSocket; id: string };
-  let outsider: { socket: TestSocket; id: string };
+  type Member = { socket: TestSocket; id: string; session: string };
+  let alice: Member;
+  let bob: Member;
+  let outsider: Member;
 
   const joinRoom = async (room: string, name: string) => {
     const socket = await server.connect();
     const res = await request<JoinResult>(socket, 'join', { room, name });
     if (!res.ok) throw new Error(JSON.stringify(res.error));
-    return { socket, id: res.data.self.id };
+    return { socket, id: res.data.self.id, session: res.data.session };
   };
-  const upload = async (room: string, peer: string | undefined, body: BodyInit, opts: { name?: string; header?: string; type?: string } = {}) => {
+  const upload = async (room: string, who: Member | undefined, body: BodyInit, opts: { name?: string; header?: string; type?: string } = {}) => {
     const headers: Record<string, string> = {};
-    if (peer) headers['x-parley-peer'] = peer;
+    if (who) headers['x-parley-session'] = who.session;
     if (opts.type) headers['content-type'] = opts.type;
     if (opts.header !== undefined) headers['x-filename'] = opts.header;
     const q = opts.name !== undefined ? `?name=${encodeURIComponent(opts.name)}` : '';
@@ -67,7 +68,7 @@ describe('files: upload, dedupe, download with ranges', () => {
   it('stores the same content once and announces every upload in the room log', async () => {
     const content = 'hello, parley files\n'.repeat(100);
     const announced = nextEvent<FileEntry>(bob.socket, 'room_event');
-    const first = await upload('share', alice.id, content, { name: 'notes.txt', type: 'text/plain; charset=utf-8' });
+    const first = await upload('share', alice, content, { name: 'notes.txt', type: 'text/plain; charset=utf-8' });
     assert.equal(first.status, 201, JSON.stringify(first));
     assert.deepEqual(
       { name: first.file?.name, size: first.file?.size, type: first.file?.type, sha256: first.file?.sha256 },
@@ -79,7 +80,7 @@ describe('files: upload, dedupe, download with ranges', () => {
     assert.deepEqual(live.from, { id: alice.id, name: 'Alice' });
     assert.deepEqual(first.entry, live);
 
-    const second = await upload('share', bob.id, Buffer.from(content), { header: 'copy%20of%20notes.txt' });
+    const second = await upload('share', bob, Buffer.from(content), { header: 'copy%20of%20notes.txt' });
     assert.equal(second.status, 201);
     assert.equal(second.file?.sha256, first.file?.sha256);
     assert.equal(second.file?.name, 'copy of notes.txt');
@@ -88,7 +89,7 @@ describe('files: upload, dedupe, download with ranges', () => {
     const sha = sha256(content);
     assert.deepEqual(filesOnDisk(server), [`${sha.slice(0, 2)}/${sha}`], 'one blob, no temp files');
 
-    const res = await download('share', sha, { 'x-parley-peer': bob.id });
+    const res = await download('share', sha, { 'x-parley-session': bob.session });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), content);
     assert.equal(res.headers.get('content-length'), String(content.length));
@@ -99,11 +100,11 @@ describe('files: upload, dedupe, download with ranges', () => {
 
   it('serves byte ranges with 206 and refuses bad ones with 416', async () => {
     const data = new Uint8Array(10_000).map((_, i) => i % 251);
-    const up = await upload('share', alice.id, data, { name: 'data.bin' });
+    const up = await upload('share', alice, data, { name: 'data.bin' });
     assert.equal(up.status, 201);
     const sha = up.file!.sha256;
     const get = async (range: string) => {
-      const res = await download('share', sha, { 'x-parley-peer': alice.id, range });
+      const res = await download('share', sha, { 'x-parley-session': alice.session, range });
       return { res, body: new Uint8Array(await res.arrayBuffer()) };
     };
     for (const [range, start, end] of [
@@ -120,7 +121,7 @@ describe('files: upload, dedupe, download with ranges', () => {
       assert.deepEqual(body, data.slice(start, end + 1), range);
     }
     for (const range of ['bytes=10000-', 'bytes=20000-30000', 'bytes=5-2', 'bytes=0-1,5-6', 'items=0-1', 'bytes=-0', 'bytes=abc']) {
-      const res = await download('share', sha, { 'x-parley-peer': alice.id, range });
+      const res = await download('share', sha, { 'x-parley-session': alice.session, range });
       assert.equal(res.status, 416, range);
       assert.equal(res.headers.get('content-range'), 'bytes */10000', range);
       const body = (await res.json()) as { error: { code: string } };
@@ -130,7 +131,7 @@ describe('files: upload, dedupe, download with ranges', () => {
 
   it('refuses uploads over the limit with 413 and leaves no partial file', async () => {
     const before = filesOnDisk(server);
-    const big = await upload('share', alice.id, new Uint8Array(MAX + 1), { name: 'big.bin' });
+    const big = await upload('share', alice, new Uint8Array(MAX + 1), { name: 'big.bin' });
     assert.equal(big.status, 413);
     assert.equal(big.error?.code, 'PAYLOAD_TOO_LARGE');
     // Without Content-Length (chunked), the limit is enforced while streaming.
@@ -142,17 +143,17 @@ describe('files: upload, dedupe, download with ranges', () => {
       },
     });
     let remaining = chunks;
-    const streamed = await upload('share', alice.id, stream, { name: 'streamed.bin' });
+    const streamed = await upload('share', alice, stream, { name: 'streamed.bin' });
     assert.equal(streamed.status, 413);
     assert.equal(streamed.error?.code, 'PAYLOAD_TOO_LARGE');
     assert.deepEqual(filesOnDisk(server), before);
     // Exactly at the limit is fine.
-    const edge = await upload('share', alice.id, new Uint8Array(MAX).fill(1), { name: 'edge.bin' });
+    const edge = await upload('share', alice, new Uint8Array(MAX).fill(1), { name: 'edge.bin' });
     assert.equal(edge.status, 201);
   });
 
   it('rejects path tricks and invisible characters in file names, and stores nothing', async () => {
-    const res = await fetch(`${server.app.url}/api/rooms/share/messages?limit=500`, { headers: { 'x-parley-peer': alice.id } });
+    const res = await fetch(`${server.app.url}/api/rooms/share/messages?limit=500`, { headers: { 'x-parley-session': alice.session } });
     const lastSeq = ((await res.json()) as { lastSeq: number }).lastSeq;
     const before = filesOnDisk(server);
     const bad: Array<{ name?: string; header?: string }> = [
@@ -170,21 +171,21 @@ describe('files: upload, dedupe, download with ranges', () => {
       {},
     ];
     for (const opts of bad) {
-      const r = await upload('share', alice.id, 'payload', opts);
+      const r = await upload('share', alice, 'payload', opts);
       assert.equal(r.status, 400, JSON.stringify(opts));
       assert.equal(r.error?.code, 'INVALID_PAYLOAD');
       assert.ok((r.error?.message ?? '').length > 5);
     }
-    const badType = await upload('share', alice.id, 'payload', { name: 'ok.txt', type: 'not a type' });
+    const badType = await upload('share', alice, 'payload', { name: 'ok.txt', type: 'not a type' });
     assert.equal(badType.status, 415);
     assert.equal(badType.error?.code, 'UNSUPPORTED');
     assert.deepEqual(filesOnDisk(server), before);
-    const after = await fetch(`${server.app.url}/api/rooms/share/messages?after=${lastSeq}`, { headers: { 'x-parley-peer': alice.id } });
+    const after = await fetch(`${server.app.url}/api/rooms/share/messages?after=${lastSeq}`, { headers: { 'x-parley-session': alice.session } });
     assert.deepEqual(((await after.json()) as { entries: unknown[] }).entries, []);
     // Unicode names are fine and come back in RFC 8187 form.
-    const ok = await upload('share', alice.id, 'ü', { name: 'Grüße "2025".txt' });
+    const ok = await upload('share', alice, 'ü', { name: 'Grüße "2025".txt' });
     assert.equal(ok.status, 201);
-    const dl = await download('share', ok.file!.sha256, { 'x-parley-peer': alice.id });
+    const dl = await download('share', ok.file!.sha256, { 'x-parley-session': alice.session });
     assert.equal(
       dl.headers.get('content-disposition'),
       `attachment; filename="Gr__e _2025_.txt"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%222025%22.txt`,
@@ -192,29 +193,34 @@ describe('files: upload, dedupe, download with ranges', () => {
   });
 
   it('only lets room members upload and download, and only files of that room', async () => {
-    const up = await upload('share', alice.id, 'members only', { name: 'secret.txt' });
+    const up = await upload('share', alice, 'members only', { name: 'secret.txt' });
     const sha = up.file!.sha256;
     assert.equal((await upload('share', undefined, 'x', { name: 'a.txt' })).status, 401);
-    assert.equal((await upload('share', outsider.id, 'x', { name: 'a.txt' })).status, 403);
+    assert.equal((await upload('share', outsider, 'x', { name: 'a.txt' })).status, 403);
     assert.equal((await download('share', sha)).status, 401);
-    assert.equal((await download('share', sha, { 'x-parley-peer': outsider.id })).status, 403);
-    const otherRoom = await download('other', sha, { 'x-parley-peer': outsider.id });
+    assert.equal((await download('share', sha, { 'x-parley-session': outsider.session })).status, 403);
+    const otherRoom = await download('other', sha, { 'x-parley-session': outsider.session });
     assert.equal(otherRoom.status, 404, 'the blob exists, but room "other" never had it');
-    assert.equal((await download('share', 'f'.repeat(64), { 'x-parley-peer': alice.id })).status, 404);
-    const bad = await download('share', 'not-a-hash', { 'x-parley-peer': alice.id });
+    assert.equal((await download('share', 'f'.repeat(64), { 'x-parley-session': alice.session })).status, 404);
+    const bad = await download('share', 'not-a-hash', { 'x-parley-session': alice.session });
     assert.equal(bad.status, 400);
-    // Plain links can carry the peer id in the query string.
-    const link = await fetch(`${server.app.url}/api/rooms/share/files/${sha}?peer=${alice.id}`);
+    // Plain links carry the session credential in the query string; a peer id is no credential.
+    const link = await fetch(`${server.app.url}/api/rooms/share/files/${sha}?session=${encodeURIComponent(alice.session)}`);
     assert.equal(await link.text(), 'members only');
+    assert.equal((await fetch(`${server.app.url}/api/rooms/share/files/${sha}?peer=${alice.id}`)).status, 401);
+    assert.equal((await download('share', sha, { 'x-parley-peer': alice.id })).status, 401);
+    // Bob cannot upload as Alice by naming her (public) id: he only has his own credential.
+    const forged = await upload('share', { ...bob, session: `${alice.id}.${bob.session.split('.').pop()}` }, 'as alice', { name: 'a.txt' });
+    assert.equal(forged.status, 401);
   });
 
   it('deleting a room deletes its files unless another room still refers to them', async () => {
     const shared = 'shared between rooms';
     const only = 'only in the doomed room';
     const doomed = await joinRoom('doomed-files', 'Dora');
-    assert.equal((await upload('doomed-files', doomed.id, shared, { name: 's.txt' })).status, 201);
-    assert.equal((await upload('doomed-files', doomed.id, only, { name: 'o.txt' })).status, 201);
-    assert.equal((await upload('other', outsider.id, shared, { name: 's.txt' })).status, 201);
+    assert.equal((await upload('doomed-files', doomed, shared, { name: 's.txt' })).status, 201);
+    assert.equal((await upload('doomed-files', doomed, only, { name: 'o.txt' })).status, 201);
+    assert.equal((await upload('other', outsider, shared, { name: 's.txt' })).status, 201);
     const del = await fetch(`${server.app.url}/api/rooms/doomed-files`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
@@ -224,7 +230,7 @@ describe('files: upload, dedupe, download with ranges', () => {
     const disk = filesOnDisk(server).map((p) => p.split('/')[1]);
     assert.ok(disk.includes(sha256(shared)));
     assert.ok(!disk.includes(sha256(only)));
-    const still = await download('other', sha256(shared), { 'x-parley-peer': outsider.id });
+    const still = await download('other', sha256(shared), { 'x-parley-session': outsider.session });
     assert.equal(await still.text(), shared);
   });
 });

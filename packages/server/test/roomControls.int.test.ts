@@ -18,13 +18,13 @@ describe('room controls: lock, password, participant limit, kick, mute', () => {
 
   async function join(room: string, opts: { admin?: boolean; password?: string } = {}) {
     const socket: TestSocket = await server.connect();
-    const res = await request<{ self: { id: string } }>(socket, 'join', {
+    const res = await request<{ self: { id: string }; session: string }>(socket, 'join', {
       room,
       name: opts.admin ? 'Host' : 'Guest',
       token: token(room, opts.admin),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
     });
-    return { socket, res, id: res.ok ? res.data.self.id : '' };
+    return { socket, res, id: res.ok ? res.data.self.id : '', session: res.ok ? res.data.session : '' };
   }
   const code = (res: { ok: boolean; error?: { code: string } }) => (res.ok ? 'OK' : res.error?.code);
 
@@ -74,7 +74,10 @@ describe('room controls: lock, password, participant limit, kick, mute', () => {
     const ended = nextEvent<{ reason: string }>(guest.socket, 'session-ended');
     const left = nextEvent<{ id: string }>(host.socket, 'peer-left');
     const gone = nextEvent<string>(guest.socket, 'disconnect');
+    const messages = (session: string) => fetch(`${server.app.url}/api/rooms/kick/messages`, { headers: { 'x-parley-session': session } });
+    assert.equal((await messages(guest.session)).status, 200, 'the guest reads the room log with its credential');
     assert.equal(code(await request(host.socket, 'kick', { peer: guest.id, reason: 'spam' })), 'OK');
+    assert.equal((await messages(guest.session)).status, 401, "a kicked member's credential stops working at once");
     assert.equal((await ended).reason, 'kicked');
     assert.deepEqual(await left, { id: guest.id });
     assert.equal(await gone, 'io server disconnect');

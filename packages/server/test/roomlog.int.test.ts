@@ -27,9 +27,9 @@ async function send(socket: TestSocket, text: string): Promise<number> {
   return res.data.seq;
 }
 
-async function api(server: TestServer, path: string, init: RequestInit & { peer?: string } = {}) {
+async function api(server: TestServer, path: string, init: RequestInit & { session?: string } = {}) {
   const headers = new Headers(init.headers);
-  if (init.peer) headers.set('x-parley-peer', init.peer);
+  if (init.session) headers.set('x-parley-session', init.session);
   const res = await fetch(`${server.app.url}${path}`, { ...init, headers });
   const text = await res.text();
   let body: unknown;
@@ -77,23 +77,23 @@ describe('room log over Socket.IO and HTTP', () => {
     const a = await joinRoom(server, 'http-room', 'Alice');
     await joinRoom(server, 'http-room', 'Bob');
     for (let i = 1; i <= 12; i++) await send(a.socket, `n${i}`);
-    const peer = a.result.self.id;
+    const session = a.result.session;
     const seqs = (body: Record<string, unknown>) => (body['entries'] as LogEntry[]).map((e) => e.seq);
 
-    let r = await api(server, '/api/rooms/http-room/messages', { peer });
+    let r = await api(server, '/api/rooms/http-room/messages', { session });
     assert.equal(r.status, 200);
     assert.equal(r.body['lastSeq'], 12);
     assert.deepEqual(seqs(r.body), Array.from({ length: 12 }, (_, i) => i + 1));
-    r = await api(server, '/api/rooms/http-room/messages?after=9', { peer });
+    r = await api(server, '/api/rooms/http-room/messages?after=9', { session });
     assert.deepEqual(seqs(r.body), [10, 11, 12]);
-    r = await api(server, '/api/rooms/http-room/messages?before=4', { peer });
+    r = await api(server, '/api/rooms/http-room/messages?before=4', { session });
     assert.deepEqual(seqs(r.body), [1, 2, 3]);
-    r = await api(server, '/api/rooms/http-room/messages?after=2&before=6', { peer });
+    r = await api(server, '/api/rooms/http-room/messages?after=2&before=6', { session });
     assert.deepEqual(seqs(r.body), [3, 4, 5]);
-    r = await api(server, '/api/rooms/http-room/messages?limit=2', { peer });
+    r = await api(server, '/api/rooms/http-room/messages?limit=2', { session });
     assert.deepEqual(seqs(r.body), [11, 12]);
 
-    r = await api(server, '/api/rooms/http-room/stats', { peer });
+    r = await api(server, '/api/rooms/http-room/stats', { session });
     assert.equal(r.status, 200);
     assert.equal(r.body['messages'], 12);
     assert.equal(r.body['lastSeq'], 12);
@@ -105,18 +105,23 @@ describe('room log over Socket.IO and HTTP', () => {
     const a = await joinRoom(server, 'guarded', 'Alice');
     const other = await joinRoom(server, 'elsewhere', 'Eve');
     await send(a.socket, 'keep me');
-    const peer = a.result.self.id;
-    const cases: Array<[string, RequestInit & { peer?: string }, number, string]> = [
+    const session = a.result.session;
+    const cases: Array<[string, RequestInit & { session?: string }, number, string]> = [
       ['/api/rooms/guarded/messages', {}, 401, 'UNAUTHORIZED'],
-      ['/api/rooms/guarded/messages', { peer: other.result.self.id }, 403, 'FORBIDDEN'],
-      ['/api/rooms/guarded/messages', { peer: 'no-such-socket' }, 403, 'FORBIDDEN'],
-      ['/api/rooms/guarded/stats', { peer: 'x'.repeat(100) }, 401, 'UNAUTHORIZED'],
-      ['/api/rooms/..%2Fetc/messages', { peer }, 400, 'INVALID_PAYLOAD'],
-      ['/api/rooms/guarded/messages?after=-1', { peer }, 400, 'INVALID_PAYLOAD'],
-      ['/api/rooms/guarded/messages?limit=0', { peer }, 400, 'INVALID_PAYLOAD'],
-      ['/api/rooms/guarded/messages?limit=100000', { peer }, 400, 'INVALID_PAYLOAD'],
-      ['/api/rooms/guarded/messages?after=abc', { peer }, 400, 'INVALID_PAYLOAD'],
-      ['/api/rooms/guarded/messages?after=5&before=3', { peer }, 400, 'INVALID_PAYLOAD'],
+      // a member of another room, with its own valid credential
+      ['/api/rooms/guarded/messages', { session: other.result.session }, 403, 'FORBIDDEN'],
+      // public peer ids are no credentials, in the old header or with a made-up key
+      ['/api/rooms/guarded/messages', { headers: { 'x-parley-peer': a.result.self.id } }, 401, 'UNAUTHORIZED'],
+      ['/api/rooms/guarded/messages?peer=' + a.result.self.id, {}, 401, 'UNAUTHORIZED'],
+      ['/api/rooms/guarded/messages', { session: `${a.result.self.id}.not-the-key` }, 401, 'UNAUTHORIZED'],
+      ['/api/rooms/guarded/messages', { session: 'no-such-member.key' }, 401, 'UNAUTHORIZED'],
+      ['/api/rooms/guarded/stats', { session: 'x'.repeat(100) }, 401, 'UNAUTHORIZED'],
+      ['/api/rooms/..%2Fetc/messages', { session }, 400, 'INVALID_PAYLOAD'],
+      ['/api/rooms/guarded/messages?after=-1', { session }, 400, 'INVALID_PAYLOAD'],
+      ['/api/rooms/guarded/messages?limit=0', { session }, 400, 'INVALID_PAYLOAD'],
+      ['/api/rooms/guarded/messages?limit=100000', { session }, 400, 'INVALID_PAYLOAD'],
+      ['/api/rooms/guarded/messages?after=abc', { session }, 400, 'INVALID_PAYLOAD'],
+      ['/api/rooms/guarded/messages?after=5&before=3', { session }, 400, 'INVALID_PAYLOAD'],
       ['/api/rooms/no-such-room/stats', { headers: { authorization: `Bearer ${ADMIN_KEY}` } }, 404, 'ROOM_NOT_FOUND'],
       ['/api/rooms/no-such-room/messages', { headers: { authorization: `Bearer ${ADMIN_KEY}` } }, 404, 'ROOM_NOT_FOUND'],
       ['/api/rooms/guarded', { method: 'DELETE' }, 401, 'UNAUTHORIZED'],
@@ -136,7 +141,7 @@ describe('room log over Socket.IO and HTTP', () => {
     }
     const big = await request(a.socket, 'room_event', { type: 'big', body: 'y'.repeat(20_000) });
     assert.equal(!big.ok && big.error.code, 'PAYLOAD_TOO_LARGE');
-    const r = await api(server, '/api/rooms/guarded/messages', { peer });
+    const r = await api(server, '/api/rooms/guarded/messages', { session });
     assert.deepEqual((r.body['entries'] as ChatEntry[]).map((e) => e.text), ['keep me']);
   });
 
@@ -198,11 +203,11 @@ describe('room log across a server restart and retention', () => {
     try {
       const a = await joinRoom(server, 'trim', 'Alice');
       for (let i = 0; i < 20; i++) await send(a.socket, `m${String(i).padStart(2, '0')}`);
-      const peer = a.result.self.id;
+      const session = a.result.session;
       let entries: LogEntry[] = [];
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
-        const r = await api(server, '/api/rooms/trim/messages', { peer });
+        const r = await api(server, '/api/rooms/trim/messages', { session });
         entries = r.body['entries'] as LogEntry[];
         if (entries.length === 5) break;
         await new Promise((res) => setTimeout(res, 20));
@@ -211,7 +216,7 @@ describe('room log across a server restart and retention', () => {
       const late = await joinRoom(server, 'trim', 'Bob', { lastSeq: 3 });
       assert.equal(late.result.truncated, true, 'entries 4..15 are gone');
       assert.deepEqual(late.result.entries.map((e) => e.seq), [16, 17, 18, 19, 20]);
-      const stats = await api(server, '/api/rooms/trim/stats', { peer });
+      const stats = await api(server, '/api/rooms/trim/stats', { session });
       assert.equal(stats.body['messages'], 5);
       assert.equal(stats.body['lastSeq'], 20);
     } finally {

@@ -12,7 +12,7 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute:
 function FileLine({ entry, room, selfId, time }: { entry: FileEntry; room: Room; selfId: string | undefined; time: ReactNode }) {
   const mine = entry.from.id === selfId;
   const { file } = entry;
-  // The link names our current peer id (?peer=), so it is rebuilt after a reconnect; while
+  // The link carries our session credential (?session=), so it is rebuilt after a rejoin; while
   // disconnected there is no valid link.
   const url = selfId === undefined ? undefined : fileUrl(room, file.sha256);
   const preview = isPreviewableImage(file.type);

@@ -69,6 +69,12 @@ export const joinResultSchema = z.object({
   truncated: z.boolean(),
   /** Secret for `resume` after a signaling reconnect; keep it in memory only. */
   resumeKey: z.string(),
+  /**
+   * This member's credential for the room's HTTP routes (room log, files, uploads): send it as
+   * `X-Parley-Session` (or `?session=` in a link). Valid while the member is in the room; the
+   * public peer id alone is never accepted.
+   */
+  session: z.string().min(1).max(256),
   /** True when this join resumed the session named in `resume` (same peer id, no leave/join seen). */
   resumed: z.boolean(),
 });

@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ParleyError, peerIdSchema } from '@parley/protocol';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { GrantName } from '../auth/grants.ts';
 import type { RoomRegistry } from '../signaling/RoomRegistry.ts';
 import { bearerToken } from './tokens.ts';
+import { sameSecret } from '../util/sameSecret.ts';
 
 /** Who an HTTP request acts as, for one room. */
 export type RoomCaller =
@@ -28,21 +28,27 @@ export type AuthorizeRoomRequest = (req: FastifyRequest, room: string, grant?: G
  * The current rules:
  * - an admin: `Authorization: Bearer <adminKey>`, or a signed token with the `admin` grant
  *   for this room (never in open mode, where every token check passes);
- * - otherwise a current member of the room: `X-Parley-Peer: <socket id>` (or `?peer=` for
- *   plain links) naming a socket that has joined `room` on this node, whose grants include
- *   `grant` when one is asked for.
- * Throws UNAUTHORIZED without any credential and FORBIDDEN when it does not fit.
+ * - otherwise a current member of the room, by the session credential from its join ack:
+ *   `X-Parley-Session: <credential>` (or `?session=` for plain links), whose grants include
+ *   `grant` when one is asked for. The credential ends with the member's session (leave, kick,
+ *   grace run out). A public peer id alone (the old `X-Parley-Peer` / `?peer=`) is refused.
+ * Throws UNAUTHORIZED without a valid credential, FORBIDDEN for a member of another room or
+ * without the grant.
  */
 export function createRoomAuthorizer(deps: RoomAuthDeps): AuthorizeRoomRequest {
   return (req, room, grant) => {
     if (isAdminRequest(req, room, deps)) return { kind: 'admin' };
-    const peerId = peerHeader(req);
-    if (peerId === undefined) {
-      throw new ParleyError('UNAUTHORIZED', 'send X-Parley-Peer with the id of a socket that joined the room');
+    const credential = sessionCredential(req);
+    if (credential === undefined) {
+      throw new ParleyError('UNAUTHORIZED', 'send X-Parley-Session with the session credential from your join ack');
     }
-    const live = deps.registry.roomOf(peerId);
-    const member = live?.name === room ? live.members.get(peerId) : undefined;
-    if (!member) throw new ParleyError('FORBIDDEN', `peer ${peerId} is not a member of room ${room}`);
+    const live = deps.registry.roomOf(credential.peerId);
+    const member = live?.members.get(credential.peerId);
+    // One answer for "no such member" and "wrong key": the credential does not tell which.
+    if (!live || !member || !sameSecret(member.sessionKey, credential.key)) {
+      throw new ParleyError('UNAUTHORIZED', 'the session credential is not valid (it ends when its member leaves the room)');
+    }
+    if (live.name !== room) throw new ParleyError('FORBIDDEN', `you are not a member of room ${room}`);
     if (grant && member.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
     return { kind: 'member', peer: { id: member.id, name: member.name } };
   };
@@ -61,20 +67,19 @@ export function isAdminRequest(req: FastifyRequest, room: string, deps: RoomAuth
   }
 }
 
-function peerHeader(req: FastifyRequest): string | undefined {
-  const header = req.headers['x-parley-peer'];
+/** The `<peer id>.<key>` credential of the request (header first, then `?session=`). */
+function sessionCredential(req: FastifyRequest): { peerId: string; key: string } | undefined {
+  const header = req.headers['x-parley-session'];
   const query: unknown = req.query;
   const fromQuery =
-    typeof query === 'object' && query !== null && 'peer' in query && typeof query.peer === 'string' ? query.peer : undefined;
+    typeof query === 'object' && query !== null && 'session' in query && typeof query.session === 'string' ? query.session : undefined;
   const raw = typeof header === 'string' ? header : fromQuery;
   if (raw === undefined) return undefined;
-  const parsed = peerIdSchema.safeParse(raw);
-  if (!parsed.success) throw new ParleyError('UNAUTHORIZED', 'X-Parley-Peer is not a valid peer id');
-  return parsed.data;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+  const dot = raw.lastIndexOf('.');
+  const peerId = peerIdSchema.safeParse(raw.slice(0, Math.max(0, dot)));
+  const key = raw.slice(dot + 1);
+  if (dot <= 0 || !peerId.success || key.length === 0 || key.length > 128) {
+    throw new ParleyError('UNAUTHORIZED', 'X-Parley-Session is not a session credential');
+  }
+  return { peerId: peerId.data, key };
 }

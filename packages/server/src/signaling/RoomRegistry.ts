@@ -11,6 +11,11 @@ export interface Member extends PeerInfo {
   grants: Grants;
   /** The secret a reconnecting client presents to resume this session. */
   resumeKey: string;
+  /**
+   * The member's HTTP credential for this room (room log, files, uploads), from the join ack.
+   * Separate from `resumeKey`: it travels in file links, and must not let its holder take the session.
+   */
+  sessionKey: string;
   /** The member's media flags, once it sent `media_state`. */
   media?: MediaFlags;
   /** The Socket.IO socket currently carrying this session; undefined while detached. */
@@ -98,7 +103,7 @@ export class RoomRegistry {
   add(
     roomName: string,
     peer: PeerInfo,
-    auth: { identity: string; grants: Grants; resumeKey: string; socketId: string },
+    auth: { identity: string; grants: Grants; resumeKey: string; sessionKey: string; socketId: string },
     password?: string,
   ): LiveRoom {
     if (this.#roomOf.has(peer.id)) throw new ParleyError('ALREADY_IN_ROOM');

@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sameSecret } from '../util/sameSecret.ts';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
@@ -90,15 +91,10 @@ type ParleySocket = Socket<InboundEvents, ServerToClientEvents, Record<string, n
  * start with '_', which no room name can, and each peer's sockets join the room `peer:<id>`.
  */
 const newPeerId = () => `_${randomBytes(9).toString('base64url')}`;
+const newSecret = () => randomBytes(18).toString('base64url');
 const peerRoom = (peerId: string) => `peer:${peerId}`;
 /** Disconnect reasons after which the peer is gone for good (no resume grace). */
 const FINAL_DISCONNECTS = new Set(['client namespace disconnect', 'server namespace disconnect', 'server shutting down']);
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /**
  * Socket.IO signaling: rooms, presence, targeted relay of offer/answer/candidate, and the room
@@ -250,7 +246,7 @@ export class Signaling {
         room = this.registry.add(
           req.room,
           { id, name: req.name },
-          { identity: principal.identity, grants: principal.grants, resumeKey: randomBytes(18).toString('base64url'), socketId: socket.id },
+          { identity: principal.identity, grants: principal.grants, resumeKey: newSecret(), sessionKey: newSecret(), socketId: socket.id },
           req.password,
         );
         me = room.members.get(id)!;
@@ -288,6 +284,7 @@ export class Signaling {
           entries,
           truncated,
           resumeKey: me.resumeKey,
+          session: `${me.id}.${me.sessionKey}`,
           resumed,
         };
       } catch (err) {
