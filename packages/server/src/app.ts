@@ -123,7 +123,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     return closing;
   };
 
-  registerHealthRoutes(http, { signaling, metrics, isClosing: () => closing !== undefined });
+  registerHealthRoutes(http, { signaling, metrics, isClosing: () => closing !== undefined, metricsToken: config.metricsToken });
   registerTokenRoutes(http, tokens, config.auth.apiKeys);
   registerIceRoutes(http, tokens, ice);
   registerDiagnosticsRoutes(http, { config, tokens, ice });

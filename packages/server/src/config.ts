@@ -137,6 +137,8 @@ export const configSchema = z.strictObject({
         .default({}),
     })
     .default({ intervalMs: 60_000, rooms: {} }),
+  /** Bearer token that `/metrics` requires; unset leaves it open (bind it to a private interface then). */
+  metricsToken: z.string().min(16).optional(),
   /** Bearer key for admin HTTP calls (DELETE /api/rooms/:room). Unset disables them. */
   adminKey: z.string().min(16).optional(),
 });
@@ -169,6 +171,7 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
   PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
   PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
+  PARLEY_METRICS_TOKEN: (v) => [['metricsToken'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
   PARLEY_TLS_CERT: (v) => [['tls', 'cert'], v],

@@ -10,7 +10,7 @@ const RECEIVING_OFFER = { type: 'offer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVP
 describe('access control with tokens and grants', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ auth: { secret: SECRET } });
+    server = await startServer({ auth: { secret: SECRET, apiKeys: { 'key-1': 'api-secret-0123456789' } } });
   });
   after(async () => {
     await server.close();
@@ -74,6 +74,10 @@ describe('access control with tokens and grants', () => {
     const p = server.app.tokens.verify(token, 'lobby');
     assert.equal(p.identity, 'guest');
     assert.equal(p.grants.upload, true);
+    // An API key pair (its secret compared in constant time): a wrong secret is refused.
+    const withKey = (secret: string) => fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': 'key-1', 'x-api-secret': secret }, body });
+    assert.equal((await withKey('api-secret-wrong-wrong')).status, 401);
+    assert.equal((await withKey('api-secret-0123456789')).status, 201);
   });
 });
 
@@ -108,7 +112,22 @@ describe('rate limits and metrics', () => {
     assert.match(metrics, /parley_errors_total\{code="RATE_LIMITED"\} \d+/);
     assert.match(metrics, /parley_log_entries_total\{kind="chat"\} \d+/);
     assert.match(metrics, /parley_event_loop_lag_seconds \d/);
+    assert.match(metrics, /parley_process_cpu_seconds_total \d/);
     assert.equal((await fetch(`${server.app.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${server.app.url}/readyz`)).status, 200);
+  });
+
+  it('keeps /metrics behind a bearer token when metricsToken is set', async () => {
+    const guarded = await startServer({ metricsToken: 'metrics-token-0123456789' });
+    try {
+      const get = (auth?: string) => fetch(`${guarded.app.url}/metrics`, auth ? { headers: { authorization: `Bearer ${auth}` } } : {});
+      assert.equal((await get()).status, 401);
+      assert.equal((await get('wrong-token-0123456789')).status, 403);
+      const ok = await get('metrics-token-0123456789');
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /# TYPE parley_rooms gauge/);
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ParleyError, roomNameSchema } from '@parley/protocol';
 import { grantsSchema } from '../auth/grants.ts';
 import type { Principal, TokenService } from '../auth/TokenService.ts';
+import { sameSecret } from '../util/sameSecret.ts';
 
 /** The bearer token of a request (Authorization header, or `?token=` for links such as downloads). */
 export function bearerToken(req: FastifyRequest): string | undefined {
@@ -41,7 +42,7 @@ export function registerTokenRoutes(http: FastifyInstance, tokens: TokenService,
     let apiKey: string | undefined;
     if (typeof key === 'string' && typeof secret === 'string') {
       const expected = apiKeys[key];
-      if (!expected || expected !== secret) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
+      if (!expected || !sameSecret(expected, secret)) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
       apiKey = key;
     } else {
       const principal = tokens.verify(bearerToken(req), '*');
