@@ -88,7 +88,7 @@ export interface ServerToClientEvents {
 /** The request schema of every client event: what the server parses before it acts. */
 export const CLIENT_EVENT_SCHEMAS = {
   join: joinRequestSchema,
-  leave: z.strictObject({}),
+  leave: z.object({}),
   offer: offerRequestSchema,
   answer: answerRequestSchema,
   candidate: candidateRequestSchema,

@@ -32,16 +32,14 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
       { room: 'ok', name: 'x'.repeat(65) },
       { room: 'ok', name: 'a', lastSeq: -1 },
       { room: 'ok', name: 'a', lastSeq: 1.5 },
-      { room: 'ok', name: 'a', extra: true },
     ],
   },
-  leave: { valid: [{}], invalid: [{ room: 'x' }, null, []] },
+  leave: { valid: [{}, { room: 'x' }], invalid: [null, []] },
   offer: {
     valid: [{ to: 'abc', description: { type: 'offer', sdp: 'v=0' } }],
     invalid: [
       { to: 'abc', description: { type: 'answer', sdp: 'v=0' } },
       { to: '', description: { type: 'offer', sdp: 'v=0' } },
-      { to: 'abc', from: 'spoof', description: { type: 'offer', sdp: 'v=0' } },
       { to: 'abc', description: { type: 'offer', sdp: 'x'.repeat(70_000) } },
     ],
   },
@@ -58,7 +56,7 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   },
   chat_message: {
     valid: [{ text: 'hello' }, { text: 'x'.repeat(4000) }],
-    invalid: [{ text: '' }, { text: '   ' }, { text: 'x'.repeat(4001) }, { text: 5 }, { text: 'a', from: 'b' }],
+    invalid: [{ text: '' }, { text: '   ' }, { text: 'x'.repeat(4001) }, { text: 5 }],
   },
   room_event: {
     valid: [{ type: 'cursor.move', body: { x: 1, y: 2 } }, { type: 'a', body: null }, { type: 'list', body: [1, 'two'] }],
@@ -70,11 +68,11 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   },
   room_control: {
     valid: [{ action: 'lock' }, { action: 'set_password', password: 'pw' }, { action: 'set_max_participants', max: 3 }],
-    invalid: [{ action: 'explode' }, { action: 'set_password' }, { action: 'set_password', password: '' }, { action: 'set_max_participants', max: 0 }, { action: 'lock', extra: 1 }],
+    invalid: [{ action: 'explode' }, { action: 'set_password' }, { action: 'set_password', password: '' }, { action: 'set_max_participants', max: 0 }],
   },
   kick: { valid: [{ peer: 'p1' }, { peer: 'p1', reason: 'spam' }], invalid: [{}, { peer: '' }, { peer: 'p', reason: 'x'.repeat(201) }] },
   mute: { valid: [{ peer: 'p1', kind: 'audio' }], invalid: [{ peer: 'p1' }, { peer: 'p1', kind: 'data' }] },
-  sfu_publish: { valid: [{ sdp: 'v=0' }], invalid: [{}, { sdp: '' }, { sdp: 'x'.repeat(64 * 1024 + 1) }, { sdp: 'v=0', extra: 1 }] },
+  sfu_publish: { valid: [{ sdp: 'v=0' }], invalid: [{}, { sdp: '' }, { sdp: 'x'.repeat(64 * 1024 + 1) }] },
   sfu_subscribe: {
     valid: [{ sdp: 'v=0', producerIds: ['p-1'] }],
     invalid: [{ sdp: 'v=0', producerIds: [] }, { sdp: 'v=0', producerIds: ['a b'] }, { sdp: 'v=0', producerIds: Array(17).fill('p') }, { sdp: 'v=0', producerIds: 'p-1' }],
@@ -82,7 +80,7 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   sfu_close: { valid: [{ peerId: 'sub-1' }], invalid: [{}, { peerId: '' }, { peerId: '../x' }] },
   media_state: {
     valid: [{ audio: true, video: false, screen: false }],
-    invalid: [{ audio: true, video: false }, { audio: 'yes', video: false, screen: false }, { audio: true, video: true, screen: true, extra: 1 }],
+    invalid: [{ audio: true, video: false }, { audio: 'yes', video: false, screen: false }],
   },
   sfu_video_size: {
     valid: [{ consumerIds: ['c-1'], width: 640, height: 360 }, { consumerIds: ['c-1'], width: 0, height: 0 }],
@@ -109,6 +107,18 @@ describe('client event schemas', () => {
       }
     });
   }
+
+  it('strips unknown fields (a newer client may add optional ones) and never passes `from` through', () => {
+    const join = CLIENT_EVENT_SCHEMAS.join.parse({ room: 'ok', name: 'a', extra: true });
+    assert.deepEqual(join, { room: 'ok', name: 'a' });
+    const offer = CLIENT_EVENT_SCHEMAS.offer.parse({ to: 'abc', from: 'spoof', description: { type: 'offer', sdp: 'v=0' } });
+    assert.equal('from' in offer, false);
+    assert.deepEqual(CLIENT_EVENT_SCHEMAS.chat_message.parse({ text: 'a', from: 'b' }), { text: 'a' });
+    const lock = CLIENT_EVENT_SCHEMAS.room_control.parse({ action: 'lock', extra: 1 });
+    assert.deepEqual(lock, { action: 'lock' });
+    // Types and sizes stay strict.
+    assert.equal(CLIENT_EVENT_SCHEMAS.sfu_publish.safeParse({ sdp: 5, extra: 1 }).success, false);
+  });
 
   it('trims display names', () => {
     const res = CLIENT_EVENT_SCHEMAS.join.parse({ room: 'r', name: '  Ada  ' });

@@ -4,11 +4,11 @@ const peer = z.string().min(1).max(64);
 
 /** Room settings an admin may change while the room is live. */
 export const roomControlRequestSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('lock') }),
-  z.strictObject({ action: z.literal('unlock') }),
-  z.strictObject({ action: z.literal('set_password'), password: z.string().min(1).max(128) }),
-  z.strictObject({ action: z.literal('clear_password') }),
-  z.strictObject({ action: z.literal('set_max_participants'), max: z.number().int().min(1).max(10_000) }),
+  z.object({ action: z.literal('lock') }),
+  z.object({ action: z.literal('unlock') }),
+  z.object({ action: z.literal('set_password'), password: z.string().min(1).max(128) }),
+  z.object({ action: z.literal('clear_password') }),
+  z.object({ action: z.literal('set_max_participants'), max: z.number().int().min(1).max(10_000) }),
 ]);
 export type RoomControlRequest = z.infer<typeof roomControlRequestSchema>;
 
@@ -20,10 +20,10 @@ export const roomStateSchema = z.object({
 });
 export type RoomState = z.infer<typeof roomStateSchema>;
 
-export const kickRequestSchema = z.strictObject({ peer, reason: z.string().max(200).optional() });
+export const kickRequestSchema = z.object({ peer, reason: z.string().max(200).optional() });
 export type KickRequest = z.infer<typeof kickRequestSchema>;
 
-export const muteRequestSchema = z.strictObject({ peer, kind: z.enum(['audio', 'video', 'screen']) });
+export const muteRequestSchema = z.object({ peer, kind: z.enum(['audio', 'video', 'screen']) });
 export type MuteRequest = z.infer<typeof muteRequestSchema>;
 
 /** Sent to a peer an admin asked to mute; a conforming client stops sending that kind. */

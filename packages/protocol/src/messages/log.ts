@@ -4,7 +4,7 @@ import { LIMITS } from '../limits.ts';
 const seq = z.number().int().nonnegative();
 const sender = z.object({ id: z.string(), name: z.string() });
 
-export const chatRequestSchema = z.strictObject({
+export const chatRequestSchema = z.object({
   text: z.string().trim().min(1).max(LIMITS.chatText),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -12,7 +12,7 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 /** Any JSON value, checked for size by the server after parsing. */
 export const jsonValueSchema: z.ZodType<unknown> = z.json();
 
-export const roomEventRequestSchema = z.strictObject({
+export const roomEventRequestSchema = z.object({
   type: z
     .string()
     .min(1)
@@ -22,7 +22,7 @@ export const roomEventRequestSchema = z.strictObject({
 });
 export type RoomEventRequest = z.infer<typeof roomEventRequestSchema>;
 
-export const historyRequestSchema = z.strictObject({
+export const historyRequestSchema = z.object({
   /** Return entries with seq < before (omit for the newest). */
   before: seq.optional(),
   limit: z.number().int().min(1).max(LIMITS.historyPage).optional(),

@@ -24,7 +24,7 @@ export const peerInfoSchema = z.object({ id: peerIdSchema, name: displayNameSche
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
 /** What a member sends of its own media: microphone on, camera on, sharing a screen. */
-export const mediaFlagsSchema = z.strictObject({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
+export const mediaFlagsSchema = z.object({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type MediaFlags = z.infer<typeof mediaFlagsSchema>;
 
 /** `peer-media`: a member's media flags (sent when they change, and to joiners for every member). */
@@ -40,7 +40,7 @@ export type IceServer = z.infer<typeof iceServerSchema>;
 
 export const seqSchema = z.number().int().nonnegative();
 
-export const joinRequestSchema = z.strictObject({
+export const joinRequestSchema = z.object({
   room: roomNameSchema,
   name: displayNameSchema,
   token: z.string().max(LIMITS.token).optional(),
@@ -53,7 +53,7 @@ export const joinRequestSchema = z.strictObject({
    * Resume an earlier session after a signaling reconnect: the peer id and resume key from that
    * session's join ack. Within the grace period the peer keeps its id and nobody sees it leave.
    */
-  resume: z.strictObject({ peer: peerIdSchema, key: z.string().min(1).max(128) }).optional(),
+  resume: z.object({ peer: peerIdSchema, key: z.string().min(1).max(128) }).optional(),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 

@@ -14,11 +14,11 @@ export type MediaSource = z.infer<typeof mediaSourceSchema>;
  * A video section may be simulcast (`a=rid` … `send` and `a=simulcast:send`, up to 3 layers, listed
  * low to high); `source` labels every track of the offer (default: camera / microphone).
  */
-export const sfuPublishRequestSchema = z.strictObject({ sdp, source: mediaSourceSchema.optional() });
+export const sfuPublishRequestSchema = z.object({ sdp, source: mediaSourceSchema.optional() });
 export type SfuPublishRequest = z.infer<typeof sfuPublishRequestSchema>;
 
 /** Receive producers through the SFU: an offer whose receiving sections take `producerIds` in order. */
-export const sfuSubscribeRequestSchema = z.strictObject({ sdp, producerIds: z.array(sfuId).min(1).max(16) });
+export const sfuSubscribeRequestSchema = z.object({ sdp, producerIds: z.array(sfuId).min(1).max(16) });
 export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
 
 /**
@@ -26,7 +26,7 @@ export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
  * For simulcast producers the SFU forwards the smallest layer that covers this size (and that the
  * subscriber's bandwidth allows).
  */
-export const sfuVideoSizeRequestSchema = z.strictObject({
+export const sfuVideoSizeRequestSchema = z.object({
   consumerIds: z.array(sfuId).min(1).max(64),
   width: z.number().int().min(0).max(16384),
   height: z.number().int().min(0).max(16384),
@@ -34,11 +34,11 @@ export const sfuVideoSizeRequestSchema = z.strictObject({
 export type SfuVideoSizeRequest = z.infer<typeof sfuVideoSizeRequestSchema>;
 
 /** Close one of the caller's own SFU connections (stop publishing or subscribing). */
-export const sfuCloseRequestSchema = z.strictObject({ peerId: sfuId });
+export const sfuCloseRequestSchema = z.object({ peerId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
 /** Pause or resume forwarding of some of your consumers (e.g. tiles scrolled out of view). */
-export const sfuPauseRequestSchema = z.strictObject({ consumerIds: z.array(sfuId).min(1).max(64), paused: z.boolean() });
+export const sfuPauseRequestSchema = z.object({ consumerIds: z.array(sfuId).min(1).max(64), paused: z.boolean() });
 export type SfuPauseRequest = z.infer<typeof sfuPauseRequestSchema>;
 
 const peerId = z.string().min(1).max(64);

@@ -16,15 +16,15 @@ export const iceCandidateSchema = z.object({
 });
 
 /** Client → server: an SDP offer for one peer. `from` is never accepted from the client. */
-export const offerRequestSchema = z.strictObject({
+export const offerRequestSchema = z.object({
   to: target,
   description: sessionDescriptionSchema.extend({ type: z.literal('offer') }),
 });
-export const answerRequestSchema = z.strictObject({
+export const answerRequestSchema = z.object({
   to: target,
   description: sessionDescriptionSchema.extend({ type: z.literal('answer') }),
 });
-export const candidateRequestSchema = z.strictObject({
+export const candidateRequestSchema = z.object({
   to: target,
   /** `null` signals end-of-candidates. */
   candidate: iceCandidateSchema.nullable(),

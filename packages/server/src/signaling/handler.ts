@@ -43,6 +43,12 @@ export function handle<S extends z.ZodType, R>(
       reply({ ok: false, error: invalidPayload(parsed.error).toWire() });
       return;
     }
+    // Unknown fields are dropped by the schema (a newer client may send optional ones); say which.
+    const known: unknown = parsed.data;
+    if (typeof payload === 'object' && payload !== null && typeof known === 'object' && known !== null) {
+      const unknown = Object.keys(payload).filter((k) => !(k in known));
+      if (unknown.length > 0) log.debug({ ...context(), unknown: unknown.slice(0, 10) }, 'ignored unknown fields');
+    }
     Promise.resolve()
       .then(() => fn(parsed.data))
       .then(
