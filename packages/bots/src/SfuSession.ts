@@ -50,7 +50,8 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
   readonly #producers = new Map<string, SfuProducerInfo>();
   /** Producers that are received (or being set up) on some connection. */
   readonly #covered = new Set<string>();
-  readonly #peers = new Set<MediaPeer>();
+  /** Our connections, with the server's id of each once its request succeeded (for `sfu_close`). */
+  readonly #peers = new Map<MediaPeer, string | undefined>();
   readonly #flowing = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #batchTimer: NodeJS.Timeout | undefined;
@@ -94,8 +95,8 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     clearTimeout(this.#batchTimer);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    for (const peer of this.#peers) {
-      void this.#opts.signal.sfuClose(peer.id).catch(() => undefined);
+    for (const [peer, serverId] of this.#peers) {
+      if (serverId !== undefined) void this.#opts.signal.sfuClose(serverId).catch(() => undefined);
       peer.close();
     }
     this.#peers.clear();
@@ -114,7 +115,7 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     const kind = source.kind;
     const what: MediaSource = kind === 'video' ? 'camera' : 'microphone';
     const peer = new MediaPeer(`sfu-pub-${what}`, { iceServers: this.#opts.iceServers, bindAddress: this.#opts.bindAddress });
-    this.#peers.add(peer);
+    this.#peers.set(peer, undefined);
     const track = peer.addTrack({ mid: '0', kind, direction: 'send', ...CODECS[kind], ssrc: source.ssrc, streamId: this.#opts.streamId });
     track.on('rtcp', (packets) => {
       if (asksForKeyFrame(packets)) source.requestKeyFrame();
@@ -123,6 +124,7 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     try {
       const res = await this.#opts.signal.sfuPublish(await peer.createOffer(), what);
       serverId = res.peerId;
+      if (this.#peers.has(peer)) this.#peers.set(peer, serverId);
       peer.setAnswer(res.answer);
       await peer.waitConnected(10_000);
     } catch (err) {
@@ -154,12 +156,13 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     if (infos.length === 0) return;
     for (const p of infos) this.#covered.add(p.id);
     const peer = new MediaPeer('sfu-sub', { iceServers: this.#opts.iceServers, bindAddress: this.#opts.bindAddress });
-    this.#peers.add(peer);
+    this.#peers.set(peer, undefined);
     const tracks = infos.map((p, i) => peer.addTrack({ mid: String(i), kind: p.kind, direction: 'recv', ...CODECS[p.kind] }));
     let serverId: string | undefined;
     try {
       const res = await this.#opts.signal.sfuSubscribe(await peer.createOffer(), infos.map((p) => p.id));
       serverId = res.peerId;
+      if (this.#peers.has(peer)) this.#peers.set(peer, serverId);
       peer.setAnswer(res.answer);
       const byMid = new Map(res.consumers.map((c) => [c.mid, c.producerId]));
       tracks.forEach((track, i) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { ParleyError } from '@parley/protocol';
 import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
 import { releaseNativeWebRtc } from '../../server/test/media/clients.ts';
+import { sfuRoomsOf } from '../../server/src/sfu/feature.ts';
 import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '../src/index.ts';
 
 let video: EncodedClip;
@@ -138,6 +139,9 @@ describe('bots in SFU rooms', () => {
     await c.leave();
     await until(() => a.mode === 'mesh' && b.mode === 'mesh', 10_000, 'mesh mode again');
     await everyoneReceives([a, b], 30, 30_000);
+    // Once the links carry the media again, the bots close their SFU connections on the server too.
+    const sfuPeers = () => sfuRoomsOf(server.app)?.router('switch')?.stats().peers ?? 0;
+    await until(() => sfuPeers() === 0, 20_000, `the bots' SFU connections closed (still ${sfuPeers()})`);
     await a.leave();
     await b.leave();
   });
