@@ -198,6 +198,10 @@ export class Bot extends MediaEmitter<BotEvents> {
     await this.leave();
   }
 
+  #sends(kind: 'audio' | 'video'): boolean {
+    return this.#sources.some((s) => s.kind === kind);
+  }
+
   #fail(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
     if (this.#errors.length < 50) this.#errors.push(e.message);
@@ -227,8 +231,7 @@ export class Bot extends MediaEmitter<BotEvents> {
     this.#lastSeq = Math.max(this.#lastSeq, res.lastSeq);
     this.#iceServers = res.iceServers;
     this.#joinedAt ??= performance.now();
-    const has = (kind: string) => this.#sources.some((s) => s.kind === kind);
-    void signal.mediaState({ audio: has('audio'), video: has('video'), screen: false }).catch(() => undefined);
+    void signal.mediaState({ audio: this.#sends('audio'), video: this.#sends('video'), screen: false }).catch(() => undefined);
     if (res.resumed) {
       const present = new Set(res.peers.map((p) => p.id));
       for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
@@ -328,14 +331,13 @@ export class Bot extends MediaEmitter<BotEvents> {
     const self = this.#self;
     const signal = this.#signal;
     if (!self || !signal || this.#links.has(peer.id)) return;
-    const has = (kind: string) => this.#sources.some((s) => s.kind === kind);
     const link = new MeshLink({
       peer,
       polite: isPolite(self.id, peer.id),
       initiator,
       signal,
       sources: this.#sources,
-      state: { audio: has('audio'), video: has('video'), cameraStream: this.#sources.length > 0 ? this.#streamId : null, screenStream: null },
+      state: { audio: this.#sends('audio'), video: this.#sends('video'), cameraStream: this.#sources.length > 0 ? this.#streamId : null, screenStream: null },
       streamId: this.#streamId,
       iceServers: this.#iceServers,
       bindAddress: this.options.bindAddress,

@@ -19,7 +19,9 @@ import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
 import { mediaDescription } from '@parley/rtc/MediaPeer.ts';
 import { MediaTrack, type TrackDirection } from '@parley/rtc/MediaTrack.ts';
 import { parseSdp, type SdpMedia } from '@parley/rtc/sdp.ts';
+import { BOT_CODECS } from './codecs.ts';
 import { asksForKeyFrame, type Playout } from './media/Playout.ts';
+import { randomSsrc } from '@parley/rtc/rtp/rtp.ts';
 import { waitGathered, withoutCandidates } from '@parley/rtc/gathering.ts';
 import type { InboundStream } from './stats/InboundStream.ts';
 
@@ -157,13 +159,13 @@ export class MeshLink extends MediaEmitter<MeshLinkEvents> {
     const first = this.#offers++ === 0;
     const kinds = new Set([...this.#tracks.values()].map((t) => t.kind));
     for (const source of [...this.#unsent]) {
-      this.#addTrack({ mid: `b${source.kind[0]}${this.#offers}`, kind: source.kind, direction: 'sendrecv', payloadType: source.kind === 'video' ? 96 : 111 }, source);
+      this.#addTrack({ mid: `b${source.kind[0]}${this.#offers}`, kind: source.kind, direction: 'sendrecv', payloadType: BOT_CODECS[source.kind].payloadType }, source);
       kinds.add(source.kind);
     }
     // Our first offer has one section of each kind, so the remote can send without renegotiating.
     if (first) {
       for (const kind of ['video', 'audio'] as const) {
-        if (!kinds.has(kind)) this.#addTrack({ mid: `b${kind[0]}r`, kind, direction: 'recv', payloadType: kind === 'video' ? 96 : 111 }, undefined);
+        if (!kinds.has(kind)) this.#addTrack({ mid: `b${kind[0]}r`, kind, direction: 'recv', payloadType: BOT_CODECS[kind].payloadType }, undefined);
       }
     }
     this.#ensureChannel();
@@ -232,8 +234,8 @@ export class MeshLink extends MediaEmitter<MeshLinkEvents> {
   }
 
   #addTrack(section: { mid: string; kind: 'audio' | 'video'; direction: TrackDirection; payloadType: number }, source: Playout | undefined): void {
-    const codec = section.kind === 'video' ? ({ kind: 'video', name: 'vp8', clockRate: 90_000 } as const) : ({ kind: 'audio', name: 'opus', clockRate: 48_000, channels: 2 } as const);
-    const ssrc = source?.ssrc ?? (Math.random() * 0xffffffff) >>> 0;
+    const codec = BOT_CODECS[section.kind].codec;
+    const ssrc = source?.ssrc ?? randomSsrc();
     const init = { ...section, codec, ssrc, streamId: this.#opts.streamId };
     const track = new MediaTrack(this.#pc.addTrack(mediaDescription(init, ssrc)), init);
     this.#keep(section.mid, track);

@@ -9,6 +9,7 @@
 import type { IceServer, MediaSource, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
 import { MediaEmitter } from '@parley/rtc/emitter.ts';
 import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import { BOT_CODECS } from './codecs.ts';
 import { asksForKeyFrame, type Playout } from './media/Playout.ts';
 import type { InboundStream } from './stats/InboundStream.ts';
 
@@ -37,10 +38,6 @@ export interface SfuSessionEvents {
 }
 
 const MAX_PER_SUBSCRIBE = 16;
-const CODECS = {
-  video: { codec: { kind: 'video', name: 'vp8', clockRate: 90_000 }, payloadType: 96 },
-  audio: { codec: { kind: 'audio', name: 'opus', clockRate: 48_000, channels: 2 }, payloadType: 111 },
-} as const;
 
 const backoff = (failures: number): number => Math.min(10_000, 1000 * 2 ** Math.max(0, failures - 1));
 
@@ -116,7 +113,7 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     const what: MediaSource = kind === 'video' ? 'camera' : 'microphone';
     const peer = new MediaPeer(`sfu-pub-${what}`, { iceServers: this.#opts.iceServers, bindAddress: this.#opts.bindAddress });
     this.#peers.set(peer, undefined);
-    const track = peer.addTrack({ mid: '0', kind, direction: 'send', ...CODECS[kind], ssrc: source.ssrc, streamId: this.#opts.streamId });
+    const track = peer.addTrack({ mid: '0', kind, direction: 'send', ...BOT_CODECS[kind], ssrc: source.ssrc, streamId: this.#opts.streamId });
     track.on('rtcp', (packets) => {
       if (asksForKeyFrame(packets)) source.requestKeyFrame();
     });
@@ -157,7 +154,7 @@ export class SfuSession extends MediaEmitter<SfuSessionEvents> {
     for (const p of infos) this.#covered.add(p.id);
     const peer = new MediaPeer('sfu-sub', { iceServers: this.#opts.iceServers, bindAddress: this.#opts.bindAddress });
     this.#peers.set(peer, undefined);
-    const tracks = infos.map((p, i) => peer.addTrack({ mid: String(i), kind: p.kind, direction: 'recv', ...CODECS[p.kind] }));
+    const tracks = infos.map((p, i) => peer.addTrack({ mid: String(i), kind: p.kind, direction: 'recv', ...BOT_CODECS[p.kind] }));
     let serverId: string | undefined;
     try {
       const res = await this.#opts.signal.sfuSubscribe(await peer.createOffer(), infos.map((p) => p.id));

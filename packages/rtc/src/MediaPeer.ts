@@ -56,7 +56,7 @@ export interface AddTrackOptions {
   simulcastRids?: readonly string[];
 }
 
-/** Converts config ICE servers (W3C shape) to libdatachannel URLs; only config ever supplies them. */
+/** Our track directions in libdatachannel's words. */
 const NATIVE_DIRECTION = { send: 'SendOnly', recv: 'RecvOnly', sendrecv: 'SendRecv', inactive: 'Inactive' } as const;
 
 /**

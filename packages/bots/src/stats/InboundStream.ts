@@ -6,6 +6,7 @@
 import { ReceptionStats } from '@parley/rtc/rtp/ReceptionStats.ts';
 import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
 import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
+import { BOT_CODECS } from '../codecs.ts';
 
 export interface InboundSnapshot {
   kind: 'audio' | 'video';
@@ -34,7 +35,7 @@ export class InboundStream {
 
   constructor(kind: 'audio' | 'video') {
     this.kind = kind;
-    this.#clockRate = kind === 'video' ? 90_000 : 48_000;
+    this.#clockRate = BOT_CODECS[kind].codec.clockRate;
     this.#reception = new ReceptionStats(this.#clockRate);
   }
 
