@@ -10,8 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnCommandReady } from './lib/spawnReady.ts';
 import { makeClip, runOne } from './sfu.ts';
-import type { LoadTestResult } from '@parley/bots/load/LoadTest.ts';
-import { percentile } from '@parley/bots/stats/report.ts';
+import type { LoadTestResult } from '@parley-rtc/bots/load/LoadTest';
+import { percentile } from '@parley-rtc/bots/stats/report';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = fileURLToPath(new URL('../packages/server/src/cli.ts', import.meta.url));

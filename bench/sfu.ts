@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnCommandReady, type ReadyChild } from './lib/spawnReady.ts';
 import { Producer } from '../packages/server/src/sfu/Producer.ts';
 import { Consumer } from '../packages/server/src/sfu/Consumer.ts';
-import { writeRtp } from '@parley/rtc/rtp/rtp.ts';
+import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const CLK_TCK = 100;

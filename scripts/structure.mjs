@@ -1,5 +1,5 @@
 // The repository's structure rules, checked from the source text (no build needed):
-//  - no import cycle between source files (relative imports and @parley/* workspace imports);
+//  - no import cycle between source files (relative imports and @parley-rtc/* workspace imports);
 //  - no source file over 450 lines, except the ones listed in OVERSIZE with the size they had
 //    when the rule came in: they may shrink (then lower or remove the entry), never grow.
 // Used by packages/protocol/test/structure.test.ts; `node scripts/structure.mjs` prints the findings.
@@ -37,7 +37,7 @@ export function sourceFiles() {
   return dirs.flatMap((d) => walk(d, []));
 }
 
-/** Workspace package name → its directory (for `@parley/x/sub/path.ts` imports). */
+/** Workspace package name → its directory (for `@parley-rtc/x/sub/path` imports). */
 function workspaces() {
   const map = new Map();
   for (const group of ['packages', 'apps']) {
@@ -53,7 +53,7 @@ function resolveImport(from, spec, pkgs) {
   let target;
   if (spec.startsWith('.')) target = resolve(dirname(from), spec);
   else {
-    const m = /^(@parley\/[^/]+)(?:\/(.*))?$/.exec(spec);
+    const m = /^(@parley-rtc\/[^/]+)(?:\/(.*))?$/.exec(spec);
     if (!m || !pkgs.has(m[1])) return undefined;
     target = m[2] ? join(pkgs.get(m[1]), 'src', m[2]) : join(pkgs.get(m[1]), 'src', 'index.ts');
   }

@@ -23,6 +23,9 @@ const extra = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const wanted = new Set(tiers.length ? tiers : ['unit', 'integration', 'e2e']);
 const fileTimeoutMs = Number(process.env['PARLEY_TEST_FILE_TIMEOUT_S'] ?? 900) * 1000;
 const ORDER = ['unit', 'integration', 'e2e'];
+// Workspace packages resolve to their TypeScript sources (the `@parley-rtc/source` export
+// condition), in the test processes and every process they spawn.
+const nodeOptions = `${process.env['NODE_OPTIONS'] ?? ''} --conditions=@parley-rtc/source`.trim();
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -64,7 +67,7 @@ function runFile(file, countsPath) {
       cwd: root,
       stdio: 'inherit',
       detached: true,
-      env: { ...process.env, PARLEY_TEST_COUNTS: countsPath },
+      env: { ...process.env, NODE_OPTIONS: nodeOptions, PARLEY_TEST_COUNTS: countsPath },
     });
     let timedOut = false;
     const guard = setTimeout(() => {

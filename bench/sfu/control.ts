@@ -5,7 +5,7 @@
 // Prints `READY <port>` (bench/lib/spawnReady.ts contract); SIGTERM/SIGINT run `stop` and exit.
 import { createServer, type IncomingMessage } from 'node:http';
 import nodeDataChannel from 'node-datachannel';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 
 export interface BenchServer {
   publish(sdp: unknown): Promise<{ producerId: string | undefined; sdp: string }>;

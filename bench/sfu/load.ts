@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import nodeDataChannel, { type PeerConnection, type Track } from 'node-datachannel';
-import { isVp8KeyFrame, packetizeVp8 } from '@parley/rtc/rtp/vp8.ts';
+import { isVp8KeyFrame, packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
 
 const { PeerConnection: NativePc, Video } = nodeDataChannel;
 const CONFIG = { iceServers: [], bindAddress: '127.0.0.1', enableIceTcp: false };

@@ -3,10 +3,10 @@
 // subscriber's track. No rewriting, no key-frame wait, no RTCP handling, no retransmission
 // buffer. Same signalling and loopback ICE as the SFU bench server, so the difference between
 // the two is what the SFU's own work costs.
-import { ParleyError } from '@parley/protocol';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { matchCodec, parseSdp } from '@parley/rtc/sdp.ts';
+import { ParleyError } from '@parley-rtc/protocol';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
 import { serveBench } from './control.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

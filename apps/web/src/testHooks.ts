@@ -1,4 +1,4 @@
-import type { LocalMedia, PeerStats, Room } from '@parley/client';
+import type { LocalMedia, PeerStats, Room } from '@parley-rtc/client';
 
 /**
  * What the app exposes on `window.__parley` for end-to-end tests and for debugging in the

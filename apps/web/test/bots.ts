@@ -2,7 +2,7 @@
  * Headless participants for the browser tests: they make up the rest of a room so that no test
  * runs more than two Chromium pages (two cores hold two pages encoding video; five do not).
  */
-import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '@parley/bots';
+import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '@parley-rtc/bots';
 import { eventually } from './harness.ts';
 
 let media: Promise<{ video: EncodedClip; audio: EncodedClip }> | undefined;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
 import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import type { Bot } from '@parley/bots';
+import type { Bot } from '@parley-rtc/bots';
 import { closeAll, ensureWebBuilt, inboundVideo, join, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
 import { botReceives, joinBot } from './bots.ts';
 import { releaseNativeWebRtc } from '../../../packages/server/test/media/clients.ts';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DiagnosticsResponse } from '@parley/protocol';
+import type { DiagnosticsResponse } from '@parley-rtc/protocol';
 import { diagnose, parseCandidate, turnProbes, type DiagnosisInput, type ProbeResult, type RelayProbe } from '../src/diagnostics/interpret.ts';
 
 const UDP = 'turn:t.example:3478?transport=udp';

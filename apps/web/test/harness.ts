@@ -9,15 +9,15 @@ import { launchChromium, mediaContext } from '../../../packages/server/test/brow
 import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
 import type {} from '../src/testHooks.ts';
 
-const webRoot = fileURLToPath(new URL('..', import.meta.url));
+const webOut = fileURLToPath(new URL('../../../packages/server/web', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
- * The server serves apps/web/dist. `npm test` builds it first; when running the e2e tier alone
+ * The server serves packages/server/web (the web app's build). `npm test` builds it first; when running the e2e tier alone
  * we build it if it is missing (set PARLEY_E2E_REBUILD=1 to force a fresh build).
  */
 export function ensureWebBuilt(): void {
-  if (existsSync(`${webRoot}/dist/index.html`) && process.env['PARLEY_E2E_REBUILD'] !== '1') return;
+  if (existsSync(`${webOut}/index.html`) && process.env['PARLEY_E2E_REBUILD'] !== '1') return;
   const vite = fileURLToPath(import.meta.resolve('vite/bin/vite.js'));
   const res = spawnSync(process.execPath, [vite, 'build', 'apps/web', '--logLevel', 'warn'], { cwd: repoRoot, stdio: 'inherit' });
   if (res.status !== 0) throw new Error('vite build apps/web failed');

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import type { Bot } from '@parley/bots';
+import type { Bot } from '@parley-rtc/bots';
 import { browserSuite, eventually, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
 import { botReceives, joinBot } from './bots.ts';
 

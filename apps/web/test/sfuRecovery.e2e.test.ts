@@ -8,7 +8,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { sfuProducerInfoSchema, sfuVideoSizeRequestSchema, type SfuProducerInfo } from '@parley/protocol';
+import { sfuProducerInfoSchema, sfuVideoSizeRequestSchema, type SfuProducerInfo } from '@parley-rtc/protocol';
 import { sfuRoomsOf } from '../../../packages/server/src/sfu/feature.ts';
 import type { Router } from '../../../packages/server/src/sfu/Router.ts';
 import { chromiumMissing } from '../../../packages/server/test/browser.ts';

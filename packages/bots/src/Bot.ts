@@ -17,9 +17,9 @@ import {
   type JoinResult,
   type PeerInfo,
   type SfuProducerInfo,
-} from '@parley/protocol';
-import { ClientError, isPolite, SignalClient, type SignalClientOptions } from '@parley/client';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
+} from '@parley-rtc/protocol';
+import { ClientError, isPolite, SignalClient, type SignalClientOptions } from '@parley-rtc/client';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
 import type { EncodedClip } from './media/clip.ts';
 import { Playout } from './media/Playout.ts';
 import { MeshLink } from './MeshLink.ts';

@@ -12,17 +12,17 @@
  * Everything that touches the connection runs on one queue, in arrival order.
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
-import type { CandidateRequest, IceServer, PeerInfo } from '@parley/protocol';
-import { PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, type PeerMediaState, type SignalSender } from '@parley/client';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
-import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
-import { mediaDescription } from '@parley/rtc/MediaPeer.ts';
-import { MediaTrack, type TrackDirection } from '@parley/rtc/MediaTrack.ts';
-import { parseSdp, type SdpMedia } from '@parley/rtc/sdp.ts';
+import type { CandidateRequest, IceServer, PeerInfo } from '@parley-rtc/protocol';
+import { PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, type PeerMediaState, type SignalSender } from '@parley-rtc/client';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
+import { mediaDescription } from '@parley-rtc/rtc/MediaPeer';
+import { MediaTrack, type TrackDirection } from '@parley-rtc/rtc/MediaTrack';
+import { parseSdp, type SdpMedia } from '@parley-rtc/rtc/sdp';
 import { BOT_CODECS } from './codecs.ts';
 import { asksForKeyFrame, type Playout } from './media/Playout.ts';
-import { randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import { waitGathered, withoutCandidates } from '@parley/rtc/gathering.ts';
+import { randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { waitGathered, withoutCandidates } from '@parley-rtc/rtc/gathering';
 import type { InboundStream } from './stats/InboundStream.ts';
 
 const { PeerConnection: NativePeerConnection } = nodeDataChannel;

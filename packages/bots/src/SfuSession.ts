@@ -6,9 +6,9 @@
  * from the ack. A publication or subscription whose connection fails is set up again with backoff
  * (1, 2, 4 … 10 s), for the producers that still exist.
  */
-import type { IceServer, MediaSource, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { IceServer, MediaSource, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { BOT_CODECS } from './codecs.ts';
 import { asksForKeyFrame, type Playout } from './media/Playout.ts';
 import type { InboundStream } from './stats/InboundStream.ts';

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
 import { releaseNativeWebRtc } from '../../server/test/media/clients.ts';
 import { sfuRoomsOf } from '../../server/src/sfu/feature.ts';

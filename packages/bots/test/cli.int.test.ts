@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { PeerInfo } from '@parley/protocol';
+import type { PeerInfo } from '@parley-rtc/protocol';
 import { data, nextEvent, request, startServer, until, type TestServer } from '../../server/test/helpers.ts';
 
 const CLI = fileURLToPath(new URL('../../server/src/cli.ts', import.meta.url));

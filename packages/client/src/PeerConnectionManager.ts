@@ -1,4 +1,4 @@
-import type { PeerInfo } from '@parley/protocol';
+import type { PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { isPolite } from './negotiation.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';

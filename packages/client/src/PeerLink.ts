@@ -1,4 +1,4 @@
-import type { CandidateRequest, PeerInfo } from '@parley/protocol';
+import type { CandidateRequest, PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { decideOnDescription } from './negotiation.ts';
 import {

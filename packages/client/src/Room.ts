@@ -9,7 +9,7 @@ import {
   type PeerInfo,
   type SfuProducerInfo,
   type Speaker,
-} from '@parley/protocol';
+} from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';

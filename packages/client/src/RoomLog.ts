@@ -1,4 +1,4 @@
-import type { JoinResult, LogEntry } from '@parley/protocol';
+import type { JoinResult, LogEntry } from '@parley-rtc/protocol';
 
 /**
  * The client's copy of a room's log: entries ordered by `seq`, each seq at most once. The join

@@ -1,4 +1,4 @@
-import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley/protocol';
+import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, TrackSlot } from './PeerLink.ts';
 import { isPermanent, recoveryOptions, retryDelay, watchConnection, type SfuRecoveryOptions } from './sfuRecovery.ts';

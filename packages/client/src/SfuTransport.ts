@@ -1,4 +1,4 @@
-import type { SfuProducerInfo, SfuSubscribeResult } from '@parley/protocol';
+import type { SfuProducerInfo, SfuSubscribeResult } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { SfuPublisher, type SfuPublisherSignal } from './SfuPublisher.ts';

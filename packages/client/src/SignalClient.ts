@@ -47,7 +47,7 @@ import {
   type SfuProducerInfo,
   type SfuPublishResult,
   type SfuSubscribeResult,
-} from '@parley/protocol';
+} from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 

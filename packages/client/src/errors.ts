@@ -1,4 +1,4 @@
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 
 export { ParleyError };
 

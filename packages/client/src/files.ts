@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ParleyError, fileEntrySchema, fileInfoSchema, wireErrorSchema, type FileEntry, type FileInfo } from '@parley/protocol';
+import { ParleyError, fileEntrySchema, fileInfoSchema, wireErrorSchema, type FileEntry, type FileInfo } from '@parley-rtc/protocol';
 import { ClientError } from './errors.ts';
 
 /**

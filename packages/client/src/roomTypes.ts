@@ -1,5 +1,5 @@
 /** The Room's public types: its states, events, options and how it sees a remote peer. */
-import type { ChatEntry, LogEntry, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley/protocol';
+import type { ChatEntry, LogEntry, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { PeerLinkOptions, RemoteTrack } from './PeerLink.ts';

@@ -1,4 +1,4 @@
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 
 /**
  * How the SFU connections recover when they fail after setup: the lost slot is published (or the

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChatEntry } from '@parley/protocol';
+import type { ChatEntry } from '@parley-rtc/protocol';
 import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
 import { ClientError, ParleyError, Room, type RoomConnectionState } from '../src/index.ts';
 

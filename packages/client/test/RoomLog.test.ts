@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { LogEntry } from '@parley/protocol';
+import type { LogEntry } from '@parley-rtc/protocol';
 import { RoomLog } from '../src/RoomLog.ts';
 
 const chat = (seq: number, text = `m${seq}`): LogEntry => ({

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError, type MediaSource as ProducerSource, type SfuPublishResult } from '@parley/protocol';
+import { ParleyError, type MediaSource as ProducerSource, type SfuPublishResult } from '@parley-rtc/protocol';
 import { cameraEncodings, SfuPublisher, type SfuPublisherOptions } from '../src/SfuPublisher.ts';
 import type { LocalTrack } from '../src/PeerLink.ts';
 

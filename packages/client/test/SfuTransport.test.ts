@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
+import type { SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
 import { SfuTransport } from '../src/SfuTransport.ts';
 import type { RemoteTrack } from '../src/PeerLink.ts';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { ClientError } from '../src/errors.ts';
 import { fileUrl, formatBytes, isPreviewableImage, uploadFile, type FileRoomRef } from '../src/files.ts';
 

@@ -8,8 +8,8 @@
  */
 import { toLibdatachannelServers } from './iceServers.ts';
 import nodeDataChannel, { type DataChannel, type DataChannelInitConfig, type PeerConnection, type RtcConfig } from 'node-datachannel';
-import type { IceServer } from '@parley/protocol';
-import { ParleyError } from '@parley/protocol';
+import type { IceServer } from '@parley-rtc/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { MediaEmitter } from './emitter.ts';
 import { MediaTrack, type TrackDirection } from './MediaTrack.ts';
 import { randomSsrc } from './rtp/rtp.ts';

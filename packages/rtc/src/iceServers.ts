@@ -1,4 +1,4 @@
-import type { IceServer } from '@parley/protocol';
+import type { IceServer } from '@parley-rtc/protocol';
 
 /** node-datachannel's ICE server shape (its `IceServer` type). */
 export interface LibdatachannelIceServer {

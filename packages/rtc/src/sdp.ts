@@ -2,7 +2,7 @@
  * Just enough SDP parsing to answer an offer: media sections, their mids, directions and codecs.
  * The full SDP is then handed to libdatachannel; this parser only validates and picks codecs.
  */
-import { LIMITS, ParleyError } from '@parley/protocol';
+import { LIMITS, ParleyError } from '@parley-rtc/protocol';
 
 export type MediaKind = 'audio' | 'video' | 'application';
 export type SdpDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';

@@ -17,7 +17,7 @@ import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
 import { guardConnections } from './signaling/connectionGuard.ts';
 import { registerTokenRoutes } from './http/tokens.ts';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { IceServerProvider } from './ice/IceServerProvider.ts';
 import { registerIceRoutes } from './http/ice.ts';
 import { registerDiagnosticsRoutes } from './http/diagnostics.ts';

@@ -4,9 +4,9 @@ import { createApp } from './app.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { ALL_GRANTS, type Grants } from './auth/grants.ts';
 import { spawnCoturn } from './ice/coturn.ts';
-import { BOT_USAGE, runBot } from '@parley/bots/cli/bot.ts';
-import { LOAD_TEST_USAGE, runLoadTestCli } from '@parley/bots/cli/loadTest.ts';
-import { UsageError, type MintToken } from '@parley/bots/cli/common.ts';
+import { BOT_USAGE, runBot } from '@parley-rtc/bots/cli/bot';
+import { LOAD_TEST_USAGE, runLoadTestCli } from '@parley-rtc/bots/cli/loadTest';
+import { UsageError, type MintToken } from '@parley-rtc/bots/cli/common';
 
 const USAGE = `usage: parley <command> [--flag value ...]
 

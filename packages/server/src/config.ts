@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { iceServerSchema } from '@parley/protocol';
+import { iceServerSchema } from '@parley-rtc/protocol';
 import { mediaConfigSchema } from './media/config.ts';
 
-const defaultWebDir = fileURLToPath(new URL('../../../apps/web/dist', import.meta.url));
+const defaultWebDir = fileURLToPath(new URL('../web', import.meta.url));
 
 /** The whole server configuration. Every field has a default that needs nothing else installed. */
 export const configSchema = z.strictObject({

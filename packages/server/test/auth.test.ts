@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { signJwt, verifyJwt } from '../src/auth/jwt.ts';
 import { TokenService } from '../src/auth/TokenService.ts';
 import { sentMediaKinds } from '../src/auth/sdpMedia.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import type { JoinResult, LogEntry } from '@parley/protocol';
+import type { JoinResult, LogEntry } from '@parley-rtc/protocol';
 import { connectSocket, request, until } from './helpers.ts';
 import { spawnServer } from './serverProcess.ts';
 import { postgresSkipReason, startPostgres } from './postgres.ts';

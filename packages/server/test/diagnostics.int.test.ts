@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { classifyIceUrl, diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley/protocol';
+import { classifyIceUrl, diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley-rtc/protocol';
 import { signJwt } from '../src/auth/jwt.ts';
 import { startServer, type TestServer } from './helpers.ts';
 

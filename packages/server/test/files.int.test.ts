@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FileEntry, FileInfo, JoinResult, LogEntry } from '@parley/protocol';
+import type { FileEntry, FileInfo, JoinResult, LogEntry } from '@parley-rtc/protocol';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 const ADMIN_KEY = 'files-admin-key-0123456789';

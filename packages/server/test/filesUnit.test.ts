@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { parseRange } from '../src/files/range.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from '../src/files/fileName.ts';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CLIENT_EVENT_NAMES } from '@parley/protocol';
+import { CLIENT_EVENT_NAMES } from '@parley-rtc/protocol';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 /** Fixed seed and bounded runs, so CI is reproducible; override with FUZZ_SEED / FUZZ_RUNS. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import type { Ack } from '@parley/protocol';
+import type { Ack } from '@parley-rtc/protocol';
 import { createApp, type ParleyApp } from '../src/app.ts';
 import type { ConfigInput } from '../src/config.ts';
 

@@ -1,6 +1,6 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError, type FileInfo, type LogEntry } from '@parley/protocol';
+import { ParleyError, type FileInfo, type LogEntry } from '@parley-rtc/protocol';
 import type { LogStore, NewEntry } from '../src/roomlog/LogStore.ts';
 import { until } from './helpers.ts';
 

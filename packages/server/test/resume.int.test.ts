@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JoinResult } from '@parley/protocol';
+import type { JoinResult } from '@parley-rtc/protocol';
 import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 describe('session resume after a dropped signaling connection', () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RoomState } from '@parley/protocol';
+import type { RoomState } from '@parley-rtc/protocol';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 const SECRET = 'room-controls-secret-0123456789';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChatEntry, JoinResult, LogEntry } from '@parley/protocol';
+import type { ChatEntry, JoinResult, LogEntry } from '@parley-rtc/protocol';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 const ADMIN_KEY = 'test-admin-key-0123456789';

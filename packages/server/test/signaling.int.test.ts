@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JoinResult, OfferRelay, ChatEntry, PeerInfo } from '@parley/protocol';
+import type { JoinResult, OfferRelay, ChatEntry, PeerInfo } from '@parley-rtc/protocol';
 import { collect, nextEvent, request, startServer, until, type TestServer, type TestSocket } from './helpers.ts';
 
 const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerConnection, type DataChannel } from 'node-datachannel';
 import { IceServerProvider } from '../src/ice/IceServerProvider.ts';
-import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
+import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { mintTurnCredential } from '../src/ice/turnCredentials.ts';
 import { coturnMissing, startCoturn } from './coturn.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mintTurnCredential } from '../src/ice/turnCredentials.ts';
 import { IceServerProvider } from '../src/ice/IceServerProvider.ts';
-import { toLibdatachannelServers } from '@parley/rtc/iceServers.ts';
+import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { COTURN_CONFIG } from '../src/ice/coturn.ts';
 import { parseConfig } from '../src/config.ts';
 

@@ -1,4 +1,4 @@
-import { LocalMedia, Room, type MediaAccessError } from '@parley/client';
+import { LocalMedia, Room, type MediaAccessError } from '@parley-rtc/client';
 import { exposeTestHooks } from '../testHooks.ts';
 import { NoticeStore } from './Notices.ts';
 import { UploadStore } from './Uploads.ts';

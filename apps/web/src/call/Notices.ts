@@ -1,4 +1,4 @@
-import { Emitter } from '@parley/client';
+import { Emitter } from '@parley-rtc/client';
 
 export type NoticeLevel = 'info' | 'warn' | 'error';
 

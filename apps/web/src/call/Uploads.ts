@@ -1,4 +1,4 @@
-import { ClientError, Emitter, ParleyError, formatBytes, uploadFile, type Room } from '@parley/client';
+import { ClientError, Emitter, ParleyError, formatBytes, uploadFile, type Room } from '@parley-rtc/client';
 import { describeError } from './describeError.ts';
 
 export type UploadState = 'uploading' | 'done' | 'error';

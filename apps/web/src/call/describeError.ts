@@ -1,4 +1,4 @@
-import { ClientError, ParleyError } from '@parley/client';
+import { ClientError, ParleyError } from '@parley-rtc/client';
 
 /** A message for the user about a failed server request. */
 export function describeError(err: unknown): string {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack } from '@parley/client';
+import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack } from '@parley-rtc/client';
 import type { CallSession } from '../call/CallSession.ts';
 import { useActiveSpeaker, useChatCount, useConnectionState, useLocalMedia, useMediaMode, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
 import { ChatPanel } from './ChatPanel.tsx';

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ChangeEvent, type FormEvent, type ReactNode } from 'react';
-import { fileUrl, formatBytes, isPreviewableImage, type Room } from '@parley/client';
-import { LIMITS, type FileEntry, type LogEntry } from '@parley/protocol';
+import { fileUrl, formatBytes, isPreviewableImage, type Room } from '@parley-rtc/client';
+import { LIMITS, type FileEntry, type LogEntry } from '@parley-rtc/protocol';
 import { describeError, type CallSession } from '../call/CallSession.ts';
 import type { Upload } from '../call/Uploads.ts';
 import { useLogEntries, useSelfId, useUploads } from '../hooks/useCall.ts';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { DeviceKind } from '@parley/client';
+import type { DeviceKind } from '@parley-rtc/client';
 import type { CallSession } from '../call/CallSession.ts';
 import { useDevices, useLocalMedia } from '../hooks/useCall.ts';
 

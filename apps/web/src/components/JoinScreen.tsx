@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { displayNameSchema } from '@parley/protocol';
+import { displayNameSchema } from '@parley-rtc/protocol';
 import { describeError, describeMediaError, type CallSession } from '../call/CallSession.ts';
 import { useLocalMedia, useMediaReady } from '../hooks/useCall.ts';
 import { DevicePicker } from './DevicePicker.tsx';

@@ -1,4 +1,4 @@
-import { rateQuality, type PeerStats } from '@parley/client';
+import { rateQuality, type PeerStats } from '@parley-rtc/client';
 
 const LABEL = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connecting…' } as const;
 

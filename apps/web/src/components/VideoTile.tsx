@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { PeerStats } from '@parley/client';
+import type { PeerStats } from '@parley-rtc/client';
 import { VideoSizeReporter } from '../call/VideoSizeReporter.ts';
 import { Icon } from './icons.tsx';
 import { QualityBadge } from './QualityBadge.tsx';

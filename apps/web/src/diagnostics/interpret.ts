@@ -1,4 +1,4 @@
-import { classifyIceUrl, type DiagnosticsResponse, type IceUrlKind } from '@parley/protocol';
+import { classifyIceUrl, type DiagnosticsResponse, type IceUrlKind } from '@parley-rtc/protocol';
 
 /** One ICE candidate as gathered in the browser (parsed from its SDP line). */
 export interface GatheredCandidate {

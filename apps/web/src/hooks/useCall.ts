@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { LocalMediaState, MediaMode, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley/client';
-import type { ChatEntry, LogEntry } from '@parley/protocol';
+import type { LocalMediaState, MediaMode, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley-rtc/client';
+import type { ChatEntry, LogEntry } from '@parley-rtc/protocol';
 import type { CallSession, Stage } from '../call/CallSession.ts';
 import type { Notice } from '../call/Notices.ts';
 import type { Upload } from '../call/Uploads.ts';

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { Emitter, EventMap } from '@parley/client';
+import type { Emitter, EventMap } from '@parley-rtc/client';
 
 /**
  * Reads a value from an SDK object and re-reads it whenever one of `events` fires. Subscribes in

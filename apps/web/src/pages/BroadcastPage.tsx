@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
-import { WhipPublisher } from '@parley/client';
+import { WhipPublisher } from '@parley-rtc/client';
 import type { RouteProps } from '../router.ts';
 
 type Source = 'camera' | 'screen';

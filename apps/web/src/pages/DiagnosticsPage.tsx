@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley/protocol';
+import { diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley-rtc/protocol';
 import type { RouteProps } from '../router.ts';
 import { diagnose, turnProbes, type Check, type Diagnosis, type DiagnosisInput, type RelayProbe } from '../diagnostics/interpret.ts';
 import { gatherCandidates } from '../diagnostics/probe.ts';

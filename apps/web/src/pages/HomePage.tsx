@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { roomNameSchema } from '@parley/protocol';
+import { roomNameSchema } from '@parley-rtc/protocol';
 import { navigate, roomPath, type RouteProps } from '../router.ts';
 
 function randomRoom(): string {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { roomNameSchema } from '@parley/protocol';
+import { roomNameSchema } from '@parley-rtc/protocol';
 import { CallSession } from '../call/CallSession.ts';
 import { CallView } from '../components/CallView.tsx';
 import { JoinScreen } from '../components/JoinScreen.tsx';

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { WhepPlayer } from '@parley/client';
+import { WhepPlayer } from '@parley-rtc/client';
 import type { RouteProps } from '../router.ts';
 
 interface StreamItem {

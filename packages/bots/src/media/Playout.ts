@@ -5,8 +5,8 @@
  * patched before its send (libdatachannel copies the bytes on send). A key-frame request from any
  * receiver, or a new sink, makes the stream continue at the next key frame of the clip.
  */
-import { randomSsrc, writeRtp } from '@parley/rtc/rtp/rtp.ts';
-import { RTCP_PSFB, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
+import { randomSsrc, writeRtp } from '@parley-rtc/rtc/rtp/rtp';
+import { RTCP_PSFB, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
 import type { EncodedClip } from './clip.ts';
 
 /** Where a playout sends: a track that is open or not (a closed sink returns false and is dropped). */

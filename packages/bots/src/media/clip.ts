@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { isVp8KeyFrame, packetizeVp8 } from '@parley/rtc/rtp/vp8.ts';
+import { isVp8KeyFrame, packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
 
 const run = promisify(execFile);
 

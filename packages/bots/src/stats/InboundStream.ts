@@ -3,9 +3,9 @@
  * bytes, frames (RTP marker bits for video; one packet is one frame for audio), VP8 key frames,
  * packets lost (sequence gaps, RFC 3550 A.3) and interarrival jitter (RFC 3550 A.8).
  */
-import { ReceptionStats } from '@parley/rtc/rtp/ReceptionStats.ts';
-import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
-import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
+import { ReceptionStats } from '@parley-rtc/rtc/rtp/ReceptionStats';
+import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
+import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import { BOT_CODECS } from '../codecs.ts';
 
 export interface InboundSnapshot {

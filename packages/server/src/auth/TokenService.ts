@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ParleyError, roomNameSchema } from '@parley/protocol';
+import { ParleyError, roomNameSchema } from '@parley-rtc/protocol';
 import { ALL_GRANTS, grantsSchema, type Grants } from './grants.ts';
 import { jwtHeader, signJwt, verifyJwt } from './jwt.ts';
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 
 /** Minimal HS256 JSON Web Tokens (RFC 7519), enough for Parley's access tokens. */
 

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { KeyedLock } from './KeyedLock.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS } from '@parley/protocol';
+import { LIMITS } from '@parley-rtc/protocol';
 
 /**
  * A user-supplied file name. It is only ever shown and sent back in Content-Disposition, never

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ParleyError, type FileInfo } from '@parley/protocol';
+import { ParleyError, type FileInfo } from '@parley-rtc/protocol';
 import type { AuthorizeRoomRequest } from '../http/authorizeRoomRequest.ts';
 import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
 import { parseInput, roomParamsSchema } from '../roomlog/routes.ts';
 import type { BlobStore } from './BlobStore.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from './fileName.ts';
 import { parseRange } from './range.ts';
-import type { LogEntry } from '@parley/protocol';
+import type { LogEntry } from '@parley-rtc/protocol';
 
 export interface FileRouteDeps {
   store: LogStore;

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ParleyError, peerIdSchema } from '@parley/protocol';
+import { ParleyError, peerIdSchema } from '@parley-rtc/protocol';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { GrantName } from '../auth/grants.ts';
 import type { RoomRegistry } from '../signaling/RoomRegistry.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { classifyIceUrl, PROTOCOL_VERSION, type DiagnosticsResponse } from '@parley/protocol';
+import { classifyIceUrl, PROTOCOL_VERSION, type DiagnosticsResponse } from '@parley-rtc/protocol';
 import type { ParleyConfig } from '../config.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { IceServerProvider } from '../ice/IceServerProvider.ts';

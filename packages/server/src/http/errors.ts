@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { ParleyError, type ErrorCode } from '@parley/protocol';
+import { ParleyError, type ErrorCode } from '@parley-rtc/protocol';
 import type { Logger } from '../util/logger.ts';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Signaling } from '../signaling/Signaling.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { sameSecret } from '../util/sameSecret.ts';
 import { bearerToken } from './tokens.ts';
 

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { roomNameSchema } from '@parley/protocol';
+import { roomNameSchema } from '@parley-rtc/protocol';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { IceServerProvider } from '../ice/IceServerProvider.ts';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { bearerToken } from './tokens.ts';
 
 const querySchema = z.object({ room: roomNameSchema.optional() });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ParleyError, roomNameSchema } from '@parley/protocol';
+import { ParleyError, roomNameSchema } from '@parley-rtc/protocol';
 import { grantsSchema } from '../auth/grants.ts';
 import type { Principal, TokenService } from '../auth/TokenService.ts';
 import { sameSecret } from '../util/sameSecret.ts';

@@ -1,4 +1,4 @@
-import type { IceServer } from '@parley/protocol';
+import type { IceServer } from '@parley-rtc/protocol';
 import { mintTurnCredential } from './turnCredentials.ts';
 
 export interface IceConfig {

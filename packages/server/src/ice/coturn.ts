@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The coturn configuration shipped in the repository. */
-export const COTURN_CONFIG = fileURLToPath(new URL('../../../../deploy/coturn/turnserver.conf', import.meta.url));
+export const COTURN_CONFIG = fileURLToPath(new URL('../../assets/coturn/turnserver.conf', import.meta.url));
 export const TURNSERVER_BIN = process.env['TURNSERVER_PATH'] ?? '/usr/bin/turnserver';
 
 export interface CoturnOptions {

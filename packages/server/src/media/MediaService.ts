@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { ParleyError, type IceServer } from '@parley/protocol';
+import { ParleyError, type IceServer } from '@parley-rtc/protocol';
 import type { Logger } from '../util/logger.ts';
 import type { MediaConfig } from './config.ts';
-import type { MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
-import { parseSdp } from '@parley/rtc/sdp.ts';
+import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
+import { parseSdp } from '@parley-rtc/rtc/sdp';
 import { PublisherSession } from './sessions/PublisherSession.ts';
 import { ViewerSession } from './sessions/ViewerSession.ts';
 import { StreamRegistry } from './StreamRegistry.ts';

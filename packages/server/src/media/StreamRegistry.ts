@@ -3,14 +3,14 @@
  * (`recording:<id>`). Ffmpeg-backed sources are created on first use and dropped when they end;
  * their process runs only while they have sinks.
  */
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../util/logger.ts';
 import type { MediaConfig } from './config.ts';
 import { FfmpegSource } from './sources/FfmpegSource.ts';
 import { filePlan, probeFile, resolveBinary, testsrcPlan, type ProbeResult } from './sources/ffmpeg.ts';
 import type { LiveSource } from './sources/LiveSource.ts';
 import type { SourceKind, StreamSource } from './sources/StreamSource.ts';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { RecordingManager } from './recording/RecordingManager.ts';
 
 export interface StreamListing {

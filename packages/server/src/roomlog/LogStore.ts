@@ -1,4 +1,4 @@
-import type { FileInfo, LogEntry } from '@parley/protocol';
+import type { FileInfo, LogEntry } from '@parley-rtc/protocol';
 
 /** What a caller hands the store; the store assigns `seq` (and `ts` if absent). */
 export type NewEntry =

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { LogEntry } from '@parley/protocol';
-import { ParleyError } from '@parley/protocol';
+import type { LogEntry } from '@parley-rtc/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import {
   entryPayload,
   type LogStore,

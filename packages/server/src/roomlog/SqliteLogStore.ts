@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { LogEntry } from '@parley/protocol';
-import { ParleyError } from '@parley/protocol';
+import type { LogEntry } from '@parley-rtc/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import {
   entryPayload,
   type LogStore,

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LIMITS, ParleyError, roomNameSchema } from '@parley/protocol';
+import { LIMITS, ParleyError, roomNameSchema } from '@parley-rtc/protocol';
 import type { AuthorizeRoomRequest } from '../http/authorizeRoomRequest.ts';
 import { invalidPayload } from '../signaling/handler.ts';
 import type { LogStore } from './LogStore.ts';

@@ -1,4 +1,4 @@
-import { logEntrySchema, type LogEntry } from '@parley/protocol';
+import { logEntrySchema, type LogEntry } from '@parley-rtc/protocol';
 import type { RoomFile, RoomStats } from './LogStore.ts';
 
 /** A stored row as both backends return it (PostgreSQL returns BIGINT as strings). */

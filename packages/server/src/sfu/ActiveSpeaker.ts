@@ -12,7 +12,7 @@
  * A `change` is emitted when the active speaker or the set of speakers changes, never for level
  * changes alone, so announcements stay rare (at most one per interval).
  */
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
 
 export interface SpeakerLevel {
   producerId: string;

@@ -12,10 +12,10 @@
  * clock) into its timestamp space.
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { isH264KeyFrameStart } from '@parley/rtc/rtp/h264.ts';
-import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
-import { seqDelta } from '@parley/rtc/rtp/rtp.ts';
-import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
+import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
+import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
+import { seqDelta } from '@parley-rtc/rtc/rtp/rtp';
+import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import { restoreHeader, type Producer, type ProducerSink } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */

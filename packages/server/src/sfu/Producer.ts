@@ -11,12 +11,12 @@
  * negotiated with the publisher, not with the subscribers).
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { readAudioLevel } from '@parley/rtc/rtp/headerExtension.ts';
-import { ReceptionStats } from '@parley/rtc/rtp/ReceptionStats.ts';
-import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
-import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
-import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import { readAudioLevel } from '@parley-rtc/rtc/rtp/headerExtension';
+import { ReceptionStats } from '@parley-rtc/rtc/rtp/ReceptionStats';
+import { RetransmitBuffer } from '@parley-rtc/rtc/rtp/RetransmitBuffer';
+import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
+import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 
 export interface ProducerInit {
   id: string;

@@ -7,11 +7,11 @@
  * their consumers) or consumers; `close()` closes everything, children first.
  */
 import { randomUUID } from 'node:crypto';
-import { ParleyError } from '@parley/protocol';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '@parley/rtc/sdp.ts';
+import { ParleyError } from '@parley-rtc/protocol';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '@parley-rtc/rtc/sdp';
 import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
 import { Consumer } from './Consumer.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';

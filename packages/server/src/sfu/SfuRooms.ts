@@ -5,9 +5,9 @@
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
  * SFU connections close when it leaves or disconnects; the router closes with the last member.
  */
-import { ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley/protocol';
+import { ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
 import { canPublish } from '../auth/grants.ts';
-import type { MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
+import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';

@@ -14,13 +14,13 @@
  * the full bitrate cap, so it keeps sending every layer.
  */
 import { CloseListeners } from '../util/CloseListeners.ts';
-import { findExtension } from '@parley/rtc/rtp/headerExtension.ts';
-import { writePli, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
-import { vp8KeyFrameSizeInPayload } from '@parley/rtc/rtp/vp8.ts';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import { findExtension } from '@parley-rtc/rtc/rtp/headerExtension';
+import { writePli, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
+import { vp8KeyFrameSizeInPayload } from '@parley-rtc/rtc/rtp/vp8';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { Consumer } from './Consumer.ts';
 import { Producer, type BitrateLimits, type ProducerInit } from './Producer.ts';
-import { rtpPayloadOffset } from '@parley/rtc/rtp/rtp.ts';
+import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
 
 export interface SimulcastInit {
   id: string;

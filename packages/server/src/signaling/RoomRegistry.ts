@@ -1,7 +1,7 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { ParleyError, type PeerInfo, type RoomState } from '@parley/protocol';
+import { ParleyError, type PeerInfo, type RoomState } from '@parley-rtc/protocol';
 import type { Grants } from '../auth/grants.ts';
-import type { MediaFlags } from '@parley/protocol';
+import type { MediaFlags } from '@parley-rtc/protocol';
 
 export interface Member extends PeerInfo {
   /** When the member joined (ms since epoch). */

@@ -16,7 +16,7 @@ import {
   type SfuVideoSizeRequest,
   type SfuPublishRequest,
   type SfuSubscribeRequest,
-} from '@parley/protocol';
+} from '@parley-rtc/protocol';
 import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
 import type { TokenService } from '../auth/TokenService.ts';
 import { canPublish, type GrantName, type Grants } from '../auth/grants.ts';

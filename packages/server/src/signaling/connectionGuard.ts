@@ -1,5 +1,5 @@
 import type { Server } from 'socket.io';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
 

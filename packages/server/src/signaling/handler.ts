@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ParleyError, type Ack, type WireError } from '@parley/protocol';
+import { ParleyError, type Ack, type WireError } from '@parley-rtc/protocol';
 import type { Logger } from '../util/logger.ts';
 
 export type AckCallback = (res: Ack<unknown>) => void;

@@ -9,10 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { packetizeVp8, isVp8KeyFrame } from '@parley/rtc/rtp/vp8.ts';
-import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { packetizeVp8, isVp8KeyFrame } from '@parley-rtc/rtc/rtp/vp8';
+import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 
 export const PEER_OPTIONS = { iceServers: [], bindAddress: '127.0.0.1' };
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startServer, type TestServer } from '../helpers.ts';
 import { RtpViewer, WhipPublisher, testClip, waitFor, PEER_OPTIONS, releaseNativeWebRtc } from './clients.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 
 let server: TestServer;
 let url: string;

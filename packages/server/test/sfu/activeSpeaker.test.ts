@@ -1,8 +1,8 @@
 /** Audio-level header extensions (RFC 8285 / RFC 6464) and the active-speaker detector. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findExtension, oneByteExtension, readAudioLevel } from '@parley/rtc/rtp/headerExtension.ts';
-import { writeRtp } from '@parley/rtc/rtp/rtp.ts';
+import { findExtension, oneByteExtension, readAudioLevel } from '@parley-rtc/rtc/rtp/headerExtension';
+import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { ActiveSpeaker, type SpeakerLevel } from '../../src/sfu/ActiveSpeaker.ts';
 import { waitFor } from '../media/clients.ts';
 

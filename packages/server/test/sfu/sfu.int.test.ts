@@ -5,13 +5,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { Router } from '../../src/sfu/Router.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import { writeNack, writePli, writeRemb, type RtcpPacket } from '@parley/rtc/rtp/rtcp.ts';
-import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { writeNack, writePli, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
+import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer } from '../../src/sfu/Producer.ts';
 import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
-import { parseRtp, writeRtp } from '@parley/rtc/rtp/rtp.ts';
-import { parseRtcp, writeNack, writePli, writeReceiverReport } from '@parley/rtc/rtp/rtcp.ts';
+import { parseRtp, writeRtp } from '@parley-rtc/rtc/rtp/rtp';
+import { parseRtcp, writeNack, writePli, writeReceiverReport } from '@parley-rtc/rtc/rtp/rtcp';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 const KEY = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);

@@ -5,11 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley/protocol';
+import type { SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
 import { startServer, request, nextEvent, collect, type TestServer, type TestSocket, data, errorCode } from '../helpers.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import { packetizeVp8 } from '@parley/rtc/rtp/vp8.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
 import { PEER_OPTIONS, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

@@ -6,13 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley/protocol';
+import type { SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley-rtc/protocol';
 import { startServer, request, collect, type TestServer, type TestSocket, data } from '../helpers.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { writeRtp, randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import { oneByteExtension } from '@parley/rtc/rtp/headerExtension.ts';
-import { EXT_AUDIO_LEVEL } from '@parley/rtc/sdp.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
+import { EXT_AUDIO_LEVEL } from '@parley-rtc/rtc/sdp';
 import { PEER_OPTIONS, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const OPUS = { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 } as const;

@@ -8,12 +8,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Router } from '../../src/sfu/Router.ts';
 import { Simulcast } from '../../src/sfu/Simulcast.ts';
-import { MediaPeer } from '@parley/rtc/MediaPeer.ts';
-import { oneByteExtension } from '@parley/rtc/rtp/headerExtension.ts';
-import { randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import { writeRemb } from '@parley/rtc/rtp/rtcp.ts';
-import { vp8KeyFrameSizeInPayload } from '@parley/rtc/rtp/vp8.ts';
-import { EXT_RID } from '@parley/rtc/sdp.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
+import { randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { writeRemb } from '@parley-rtc/rtc/rtp/rtcp';
+import { vp8KeyFrameSizeInPayload } from '@parley-rtc/rtc/rtp/vp8';
+import { EXT_RID } from '@parley-rtc/rtc/sdp';
 import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
 import { Simulcast } from '../../src/sfu/Simulcast.ts';
-import { oneByteExtension } from '@parley/rtc/rtp/headerExtension.ts';
-import { writeRtp } from '@parley/rtc/rtp/rtp.ts';
-import { parseRtcp, writeRemb } from '@parley/rtc/rtp/rtcp.ts';
+import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
+import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
+import { parseRtcp, writeRemb } from '@parley-rtc/rtc/rtp/rtcp';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 const RID_EXT = 10;

@@ -9,7 +9,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LIMITS, ParleyError } from '@parley/protocol';
+import { LIMITS, ParleyError } from '@parley-rtc/protocol';
 import type { TokenService } from '../../auth/TokenService.ts';
 import type { GrantName } from '../../auth/grants.ts';
 import type { IceServerProvider } from '../../ice/IceServerProvider.ts';

@@ -4,10 +4,10 @@
  * the RTP clock (unwrapped). Recording starts at the first video key frame (it asks the source
  * for one); audio before that is dropped so the file starts decodable.
  */
-import { ParleyError } from '@parley/protocol';
-import { tryParseRtp } from '@parley/rtc/rtp/rtp.ts';
-import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley/rtc/rtp/vp8.ts';
-import { depacketizeOpus, opusHead } from '@parley/rtc/rtp/opus.ts';
+import { ParleyError } from '@parley-rtc/protocol';
+import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
+import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
+import { depacketizeOpus, opusHead } from '@parley-rtc/rtc/rtp/opus';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { WebmWriter, type WebmTrack } from './WebmWriter.ts';
 

@@ -2,13 +2,13 @@
  * One WHIP publisher: a MediaPeer that answers the publisher's offer with receive-only tracks
  * (VP8 or H.264, Opus) and feeds their RTP into a LiveSource that viewers and recorders share.
  */
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { watchLiveness } from './liveness.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '@parley/rtc/sdp.ts';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
 import { LiveSource } from '../sources/LiveSource.ts';
 import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';

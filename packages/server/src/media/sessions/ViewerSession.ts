@@ -4,16 +4,16 @@
  * sequence numbers and timestamps per viewer. Answers NACKs from a retransmission buffer, turns
  * PLIs into key-frame requests to the source, sends RTCP sender reports, and echoes data channels.
  */
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
-import { MediaPeer, type MediaPeerOptions } from '@parley/rtc/MediaPeer.ts';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { watchLiveness } from './liveness.ts';
-import type { MediaTrack } from '@parley/rtc/MediaTrack.ts';
-import { RetransmitBuffer } from '@parley/rtc/rtp/RetransmitBuffer.ts';
-import { ntpNow, writeSenderReport } from '@parley/rtc/rtp/rtcp.ts';
-import { RtpRewriter } from '@parley/rtc/rtp/rtp.ts';
-import { matchCodec, type ParsedSdp } from '@parley/rtc/sdp.ts';
+import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
+import { RetransmitBuffer } from '@parley-rtc/rtc/rtp/RetransmitBuffer';
+import { ntpNow, writeSenderReport } from '@parley-rtc/rtc/rtp/rtcp';
+import { RtpRewriter } from '@parley-rtc/rtc/rtp/rtp';
+import { matchCodec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { attachEcho } from './dataChannelEcho.ts';
 

@@ -1,4 +1,4 @@
-import type { MediaPeer } from '@parley/rtc/MediaPeer.ts';
+import type { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 
 /** A peer that has not connected by then is given up. */
 export const CONNECT_TIMEOUT_MS = 30_000;

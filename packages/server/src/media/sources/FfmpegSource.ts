@@ -7,8 +7,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../../util/logger.ts';
-import { randomSsrc } from '@parley/rtc/rtp/rtp.ts';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import { randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import { rtpOutputArgs, spawnTied, type SourcePlan } from './ffmpeg.ts';
 import { StreamSource, type RtpSink, type SourceKind, type TrackKind } from './StreamSource.ts';
 

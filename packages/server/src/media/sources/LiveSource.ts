@@ -2,7 +2,7 @@
  * A stream fed by a live publisher (WHIP). The publisher's receiving tracks call `push()`; key
  * frame requests from sinks become RTCP PLI to the publisher (at most one per 500 ms).
  */
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import { StreamSource, type TrackKind } from './StreamSource.ts';
 
 export interface LiveSourceInit {

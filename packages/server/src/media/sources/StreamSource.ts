@@ -3,11 +3,11 @@
  * up to one video and one audio track; every sink gets the same packets (fan-out). The source
  * keeps the video packets since the last key frame so that a new sink can start decoding at once.
  */
-import { isRtcp } from '@parley/rtc/rtp/rtp.ts';
-import { isVp8KeyFrameStart } from '@parley/rtc/rtp/vp8.ts';
-import { isH264KeyFrameStart } from '@parley/rtc/rtp/h264.ts';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
-import { MediaEmitter } from '@parley/rtc/emitter.ts';
+import { isRtcp } from '@parley-rtc/rtc/rtp/rtp';
+import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
+import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
+import { MediaEmitter } from '@parley-rtc/rtc/emitter';
 
 export type SourceKind = 'testsrc' | 'file' | 'live' | 'recording';
 export type TrackKind = 'audio' | 'video';

@@ -2,9 +2,9 @@
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { ParleyError } from '@parley/protocol';
+import { ParleyError } from '@parley-rtc/protocol';
 import { z } from 'zod';
-import type { CodecSpec } from '@parley/rtc/sdp.ts';
+import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 
 /** Resolves a binary name through PATH; throws MEDIA_UNAVAILABLE when it is not installed. */
 export function resolveBinary(name: string, what: string): string {
