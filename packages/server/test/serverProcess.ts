@@ -36,10 +36,20 @@ const listeningLine = z.object({ msg: z.literal('parley listening'), url: z.stri
 export async function spawnServer(dataDir: string, config: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<ServerProcess> {
   const configFile = join(dataDir, 'test-config.json');
   writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'info', rateLimits: NO_RATE_LIMITS, ...config }));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--config', configFile], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnListening(process.execPath, ['--import', 'tsx', cli, 'serve', '--config', configFile], { cwd: repoRoot }, timeoutMs);
+}
+
+/**
+ * Starts any command that runs a Parley server logging JSON to stdout (the installed `parley`
+ * binary, a container's entry point) and resolves once its `parley listening` line names the URL.
+ */
+export async function spawnListening(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  timeoutMs = 30_000,
+): Promise<ServerProcess> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
