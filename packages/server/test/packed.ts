@@ -13,6 +13,7 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env['NODE_OPTIONS'];
+  delete env['NODE_TEST_CONTEXT'];
   return env;
 }
 

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogEntry } from '@parley-rtc/protocol';
@@ -15,12 +14,15 @@ import {
 } from './LogStore.ts';
 import { rowToEntry, rowToRoomFile, rowToStats, type EntryRow, type StatsRow } from './rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { openSqlite, type SqliteDatabase, type SqliteDriverChoice } from './sqliteDriver.ts';
 
 export interface SqliteLogStoreOptions {
   /** Database file path, or ':memory:'. */
   path: string;
   /** 'full' survives power loss; 'normal' survives a process crash. Default 'full'. */
   synchronous?: 'full' | 'normal';
+  /** node:sqlite where the runtime has it, else better-sqlite3 (sqliteDriver.ts). Default 'auto'. */
+  driver?: SqliteDriverChoice;
 }
 
 interface Pending {
@@ -39,7 +41,7 @@ const ENTRY_COLUMNS = 'e.seq, e.ts, e.kind, e.sender_id, e.sender_name, e.payloa
  */
 export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   #queue: Pending[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -47,11 +49,11 @@ export class SqliteLogStore implements LogStore {
 
   constructor(options: SqliteLogStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(options.path, options.driver);
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.exec('PRAGMA foreign_keys = ON');
+    this.db.exec('PRAGMA busy_timeout = 5000');
     migrate(this.db);
     const db = this.db;
     this.#stmts = {
@@ -128,7 +130,7 @@ export class SqliteLogStore implements LogStore {
     if (batch.length === 0) return;
     let results: LogEntry[];
     try {
-      results = this.db.transaction(() => batch.map((p) => this.#insert(p)))();
+      results = this.db.transaction(() => batch.map((p) => this.#insert(p)));
     } catch (err) {
       const error = new ParleyError('STORAGE_FAILED', undefined, undefined, err);
       for (const p of batch) p.reject(error);
@@ -218,7 +220,7 @@ export class SqliteLogStore implements LogStore {
       this.#stmts.deleteUpTo.run(room, cutoff);
       this.#stmts.shrinkRoom.run(count.n, count.bytes, room);
       return { entries: count.n, releasedFiles: released };
-    })();
+    });
   }
 
   async deleteRoom(room: string): Promise<RemovalResult | undefined> {
@@ -229,7 +231,7 @@ export class SqliteLogStore implements LogStore {
       const released = (this.#stmts.releasedAll.all(room) as Array<{ sha256: string }>).map((r) => r.sha256);
       this.#stmts.deleteRoom.run(room);
       return { entries: row.messages, releasedFiles: released };
-    })();
+    });
   }
 
   async close(): Promise<void> {
@@ -244,12 +246,12 @@ export class SqliteLogStore implements LogStore {
   }
 }
 
-function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+function migrate(db: SqliteDatabase): void {
+  const current = Number((db.prepare('PRAGMA user_version').get() as { user_version: number | bigint }).user_version);
   for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(SQLITE_MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    });
   }
 }

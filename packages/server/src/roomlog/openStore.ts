@@ -14,5 +14,6 @@ export async function openStore(config: ParleyConfig, onError?: (err: Error) => 
   return new SqliteLogStore({
     path: storage.sqlitePath ?? join(config.dataDir, 'parley.db'),
     synchronous: storage.sqliteSynchronous,
+    driver: storage.sqliteDriver,
   });
 }
