@@ -2,6 +2,7 @@
 // catch up on 10,000 missed entries, for SQLite and PostgreSQL, next to a bare in-memory
 // Socket.IO server (the upper bound) — all measured in this run, servers in child processes.
 //   npm run bench:log [-- --seconds 5 --clients 16 --inflight 8]
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { Socket } from 'socket.io-client';
 import { spawnServer } from '../packages/server/test/serverProcess.ts';
 import { connectSocket } from '../packages/server/test/helpers.ts';
 import { spawnReady } from './lib/spawnReady.ts';
+import { nodeBinary } from '../packages/server/test/otherNode.ts';
 import { postgresSkipReason, startPostgres } from '../packages/server/test/postgres.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -113,9 +115,9 @@ async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `http://127.0.0.1:${bare.port}`, stop: bare.stop };
 }
 
-async function withParley<T>(config: Record<string, unknown>, fn: (url: string) => Promise<T>): Promise<T> {
+async function withParley<T>(config: Record<string, unknown>, fn: (url: string) => Promise<T>, node = process.execPath): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const server = await spawnServer(dataDir, config);
+  const server = await spawnServer(dataDir, config, 30_000, node);
   try {
     return await fn(server.url);
   } finally {
@@ -133,7 +135,19 @@ export async function benchLog(): Promise<void> {
   );
   const rows: Array<[string, Figures | string]> = [];
 
-  rows.push(['SQLite (WAL, synchronous=full)', await withParley({}, (url) => measure(url, opts))]);
+  const sqlite = (driver: string) => ({ storage: { driver: 'sqlite', sqliteDriver: driver } });
+  rows.push([`SQLite on better-sqlite3, Node ${process.versions.node} (WAL, synchronous=full)`, await withParley(sqlite('better-sqlite3'), (url) => measure(url, opts))]);
+  // node:sqlite needs Node 22.13+: the same server on Node 22 from the npm registry's binary.
+  let node22: string | undefined;
+  try {
+    node22 = nodeBinary(22);
+  } catch (err) {
+    rows.push(['SQLite on node:sqlite, Node 22', `skipped: ${(err as Error).message}`]);
+  }
+  if (node22) {
+    const version = execFileSync(node22, ['--version'], { encoding: 'utf8' }).trim();
+    rows.push([`SQLite on node:sqlite, Node ${version.slice(1)} (WAL, synchronous=full)`, await withParley(sqlite('node'), (url) => measure(url, opts), node22)]);
+  }
 
   const skip = postgresSkipReason();
   if (skip) {

@@ -31,12 +31,13 @@ const listeningLine = z.object({ msg: z.literal('parley listening'), url: z.stri
 
 /**
  * Runs `parley serve` as a child process (`node --import tsx src/cli.ts`) on port 0 with the
- * given data dir and extra config, and resolves once its log says where it listens.
+ * given data dir and extra config, and resolves once its log says where it listens. `node` runs
+ * it on another Node binary (test/otherNode.ts).
  */
-export async function spawnServer(dataDir: string, config: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function spawnServer(dataDir: string, config: Record<string, unknown> = {}, timeoutMs = 30_000, node = process.execPath): Promise<ServerProcess> {
   const configFile = join(dataDir, 'test-config.json');
   writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'info', rateLimits: NO_RATE_LIMITS, ...config }));
-  return spawnListening(process.execPath, ['--import', 'tsx', cli, 'serve', '--config', configFile], { cwd: repoRoot }, timeoutMs);
+  return spawnListening(node, ['--import', 'tsx', cli, 'serve', '--config', configFile], { cwd: repoRoot }, timeoutMs);
 }
 
 /**
