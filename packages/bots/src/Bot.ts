@@ -18,7 +18,8 @@ import {
   type PeerInfo,
   type SfuProducerInfo,
 } from '@parley-rtc/protocol';
-import { ClientError, isPolite, SignalClient, type SignalClientOptions } from '@parley-rtc/client';
+import { ClientError } from '@parley-rtc/client';
+import { isPolite, SignalClient, type SignalClientOptions } from '@parley-rtc/client/internal';
 import { MediaEmitter } from '@parley-rtc/rtc/emitter';
 import type { EncodedClip } from './media/clip.ts';
 import { Playout } from './media/Playout.ts';

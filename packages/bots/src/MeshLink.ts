@@ -13,7 +13,8 @@
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import type { CandidateRequest, IceServer, PeerInfo } from '@parley-rtc/protocol';
-import { PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, type PeerMediaState, type SignalSender } from '@parley-rtc/client';
+import type { PeerMediaState } from '@parley-rtc/client';
+import { PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, type SignalSender } from '@parley-rtc/client/internal';
 import { MediaEmitter } from '@parley-rtc/rtc/emitter';
 import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { mediaDescription } from '@parley-rtc/rtc/MediaPeer';

@@ -77,7 +77,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     return this.#tracks.get(slot);
   }
 
-  /** Every live track with its stream, for a Room to publish. */
+  /**
+   * Every live track with its stream, for a Room to publish.
+   * @internal
+   */
   published(): Array<[TrackSlot, LocalTrack]> {
     const out: Array<[TrackSlot, LocalTrack]> = [];
     for (const [slot, track] of this.#tracks) out.push([slot, { track, stream: slot === 'screen' ? this.#screen : this.#camera }]);

@@ -12,11 +12,13 @@ import {
 } from './PeerLink.ts';
 import type { PeerStats } from './stats.ts';
 
+/** @internal */
 export interface PeerConnectionManagerOptions {
   signal: SignalSender;
   createPeerConnection?: PeerLinkOptions['createPeerConnection'];
 }
 
+/** @internal */
 export interface PeerConnectionManagerEvents {
   track: [track: RemoteTrack];
   trackRemoved: [track: RemoteTrack];
@@ -25,6 +27,7 @@ export interface PeerConnectionManagerEvents {
   error: [peerId: string, error: Error];
 }
 
+/** @internal */
 export function defaultCreatePeerConnection(config: RTCConfiguration): RTCPeerConnection {
   if (typeof RTCPeerConnection === 'undefined') {
     throw new Error('RTCPeerConnection is not available here; pass createPeerConnection');
@@ -35,6 +38,7 @@ export function defaultCreatePeerConnection(config: RTCConfiguration): RTCPeerCo
 /**
  * The mesh: one PeerLink per remote peer, all publishing the same local tracks. Knows nothing of
  * sockets or rooms; the Room feeds it peers and relayed signaling.
+ * @internal
  */
 export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> {
   readonly #links = new Map<string, PeerLink>();

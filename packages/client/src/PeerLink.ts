@@ -35,6 +35,7 @@ export interface SignalSender {
   candidate(to: string, candidate: CandidateRequest['candidate']): Promise<unknown>;
 }
 
+/** @internal */
 export interface PeerLinkOptions {
   peer: PeerInfo;
   polite: boolean;
@@ -53,6 +54,7 @@ export interface PeerLinkOptions {
   iceWatchdogMs?: number;
 }
 
+/** @internal */
 export interface PeerLinkEvents {
   track: [track: RemoteTrack];
   trackRemoved: [track: RemoteTrack];
@@ -68,6 +70,7 @@ export interface PeerLinkEvents {
  * offer at once the impolite side ignores the other's offer and the polite side rolls back.
  * Incoming signaling is applied strictly in arrival order, and ICE candidates that arrive before
  * the remote description are queued until it is set.
+ * @internal
  */
 export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly peer: PeerInfo;

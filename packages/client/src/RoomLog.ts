@@ -39,7 +39,10 @@ export class RoomLog {
     return this.#seqs.has(seq);
   }
 
-  /** Inserts entries it has not seen; returns the newly added ones in seq order. */
+  /**
+   * Inserts entries it has not seen; returns the newly added ones in seq order.
+   * @internal
+   */
   add(entries: Iterable<LogEntry>): LogEntry[] {
     const fresh: LogEntry[] = [];
     for (const entry of entries) {
@@ -58,7 +61,10 @@ export class RoomLog {
     return fresh.filter((e) => this.#seqs.has(e.seq)).sort((a, b) => a.seq - b.seq);
   }
 
-  /** Applies a join ack: its catch-up entries, its `lastSeq` and whether history was cut off. */
+  /**
+   * Applies a join ack: its catch-up entries, its `lastSeq` and whether history was cut off.
+   * @internal
+   */
   applyJoin(result: Pick<JoinResult, 'entries' | 'lastSeq' | 'truncated'>): LogEntry[] {
     const fresh = this.add(result.entries);
     // The server's lastSeq covers entries it chose not to send (joinCatchUp = 0, or truncation).

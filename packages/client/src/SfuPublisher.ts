@@ -5,12 +5,16 @@ import { isPermanent, recoveryOptions, retryDelay, watchConnection, type SfuReco
 import { summarizePublishStats, type PublishStats } from './stats.ts';
 import { gathered } from './whep.ts';
 
-/** How the publisher talks to the server's SFU; the SignalClient implements it. */
+/**
+ * How the publisher talks to the server's SFU; the SignalClient implements it.
+ * @internal
+ */
 export interface SfuPublisherSignal {
   sfuPublish(sdp: string, source: ProducerSource): Promise<SfuPublishResult>;
   sfuClose(peerId: string): Promise<unknown>;
 }
 
+/** @internal */
 export interface SfuPublisherOptions {
   signal: SfuPublisherSignal;
   iceServers: RTCIceServer[];
@@ -23,6 +27,7 @@ export interface SfuPublisherOptions {
   recovery?: SfuRecoveryOptions;
 }
 
+/** @internal */
 export interface SfuPublisherEvents {
   error: [error: Error];
 }
@@ -30,6 +35,7 @@ export interface SfuPublisherEvents {
 /**
  * The camera's simulcast layers, lowest first: the SFU takes the offer's rid order as the layer
  * order.
+ * @internal
  */
 export const CAMERA_SIMULCAST: readonly Readonly<RTCRtpEncodingParameters>[] = [
   { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -43,6 +49,7 @@ export const CAMERA_SIMULCAST: readonly Readonly<RTCRtpEncodingParameters>[] = [
  * 480×270, else 1) and drops the *highest* ones beyond that, so a 640×480 camera offered all three
  * would never send full resolution. Offering only the top layers that fit keeps the full-size one.
  * An unknown size gets all three.
+ * @internal
  */
 export function cameraEncodings(width: number | undefined, height: number | undefined): RTCRtpEncodingParameters[] | undefined {
   const pixels = width && height ? width * height : Infinity;
@@ -56,7 +63,10 @@ function trackSize(track: MediaStreamTrack): { width: number | undefined; height
   return { width: settings.width, height: settings.height };
 }
 
-/** What the SFU is told each slot carries. */
+/**
+ * What the SFU is told each slot carries.
+ * @internal
+ */
 export const SLOT_SOURCE: Readonly<Record<TrackSlot, ProducerSource>> = { audio: 'microphone', video: 'camera', screen: 'screen' };
 
 const SLOTS: readonly TrackSlot[] = ['audio', 'video', 'screen'];
@@ -90,6 +100,7 @@ interface Publication {
  * closing its side, which also announces our producers as closed) is released and the slot is
  * published again with its current track, with backoff (see SfuRecoveryOptions); an `error` is
  * emitted each time, for visibility.
+ * @internal
  */
 export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   readonly #opts: SfuPublisherOptions;

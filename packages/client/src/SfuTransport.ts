@@ -6,7 +6,10 @@ import { recoveryOptions, retryDelay, watchConnection, type SfuRecoveryOptions }
 import { summarizeStats, type PeerStats, type PublishStats } from './stats.ts';
 import { gathered } from './whep.ts';
 
-/** How the transport talks to the server's SFU; the SignalClient implements it. */
+/**
+ * How the transport talks to the server's SFU; the SignalClient implements it.
+ * @internal
+ */
 export interface SfuSignal extends SfuPublisherSignal {
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult>;
   sfuPause(consumerIds: string[], paused: boolean): Promise<unknown>;
@@ -16,6 +19,7 @@ export interface SfuSignal extends SfuPublisherSignal {
 /** Which remote video a request is about: a member's camera or their shared screen. */
 export type VideoSource = RemoteTrack['source'];
 
+/** @internal */
 export interface SfuTransportOptions {
   signal: SfuSignal;
   /** Our own peer id: our producers are not subscribed to. */
@@ -32,6 +36,7 @@ export interface SfuTransportOptions {
   recovery?: SfuRecoveryOptions;
 }
 
+/** @internal */
 export interface SfuTransportEvents {
   track: [track: RemoteTrack];
   trackRemoved: [track: RemoteTrack];
@@ -73,6 +78,7 @@ interface Subscription {
  * the server closed its side) is closed, its tracks are removed (`trackRemoved`), and the producers
  * that still exist are subscribed again after a backoff delay, as new tracks; a failed subscribe
  * request is retried the same way. Lost publications recover in the SfuPublisher.
+ * @internal
  */
 export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #opts: SfuTransportOptions;

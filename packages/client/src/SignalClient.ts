@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ackSchema,
   answerRelaySchema,

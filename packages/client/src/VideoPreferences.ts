@@ -4,6 +4,7 @@ import type { SfuTransport, VideoSource } from './SfuTransport.ts';
  * What the app asked of remote video for the SFU — paused (not forwarded) or shown at a size —
  * per peer and source. Kept by the Room across SFU transports (mode switches, reconnects) and
  * applied to each new one.
+ * @internal
  */
 export class VideoPreferences {
   readonly #paused = new Map<string, { peerId: string; source: VideoSource }>();

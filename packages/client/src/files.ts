@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParleyError, fileEntrySchema, fileInfoSchema, wireErrorSchema, type FileEntry, type FileInfo } from '@parley-rtc/protocol';
 import { ClientError } from './errors.ts';
 
@@ -145,25 +145,4 @@ export function uploadFile(room: FileRoomRef, file: Blob & { name?: string }, op
     signal?.addEventListener('abort', onAbort, { once: true });
     xhr.send(file);
   });
-}
-
-/** Types shown inline as images (others are download links only). */
-export const PREVIEWABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
-
-export function isPreviewableImage(type: string): boolean {
-  return PREVIEWABLE_IMAGE_TYPES.has(type.split(';')[0]?.trim().toLowerCase() ?? '');
-}
-
-/** "1.4 MB" style sizes (decimal units, like most file managers). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 'B';
-  for (const u of units) {
-    if (value < 1000) break;
-    value /= 1000;
-    unit = u;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }

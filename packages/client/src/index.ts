@@ -1,30 +1,41 @@
+/**
+ * @parley-rtc/client: the browser SDK for Parley rooms. Everything exported here is the public
+ * API, documented in docs/client-api.md (a test keeps the two in step). Building blocks shared
+ * with @parley-rtc/bots live in `@parley-rtc/client/internal` and carry no stability promise.
+ */
 export { Room } from './Room.ts';
 export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './Room.ts';
 export { LocalMedia } from './LocalMedia.ts';
 export type { DeviceKind, DeviceState, LocalMediaEvents, LocalMediaOptions, LocalMediaState } from './LocalMedia.ts';
-export { SignalClient } from './SignalClient.ts';
-export type { SignalClientEvents, SignalClientOptions } from './SignalClient.ts';
-export { PeerConnectionManager } from './PeerConnectionManager.ts';
-export { SfuTransport } from './SfuTransport.ts';
-export type { SfuSignal, SfuTransportEvents, SfuTransportOptions, VideoSource } from './SfuTransport.ts';
-export { CAMERA_SIMULCAST, cameraEncodings, SfuPublisher } from './SfuPublisher.ts';
-export type { SfuPublisherEvents, SfuPublisherOptions, SfuPublisherSignal } from './SfuPublisher.ts';
-export { PeerLink } from './PeerLink.ts';
-export type { LocalTrack, RemoteTrack, SignalSender, TrackSlot } from './PeerLink.ts';
+export type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
+export type { VideoSource } from './SfuTransport.ts';
+export type { PeerMediaState } from './peerMessages.ts';
 export { RoomLog } from './RoomLog.ts';
 export { Emitter } from './Emitter.ts';
 export type { EventMap } from './Emitter.ts';
 export { ClientError, MediaAccessError, ParleyError } from './errors.ts';
 export type { ClientErrorReason, MediaErrorReason } from './errors.ts';
-export { decideOnDescription, isOfferCollision, isPolite } from './negotiation.ts';
-export type { NegotiationState } from './negotiation.ts';
-export { EMPTY_MEDIA_STATE, PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, parsePeerMessage, peerMediaStateSchema } from './peerMessages.ts';
-export type { PeerMediaState, PeerMessage } from './peerMessages.ts';
-export { rateQuality, summarizePublishStats, summarizeStats } from './stats.ts';
+export { rateQuality } from './stats.ts';
 export type { InboundVideoStats, PeerStats, PublishLayerStats, PublishStats, Quality } from './stats.ts';
-export { fileUrl, formatBytes, isPreviewableImage, PREVIEWABLE_IMAGE_TYPES, uploadFile } from './files.ts';
+export { fileUrl, uploadFile } from './files.ts';
+export { formatBytes, isPreviewableImage, PREVIEWABLE_IMAGE_TYPES } from './fileDisplay.ts';
 export type { FileRoomRef, UploadOptions, UploadProgress, UploadResult } from './files.ts';
-export { WhepPlayer, WhipWhepError, parseIceLinks } from './whep.ts';
+export { WhepPlayer, WhipWhepError } from './whep.ts';
 export type { WhepOptions } from './whep.ts';
 export { WhipPublisher } from './whip.ts';
 export type { WhipOptions } from './whip.ts';
+// Wire types that appear in the API above, so apps need not depend on @parley-rtc/protocol.
+export type {
+  AppendResult,
+  ChatEntry,
+  ErrorCode,
+  EventEntry,
+  FileEntry,
+  FileInfo,
+  HistoryRequest,
+  LogEntry,
+  PeerInfo,
+  SessionEndReason,
+  Speaker,
+  WireError,
+} from '@parley-rtc/protocol';

@@ -12,6 +12,7 @@ export function isPolite(selfId: string, remoteId: string): boolean {
   return selfId > remoteId;
 }
 
+/** @internal */
 export interface NegotiationState {
   /** We are between starting setLocalDescription(offer) and sending it. */
   makingOffer: boolean;
@@ -20,7 +21,10 @@ export interface NegotiationState {
   settingRemoteAnswerPending: boolean;
 }
 
-/** An incoming offer collides with our own when we are not in a state to accept one. */
+/**
+ * An incoming offer collides with our own when we are not in a state to accept one.
+ * @internal
+ */
 export function isOfferCollision(type: RTCSdpType, state: NegotiationState): boolean {
   if (type !== 'offer') return false;
   const readyForOffer =
@@ -33,6 +37,7 @@ export function isOfferCollision(type: RTCSdpType, state: NegotiationState): boo
  * - `ignore`: we are impolite and it collides with our own offer; ours wins.
  * - `rollback-and-apply`: we are polite and it collides; setRemoteDescription rolls ours back.
  * - `apply`: no collision.
+ * @internal
  */
 export function decideOnDescription(
   type: RTCSdpType,

@@ -2,7 +2,7 @@
 import type { ChatEntry, LogEntry, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
 import type { PeerMediaState } from './peerMessages.ts';
-import type { PeerLinkOptions, RemoteTrack } from './PeerLink.ts';
+import type { RemoteTrack } from './PeerLink.ts';
 import type { SignalClientOptions } from './SignalClient.ts';
 
 export type RoomConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
@@ -53,8 +53,14 @@ export interface ConnectOptions {
 export interface RoomOptions {
   /** Local camera/mic/screen to publish; the Room follows its track changes. */
   media?: LocalMedia;
-  createPeerConnection?: PeerLinkOptions['createPeerConnection'];
+  /**
+   * Creates each RTCPeerConnection (default: the global `RTCPeerConnection`); pass one from a
+   * WebRTC implementation to run the Room outside a browser.
+   */
+  createPeerConnection?: (config: RTCConfiguration) => RTCPeerConnection;
+  /** Deadline for every request to the server, in ms (default 10 000). */
   ackTimeoutMs?: number;
+  /** Extra socket.io-client options (path, transports, reconnection delays…). */
   socket?: SignalClientOptions['socket'];
   /** How many log entries to keep in memory. */
   logCapacity?: number;

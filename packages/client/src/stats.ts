@@ -33,6 +33,7 @@ function str(obj: Record<string, unknown>, key: string): string | null {
 /**
  * Reduces a stats report (any iterable of stats objects, e.g. `report.values()`) to PeerStats.
  * Pure: every field is read defensively because browsers differ in what they report.
+ * @internal
  */
 export function summarizeStats(peerId: string, stats: Iterable<Record<string, unknown>>): PeerStats {
   const all = [...stats];
@@ -112,6 +113,7 @@ export interface PublishStats {
 /**
  * Reduces a publishing connection's stats report to PublishStats. Pure, and as defensive as
  * summarizeStats. `rids` orders the layers (unknown rids go last, in report order).
+ * @internal
  */
 export function summarizePublishStats(slot: PublishStats['slot'], stats: Iterable<Record<string, unknown>>, rids: readonly string[] = []): PublishStats {
   const all = [...stats];

@@ -30,7 +30,10 @@ export function parseIceLinks(header: string | null): RTCIceServer[] {
   return out;
 }
 
-/** Waits for ICE gathering to complete (or a deadline), so the offer carries its candidates. */
+/**
+ * Waits for ICE gathering to complete (or a deadline), so the offer carries its candidates.
+ * @internal
+ */
 export function gathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
@@ -57,6 +60,7 @@ export class WhipWhepError extends Error {
   }
 }
 
+/** @internal */
 export async function errorFrom(res: Response): Promise<WhipWhepError> {
   const text = await res.text().catch(() => '');
   try {
@@ -71,7 +75,10 @@ export async function errorFrom(res: Response): Promise<WhipWhepError> {
   return new WhipWhepError(res.status, undefined, text || res.statusText);
 }
 
-/** POSTs an offer and returns the answer and the session URL (shared by WHIP and WHEP). */
+/**
+ * POSTs an offer and returns the answer and the session URL (shared by WHIP and WHEP).
+ * @internal
+ */
 export async function exchangeSdp(endpoint: string, offer: string, doFetch: typeof fetch): Promise<{ answer: string; resource: string; iceServers: RTCIceServer[] }> {
   const res = await doFetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
   if (res.status !== 201) throw await errorFrom(res);
@@ -84,6 +91,7 @@ export async function exchangeSdp(endpoint: string, offer: string, doFetch: type
  * The WHIP/WHEP offer/answer: creates the offer, waits for ICE gathering, POSTs it to
  * `endpoint` and applies the answer. `onResource` gets the session's URL as soon as the server
  * created it, so a failure while applying the answer can still DELETE it.
+ * @internal
  */
 export async function negotiate(
   pc: RTCPeerConnection,

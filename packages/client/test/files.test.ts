@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError } from '@parley-rtc/protocol';
 import { ClientError } from '../src/errors.ts';
-import { fileUrl, formatBytes, isPreviewableImage, uploadFile, type FileRoomRef } from '../src/files.ts';
+import { fileUrl, uploadFile, type FileRoomRef } from '../src/files.ts';
+import { formatBytes, isPreviewableImage } from '../src/fileDisplay.ts';
 
 const SHA = 'a'.repeat(64);
 const room: FileRoomRef = { serverUrl: 'http://h:1/', roomName: 'a b', session: 'peer1.k3y', token: 'tok' };

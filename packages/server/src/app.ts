@@ -21,6 +21,7 @@ import { ParleyError } from '@parley-rtc/protocol';
 import { IceServerProvider } from './ice/IceServerProvider.ts';
 import { registerIceRoutes } from './http/ice.ts';
 import { registerDiagnosticsRoutes } from './http/diagnostics.ts';
+import { registerSdkRoutes } from './http/sdk.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -127,6 +128,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerTokenRoutes(http, tokens, config.auth.apiKeys);
   registerIceRoutes(http, tokens, ice);
   registerDiagnosticsRoutes(http, { config, tokens, ice });
+  registerSdkRoutes(http);
   try {
     for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics, ice }));
   } catch (err) {
