@@ -22,6 +22,7 @@ import { IceServerProvider } from './ice/IceServerProvider.ts';
 import { registerIceRoutes } from './http/ice.ts';
 import { registerDiagnosticsRoutes } from './http/diagnostics.ts';
 import { registerSdkRoutes } from './http/sdk.ts';
+import { clientAddress, describeTrustProxy, trustFunction, trustProxyWarning } from './http/trustProxy.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -65,8 +66,14 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     );
   }
 
+  // One trust function for Fastify's request.ip and the Socket.IO handshake, so both agree.
+  const trustProxy = trustFunction(config.trustProxy);
+  const trustWarning = trustProxyWarning(config.trustProxy, config.host);
+  if (trustWarning) log.warn(trustWarning);
+
   const http = Fastify({
     loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    trustProxy: trustProxy ?? false,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   http.setErrorHandler((err, _req, reply) => {
@@ -87,7 +94,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     serveClient: false,
     cors: { origin: true },
   });
-  const connectionGuard = guardConnections(io, config.rateLimits, metrics);
+  const connectionGuard = guardConnections(io, config.rateLimits, metrics, (req) => clientAddress(req, trustProxy));
   const signaling = new Signaling(io, {
     store,
     tokens,
@@ -157,7 +164,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const address = http.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, storage: store.kind }, 'parley listening');
+  log.info({ url, storage: store.kind, trustProxy: describeTrustProxy(config.trustProxy) }, 'parley listening');
 
   return {
     config,

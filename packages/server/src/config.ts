@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { iceServerSchema } from '@parley-rtc/protocol';
 import { mediaConfigSchema } from './media/config.ts';
+import { parseTrustProxyText, trustProxySchema } from './http/trustProxy.ts';
 
 const defaultWebDir = fileURLToPath(new URL('../web', import.meta.url));
 
@@ -14,6 +15,11 @@ export const configSchema = z.strictObject({
   dataDir: z.string().default('./data'),
   /** Serve HTTPS directly (PEM files). Behind a TLS-terminating proxy, leave unset. */
   tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /**
+   * Reverse proxies whose `X-Forwarded-For` names the client (per-IP limits, logs): `false`,
+   * `true`, a hop count, or addresses/CIDRs such as `["127.0.0.1", "10.0.0.0/8"]`.
+   */
+  trustProxy: trustProxySchema.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Directory of the built web app; served at `/` when it exists. */
   webDir: z.string().default(defaultWebDir),
@@ -176,6 +182,7 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
   PARLEY_TLS_CERT: (v) => [['tls', 'cert'], v],
   PARLEY_TLS_KEY: (v) => [['tls', 'key'], v],
+  PARLEY_TRUST_PROXY: (v) => [['trustProxy'], parseTrustProxyText(v)],
   PARLEY_TURN_SECRET: (v) => [['turn', 'secret'], v],
   PARLEY_TURN_URLS: (v) => [['turn', 'urls'], v.split(',').map((u) => u.trim())],
   PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
@@ -193,6 +200,7 @@ const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   'auth-secret': (v) => [['auth', 'secret'], v],
   'tls-cert': (v) => [['tls', 'cert'], v],
   'tls-key': (v) => [['tls', 'key'], v],
+  'trust-proxy': (v) => [['trustProxy'], parseTrustProxyText(v)],
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

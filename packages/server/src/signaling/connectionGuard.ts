@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Server } from 'socket.io';
 import { ParleyError } from '@parley-rtc/protocol';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
@@ -11,13 +12,20 @@ export interface ConnectionLimits {
 
 /**
  * Socket.IO middleware limiting new connections per IP (rate) and open connections per IP.
- * A refused handshake gets a connect_error whose `data` is the wire error.
+ * A refused handshake gets a connect_error whose `data` is the wire error. `addressOf` names the
+ * client of a handshake request (the TCP peer, or the client behind a trusted proxy); without it
+ * the TCP peer counts.
  */
-export function guardConnections(io: Server, limits: ConnectionLimits, metrics: Metrics): { close(): void } {
+export function guardConnections(
+  io: Server,
+  limits: ConnectionLimits,
+  metrics: Metrics,
+  addressOf: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress,
+): { close(): void } {
   const rate = new RateLimiter({ ratePerSec: limits.connectionsPerMin / 60, burst: limits.connectionBurst });
   const open = new Map<string, number>();
   io.use((socket, next) => {
-    const ip = socket.handshake.address;
+    const ip = addressOf(socket.request) ?? socket.handshake.address;
     const refuse = (error: ParleyError) => {
       metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: error.code });
       next(Object.assign(new Error(error.message), { data: error.toWire() }));
