@@ -54,7 +54,7 @@ export interface CreateAppOptions {
 export async function createApp(input: ConfigInput | ParleyConfig, options: CreateAppOptions = {}): Promise<ParleyApp> {
   const config = parseConfig(input);
   const https = config.tls ? readTls(config.tls) : undefined;
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, config.logFormat);
   const store = options.store ?? (await openStore(config));
   const tokens = new TokenService(config.auth);
   const metrics = new Metrics();
@@ -164,7 +164,18 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const address = http.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  log.info({ url, storage: store.kind, trustProxy: describeTrustProxy(config.trustProxy) }, 'parley listening');
+  // The start-up line: where to open the app, and what a person would otherwise have to look up.
+  log.info(
+    {
+      url,
+      storage: store.kind,
+      auth: tokens.openMode ? 'open (no auth.secret: anyone may join)' : 'access tokens required',
+      turn: config.turn.secret && config.turn.urls.length ? config.turn.urls.join(' ') : 'not configured (host candidates only)',
+      webApp: hasWebApp ? `${url}/` : 'not built',
+      trustProxy: describeTrustProxy(config.trustProxy),
+    },
+    'parley listening',
+  );
 
   return {
     config,

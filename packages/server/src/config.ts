@@ -21,6 +21,8 @@ export const configSchema = z.strictObject({
    */
   trustProxy: trustProxySchema.default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: coloured lines for people when stdout is a terminal, JSON lines otherwise. */
+  logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** Directory of the built web app; served at `/` when it exists. */
   webDir: z.string().default(defaultWebDir),
   storage: z
@@ -29,9 +31,11 @@ export const configSchema = z.strictObject({
       /** SQLite file; defaults to `<dataDir>/parley.db`. */
       sqlitePath: z.string().optional(),
       sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+      /** `auto`: node:sqlite where Node has it (22.13+), else better-sqlite3 (an optional dependency). */
+      sqliteDriver: z.enum(['auto', 'node', 'better-sqlite3']).default('auto'),
       postgresUrl: z.string().optional(),
     })
-    .default({ driver: 'sqlite', sqliteSynchronous: 'full' }),
+    .default({ driver: 'sqlite', sqliteSynchronous: 'full', sqliteDriver: 'auto' }),
   auth: z
     .strictObject({
       /** HS256 secret for access tokens. Unset (and no apiKeys): open mode, anyone may join any room. */
@@ -173,9 +177,11 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PORT: (v) => [['port'], Number(v)],
   PARLEY_DATA_DIR: (v) => [['dataDir'], v],
   PARLEY_LOG_LEVEL: (v) => [['logLevel'], v],
+  PARLEY_LOG_FORMAT: (v) => [['logFormat'], v],
   PARLEY_WEB_DIR: (v) => [['webDir'], v],
   PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
   PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
+  PARLEY_SQLITE_DRIVER: (v) => [['storage', 'sqliteDriver'], v],
   PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
   PARLEY_METRICS_TOKEN: (v) => [['metricsToken'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
@@ -189,11 +195,12 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
 };
 
 /** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */
-const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
+export const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   host: (v) => [['host'], v],
   port: (v) => [['port'], Number(v)],
   'data-dir': (v) => [['dataDir'], v],
   'log-level': (v) => [['logLevel'], v],
+  'log-format': (v) => [['logFormat'], v],
   'web-dir': (v) => [['webDir'], v],
   storage: (v) => [['storage', 'driver'], v],
   'postgres-url': (v) => [['storage', 'postgresUrl'], v],

@@ -47,13 +47,21 @@ export async function serve(args: string[]): Promise<void> {
   for (const [name, value] of Object.entries(values)) if (typeof value === 'string') flags[name] = value;
   const app = await createApp(loadConfig(flags));
   let signals = 0;
+  // Logging must not stand between a signal and the exit (stdout may be a pipe whose reader is gone).
+  const note = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      // nowhere left to log to
+    }
+  };
   const stop = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
-      app.log.warn({ signal }, 'second signal: exiting now');
+      note(() => app.log.warn({ signal }, 'second signal: exiting now'));
       process.exit(1);
     }
-    app.log.info({ signal }, 'stopping');
+    note(() => app.log.info({ signal }, 'stopping'));
     app.close().then(
       () => process.exit(0),
       (err: unknown) => {
