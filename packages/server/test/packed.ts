@@ -26,7 +26,7 @@ export async function tarballs(): Promise<Map<string, string>> {
     packAll(dir: string, opts: { build: boolean }): string[];
     PUBLISHED: string[];
   };
-  const built = PUBLISHED.every((p) => existsSync(join(repoRoot, 'packages', p, 'dist/index.js'))) && existsSync(join(repoRoot, 'packages/server/web/index.html'));
+  const built = PUBLISHED.every((p) => existsSync(join(repoRoot, 'packages', p, 'dist/index.js'))) && existsSync(join(repoRoot, 'packages/server/web/index.html')) && existsSync(join(repoRoot, 'packages/client/dist/browser/parley-client.js'));
   const files = packAll(mkdtempSync(join(tmpdir(), 'parley-pack-')), { build: !built });
   packed = new Map(PUBLISHED.map((p, i) => [p, files[i]!]));
   return packed;
