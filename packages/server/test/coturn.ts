@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawnCoturn, TURNSERVER_BIN } from '../src/ice/coturn.ts';
+import { tcpAccepts } from './tcp.ts';
 
 export const coturnMissing: string | false = existsSync(TURNSERVER_BIN) ? false : `coturn not installed (${TURNSERVER_BIN})`;
 
@@ -19,14 +20,7 @@ export async function freePort(): Promise<number> {
 async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
+    const ok = await tcpAccepts(port);
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`coturn did not listen on ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './coturn.ts';
+import { tcpAccepts } from './tcp.ts';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 export const SHIPPED_NGINX_CONF = new URL('../../../deploy/nginx/parley.conf', import.meta.url);
@@ -51,14 +51,7 @@ export function siteConfig(shipped: string, s: { upstream: string; httpPort: num
 
 async function waitForTcp(port: number, deadline: number, exited: () => boolean): Promise<boolean> {
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
+    const ok = await tcpAccepts(port);
     if (ok) return true;
     if (exited() || Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
