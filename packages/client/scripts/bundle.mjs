@@ -10,22 +10,6 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-/**
- * `import { z } from 'zod'` reaches zod's namespace through a named export, which esbuild cannot
- * tree-shake: the bundle would carry every zod locale (about 260 KB). `import * as z` is the same
- * binding and shakes well, so workspace sources that still use the named form (the protocol
- * package) are read with that one line rewritten.
- */
-const zodNamespace = {
-  name: 'zod-namespace-import',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]src[\\/].*\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(/^import \{ z \} from 'zod';$/m, "import * as z from 'zod';"),
-      loader: 'ts',
-    }));
-  },
-};
-
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
 
@@ -49,7 +33,6 @@ export async function bundle(outfile = BUNDLE_FILE) {
     sourcemap: 'linked',
     legalComments: 'eof',
     banner: { js: `/*! ${pkg.name} ${pkg.version} for <script type="module"> (includes socket.io-client and zod) | MIT */` },
-    plugins: [zodNamespace],
     logLevel: 'warning',
   });
   return statSync(outfile).size;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The wire-safe error catalogue. Every error a client can receive carries one of these codes;

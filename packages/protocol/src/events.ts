@@ -21,7 +21,7 @@ import type {
 import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
 import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';

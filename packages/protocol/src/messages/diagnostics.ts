@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { iceServerSchema } from './room.ts';
 
 /** What kind of path an ICE server URL offers. */
