@@ -48,6 +48,11 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, what
 
 const candidateLines = (sdp: string) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
 
+// Native wrappers (the bot's PeerConnection, its channels and tracks) stay reachable until the
+// process ends: a collected, already-closed wrapper makes nodeDataChannel.cleanup() crash
+// (SIGSEGV after every test passed, seen once in a clean-clone CI run).
+const retained: unknown[] = [];
+
 describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMissing || coturnMissing }, () => {
   let turn: Awaited<ReturnType<typeof startCoturn>>;
   let server: TestServer;
@@ -84,7 +89,9 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       // it no path but its own allocation, so both directions cross coturn twice.
       bindAddress: '127.0.0.2',
     });
+    retained.push(bot);
     const keep: { channels: DataChannel[]; tracks: Track[] } = { channels: [], tracks: [] };
+    retained.push(keep);
     let rtpPackets = 0;
     try {
       await page.goto(`${server.app.url}/healthz`);
