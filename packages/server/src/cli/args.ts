@@ -20,7 +20,7 @@ export function parseCommand<O extends Options>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    if (isParseArgsError(err)) {
       throw new UsageError(`${command}: ${err.message.replace(/\. To specify a positional argument.*$/s, '')} (parley ${command} --help)`);
     }
     throw err;
@@ -29,5 +29,10 @@ export function parseCommand<O extends Options>(
 
 /** True for node's parseArgs errors and our own usage errors: the user typed something wrong. */
 export function isUsageError(err: unknown): err is Error {
-  return err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+  return err instanceof UsageError || isParseArgsError(err);
+}
+
+/** node:util parseArgs reports bad flags as TypeErrors with an ERR_PARSE_ARGS_* code. */
+function isParseArgsError(err: unknown): err is TypeError {
+  return err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS');
 }
