@@ -111,3 +111,4 @@ export const mintTokenResponseSchema = z.object({ token: z.string(), expiresAt: 
 
 export const okResponseSchema = z.object({ ok: z.literal(true) });
 export const apiErrorResponseSchema = z.object({ error: wireErrorSchema });
+export const deleteRoomResponseSchema = z.object({ room: z.string(), deleted: z.literal(true), entries: z.number().int(), filesDeleted: z.number().int() });
