@@ -49,14 +49,15 @@ export class ClientEvents {
     const { socket } = caller;
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const entry = typeof event === 'string' ? this.#entryFor(event) : undefined;
-      if (entry) this.#run(caller, event as string, entry, args[0], args[1]);
-      else {
-        caller.log.debug({ event }, 'unknown event dropped');
-        const ack = args[args.length - 1];
-        if (typeof ack === 'function') {
-          const err = new ParleyError('UNSUPPORTED', `unknown event ${String(event).slice(0, 64)}`);
-          (ack as (r: unknown) => void)({ ok: false, error: err.toWire() });
-        }
+      if (typeof event === 'string' && entry) {
+        this.#run(caller, event, entry, args[0], args[1]);
+        return;
+      }
+      caller.log.debug({ event }, 'unknown event dropped');
+      const ack = args[args.length - 1];
+      if (typeof ack === 'function') {
+        const err = new ParleyError('UNSUPPORTED', `unknown event ${String(event).slice(0, 64)}`);
+        (ack as (r: unknown) => void)({ ok: false, error: err.toWire() });
       }
     });
     socket.on('disconnect', () => this.#rate.forget(socket.id));

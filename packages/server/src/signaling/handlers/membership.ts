@@ -1,6 +1,6 @@
 /** Membership and presence: `join` (new session or resume), `leave`, and what a dropped socket means. */
 import { randomBytes } from 'node:crypto';
-import { CLIENT_EVENT_SCHEMAS, ParleyError, PROTOCOL_VERSION, type JoinResult, type LogEntry } from '@parley-rtc/protocol';
+import { CLIENT_EVENT_SCHEMAS, ParleyError, PROTOCOL_VERSION, type JoinRequest, type JoinResult, type LogEntry } from '@parley-rtc/protocol';
 import { sameSecret } from '../../util/sameSecret.ts';
 import type { Caller } from '../Caller.ts';
 import type { ClientEvents } from '../ClientEvents.ts';
@@ -26,8 +26,7 @@ export function registerMembershipHandlers(events: ClientEvents, hub: SignalingH
   });
 }
 
-type JoinRequest = (typeof CLIENT_EVENT_SCHEMAS.join)['_output'];
-
+/** A new session, or the resumption of a detached one (same member id, new socket). */
 async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promise<JoinResult> {
   const { registry, io, options } = hub;
   const { store, limits, tokens } = options;
