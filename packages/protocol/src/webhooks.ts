@@ -45,7 +45,7 @@ export const webhookEventSchema = z.object({
   seq: z.number().int().positive(),
   participant: participantSchema.optional(),
   track: z.object({ id: z.string(), kind: z.enum(['audio', 'video']), source: z.string() }).optional(),
-  chat: z.object({ seq: z.number(), from: z.string(), text: z.string() }).optional(),
+  chat: z.object({ seq: z.number(), from: z.object({ id: z.string(), name: z.string() }), text: z.string() }).optional(),
   recording: z.object({ id: z.string(), bytes: z.number().optional(), error: z.string().optional() }).optional(),
 });
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;

@@ -28,8 +28,13 @@ export interface Member extends PeerInfo {
 export class LiveRoom {
   /** member id → member */
   readonly members = new Map<string, Member>();
+  readonly createdAt = Date.now();
   locked = false;
   maxParticipants: number;
+  /** Created through the server API: kept (with its settings) while empty, until deleted. */
+  managed = false;
+  /** This room's mesh → SFU threshold, when the server API set one (else the server's). */
+  meshLimit: number | undefined;
   #password: { salt: Buffer; hash: Buffer } | undefined;
 
   constructor(
@@ -71,7 +76,7 @@ export interface RegistryLimits {
   maxRooms: number;
 }
 
-/** Live rooms and which room each member is in (by member id). Empty rooms are dropped. */
+/** Live rooms and which room each member is in (by member id). Empty rooms are dropped unless managed. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, LiveRoom>();
   readonly #roomOf = new Map<string, LiveRoom>();
@@ -96,6 +101,26 @@ export class RoomRegistry {
 
   rooms(): IterableIterator<LiveRoom> {
     return this.#rooms.values();
+  }
+
+  /** Creates a managed room (or marks an existing one managed). Throws TOO_MANY_ROOMS. */
+  create(roomName: string): { room: LiveRoom; created: boolean } {
+    const existing = this.#rooms.get(roomName);
+    if (existing) {
+      existing.managed = true;
+      return { room: existing, created: false };
+    }
+    if (this.#rooms.size >= this.limits.maxRooms) throw new ParleyError('TOO_MANY_ROOMS');
+    const room = new LiveRoom(roomName, this.limits.maxPeersPerRoom);
+    room.managed = true;
+    this.#rooms.set(roomName, room);
+    return { room, created: true };
+  }
+
+  /** Forgets an empty room, managed or not (its members must have been removed first). */
+  drop(roomName: string): void {
+    const room = this.#rooms.get(roomName);
+    if (room && room.members.size === 0) this.#rooms.delete(roomName);
   }
 
   /**
@@ -136,7 +161,7 @@ export class RoomRegistry {
     clearTimeout(room.members.get(memberId)?.graceTimer);
     this.#roomOf.delete(memberId);
     room.members.delete(memberId);
-    if (room.members.size === 0) this.#rooms.delete(room.name);
+    if (room.members.size === 0 && !room.managed) this.#rooms.delete(room.name);
     return room;
   }
 }

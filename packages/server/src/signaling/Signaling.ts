@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ClientEventName, LogEntry, ServerToClientEvents } from '@parley-rtc/protocol';
+import type { ClientEventName, LogEntry, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
 import type { NewEntry } from '../roomlog/LogStore.ts';
 import { Caller } from './Caller.ts';
 import { ClientEvents, type AckData } from './ClientEvents.ts';
@@ -12,13 +12,16 @@ import { RoomRegistry } from './RoomRegistry.ts';
 import {
   memberRoom,
   type FeatureEventContext,
+  type MemberInfo,
   type MembershipListener,
+  type MediaKind,
+  type MuteListener,
   type ParleyIo,
   type SignalingHub,
   type SignalingOptions,
 } from './types.ts';
 
-export type { FeatureEventContext, MembershipListener, ParleyIo, SignalingOptions, SocketData } from './types.ts';
+export type { FeatureEventContext, MediaKind, MemberInfo, MembershipListener, MuteListener, ParleyIo, SignalingOptions, SocketData } from './types.ts';
 
 /**
  * Socket.IO signaling: rooms and presence, targeted relay of offer/answer/candidate, the room
@@ -32,6 +35,8 @@ export class Signaling {
   readonly #hub: SignalingHub;
   #admitting = true;
   readonly #membership = new Set<MembershipListener>();
+  readonly #entries = new Set<(room: string, entry: LogEntry) => void>();
+  readonly #mutes = new Set<MuteListener>();
 
   constructor(
     private readonly io: ParleyIo,
@@ -46,7 +51,9 @@ export class Signaling {
       isAdmitting: () => this.#admitting,
       publish: (room, entry) => this.publish(room, entry),
       removeMember: (memberId) => this.#removeMember(memberId),
-      notify: (kind, memberId, room, members) => this.#notify(kind, memberId, room, members),
+      endSession: (memberId, reason, message) => this.endSession(memberId, reason, message),
+      requestMute: (memberId, kind, by) => this.requestMute(memberId, kind, by),
+      notify: (kind, member, room, members) => this.#notify(kind, member, room, members),
     };
     registerMembershipHandlers(this.#events, this.#hub);
     registerRelayHandlers(this.#events, this.#hub);
@@ -77,10 +84,53 @@ export class Signaling {
     this.#admitting = false;
   }
 
-  /** Ends every session in a room (e.g. the room was deleted): `session-ended`, then disconnect. */
+  /**
+   * Ends every session in a room (e.g. the room was deleted): each member is told, removed (also
+   * those waiting to resume) and disconnected, and the room is forgotten even when managed.
+   */
   endRoom(room: string, message: string): void {
+    const live = this.registry.room(room);
+    for (const id of [...(live?.members.keys() ?? [])]) this.endSession(id, 'room-closed', message);
     this.io.to(room).emit('session-ended', { reason: 'room-closed', message });
-    this.io.in(room).disconnectSockets();
+    this.io.in(room).disconnectSockets(true);
+    this.registry.drop(room);
+  }
+
+  /**
+   * Ends one member's session (kick, room deleted): it gets `session-ended`, leaves the room at
+   * once (its resume key and session credential stop working; the others see `peer-left`), and its
+   * sockets are closed. False when no such member is in a room.
+   */
+  endSession(memberId: string, reason: SessionEndReason, message: string): boolean {
+    if (!this.registry.roomOf(memberId)) return false;
+    this.io.to(memberRoom(memberId)).emit('session-ended', { reason, message });
+    this.#removeMember(memberId);
+    this.io.in(memberRoom(memberId)).disconnectSockets(true);
+    return true;
+  }
+
+  /**
+   * Asks a member to stop sending a kind of media (`mute-request`, `by` an admin's member id or
+   * `server`), and tells the mute listeners (the SFU stops forwarding it). False for an unknown member.
+   */
+  requestMute(memberId: string, kind: MediaKind, by: string): boolean {
+    const room = this.registry.roomOf(memberId);
+    if (!room) return false;
+    this.io.to(memberRoom(memberId)).emit('mute-request', { kind, by });
+    for (const listener of this.#mutes) {
+      try {
+        listener(memberId, room.name, kind);
+      } catch (err) {
+        this.options.log.error({ err, room: room.name }, 'mute listener failed');
+      }
+    }
+    return true;
+  }
+
+  /** Calls `listener` when a member is asked to mute (the SFU enforces it); returns `off`. */
+  onMuteRequest(listener: MuteListener): () => void {
+    this.#mutes.add(listener);
+    return () => this.#mutes.delete(listener);
   }
 
   /**
@@ -103,6 +153,12 @@ export class Signaling {
     return () => this.#membership.delete(listener);
   }
 
+  /** Calls `listener` after each entry is stored and delivered (webhooks); returns `off`. */
+  onEntry(listener: (room: string, entry: LogEntry) => void): () => void {
+    this.#entries.add(listener);
+    return () => this.#entries.delete(listener);
+  }
+
   /** Sends a server event to a room (by name) or one member (by member id, which starts with '_'). */
   emitTo<E extends keyof ServerToClientEvents>(target: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
     this.io.to(target.startsWith('_') ? memberRoom(target) : target).emit(event, ...args);
@@ -114,13 +170,20 @@ export class Signaling {
     this.options.metrics.inc('parley_log_entries_total', 'Entries appended to room logs.', { kind: stored.kind });
     if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
     else this.io.to(room).emit('room_event', stored);
+    for (const listener of this.#entries) {
+      try {
+        listener(room, stored);
+      } catch (err) {
+        this.options.log.error({ err, room }, 'entry listener failed');
+      }
+    }
     return stored;
   }
 
-  #notify(kind: keyof MembershipListener, memberId: string, room: string, members: number): void {
+  #notify(kind: keyof MembershipListener, member: MemberInfo, room: string, members: number): void {
     for (const l of this.#membership) {
       try {
-        l[kind]?.(memberId, room, members);
+        l[kind]?.(member.id, room, members, member);
       } catch (err) {
         this.options.log.error({ err, room }, `membership listener failed (${kind})`);
       }
@@ -129,11 +192,12 @@ export class Signaling {
 
   /** Removes a member from its room and tells the others. Returns whether it was in one. */
   #removeMember(memberId: string): boolean {
+    const member = this.registry.roomOf(memberId)?.members.get(memberId);
     const room = this.registry.remove(memberId);
-    if (!room) return false;
+    if (!room || !member) return false;
     this.io.in(memberRoom(memberId)).socketsLeave(room.name);
     this.io.to(room.name).emit('peer-left', { id: memberId });
-    this.#notify('left', memberId, room.name, room.members.size);
+    this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
     return true;
   }
 }

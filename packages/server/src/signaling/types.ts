@@ -1,6 +1,6 @@
 /** The shapes shared by Signaling, its per-domain handlers and the features that plug into it. */
 import type { Server, Socket } from 'socket.io';
-import type { IceServer, LogEntry, ServerToClientEvents } from '@parley-rtc/protocol';
+import type { IceServer, LogEntry, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { Grants } from '../auth/grants.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
@@ -36,13 +36,25 @@ export interface FeatureEventContext {
   grants: Grants;
 }
 
+/** Who a membership change is about (webhooks and the server API name members this way). */
+export interface MemberInfo {
+  id: string;
+  name: string;
+  /** The token's subject ('anonymous' in open mode). */
+  identity: string;
+}
+
 /** Room membership changes, for features; `members` is the member count after the change. */
 export interface MembershipListener {
-  joined?(memberId: string, room: string, members: number): void;
-  left?(memberId: string, room: string, members: number): void;
+  joined?(memberId: string, room: string, members: number, member: MemberInfo): void;
+  left?(memberId: string, room: string, members: number, member: MemberInfo): void;
   /** The member came back on a new socket within the resume grace (it may have missed events). */
-  resumed?(memberId: string, room: string, members: number): void;
+  resumed?(memberId: string, room: string, members: number, member: MemberInfo): void;
 }
+
+export type MediaKind = 'audio' | 'video' | 'screen';
+/** A member was asked to stop sending `kind` (by an admin or the server API). */
+export type MuteListener = (memberId: string, room: string, kind: MediaKind) => void;
 
 /** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
 export type InboundEvents = Record<string, (...args: unknown[]) => void>;
@@ -70,6 +82,10 @@ export interface SignalingHub {
   publish(room: string, entry: NewEntry): Promise<LogEntry>;
   /** Removes a member from its room and tells the others. Returns whether it was in one. */
   removeMember(memberId: string): boolean;
+  /** Ends a member's session (told why, removed at once, sockets closed). */
+  endSession(memberId: string, reason: SessionEndReason, message: string): boolean;
+  /** Sends a member `mute-request` and tells the mute listeners. */
+  requestMute(memberId: string, kind: MediaKind, by: string): boolean;
   /** Tells the features' membership listeners. */
-  notify(kind: keyof MembershipListener, memberId: string, room: string, members: number): void;
+  notify(kind: keyof MembershipListener, member: MemberInfo, room: string, members: number): void;
 }

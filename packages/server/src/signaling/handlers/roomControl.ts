@@ -1,7 +1,7 @@
 /** Admin actions on a room: `room_control` (lock, password, size), `kick` and `mute`. */
 import { CLIENT_EVENT_SCHEMAS, ParleyError } from '@parley-rtc/protocol';
 import type { ClientEvents } from '../ClientEvents.ts';
-import { memberRoom, type SignalingHub } from '../types.ts';
+import type { SignalingHub } from '../types.ts';
 
 export function registerRoomControlHandlers(events: ClientEvents, hub: SignalingHub): void {
   const { io, options } = hub;
@@ -33,18 +33,15 @@ export function registerRoomControlHandlers(events: ClientEvents, hub: Signaling
     if (req.peer === me.id || !room.members.has(req.peer)) {
       throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
     }
-    io.to(memberRoom(req.peer)).emit('session-ended', { reason: 'kicked', message: req.reason ?? `removed by ${me.name}` });
     caller.log.info({ room: room.name, target: req.peer, by: me.id }, 'member kicked');
-    // Removed first, so the kicked member cannot resume; then its sockets are closed.
-    hub.removeMember(req.peer);
-    io.in(memberRoom(req.peer)).disconnectSockets(true);
+    hub.endSession(req.peer, 'kicked', req.reason ?? `removed by ${me.name}`);
     return null;
   });
 
   events.on('mute', CLIENT_EVENT_SCHEMAS.mute, (caller, req) => {
     const { room, me } = caller.self('admin');
     if (!room.members.has(req.peer)) throw new ParleyError('PEER_NOT_FOUND', `peer ${req.peer} is not in room ${room.name}`);
-    io.to(memberRoom(req.peer)).emit('mute-request', { kind: req.kind, by: me.id });
+    hub.requestMute(req.peer, req.kind, me.id);
     return null;
   });
 }
