@@ -19,7 +19,8 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  */
 export function ensureWebBuilt(): void {
   if (existsSync(`${webOut}/index.html`) && process.env['PARLEY_E2E_REBUILD'] !== '1') return;
-  const vite = fileURLToPath(import.meta.resolve('vite/bin/vite.js'));
+  // vite's exports map does not list its bin script; find it beside its package.json.
+  const vite = fileURLToPath(new URL('bin/vite.js', import.meta.resolve('vite/package.json')));
   const res = spawnSync(process.execPath, [vite, 'build', 'apps/web', '--logLevel', 'warn'], { cwd: repoRoot, stdio: 'inherit' });
   if (res.status !== 0) throw new Error('vite build apps/web failed');
 }
