@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError } from '@parley-rtc/protocol';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
-import { sfuRoomsOf } from '../../server/src/sfu/feature.ts';
+import { sfuRoomsOf } from '@parley-rtc/test-support/sfuInternals';
 import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '../src/index.ts';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
