@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { closeWithApp, type FeaturePlugin } from '../featureTypes.ts';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { closeWithApp, type FeatureDeps, type FeaturePlugin } from '../featureTypes.ts';
 import { createRoomAuthorizer, isAdminRequest, type RoomAuthDeps } from '../http/authorizeRoomRequest.ts';
 import { BlobStore } from '../files/BlobStore.ts';
 import { registerFileRoutes } from '../files/routes.ts';
@@ -10,8 +12,10 @@ import { registerRoomLogRoutes } from './routes.ts';
  * The room log's HTTP side and background work: messages/stats/delete routes, file upload and
  * download over a content-addressed blob store, and the retention job. (Its live side, the
  * chat_message / room_event / history events, is signaling's: signaling/handlers/roomLog.ts.)
+ * Wrapped with fastify-plugin so its `roomLog` decoration (deleting a room with its files, for
+ * the server API) reaches the app's root instance; its routes register no hooks.
  */
-export const roomLogFeature: FeaturePlugin = async (scope, { config, store, signaling, log: rootLog, tokens }) => {
+const roomLog: FeaturePlugin = async (scope, { config, store, signaling, log: rootLog, tokens }) => {
   const log = rootLog.child({ module: 'roomlog' });
   const blobs = new BlobStore(config.files.dir ?? join(config.dataDir, 'files'));
   await blobs.init();
@@ -29,19 +33,24 @@ export const roomLogFeature: FeaturePlugin = async (scope, { config, store, sign
 
   const authDeps: RoomAuthDeps = { registry: signaling.registry, tokens, adminKey: config.adminKey };
   const authorize = createRoomAuthorizer(authDeps);
+  const service: RoomLogService = {
+    deleteRoom: async (room) => {
+      const live = signaling.registry.room(room) !== undefined;
+      signaling.endRoom(room, 'the room was deleted');
+      const result = await store.deleteRoom(room);
+      if (!result) return live ? { entries: 0, filesDeleted: 0 } : undefined;
+      const filesDeleted = await releaseFiles(result.releasedFiles);
+      log.info({ room, entries: result.entries, filesDeleted }, 'room deleted');
+      return { entries: result.entries, filesDeleted };
+    },
+  };
+  scope.decorate(DECORATION, service);
   registerRoomLogRoutes(scope, {
     store,
     authorize,
     isAdmin: (req, room) => isAdminRequest(req, room, authDeps),
     adminEnabled: config.adminKey !== undefined || !tokens.openMode,
-    deleteRoom: async (room) => {
-      signaling.endRoom(room, 'the room was deleted');
-      const result = await store.deleteRoom(room);
-      if (!result) return undefined;
-      const filesDeleted = await releaseFiles(result.releasedFiles);
-      log.info({ room, entries: result.entries, filesDeleted }, 'room deleted');
-      return { entries: result.entries, filesDeleted };
-    },
+    deleteRoom: service.deleteRoom,
   });
   await registerFileRoutes(scope, {
     store,
@@ -53,3 +62,18 @@ export const roomLogFeature: FeaturePlugin = async (scope, { config, store, sign
 
   if (retentionEnabled(config.retention)) retention.start();
 };
+
+export const roomLogFeature = fp<FeatureDeps>(roomLog, { name: 'parley-roomlog', fastify: '5.x' });
+
+/** What the room log offers the rest of the server (the server API). */
+export interface RoomLogService {
+  /** Ends a room's sessions and deletes its log and files; undefined for a room that never existed. */
+  deleteRoom(room: string): Promise<{ entries: number; filesDeleted: number } | undefined>;
+}
+
+const DECORATION = 'roomLog';
+
+/** The room log service of a started app's root instance. */
+export function roomLogOf(http: FastifyInstance): RoomLogService {
+  return http.getDecorator<RoomLogService>(DECORATION);
+}
