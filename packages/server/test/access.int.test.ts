@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { signJwt } from '../src/auth/jwt.ts';
+import { signHs256 as signJwt } from '../src/auth/hs256.ts';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
 
 const SECRET = 'integration-secret-0123456789';
@@ -71,7 +71,7 @@ describe('access control with tokens and grants', () => {
     const admin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*', { admin: true })}` }, body });
     assert.equal(admin.status, 201);
     const { token } = (await admin.json()) as { token: string };
-    const p = server.app.tokens.verify(token, 'lobby');
+    const p = await server.app.tokens.verify(token, 'lobby');
     assert.equal(p.identity, 'guest');
     assert.equal(p.grants.upload, true);
     // An API key pair (its secret compared in constant time): a wrong secret is refused.

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { classifyIceUrl, diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley-rtc/protocol';
-import { signJwt } from '../src/auth/jwt.ts';
+import { signHs256 as signJwt } from '../src/auth/hs256.ts';
 import { startServer, type TestServer } from './helpers.ts';
 
 const AUTH_SECRET = 'diagnostics-auth-secret-0123456789';

@@ -15,8 +15,8 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 /** Verifies the request's token for `room` and requires a grant. Open mode allows everything. */
-export function authorize(tokens: TokenService, req: FastifyRequest, room: string, grant?: keyof Principal['grants']): Principal {
-  const principal = tokens.verify(bearerToken(req), room);
+export async function authorize(tokens: TokenService, req: FastifyRequest, room: string, grant?: keyof Principal['grants']): Promise<Principal> {
+  const principal = await tokens.verify(bearerToken(req), room);
   if (grant && principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
   return principal;
 }
@@ -45,7 +45,7 @@ export function registerTokenRoutes(http: FastifyInstance, tokens: TokenService,
       if (!expected || !sameSecret(expected, secret)) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
       apiKey = key;
     } else {
-      const principal = tokens.verify(bearerToken(req), '*');
+      const principal = await tokens.verify(bearerToken(req), '*');
       if (!principal.grants.admin) throw new ParleyError('FORBIDDEN', 'minting tokens needs the admin grant');
     }
     const body = mintSchema.safeParse(req.body);
