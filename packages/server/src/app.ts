@@ -14,7 +14,9 @@ import { sendError } from './http/errors.ts';
 import { FEATURES, type Feature } from './features.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
+import { observeJoinLatency } from './metrics/joinLatency.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
+import { limiterStoreFor } from './ratelimit/limiterStore.ts';
 import { guardConnections } from './signaling/connectionGuard.ts';
 import { registerTokenRoutes } from './http/tokens.ts';
 import { ParleyError } from '@parley-rtc/protocol';
@@ -80,10 +82,10 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
   });
-  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst });
+  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst }, limiterStoreFor(config));
   http.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer')) return;
-    const retryAfterMs = httpRate.take(req.ip);
+    const retryAfterMs = await httpRate.take(req.ip);
     if (retryAfterMs > 0) {
       throw new ParleyError('RATE_LIMITED', `too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });
     }
@@ -104,6 +106,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     iceServers: (peerId) => ice.forPeer(peerId),
     limits: config.limits,
   });
+  observeJoinLatency(io, metrics);
 
   const features: Feature[] = [];
   let closing: Promise<void> | undefined;

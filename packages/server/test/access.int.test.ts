@@ -113,6 +113,10 @@ describe('rate limits and metrics', () => {
     assert.match(metrics, /parley_log_entries_total\{kind="chat"\} \d+/);
     assert.match(metrics, /parley_event_loop_lag_seconds \d/);
     assert.match(metrics, /parley_process_cpu_seconds_total \d/);
+    // A histogram kept by prom-client: the join above took some time and succeeded.
+    assert.match(metrics, /# TYPE parley_join_duration_seconds histogram/);
+    assert.match(metrics, /parley_join_duration_seconds_count\{outcome="ok"\} [1-9]/);
+    assert.match(metrics, /parley_join_duration_seconds_bucket\{le="\+Inf",outcome="ok"\} [1-9]/);
     assert.equal((await fetch(`${server.app.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${server.app.url}/readyz`)).status, 200);
   });

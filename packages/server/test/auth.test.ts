@@ -114,20 +114,57 @@ describe('sentMediaKinds', () => {
 });
 
 describe('RateLimiter', () => {
-  it('allows the burst, refuses past it with a retry delay, and recovers at the rate', () => {
-    let now = 0;
-    const limiter = new RateLimiter({ ratePerSec: 10, burst: 3 }, () => now);
+  it('allows the burst, refuses past it with a retry delay, and recovers at the rate', async (t) => {
+    // rate-limiter-flexible reads Date.now() and expires records with setTimeout: both are faked.
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_700_000_000_000 });
+    const limiter = new RateLimiter({ ratePerSec: 10, burst: 3 });
+    const takeAll = (n: number) => Promise.all(Array.from({ length: n }, () => limiter.take('a')));
     try {
-      assert.deepEqual([limiter.take('a'), limiter.take('a'), limiter.take('a')], [0, 0, 0]);
-      assert.equal(limiter.take('a'), 100);
-      assert.equal(limiter.take('b'), 0, 'keys are independent');
-      now += 100;
-      assert.equal(limiter.take('a'), 0);
-      assert.ok(limiter.take('a') > 0);
-      now += 10_000;
-      assert.deepEqual([limiter.take('a'), limiter.take('a'), limiter.take('a')], [0, 0, 0]);
+      assert.deepEqual(await takeAll(3), [0, 0, 0]);
+      assert.equal(await limiter.take('a'), 100);
+      assert.equal(await limiter.take('b'), 0, 'keys are independent');
+      t.mock.timers.tick(100);
+      assert.equal(await limiter.take('a'), 0);
+      assert.ok((await limiter.take('a')) > 0);
+      t.mock.timers.tick(10_000);
+      assert.deepEqual(await takeAll(3), [0, 0, 0]);
     } finally {
       limiter.close();
+      limiter.close();
+    }
+  });
+
+  it('holds the sustained rate near the configured one under constant pressure', async (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_700_000_000_000 });
+    const limiter = new RateLimiter({ ratePerSec: 10, burst: 5 });
+    try {
+      let allowed = 0;
+      // 100 tries every 10 ms for 60 s.
+      for (let ms = 0; ms < 60_000; ms += 10) {
+        if ((await limiter.take('k')) === 0) allowed++;
+        t.mock.timers.tick(10);
+      }
+      assert.ok(allowed >= 600 && allowed <= 660 + 5, `allowed ${allowed} in 60 s at 10/s`);
+    } finally {
+      limiter.close();
+    }
+  });
+
+  it('answers in call order for a key, whatever path each take went', async (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_700_000_000_000 });
+    const limiter = new RateLimiter({ ratePerSec: 10, burst: 4 });
+    try {
+      const order: string[] = [];
+      const first = limiter.take('k').then(() => order.push('steady'));
+      const second = limiter.take('k').then(() => order.push('burst'));
+      // The second take starts counting, then the steady window turns over before the third: that
+      // one takes the shorter path and would overtake the second if takes were not chained per key.
+      await null;
+      t.mock.timers.tick(100);
+      const third = limiter.take('k').then(() => order.push('steady again'));
+      await Promise.all([first, second, third]);
+      assert.deepEqual(order, ['steady', 'burst', 'steady again']);
+    } finally {
       limiter.close();
     }
   });

@@ -1,6 +1,7 @@
 /** Plugs the SFU into signaling rooms (Socket.IO events, announcements); ICE servers from config. */
 import type { Feature, FeatureFactory } from '../featureTypes.ts';
 import { SfuRooms } from './SfuRooms.ts';
+import { registerSfuMetrics } from '../metrics/sfuMetrics.ts';
 
 const roomsOf = new WeakMap<Feature, SfuRooms>();
 
@@ -27,6 +28,7 @@ export const sfuFeature: FeatureFactory = async ({ config, signaling, log, ice, 
     }),
   });
   metrics.gauge('parley_sfu_rooms', 'Rooms with an SFU router on this node.', () => [{ labels: {}, value: rooms.routerCount }]);
+  registerSfuMetrics(metrics, () => [...signaling.registry.rooms()].flatMap((r) => rooms.router(r.name) ?? []));
   const feature: Feature = { name: 'sfu', close: async () => rooms.close() };
   roomsOf.set(feature, rooms);
   return feature;

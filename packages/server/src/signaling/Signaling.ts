@@ -188,16 +188,14 @@ export class Signaling {
       );
       socket.on(event, (payload: unknown, ack: unknown) => {
         metrics.inc('parley_signaling_events_total', 'Signaling events received, by event.', { event });
-        const retryAfterMs = this.#events.take(socket.id);
-        if (retryAfterMs > 0) {
+        void this.#events.take(socket.id).then((retryAfterMs) => {
+          if (retryAfterMs === 0) return listener(payload, ack);
           metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: 'RATE_LIMITED' });
           if (typeof ack === 'function') {
             const error = new ParleyError('RATE_LIMITED', `too many events; retry in ${retryAfterMs} ms`, { retryAfterMs });
             (ack as (r: unknown) => void)({ ok: false, error: error.toWire() });
           }
-          return;
-        }
-        listener(payload, ack);
+        });
       });
     };
 
@@ -432,8 +430,8 @@ export class Signaling {
       }
     });
 
-    socket.on('disconnect', (reason) => {
-      this.#events.forget(socket.id);
+    socket.on('disconnect', async (reason) => {
+      await this.#events.forget(socket.id);
       const id = myId();
       const room = id === undefined ? undefined : this.registry.roomOf(id);
       const member = id === undefined ? undefined : room?.members.get(id);
