@@ -12,7 +12,6 @@ export const MAX_LINES = 450;
 /** Files over the limit when the rule was introduced, and their line counts then. */
 export const OVERSIZE = {
   'packages/client/src/Room.ts': 596,
-  'packages/server/src/signaling/Signaling.ts': 466,
 };
 
 function walk(dir, out) {

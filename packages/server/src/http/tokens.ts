@@ -41,8 +41,10 @@ export function registerTokenRoutes(http: FastifyInstance, tokens: TokenService,
     const secret = req.headers['x-api-secret'];
     let apiKey: string | undefined;
     if (typeof key === 'string' && typeof secret === 'string') {
-      const expected = apiKeys[key];
-      if (!expected || !sameSecret(expected, secret)) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
+      const expected = Object.hasOwn(apiKeys, key) ? apiKeys[key] : undefined;
+      // Compare even for an unknown key, so the answer takes as long either way.
+      const ok = sameSecret(expected ?? '\u0000unknown', secret) && expected !== undefined;
+      if (!ok) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
       apiKey = key;
     } else {
       const principal = await tokens.verify(bearerToken(req), '*');

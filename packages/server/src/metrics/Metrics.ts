@@ -18,6 +18,7 @@ interface Collected {
 }
 
 const labelNamesOf = (labels: Labels) => Object.keys(labels).sort();
+const labelKey = (labels: Labels) => JSON.stringify(labelNamesOf(labels).map((k) => [k, labels[k]]));
 
 /**
  * The server's Prometheus metrics, kept by prom-client in a registry of their own (so several
@@ -27,6 +28,8 @@ const labelNamesOf = (labels: Labels) => Object.keys(labels).sort();
 export class Metrics {
   readonly registry = new Registry();
   readonly #counters = new Map<string, Counter>();
+  /** Counter values by name and label set, so `value()` can answer synchronously. */
+  readonly #values = new Map<string, Map<string, number>>();
   readonly #histograms = new Map<string, Histogram>();
   readonly #collected = new Map<string, Collected>();
   readonly #beforeScrape = new Set<() => void>();
@@ -58,6 +61,10 @@ export class Metrics {
       this.#counters.set(name, counter);
     }
     counter.inc(labels, by);
+    let values = this.#values.get(name);
+    if (!values) this.#values.set(name, (values = new Map()));
+    const key = labelKey(labels);
+    values.set(key, (values.get(key) ?? 0) + by);
   }
 
   /** Records one observation (e.g. a latency in seconds) in a histogram created on first use. */
@@ -87,12 +94,8 @@ export class Metrics {
   }
 
   /** Current value of a counter, for tests and logs. */
-  async value(name: string, labels: Labels = {}): Promise<number> {
-    const counter = this.#counters.get(name);
-    if (!counter) return 0;
-    const wanted = JSON.stringify(Object.entries(labels).sort());
-    const sample = (await counter.get()).values.find((v) => JSON.stringify(Object.entries(v.labels).sort()) === wanted);
-    return sample?.value ?? 0;
+  value(name: string, labels: Labels = {}): number {
+    return this.#values.get(name)?.get(labelKey(labels)) ?? 0;
   }
 
   /** The content type of `render()`'s text. */

@@ -1,4 +1,3 @@
-import type { Server } from 'socket.io';
 import type { Metrics } from './Metrics.ts';
 
 /** The outcome label of a join ack: `ok`, or the error code it answered. */
@@ -10,25 +9,16 @@ function outcomeOf(res: unknown): string {
 }
 
 /**
- * Records `parley_join_duration_seconds`: from a `join` request's arrival to its ack (token check,
- * room admission, log catch-up), by outcome. It wraps the ack in a Socket.IO middleware, so the
- * signaling handlers stay unaware of it.
+ * For a `join` request, wraps its ack so answering it records `parley_join_duration_seconds`:
+ * from the request's arrival to its answer (rate limit, token check, admission, log catch-up), by
+ * outcome. Any other event's ack comes back unchanged.
  */
-export function observeJoinLatency(io: Server, metrics: Metrics): void {
-  io.on('connection', (socket) => {
-    socket.use((packet, next) => {
-      const last = packet.length - 1;
-      const ack: unknown = packet[last];
-      if (packet[0] === 'join' && last > 0 && typeof ack === 'function') {
-        const started = performance.now();
-        packet[last] = (res: unknown) => {
-          metrics.observe('parley_join_duration_seconds', 'Time from a join request to its answer, by outcome.', (performance.now() - started) / 1000, {
-            outcome: outcomeOf(res),
-          });
-          Reflect.apply(ack, undefined, [res]);
-        };
-      }
-      next();
-    });
-  });
+export function timeJoinAck(metrics: Metrics, event: string, ack: unknown): unknown {
+  if (event !== 'join' || typeof ack !== 'function') return ack;
+  const started = performance.now();
+  return (res: unknown) => {
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe('parley_join_duration_seconds', 'Time from a join request to its answer, by outcome.', seconds, { outcome: outcomeOf(res) });
+    Reflect.apply(ack, undefined, [res]);
+  };
 }
