@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
+import { ParleyError } from '@parley-rtc/protocol';
+import { TokenVerifier } from '../src/auth/TokenVerifier.ts';
 import { request, startServer, type TestServer } from './helpers.ts';
 
 const ISSUER = 'https://idp.example.test/';
@@ -114,5 +116,14 @@ describe('tokens from an identity provider (JWKS)', () => {
       .setExpirationTime('10m')
       .sign(new TextEncoder().encode(publicJwk));
     assert.equal(errorCode(await join('idp-room', confused)), 'TOKEN_INVALID');
+  });
+
+  it('answers INTERNAL, not TOKEN_INVALID, when the key set cannot be fetched', async () => {
+    const gone = await serveJwks([]);
+    const url = gone.url;
+    await gone.close();
+    const verifier = new TokenVerifier({ apiKeys: {}, jwksUrl: url });
+    const token = await idpToken(rsa.privateKey, 'rsa-1', 'RS256', { room: 'r' });
+    await assert.rejects(verifier.verify(token), (err: unknown) => err instanceof ParleyError && err.code === 'INTERNAL');
   });
 });
