@@ -57,8 +57,8 @@ export class RateLimiter {
   }
 
   /**
-   * Forgets a key (its socket is gone), after every take of it so far has settled and its
-   * caller's continuation has run: events that arrived before a disconnect are handled first.
+   * Forgets a key (its socket is gone) once every take of it so far has settled and its caller's
+   * continuation has run, so the delete does not race them.
    */
   async forget(key: string): Promise<void> {
     await this.#pending.get(key);
