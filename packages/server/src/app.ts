@@ -18,6 +18,7 @@ import { sfuFeature } from './sfu/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
+import { limiterStoreFor } from './ratelimit/limiterStore.ts';
 import { guardConnections } from './signaling/connectionGuard.ts';
 import { registerTokenRoutes } from './http/tokens.ts';
 import { ParleyError } from '@parley-rtc/protocol';
@@ -83,10 +84,10 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
   });
-  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst });
+  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst }, limiterStoreFor(config));
   http.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer')) return;
-    const retryAfterMs = httpRate.take(req.ip);
+    const retryAfterMs = await httpRate.take(req.ip);
     if (retryAfterMs > 0) {
       throw new ParleyError('RATE_LIMITED', `too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });
     }

@@ -45,6 +45,15 @@ export const configSchema = z.strictObject({
       apiKeys: z.record(z.string().min(1), z.string().min(16)).default({}),
       /** Lifetime of tokens minted by `parley token` and POST /api/tokens, seconds. */
       tokenTtlSec: z.number().int().min(60).default(6 * 3600),
+      /**
+       * An identity provider's JSON Web Key Set (https://idp.example.com/.well-known/jwks.json):
+       * RS256/ES256 tokens are verified against it, with the same claims as Parley's own tokens.
+       */
+      jwksUrl: z.url({ protocol: /^https?$/, error: 'auth.jwksUrl must be an http(s) URL' }).optional(),
+      /** Required `iss` claim of identity-provider (JWKS) tokens. */
+      issuer: z.string().min(1).optional(),
+      /** Required `aud` claim of identity-provider (JWKS) tokens. */
+      audience: z.string().min(1).optional(),
     })
     .default({ apiKeys: {}, tokenTtlSec: 6 * 3600 }),
   rateLimits: z
@@ -189,6 +198,9 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_METRICS_TOKEN: (v) => [['metricsToken'], v],
   PARLEY_ICE_SERVERS: (v) => [['iceServers'], JSON.parse(v)],
   PARLEY_AUTH_SECRET: (v) => [['auth', 'secret'], v],
+  PARLEY_AUTH_JWKS_URL: (v) => [['auth', 'jwksUrl'], v],
+  PARLEY_AUTH_ISSUER: (v) => [['auth', 'issuer'], v],
+  PARLEY_AUTH_AUDIENCE: (v) => [['auth', 'audience'], v],
   PARLEY_TLS_CERT: (v) => [['tls', 'cert'], v],
   PARLEY_TLS_KEY: (v) => [['tls', 'key'], v],
   PARLEY_TRUST_PROXY: (v) => [['trustProxy'], parseTrustProxyText(v)],
@@ -210,6 +222,9 @@ export const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   storage: (v) => [['storage', 'driver'], v],
   'postgres-url': (v) => [['storage', 'postgresUrl'], v],
   'auth-secret': (v) => [['auth', 'secret'], v],
+  'auth-jwks-url': (v) => [['auth', 'jwksUrl'], v],
+  'auth-issuer': (v) => [['auth', 'issuer'], v],
+  'auth-audience': (v) => [['auth', 'audience'], v],
   'tls-cert': (v) => [['tls', 'cert'], v],
   'tls-key': (v) => [['tls', 'key'], v],
   'trust-proxy': (v) => [['trustProxy'], parseTrustProxyText(v)],

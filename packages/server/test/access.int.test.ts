@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { signJwt } from '../src/auth/jwt.ts';
+import { signHs256 } from '../src/auth/hs256.ts';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const SECRET = 'integration-secret-0123456789';
@@ -31,9 +31,9 @@ describe('access control with tokens and grants', () => {
 
   it('refuses joins without a token, with a forged one, an expired one, or one for another room', async () => {
     assert.equal(errorCode((await join('r1', undefined)).res), 'UNAUTHORIZED');
-    const forged = signJwt({ sub: 'x', room: 'r1', exp: 4102444800 }, 'not-the-secret-at-all');
+    const forged = signHs256({ sub: 'x', room: 'r1', exp: 4102444800 }, 'not-the-secret-at-all');
     assert.equal(errorCode((await join('r1', forged)).res), 'TOKEN_INVALID');
-    const expired = signJwt({ sub: 'x', room: 'r1', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
+    const expired = signHs256({ sub: 'x', room: 'r1', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET);
     assert.equal(errorCode((await join('r1', expired)).res), 'TOKEN_EXPIRED');
     assert.equal(errorCode((await join('r1', mint('r2'))).res), 'FORBIDDEN');
     assert.equal(errorCode((await join('r1', mint('r1', { join: false }))).res), 'FORBIDDEN');
@@ -71,12 +71,14 @@ describe('access control with tokens and grants', () => {
     const admin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*', { admin: true })}` }, body });
     assert.equal(admin.status, 201);
     const { token } = (await admin.json()) as { token: string };
-    const p = server.app.tokens.verify(token, 'lobby');
+    const p = await server.app.tokens.verify(token, 'lobby');
     assert.equal(p.identity, 'guest');
     assert.equal(p.grants.upload, true);
     // An API key pair (its secret compared in constant time): a wrong secret is refused.
     const withKey = (secret: string) => fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': 'key-1', 'x-api-secret': secret }, body });
     assert.equal((await withKey('api-secret-wrong-wrong')).status, 401);
+    const inherited = await fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': '__proto__', 'x-api-secret': 'x'.repeat(20) }, body });
+    assert.equal(inherited.status, 401, 'a key name from Object.prototype is unknown, not a crash');
     assert.equal((await withKey('api-secret-0123456789')).status, 201);
   });
 });
@@ -113,6 +115,10 @@ describe('rate limits and metrics', () => {
     assert.match(metrics, /parley_log_entries_total\{kind="chat"\} \d+/);
     assert.match(metrics, /parley_event_loop_lag_seconds \d/);
     assert.match(metrics, /parley_process_cpu_seconds_total \d/);
+    // A histogram kept by prom-client: the join above took some time and succeeded.
+    assert.match(metrics, /# TYPE parley_join_duration_seconds histogram/);
+    assert.match(metrics, /parley_join_duration_seconds_count\{outcome="ok"\} [1-9]/);
+    assert.match(metrics, /parley_join_duration_seconds_bucket\{le="\+Inf",outcome="ok"\} [1-9]/);
     assert.equal((await fetch(`${server.app.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${server.app.url}/readyz`)).status, 200);
   });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { classifyIceUrl, diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley-rtc/protocol';
-import { signJwt } from '../src/auth/jwt.ts';
+import { signHs256 } from '../src/auth/hs256.ts';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const AUTH_SECRET = 'diagnostics-auth-secret-0123456789';
@@ -90,7 +90,7 @@ describe('GET /api/diagnostics with auth, STUN, TURN and a media bind address', 
 
   it('follows the /api/ice-servers auth rule', async () => {
     assert.equal(errorCode((await get(server, '/api/diagnostics')).body), 'UNAUTHORIZED');
-    const forged = signJwt({ sub: 'x', room: '*', exp: 4102444800 }, 'not-the-secret-at-all-000');
+    const forged = signHs256({ sub: 'x', room: '*', exp: 4102444800 }, 'not-the-secret-at-all-000');
     const forgedRes = await get(server, '/api/diagnostics', forged);
     assert.equal(forgedRes.status, 401);
     assert.equal(errorCode(forgedRes.body), 'TOKEN_INVALID');

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ParleyError, roomNameSchema } from '@parley-rtc/protocol';
 import { ALL_GRANTS, grantsSchema, type Grants } from './grants.ts';
-import { jwtHeader, signJwt, verifyJwt } from './jwt.ts';
+import { signHs256 } from './hs256.ts';
+import { TokenVerifier } from './TokenVerifier.ts';
 
 /** The claims of a Parley access token. */
 export const tokenClaimsSchema = z.object({
@@ -25,6 +26,12 @@ export interface AuthConfig {
   apiKeys: Record<string, string>;
   /** Default lifetime of minted tokens, seconds. */
   tokenTtlSec: number;
+  /** An identity provider's JSON Web Key Set: RS256/ES256 tokens are verified against it. */
+  jwksUrl?: string | undefined;
+  /** Required `iss` claim of identity-provider (JWKS) tokens. */
+  issuer?: string | undefined;
+  /** Required `aud` claim of identity-provider (JWKS) tokens. */
+  audience?: string | undefined;
 }
 
 export interface Principal {
@@ -46,14 +53,19 @@ export interface MintRequest {
 
 /** Mints and verifies access tokens; in open mode every request gets every grant. */
 export class TokenService {
-  constructor(private readonly config: AuthConfig) {}
+  readonly #verifier: TokenVerifier;
 
+  constructor(private readonly config: AuthConfig) {
+    this.#verifier = new TokenVerifier(config);
+  }
+
+  /** No secret, API key or JWKS URL is configured: every request gets every grant. */
   get openMode(): boolean {
-    return !this.config.secret && Object.keys(this.config.apiKeys).length === 0;
+    return !this.config.secret && Object.keys(this.config.apiKeys).length === 0 && !this.config.jwksUrl;
   }
 
   mint(req: MintRequest, apiKey?: string): string {
-    const secret = apiKey === undefined ? this.config.secret : this.config.apiKeys[apiKey];
+    const secret = apiKey === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, apiKey) ? this.config.apiKeys[apiKey] : undefined;
     if (!secret) throw new ParleyError('UNSUPPORTED', 'no signing secret is configured (open mode)');
     const now = Math.floor(Date.now() / 1000);
     const claims: TokenClaims = tokenClaimsSchema.parse({
@@ -64,13 +76,13 @@ export class TokenService {
       iat: now,
       exp: now + (req.ttlSec ?? this.config.tokenTtlSec),
     });
-    return signJwt(claims, secret, apiKey);
+    return signHs256(claims, secret, apiKey);
   }
 
   /** Checks a token without binding it to a room (listings such as /api/streams). */
-  verifyAnyRoom(token: string | undefined): Principal {
+  async verifyAnyRoom(token: string | undefined): Promise<Principal> {
     if (this.openMode) return this.verify(undefined, '*');
-    const claims = this.#claims(token);
+    const claims = await this.#claims(token);
     return { identity: claims.sub, name: claims.name, room: claims.room, grants: claims.grants, expiresAt: claims.exp };
   }
 
@@ -78,25 +90,20 @@ export class TokenService {
    * Checks a token for a room. Open mode: no token needed, everything granted.
    * Throws UNAUTHORIZED (missing), TOKEN_INVALID, TOKEN_EXPIRED or FORBIDDEN (wrong room / no join).
    */
-  verify(token: string | undefined, room: string): Principal {
+  async verify(token: string | undefined, room: string): Promise<Principal> {
     if (this.openMode) {
       return { identity: 'anonymous', name: undefined, room, grants: ALL_GRANTS, expiresAt: undefined };
     }
-    const claims = this.#claims(token);
+    const claims = await this.#claims(token);
     if (claims.room !== '*' && claims.room !== room) {
       throw new ParleyError('FORBIDDEN', `the token is for room ${claims.room}, not ${room}`);
     }
     return { identity: claims.sub, name: claims.name, room, grants: claims.grants, expiresAt: claims.exp };
   }
 
-  #claims(token: string | undefined): TokenClaims {
+  async #claims(token: string | undefined): Promise<TokenClaims> {
     if (!token) throw new ParleyError('UNAUTHORIZED', 'this server requires an access token');
-    const { kid } = jwtHeader(token);
-    let secret: string | undefined;
-    if (typeof kid === 'string') secret = this.config.apiKeys[kid];
-    else secret = this.config.secret;
-    if (!secret) throw new ParleyError('TOKEN_INVALID', 'the token was signed with an unknown key');
-    const parsed = tokenClaimsSchema.safeParse(verifyJwt(token, secret));
+    const parsed = tokenClaimsSchema.safeParse(await this.#verifier.verify(token));
     if (!parsed.success) throw new ParleyError('TOKEN_INVALID', `the token claims are invalid: ${parsed.error.issues[0]?.message ?? ''}`);
     return parsed.data;
   }

@@ -51,7 +51,7 @@ export async function registerFileRoutes(http: FastifyInstance, deps: FileRouteD
 
     scope.post('/api/rooms/:room/files', async (req, reply) => {
       const { room } = parseInput(roomParamsSchema, req.params);
-      const caller = deps.authorize(req, room, 'upload');
+      const caller = await deps.authorize(req, room, 'upload');
       const query = parseInput(uploadQuerySchema, req.query);
       const rawName = query.name ?? headerFileName(req.headers['x-filename']);
       if (rawName === undefined) throw new ParleyError('INVALID_PAYLOAD', 'name the file with ?name= or an X-Filename header');
@@ -81,7 +81,7 @@ export async function registerFileRoutes(http: FastifyInstance, deps: FileRouteD
 
     scope.get('/api/rooms/:room/files/:sha256', async (req, reply) => {
       const { room, sha256 } = parseInput(fileParamsSchema, req.params);
-      deps.authorize(req, room);
+      await deps.authorize(req, room);
       const found = await store.findFile(room, sha256);
       const size = found ? await blobs.size(sha256) : undefined;
       if (!found || size === undefined) throw new ParleyError('NOT_FOUND', `room ${room} has no file ${sha256}`);

@@ -22,7 +22,7 @@ export interface RoomAuthDeps {
  * Decides whether a request may act on `room`, and as whom. Swap this one function to change
  * the HTTP access rules of the room log and files.
  */
-export type AuthorizeRoomRequest = (req: FastifyRequest, room: string, grant?: GrantName) => RoomCaller;
+export type AuthorizeRoomRequest = (req: FastifyRequest, room: string, grant?: GrantName) => Promise<RoomCaller>;
 
 /**
  * The current rules:
@@ -36,8 +36,8 @@ export type AuthorizeRoomRequest = (req: FastifyRequest, room: string, grant?: G
  * without the grant.
  */
 export function createRoomAuthorizer(deps: RoomAuthDeps): AuthorizeRoomRequest {
-  return (req, room, grant) => {
-    if (isAdminRequest(req, room, deps)) return { kind: 'admin' };
+  return async (req, room, grant) => {
+    if (await isAdminRequest(req, room, deps)) return { kind: 'admin' };
     const credential = sessionCredential(req);
     if (credential === undefined) {
       throw new ParleyError('UNAUTHORIZED', 'send X-Parley-Session with the session credential from your join ack');
@@ -55,13 +55,13 @@ export function createRoomAuthorizer(deps: RoomAuthDeps): AuthorizeRoomRequest {
 }
 
 /** Admin by the configured key, or by a real (not open-mode) token with the admin grant. */
-export function isAdminRequest(req: FastifyRequest, room: string, deps: RoomAuthDeps): boolean {
+export async function isAdminRequest(req: FastifyRequest, room: string, deps: RoomAuthDeps): Promise<boolean> {
   const bearer = bearerToken(req);
   if (bearer === undefined) return false;
   if (deps.adminKey !== undefined && sameSecret(bearer, deps.adminKey)) return true;
   if (deps.tokens.openMode || bearer.split('.').length !== 3) return false;
   try {
-    return deps.tokens.verify(bearer, room).grants.admin;
+    return (await deps.tokens.verify(bearer, room)).grants.admin;
   } catch {
     return false;
   }

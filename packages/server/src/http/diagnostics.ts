@@ -14,7 +14,7 @@ import { iceCaller } from './ice.ts';
 export function registerDiagnosticsRoutes(http: FastifyInstance, deps: { config: ParleyConfig; tokens: TokenService; ice: IceServerProvider }): void {
   const { config, tokens, ice } = deps;
   http.get('/api/diagnostics', async (req, reply): Promise<DiagnosticsResponse> => {
-    const who = iceCaller(req, tokens);
+    const who = await iceCaller(req, tokens);
     const iceServers = ice.forPeer(who);
     const configured: DiagnosticsResponse['configured'] = { stun: [], turnUdp: [], turnTcp: [], turns: [] };
     let expiresAt: number | undefined;

@@ -20,7 +20,7 @@ export function registerHealthRoutes(
       if (given === undefined) throw new ParleyError('UNAUTHORIZED', 'send Authorization: Bearer <metricsToken>');
       if (!sameSecret(given, token)) throw new ParleyError('FORBIDDEN', 'wrong metrics token');
     }
-    return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render());
+    return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.render());
   });
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {

@@ -16,7 +16,7 @@ const querySchema = z.object({ room: roomNameSchema.optional() });
  */
 export function registerIceRoutes(http: FastifyInstance, tokens: TokenService, ice: IceServerProvider): void {
   http.get('/api/ice-servers', async (req) => {
-    const who = iceCaller(req, tokens);
+    const who = await iceCaller(req, tokens);
     return { iceServers: ice.forPeer(who), turn: ice.hasTurn };
   });
 }
@@ -25,9 +25,9 @@ export function registerIceRoutes(http: FastifyInstance, tokens: TokenService, i
  * The auth rule of the ICE endpoints: a valid token for `?room=R` (or for any room) unless the
  * server is in open mode. Returns the identity TURN credentials are minted for.
  */
-export function iceCaller(req: FastifyRequest, tokens: TokenService): string {
+export async function iceCaller(req: FastifyRequest, tokens: TokenService): Promise<string> {
   const query = querySchema.safeParse(req.query);
   if (!query.success) throw new ParleyError('INVALID_PAYLOAD', query.error.issues[0]?.message ?? 'bad query');
-  const principal = tokens.verify(bearerToken(req), query.data.room ?? '*');
+  const principal = await tokens.verify(bearerToken(req), query.data.room ?? '*');
   return principal.identity === 'anonymous' ? `anon-${randomUUID().slice(0, 8)}` : principal.identity;
 }

@@ -15,8 +15,8 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 /** Verifies the request's token for `room` and requires a grant. Open mode allows everything. */
-export function authorize(tokens: TokenService, req: FastifyRequest, room: string, grant?: keyof Principal['grants']): Principal {
-  const principal = tokens.verify(bearerToken(req), room);
+export async function authorize(tokens: TokenService, req: FastifyRequest, room: string, grant?: keyof Principal['grants']): Promise<Principal> {
+  const principal = await tokens.verify(bearerToken(req), room);
   if (grant && principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
   return principal;
 }
@@ -41,11 +41,13 @@ export function registerTokenRoutes(http: FastifyInstance, tokens: TokenService,
     const secret = req.headers['x-api-secret'];
     let apiKey: string | undefined;
     if (typeof key === 'string' && typeof secret === 'string') {
-      const expected = apiKeys[key];
-      if (!expected || !sameSecret(expected, secret)) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
+      const expected = Object.hasOwn(apiKeys, key) ? apiKeys[key] : undefined;
+      // Compare even for an unknown key, so the answer takes as long either way.
+      const ok = sameSecret(expected ?? '\u0000unknown', secret) && expected !== undefined;
+      if (!ok) throw new ParleyError('UNAUTHORIZED', 'unknown API key or wrong secret');
       apiKey = key;
     } else {
-      const principal = tokens.verify(bearerToken(req), '*');
+      const principal = await tokens.verify(bearerToken(req), '*');
       if (!principal.grants.admin) throw new ParleyError('FORBIDDEN', 'minting tokens needs the admin grant');
     }
     const body = mintSchema.safeParse(req.body);

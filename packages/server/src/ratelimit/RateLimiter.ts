@@ -1,67 +1,89 @@
-/** Token-bucket limits keyed by a string (socket id, IP address). */
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryStore, type LimiterStore } from './limiterStore.ts';
+
+/** Limits keyed by a string (socket id, IP address). */
 export interface RateLimit {
   /** Sustained rate, tokens per second. */
   ratePerSec: number;
-  /** Bucket size: how many may be spent at once. */
+  /** How many may be spent at once. */
   burst: number;
 }
 
-interface Bucket {
-  tokens: number;
-  updatedAt: number;
-}
+/**
+ * How much longer than a token bucket the burst allowance takes to come back. rate-limiter-flexible
+ * counts in fixed windows; with the burst window 10× the bucket's refill time, a client that keeps
+ * pushing gets at most 1.1× the configured rate.
+ */
+const BURST_WINDOW_FACTOR = 10;
 
+let nextPrefix = 0;
+
+/**
+ * rate-limiter-flexible limits in the shape of a token bucket: a steady limiter (one point per
+ * 1/rate seconds) and, when it is spent, a burst limiter (burst − 1 more points per window). The
+ * store makes both: memory now; a shared store (Redis) drops in through `LimiterStore`.
+ */
 export class RateLimiter {
-  readonly #buckets = new Map<string, Bucket>();
-  readonly #sweep: NodeJS.Timeout;
+  readonly #steady: RateLimiterAbstract;
+  readonly #burst: RateLimiterAbstract | undefined;
+  readonly #limiter: Pick<BurstyRateLimiter, 'consume'>;
+  /** Per key, the last pending take: results come back in call order (events keep their order). */
+  readonly #pending = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  constructor(
-    private readonly limit: RateLimit,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    // Forget buckets that have refilled completely, so idle keys do not accumulate.
-    this.#sweep = setInterval(() => this.#forgetFull(), 30_000);
-    this.#sweep.unref();
+  constructor(limit: RateLimit, store: LimiterStore = memoryStore) {
+    if (!(limit.ratePerSec > 0) || !(limit.burst >= 1)) throw new TypeError('a rate limit needs ratePerSec > 0 and burst >= 1');
+    const prefix = `parley-rl${nextPrefix++}`;
+    this.#steady = store({ keyPrefix: `${prefix}:steady`, points: 1, duration: 1 / limit.ratePerSec });
+    const extra = limit.burst - 1;
+    this.#burst =
+      extra > 0 ? store({ keyPrefix: `${prefix}:burst`, points: extra, duration: (BURST_WINDOW_FACTOR * extra) / limit.ratePerSec }) : undefined;
+    this.#limiter = this.#burst ? new BurstyRateLimiter(this.#steady, this.#burst) : this.#steady;
   }
 
-  /** Spends `cost` tokens. Returns 0 when allowed, else the ms until enough tokens are back. */
-  take(key: string, cost = 1): number {
-    const t = this.now();
-    let bucket = this.#buckets.get(key);
-    if (!bucket) {
-      bucket = { tokens: this.limit.burst, updatedAt: t };
-      this.#buckets.set(key, bucket);
-    } else {
-      bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((t - bucket.updatedAt) / 1000) * this.limit.ratePerSec);
-      bucket.updatedAt = t;
-    }
-    if (bucket.tokens >= cost) {
-      bucket.tokens -= cost;
-      return 0;
-    }
-    return Math.ceil(((cost - bucket.tokens) / this.limit.ratePerSec) * 1000);
+  /** Spends `cost` points. Resolves 0 when allowed, else the ms until the key may try again. */
+  take(key: string, cost = 1): Promise<number> {
+    const previous = this.#pending.get(key);
+    const result = (previous ?? Promise.resolve()).then(() => this.#consume(key, cost));
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.set(key, settled);
+    void settled.then(() => {
+      if (this.#pending.get(key) === settled) this.#pending.delete(key);
+    });
+    return result;
   }
 
-  forget(key: string): void {
-    this.#buckets.delete(key);
+  /**
+   * Forgets a key (its socket is gone) once every take of it so far has settled and its caller's
+   * continuation has run, so the delete does not race them.
+   */
+  async forget(key: string): Promise<void> {
+    await this.#pending.get(key);
+    await Promise.all([this.#steady.delete(key), this.#burst?.delete(key)]);
   }
 
-  get size(): number {
-    return this.#buckets.size;
-  }
-
+  /** Idempotent: drops the memory store's records (and their expiry timers). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#sweep);
-    this.#buckets.clear();
+    for (const limiter of [this.#steady, this.#burst]) {
+      if (!(limiter instanceof RateLimiterMemory)) continue;
+      for (const { key } of limiter.dump().storage) void limiter.delete(key);
+    }
+    this.#pending.clear();
   }
 
-  #forgetFull(): void {
-    const t = this.now();
-    for (const [key, b] of this.#buckets) {
-      if (b.tokens + ((t - b.updatedAt) / 1000) * this.limit.ratePerSec >= this.limit.burst) this.#buckets.delete(key);
+  async #consume(key: string, cost: number): Promise<number> {
+    if (this.#closed) return 0;
+    try {
+      await this.#limiter.consume(key, cost);
+      return 0;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext));
+      throw err;
     }
   }
 }

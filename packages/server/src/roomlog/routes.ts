@@ -27,7 +27,7 @@ export interface RoomLogRouteDeps {
   store: LogStore;
   authorize: AuthorizeRoomRequest;
   /** Whether the request carries admin credentials for the room. */
-  isAdmin: (req: FastifyRequest, room: string) => boolean;
+  isAdmin: (req: FastifyRequest, room: string) => Promise<boolean>;
   /** Whether admin calls are possible at all (an adminKey or real tokens are configured). */
   adminEnabled: boolean;
   /** Ends the live sessions of a room and deletes it; returns undefined for an unknown room. */
@@ -43,7 +43,7 @@ export function registerRoomLogRoutes(http: FastifyInstance, deps: RoomLogRouteD
 
   http.get('/api/rooms/:room/messages', async (req) => {
     const { room } = parseInput(roomParamsSchema, req.params);
-    deps.authorize(req, room);
+    await deps.authorize(req, room);
     const query = parseInput(messagesQuerySchema, req.query);
     if (query.after !== undefined && query.before !== undefined && query.before <= query.after + 1) {
       throw new ParleyError('INVALID_PAYLOAD', 'before must be greater than after + 1');
@@ -60,7 +60,7 @@ export function registerRoomLogRoutes(http: FastifyInstance, deps: RoomLogRouteD
 
   http.get('/api/rooms/:room/stats', async (req) => {
     const { room } = parseInput(roomParamsSchema, req.params);
-    deps.authorize(req, room);
+    await deps.authorize(req, room);
     const stats = await store.stats(room);
     if (!stats) throw new ParleyError('ROOM_NOT_FOUND', `no room ${room}`);
     return stats;
@@ -68,7 +68,7 @@ export function registerRoomLogRoutes(http: FastifyInstance, deps: RoomLogRouteD
 
   http.delete('/api/rooms/:room', async (req) => {
     const { room } = parseInput(roomParamsSchema, req.params);
-    if (!deps.isAdmin(req, room)) {
+    if (!(await deps.isAdmin(req, room))) {
       if (!deps.adminEnabled) throw new ParleyError('FORBIDDEN', 'deleting rooms is disabled: no adminKey is configured');
       if (req.headers.authorization === undefined) throw new ParleyError('UNAUTHORIZED', 'send Authorization: Bearer <adminKey>');
       throw new ParleyError('FORBIDDEN', 'deleting a room needs the admin key or an admin token');

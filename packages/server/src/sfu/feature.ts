@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { closeWithApp, type FeatureDeps, type FeaturePlugin } from '../featureTypes.ts';
 import { SfuRooms } from './SfuRooms.ts';
+import { registerSfuMetrics } from '../metrics/sfuMetrics.ts';
 
 const DECORATION = 'sfuRooms';
 
@@ -30,6 +31,7 @@ const sfu: FeaturePlugin = async (http, { config, signaling, log, ice, metrics }
   });
   closeWithApp(http, 'sfu', log, () => rooms.close());
   metrics.gauge('parley_sfu_rooms', 'Rooms with an SFU router on this node.', () => [{ labels: {}, value: rooms.routerCount }]);
+  registerSfuMetrics(metrics, () => [...signaling.registry.rooms()].flatMap((r) => rooms.router(r.name) ?? []));
   http.decorate(DECORATION, rooms);
 };
 

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { CLIENT_EVENT_SCHEMAS, ParleyError, type Ack, type ClientEventName, type ClientToServerEvents } from '@parley-rtc/protocol';
 import type { Metrics } from '../metrics/Metrics.ts';
+import { timeJoinAck } from '../metrics/joinLatency.ts';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
 import type { Caller } from './Caller.ts';
 import { handle } from './handler.ts';
@@ -60,10 +61,10 @@ export class ClientEvents {
         (ack as (r: unknown) => void)({ ok: false, error: err.toWire() });
       }
     });
-    socket.on('disconnect', () => this.#rate.forget(socket.id));
+    socket.on('disconnect', () => void this.#rate.forget(socket.id));
   }
 
-  /** Releases the rate limiter's timer. */
+  /** Releases the rate limiter's records. */
   close(): void {
     this.#rate.close();
   }
@@ -84,18 +85,21 @@ export class ClientEvents {
   #run(caller: Caller, event: string, entry: Entry, payload: unknown, ack: unknown): void {
     const metrics = this.#metrics;
     metrics.inc('parley_signaling_events_total', 'Signaling events received, by event.', { event });
-    const retryAfterMs = this.#rate.take(caller.socket.id);
-    if (retryAfterMs > 0) {
-      metrics.inc('parley_errors_total', ERRORS_HELP, { code: 'RATE_LIMITED' });
-      if (typeof ack === 'function') {
-        const error = new ParleyError('RATE_LIMITED', `too many events; retry in ${retryAfterMs} ms`, { retryAfterMs });
-        (ack as (r: unknown) => void)({ ok: false, error: error.toWire() });
+    ack = timeJoinAck(metrics, event, ack);
+    // Takes answer in call order per socket, so a socket's events keep their order.
+    void this.#rate.take(caller.socket.id).then((retryAfterMs) => {
+      if (retryAfterMs > 0) {
+        metrics.inc('parley_errors_total', ERRORS_HELP, { code: 'RATE_LIMITED' });
+        if (typeof ack === 'function') {
+          const error = new ParleyError('RATE_LIMITED', `too many events; retry in ${retryAfterMs} ms`, { retryAfterMs });
+          (ack as (r: unknown) => void)({ ok: false, error: error.toWire() });
+        }
+        return;
       }
-      return;
-    }
-    const listener = handle(entry.schema, (req) => entry.fn(caller, req), caller.log, caller.logContext, (code) =>
-      metrics.inc('parley_errors_total', ERRORS_HELP, { code }),
-    );
-    listener(payload, ack);
+      const listener = handle(entry.schema, (req) => entry.fn(caller, req), caller.log, caller.logContext, (code) =>
+        metrics.inc('parley_errors_total', ERRORS_HELP, { code }),
+      );
+      listener(payload, ack);
+    });
   }
 }

@@ -24,13 +24,13 @@ export function guardConnections(
 ): { close(): void } {
   const rate = new RateLimiter({ ratePerSec: limits.connectionsPerMin / 60, burst: limits.connectionBurst });
   const open = new Map<string, number>();
-  io.use((socket, next) => {
+  io.use(async (socket, next) => {
     const ip = addressOf(socket.request) ?? socket.handshake.address;
     const refuse = (error: ParleyError) => {
       metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: error.code });
       next(Object.assign(new Error(error.message), { data: error.toWire() }));
     };
-    const retryAfterMs = rate.take(ip);
+    const retryAfterMs = await rate.take(ip);
     if (retryAfterMs > 0) return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
     const count = open.get(ip) ?? 0;
     if (count >= limits.maxConnectionsPerIp) {

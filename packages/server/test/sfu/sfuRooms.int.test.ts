@@ -106,6 +106,11 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     assert.equal(sub.consumers[0]!.producerId, heard.id);
     await waitFor(() => packets >= 30, 10_000, '30 RTP packets at the subscriber');
     assert.equal(wrongSsrc, 0, 'the publisher SSRC is rewritten');
+    // the SFU's counters on /metrics grow with the forwarded packets
+    const scrape = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${server.app.url}/metrics`)).text())?.[1]);
+    const forwarded = await scrape('parley_sfu_packets_forwarded_total');
+    assert.ok(forwarded >= 30, `parley_sfu_packets_forwarded_total is ${forwarded}`);
+    assert.equal(await scrape('parley_sfu_consumers'), 1);
 
     // alice leaves: bob hears that the producer closed; the room goes back to mesh
     const closed = nextEvent<{ id: string; peer: string }>(b.socket, 'sfu-producer-closed');
@@ -118,6 +123,8 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), undefined);
     assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), 'NOT_FOUND', 'closed once');
     assert.ok(packets - after <= 5);
+    assert.ok((await scrape('parley_sfu_packets_forwarded_total')) >= forwarded, 'the counter does not shrink when the router closes');
+    assert.equal(await scrape('parley_sfu_consumers'), 0);
   } finally {
     if (timer) clearInterval(timer);
     pubPeer?.close();

@@ -53,13 +53,13 @@ export function registerMediaRoutes(
    * Media routes check tokens like the rest of the server: the token's room is the stream name
    * (or '*'); WHIP needs `publish`, playback `subscribe`, recordings `record`. Open mode allows all.
    */
-  const allow = (req: FastifyRequest, stream: string, grant: GrantName) => {
-    const principal = tokens.verify(bearerToken(req), stream.startsWith('recording:') ? '*' : stream);
+  const allow = async (req: FastifyRequest, stream: string, grant: GrantName) => {
+    const principal = await tokens.verify(bearerToken(req), stream.startsWith('recording:') ? '*' : stream);
     if (principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
     return principal;
   };
-  const anyRoom = (req: FastifyRequest, grant?: GrantName) => {
-    const principal = tokens.verifyAnyRoom(bearerToken(req));
+  const anyRoom = async (req: FastifyRequest, grant?: GrantName) => {
+    const principal = await tokens.verifyAnyRoom(bearerToken(req));
     if (grant && principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
     return principal;
   };
@@ -70,7 +70,7 @@ export function registerMediaRoutes(
 
   http.post('/offer', { bodyLimit: LIMITS.sdp + 4096 }, async (req) => {
     const body = parse(offerBodySchema, req.body, 'offer');
-    allow(req, body.stream ?? media.defaultStream, 'subscribe');
+    await allow(req, body.stream ?? media.defaultStream, 'subscribe');
     const { answer } = await media.view(body.stream ?? media.defaultStream, body.sdp, req.ip);
     return { sdp: answer, type: 'answer' as const };
   });
@@ -92,7 +92,7 @@ export function registerMediaRoutes(
       const stream = nameSchema.safeParse(req.params.stream);
       if (stream.success) {
         try {
-          const link = links(allow(req, stream.data, role === 'whip' ? 'publish' : 'subscribe').identity);
+          const link = links((await allow(req, stream.data, role === 'whip' ? 'publish' : 'subscribe')).identity);
           if (link.length > 0) reply.header('link', link);
         } catch {
           // No Link headers for an unauthorized pre-flight; the POST will say why.
@@ -103,7 +103,7 @@ export function registerMediaRoutes(
 
     http.post<{ Params: { stream: string } }>(`/${role}/:stream`, async (req, reply) => {
       const stream = parse(nameSchema, req.params.stream, 'stream name');
-      const principal = allow(req, stream, role === 'whip' ? 'publish' : 'subscribe');
+      const principal = await allow(req, stream, role === 'whip' ? 'publish' : 'subscribe');
       const offer = sdpBody(req.headers['content-type'], req.body);
       const { id, answer } = role === 'whep' ? await media.view(stream, offer, req.ip) : await media.publish(stream, offer, req.ip);
       return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer, principal.identity === 'anonymous' ? id : principal.identity);
@@ -143,30 +143,30 @@ export function registerMediaRoutes(
   }
 
   http.get('/api/streams', async (req) => {
-    anyRoom(req, 'subscribe');
+    await anyRoom(req, 'subscribe');
     return { streams: media.streams.list() };
   });
 
   http.get('/api/recordings', async (req) => {
-    anyRoom(req, 'record');
+    await anyRoom(req, 'record');
     return { recordings: media.recordings.list() };
   });
 
   http.post('/api/recordings', async (req, reply) => {
     const body = parse(z.object({ stream: streamNameSchema }), req.body, 'recording request');
-    allow(req, body.stream, 'record');
+    await allow(req, body.stream, 'record');
     const recording = await media.startRecording(body.stream);
     return reply.status(201).send({ recording });
   });
 
   http.delete<{ Params: { id: string } }>('/api/recordings/:id', async (req) => {
-    anyRoom(req, 'record');
+    await anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
     return { recording: media.recordings.stop(id) };
   });
 
   http.get<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {
-    anyRoom(req, 'record');
+    await anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
     const path = media.recordings.pathOf(id);
     if (!media.recordings.isPlayable(id) || !existsSync(path)) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);

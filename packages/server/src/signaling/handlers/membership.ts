@@ -35,7 +35,7 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
   if (req.protocol !== undefined && req.protocol.split('.')[0] !== PROTOCOL_VERSION.split('.')[0]) {
     throw new ParleyError('VERSION_MISMATCH', `server speaks protocol ${PROTOCOL_VERSION}`);
   }
-  const principal = tokens.verify(req.token, req.room);
+  const principal = await tokens.verify(req.token, req.room);
   if (!principal.grants.join) throw new ParleyError('FORBIDDEN', 'the token does not grant join');
   const current = caller.memberId;
   if (current !== undefined && registry.roomOf(current)) throw new ParleyError('ALREADY_IN_ROOM');
