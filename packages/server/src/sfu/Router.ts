@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ParleyError } from '@parley-rtc/protocol';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
 import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '@parley-rtc/rtc/sdp';
@@ -97,7 +97,7 @@ interface PeerEntry {
 
 const ID_RE = /^[\w-]{1,64}$/;
 
-export class Router extends MediaEmitter<RouterEvents> {
+export class Router extends TypedEmitter<RouterEvents> {
   readonly id: string;
   readonly #opts: RouterOptions;
   readonly #limits: RouterLimits;

@@ -4,7 +4,7 @@
  */
 import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { watchLiveness } from './liveness.ts';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
@@ -14,7 +14,7 @@ import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';
 
 
-export class PublisherSession extends MediaEmitter<SessionEvents> {
+export class PublisherSession extends TypedEmitter<SessionEvents> {
   readonly id: string;
   readonly stream: string;
   readonly peer: MediaPeer;
