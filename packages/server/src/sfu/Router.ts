@@ -79,6 +79,11 @@ export class Router extends TypedEmitter<RouterEvents> {
     return this.#closeReason !== undefined;
   }
 
+  /** Why it closed (undefined while open). */
+  get closeReason(): RouterCloseReason | undefined {
+    return this.#closeReason;
+  }
+
   /** A single-stream producer (not simulcast) by id. */
   producer(id: string): Producer | undefined {
     const p = this.#producers.get(id);
