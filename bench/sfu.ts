@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnCommandReady, type ReadyChild } from './lib/spawnReady.ts';
 import { Producer } from '../packages/server/src/sfu/Producer.ts';
 import { Consumer } from '../packages/server/src/sfu/Consumer.ts';
+import { Forwarding } from '../packages/server/src/sfu/Forwarding.ts';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -134,10 +135,13 @@ export async function runOne(n: number, clip: string, opts: { windowS: number; w
 function jsPathMicros(): number {
   const vp8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
   const producer = new Producer({ id: 'p', peerId: 'pub', kind: 'video', codec: vp8, payloadType: 96, ssrc: 1, sendKeyFrameRequest: () => {} });
+  const forwarding = new Forwarding();
   let sink = 0;
   for (let i = 0; i < 320; i++) {
     const output = { ssrc: 1000 + i, isOpen: true, sendRtp: (b: Buffer) => (sink += b[3]!) >= 0, sendRtcp: () => true };
-    new Consumer({ id: `c${i}`, peerId: 'sub', producer, output, payloadType: 100 }).start();
+    const consumer = new Consumer({ id: `c${i}`, peerId: 'sub', producer, output, payloadType: 100 });
+    forwarding.add(consumer);
+    consumer.start();
   }
   const payload = Buffer.alloc(1100);
   payload.set([0x10, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);

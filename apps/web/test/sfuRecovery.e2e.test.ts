@@ -101,7 +101,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
         const oldTracks = await cameraTrackIds(ben.page, annId);
         assert.equal(oldTracks.length, 1);
 
-        router.closePeer(publisher, 'test: publisher lost');
+        router.closePeer(publisher, 'close');
         assert.equal(router.peer(publisher), undefined);
         await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
@@ -148,7 +148,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
         assert.equal(oldTracks.length, 1);
         await recordStates(ben.page, annId);
 
-        router.closePeer(subscriber, 'test: subscriber lost');
+        router.closePeer(subscriber, 'close');
         await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,

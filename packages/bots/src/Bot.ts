@@ -20,7 +20,7 @@ import {
 } from '@parley-rtc/protocol';
 import { ClientError } from '@parley-rtc/client';
 import { isPolite, SignalClient, type SignalClientOptions } from '@parley-rtc/client/internal';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import type { EncodedClip } from './media/clip.ts';
 import { Playout } from './media/Playout.ts';
 import { MeshLink } from './MeshLink.ts';
@@ -64,7 +64,7 @@ export interface BotEvents {
   closed: [reason: string];
 }
 
-export class Bot extends MediaEmitter<BotEvents> {
+export class Bot extends TypedEmitter<BotEvents> {
   readonly options: BotOptions;
   readonly #sources: Playout[];
   readonly #streamId = `bot-${randomUUID()}`;

@@ -15,7 +15,7 @@ import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-dat
 import type { CandidateRequest, IceServer, PeerInfo } from '@parley-rtc/protocol';
 import type { PeerMediaState } from '@parley-rtc/client';
 import { PEER_CHANNEL_ID, PEER_CHANNEL_LABEL, type SignalSender } from '@parley-rtc/client/internal';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { mediaDescription } from '@parley-rtc/rtc/MediaPeer';
 import { MediaTrack, type TrackDirection } from '@parley-rtc/rtc/MediaTrack';
@@ -63,7 +63,7 @@ const RETIRED_CHANNELS: DataChannel[] = [];
 
 const STATES = new Set<LinkState>(['new', 'connecting', 'connected', 'disconnected', 'failed', 'closed']);
 
-export class MeshLink extends MediaEmitter<MeshLinkEvents> {
+export class MeshLink extends TypedEmitter<MeshLinkEvents> {
   readonly peer: PeerInfo;
   readonly #opts: MeshLinkOptions;
   readonly #pc: PeerConnection;

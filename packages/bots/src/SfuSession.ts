@@ -7,7 +7,7 @@
  * (1, 2, 4 … 10 s), for the producers that still exist.
  */
 import type { IceServer, MediaSource, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { BOT_CODECS } from './codecs.ts';
 import { asksForKeyFrame, type Playout } from './media/Playout.ts';
@@ -41,7 +41,7 @@ const MAX_PER_SUBSCRIBE = 16;
 
 const backoff = (failures: number): number => Math.min(10_000, 1000 * 2 ** Math.max(0, failures - 1));
 
-export class SfuSession extends MediaEmitter<SfuSessionEvents> {
+export class SfuSession extends TypedEmitter<SfuSessionEvents> {
   readonly #opts: SfuSessionOptions;
   /** Producers of other members that still exist. */
   readonly #producers = new Map<string, SfuProducerInfo>();

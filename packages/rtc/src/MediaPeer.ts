@@ -10,7 +10,7 @@ import { toLibdatachannelServers } from './iceServers.ts';
 import nodeDataChannel, { type DataChannel, type DataChannelInitConfig, type PeerConnection, type RtcConfig } from 'node-datachannel';
 import type { IceServer } from '@parley-rtc/protocol';
 import { ParleyError } from '@parley-rtc/protocol';
-import { MediaEmitter } from './emitter.ts';
+import { TypedEmitter } from './emitter.ts';
 import { MediaTrack, type TrackDirection } from './MediaTrack.ts';
 import { randomSsrc } from './rtp/rtp.ts';
 import { waitGathered, withoutCandidates } from './gathering.ts';
@@ -85,7 +85,7 @@ export function mediaDescription(opts: AddTrackOptions, ssrc: number): InstanceT
   return desc;
 }
 
-export class MediaPeer extends MediaEmitter<MediaPeerEvents> {
+export class MediaPeer extends TypedEmitter<MediaPeerEvents> {
   readonly id: string;
   readonly tracks: MediaTrack[] = [];
   readonly dataChannels: DataChannel[] = [];

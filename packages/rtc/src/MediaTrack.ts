@@ -4,7 +4,7 @@
  * `sendRtp`. This is the unit an SFU forwards between.
  */
 import type { Track } from 'node-datachannel';
-import { MediaEmitter } from './emitter.ts';
+import { TypedEmitter } from './emitter.ts';
 import { isRtcp } from './rtp/rtp.ts';
 import { tryParseRtcp, writePli, type RtcpPacket } from './rtp/rtcp.ts';
 import type { CodecSpec } from './sdp.ts';
@@ -31,7 +31,7 @@ export interface MediaTrackInit {
   ssrc: number;
 }
 
-export class MediaTrack extends MediaEmitter<MediaTrackEvents> {
+export class MediaTrack extends TypedEmitter<MediaTrackEvents> {
   readonly mid: string;
   readonly kind: 'audio' | 'video';
   readonly direction: TrackDirection;

@@ -58,8 +58,17 @@ function bad(message: string): ParleyError {
   return new ParleyError('BAD_SDP', message);
 }
 
+export interface ParseSdpOptions {
+  /**
+   * Require a DTLS fingerprint and ICE credentials for every section in use (default true: an
+   * offer we answer). False reads only the sections, e.g. to see what a relayed SDP would send.
+   */
+  requireTransport?: boolean;
+}
+
 /** Parses and sanity-checks an SDP; throws ParleyError BAD_SDP / PAYLOAD_TOO_LARGE. */
-export function parseSdp(sdp: string): ParsedSdp {
+export function parseSdp(sdp: string, opts: ParseSdpOptions = {}): ParsedSdp {
+  const requireTransport = opts.requireTransport ?? true;
   if (sdp.length > LIMITS.sdp) throw new ParleyError('PAYLOAD_TOO_LARGE', `SDP larger than ${LIMITS.sdp} bytes`);
   const lines = sdp.split(/\r?\n/).filter((l) => l.length > 0);
   if (lines[0] !== 'v=0') throw bad('SDP must start with v=0');
@@ -158,8 +167,9 @@ export function parseSdp(sdp: string): ParsedSdp {
     if (mids.has(m.mid)) throw bad(`duplicate mid ${m.mid}`);
     mids.add(m.mid);
     if (!m.explicitDirection) m.direction = sessionDirection;
-    if (m.port !== 0 && !(m.hasFingerprint || sessionHasFingerprint)) throw bad('SDP has no DTLS fingerprint');
-    if (m.port !== 0 && !(m.hasUfrag || sessionHasUfrag)) throw bad('SDP has no ICE credentials');
+    if (!requireTransport || m.port === 0) continue;
+    if (!(m.hasFingerprint || sessionHasFingerprint)) throw bad('SDP has no DTLS fingerprint');
+    if (!(m.hasUfrag || sessionHasUfrag)) throw bad('SDP has no ICE credentials');
   }
   return {
     media: media.map(({ kind, mid, direction, port, codecs, ssrcs, extmaps, rids, simulcast }) => ({
@@ -212,3 +222,20 @@ export const INGEST_VIDEO_CODECS: CodecSpec[] = [
   { kind: 'video', name: 'h264', clockRate: 90000, profileLevelId: '42e01f' },
 ];
 export const INGEST_AUDIO_CODECS: CodecSpec[] = [{ kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 }];
+
+/**
+ * What a publisher's sending section is ingested as: the first codec of `INGEST_VIDEO_CODECS` /
+ * `INGEST_AUDIO_CODECS` it offers, with the payload type it offered it under. For H.264 the
+ * profile-level-id the publisher offered replaces the default (the answer and the subscribers'
+ * codec match use the stream's real profile). Undefined when the section offers none of them.
+ */
+export function chooseIngestCodec(media: SdpMedia): { codec: CodecSpec; payloadType: number } | undefined {
+  if (media.kind === 'application') return undefined;
+  for (const codec of media.kind === 'video' ? INGEST_VIDEO_CODECS : INGEST_AUDIO_CODECS) {
+    const offered = matchCodec(media, codec);
+    if (!offered) continue;
+    const profile = codec.name === 'h264' ? /^[0-9a-f]{6}$/i.exec(fmtpParams(offered.fmtp).get('profile-level-id') ?? '')?.[0] : undefined;
+    return { codec: profile ? { ...codec, profileLevelId: profile.toLowerCase() } : codec, payloadType: offered.payloadType };
+  }
+  return undefined;
+}

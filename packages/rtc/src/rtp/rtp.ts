@@ -147,6 +147,40 @@ export function rtpPayloadOffset(buf: Buffer): number | undefined {
 }
 
 /**
+ * The packet without CSRCs and header extension (a copy), the packet itself when it has neither,
+ * or undefined when it is malformed (fields overrun it, bad padding). Forwarders use it because the
+ * extension ids and CSRCs were negotiated with the sender, not with the receivers.
+ */
+export function normalizeRtp(buf: Buffer): Buffer | undefined {
+  const b0 = buf[0]!;
+  const len = buf.length;
+  const offset = rtpPayloadOffset(buf);
+  if (offset === undefined) return undefined;
+  if (b0 & 0x20) {
+    const pad = buf[len - 1]!;
+    if (pad === 0 || offset + pad > len) return undefined;
+  }
+  if (offset === 12) return buf;
+  const out = Buffer.allocUnsafe(12 + len - offset);
+  buf.copy(out, 0, 0, 12);
+  out[0] = b0 & 0xe0; // keep V and P, clear X and CC
+  buf.copy(out, 12, offset);
+  return out;
+}
+
+/**
+ * Writes header values back into a fixed 12-byte header (byte 1 = M bit and payload type): a
+ * forwarder that rewrote a packet in place for each receiver restores what it received.
+ */
+export function restoreHeader(pkt: Buffer, b1: number, seq: number, ts: number, ssrc: number): void {
+  pkt[1] = b1;
+  pkt[2] = seq >>> 8;
+  pkt[3] = seq & 0xff;
+  pkt.writeUInt32BE(ts, 4);
+  pkt.writeUInt32BE(ssrc, 8);
+}
+
+/**
  * Copies a packet with a new SSRC, payload type, sequence number and timestamp, dropping the
  * header extension and CSRCs (their ids were negotiated with the sender, not with the receiver).
  * Returns undefined for a malformed input packet.

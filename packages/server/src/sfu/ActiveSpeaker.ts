@@ -12,7 +12,7 @@
  * A `change` is emitted when the active speaker or the set of speakers changes, never for level
  * changes alone, so announcements stay rare (at most one per interval).
  */
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 
 export interface SpeakerLevel {
   producerId: string;
@@ -42,7 +42,7 @@ interface Track {
   buckets: number[];
 }
 
-export class ActiveSpeaker extends MediaEmitter<ActiveSpeakerEvents> {
+export class ActiveSpeaker extends TypedEmitter<ActiveSpeakerEvents> {
   readonly #intervalMs: number;
   readonly #windowBuckets: number;
   readonly #speakingLevel: number;

@@ -11,12 +11,13 @@
  * counted. `senderReport()` builds this consumer's SR, mapping the publisher's SR (or the wall
  * clock) into its timestamp space.
  */
-import { CloseListeners } from '../util/CloseListeners.ts';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
 import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
-import { seqDelta } from '@parley-rtc/rtc/rtp/rtp';
+import { restoreHeader, seqDelta } from '@parley-rtc/rtc/rtp/rtp';
 import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
-import { restoreHeader, type Producer, type ProducerSink } from './Producer.ts';
+import type { ConsumerCloseReason } from './closeReasons.ts';
+import type { Producer, ProducerSink } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */
 export interface RtpOutput {
@@ -36,6 +37,16 @@ export interface ConsumerInit {
   payloadType: number;
   /** Start paused (default false). */
   paused?: boolean;
+}
+
+export interface ConsumerEvents {
+  /**
+   * The producers it takes packets from changed: a switch started (`pendingProducer` set), took
+   * over (`producer` changed) or was dropped. The forwarding table re-wires it.
+   */
+  sourcechange: [];
+  /** Emitted once, when it closes (before its listeners are dropped). */
+  close: [reason: ConsumerCloseReason];
 }
 
 export interface ConsumerStats {
@@ -59,7 +70,7 @@ const FIR = 4;
 /** A REMB older than this no longer limits the publisher. */
 const REMB_MAX_AGE_MS = 5000;
 
-export class Consumer implements ProducerSink {
+export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSink {
   readonly id: string;
   readonly peerId: string;
   readonly output: RtpOutput;
@@ -82,7 +93,7 @@ export class Consumer implements ProducerSink {
   readonly #clockRate: number;
   #started = false;
   #paused: boolean;
-  #closed = false;
+  #closeReason: ConsumerCloseReason | undefined;
   /** forward() sends only when started, not paused, not closed (one check on the hot path). */
   #active = false;
   #needsSync = true;
@@ -94,12 +105,13 @@ export class Consumer implements ProducerSink {
   #lastOutTs: number | undefined;
   #lastOutAt = 0;
   #lastKeyFrameAskAt = -Infinity;
-  readonly #onClose = new CloseListeners();
   #remb: number | undefined;
   #rembAt = 0;
   #pending: Producer | undefined;
 
+  /** Not fed by anyone until the router's forwarding table adds it (`Forwarding.add`). */
   constructor(init: ConsumerInit) {
+    super();
     this.id = init.id;
     this.peerId = init.peerId;
     this.output = init.output;
@@ -109,7 +121,6 @@ export class Consumer implements ProducerSink {
     this.#isVideo = init.producer.kind === 'video';
     this.#clockRate = init.producer.codec.clockRate;
     this.#paused = init.paused ?? false;
-    init.producer.addConsumer(this);
   }
 
   get producer(): Producer {
@@ -121,7 +132,12 @@ export class Consumer implements ProducerSink {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closeReason !== undefined;
+  }
+
+  /** Why it closed (undefined while open). */
+  get closeReason(): ConsumerCloseReason | undefined {
+    return this.#closeReason;
   }
 
   get ssrc(): number {
@@ -130,19 +146,19 @@ export class Consumer implements ProducerSink {
 
   /** The subscriber's transport is open: start forwarding (from the next key frame). */
   start(): void {
-    if (this.#closed || this.#started) return;
+    if (this.closed || this.#started) return;
     this.#started = true;
     this.#resync();
   }
 
   pause(): void {
-    if (this.#closed || this.#paused) return;
+    if (this.closed || this.#paused) return;
     this.#paused = true;
     this.#active = false;
   }
 
   resume(): void {
-    if (this.#closed || !this.#paused) return;
+    if (this.closed || !this.#paused) return;
     this.#paused = false;
     this.#resync();
   }
@@ -154,7 +170,7 @@ export class Consumer implements ProducerSink {
    * (simulcast layer changes). Otherwise (audio, not flowing yet) it switches at once.
    */
   switchProducer(producer: Producer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (producer === this.#producer) {
       this.#dropPending();
       return;
@@ -167,14 +183,13 @@ export class Consumer implements ProducerSink {
     this.#dropPending();
     if (this.#isVideo && this.#active && !this.#needsSync) {
       this.#pending = producer;
-      producer.addConsumer(this);
+      this.emit('sourcechange');
       this.stats.keyFrameRequests++;
       producer.requestKeyFrame();
       return;
     }
-    this.#producer.removeConsumer(this);
     this.#producer = producer;
-    producer.addConsumer(this);
+    this.emit('sourcechange');
     this.#resync();
   }
 
@@ -185,13 +200,13 @@ export class Consumer implements ProducerSink {
 
   #dropPending(): void {
     if (!this.#pending) return;
-    this.#pending.removeConsumer(this);
     this.#pending = undefined;
+    this.emit('sourcechange');
   }
 
   #resync(): void {
     this.#needsSync = true;
-    this.#active = this.#started && !this.#paused && !this.#closed;
+    this.#active = this.#started && !this.#paused && !this.closed;
     if (this.#active && this.#isVideo) this.#askKeyFrame(performance.now());
   }
 
@@ -211,10 +226,10 @@ export class Consumer implements ProducerSink {
     if (from !== undefined && from !== this.#producer) {
       // a switch in progress: the new producer takes over at its first key frame
       if (from !== this.#pending || !this.#isKeyFrameStart(pkt)) return false;
-      this.#producer.removeConsumer(this);
       this.#producer = from;
       this.#pending = undefined;
       this.#needsSync = true;
+      this.emit('sourcechange');
     }
     if (this.#needsSync && !this.#sync(pkt, seq, ts)) return false;
     const outSeq = (seq + this.#seqOffset) & 0xffff;
@@ -271,7 +286,7 @@ export class Consumer implements ProducerSink {
 
   /** RTCP from the subscriber for this track (already parsed; malformed compounds never get here). */
   receiveRtcp(packets: readonly RtcpPacket[]): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     for (const p of packets) {
       if (p.type === 'pli') {
         if (p.mediaSsrc !== this.#ssrc) this.stats.droppedUnknownSsrc++;
@@ -339,7 +354,7 @@ export class Consumer implements ProducerSink {
 
   /** This consumer's RTCP sender report, or undefined before its first packet. */
   senderReport(nowMs = Date.now()): Buffer | undefined {
-    if (this.#closed || this.#lastOutTs === undefined) return undefined;
+    if (this.closed || this.#lastOutTs === undefined) return undefined;
     const sr = this.#producer.lastSenderReport;
     let ntp: { ntpSec: number; ntpFrac: number };
     let rtpTimestamp: number;
@@ -354,18 +369,16 @@ export class Consumer implements ProducerSink {
     return writeSenderReport({ ssrc: this.#ssrc, ...ntp, rtpTimestamp, packetCount: this.stats.packetsSent, octetCount: this.stats.octetsSent });
   }
 
-  /** Registers a close listener; returns `off`. */
-  onClose(fn: () => void): () => void {
-    return this.#onClose.add(fn);
-  }
-
-  /** Idempotent: detaches from the producer. The router closes the output track. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Idempotent: stops forwarding and emits `close` (the forwarding table detaches it, the router
+   * closes its output track), then drops its listeners.
+   */
+  close(reason: ConsumerCloseReason = 'close'): void {
+    if (this.closed) return;
+    this.#closeReason = reason;
     this.#active = false;
-    this.#dropPending();
-    this.#producer.removeConsumer(this);
-    this.#onClose.fire();
+    this.#pending = undefined;
+    this.emit('close', reason);
+    this.removeAllListeners();
   }
 }

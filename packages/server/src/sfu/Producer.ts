@@ -1,7 +1,7 @@
 /**
  * One incoming track of a publisher in an SFU router. It validates each RTP packet from the
  * network, keeps it in a retransmission buffer (to answer subscribers' NACKs) and forwards it to
- * every consumer. Key-frame requests from consumers reach the publisher at most once per
+ * the consumers the router's forwarding table gave it (`setSinks`). Key-frame requests from consumers reach the publisher at most once per
  * `keyFrameIntervalMs` (later requests inside the interval are coalesced into one, never lost).
  *
  * Hot path: no allocation for plain packets (no CSRCs, no header extension). The same Buffer is
@@ -10,13 +10,14 @@
  * received. Packets with CSRCs or a header extension are copied once, without them (their ids were
  * negotiated with the publisher, not with the subscribers).
  */
-import { CloseListeners } from '../util/CloseListeners.ts';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { readAudioLevel } from '@parley-rtc/rtc/rtp/headerExtension';
 import { ReceptionStats } from '@parley-rtc/rtc/rtp/ReceptionStats';
 import { RetransmitBuffer } from '@parley-rtc/rtc/rtp/RetransmitBuffer';
 import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
-import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
+import { normalizeRtp, restoreHeader } from '@parley-rtc/rtc/rtp/rtp';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
+import type { ProducerCloseReason } from './closeReasons.ts';
 
 export interface ProducerInit {
   id: string;
@@ -82,28 +83,14 @@ export interface ProducerSink {
   forward(pkt: Buffer, seq: number, ts: number, b1: number, from: Producer): boolean;
   /** The subscriber's bandwidth estimate (REMB share), if fresh. */
   bandwidthEstimate(now: number): number | undefined;
-  close(): void;
 }
 
-/** Returns the packet without CSRCs/extension (a copy), the packet itself, or undefined if malformed. */
-export function normalizeRtp(buf: Buffer): Buffer | undefined {
-  const b0 = buf[0]!;
-  const len = buf.length;
-  const offset = rtpPayloadOffset(buf);
-  if (offset === undefined) return undefined;
-  if (b0 & 0x20) {
-    const pad = buf[len - 1]!;
-    if (pad === 0 || offset + pad > len) return undefined;
-  }
-  if (offset === 12) return buf;
-  const out = Buffer.allocUnsafe(12 + len - offset);
-  buf.copy(out, 0, 0, 12);
-  out[0] = b0 & 0xe0; // keep V and P, clear X and CC
-  buf.copy(out, 12, offset);
-  return out;
+export interface ProducerEvents {
+  /** Emitted once, when it closes (before its listeners are dropped). */
+  close: [reason: ProducerCloseReason];
 }
 
-export class Producer {
+export class Producer extends TypedEmitter<ProducerEvents> {
   readonly id: string;
   readonly peerId: string;
   readonly kind: 'audio' | 'video';
@@ -136,7 +123,8 @@ export class Producer {
   /** RTP timestamp of the newest packet (input clock). */
   lastTimestamp: number | undefined;
   #ssrc: number | undefined;
-  #consumers: ProducerSink[] = [];
+  /** Who this producer feeds, set by the router's forwarding table (a new array per change). */
+  #sinks: readonly ProducerSink[] = [];
   readonly #sendKeyFrameRequest: () => void;
   readonly #keyFrameIntervalMs: number;
   readonly #audioLevel: ProducerInit['audioLevel'];
@@ -147,10 +135,10 @@ export class Producer {
   #feedbackAt: number | undefined;
   #lastKeyFrameRequestAt = -Infinity;
   #keyFrameTimer: NodeJS.Timeout | undefined;
-  #closed = false;
-  readonly #onClose = new CloseListeners();
+  #closeReason: ProducerCloseReason | undefined;
 
   constructor(init: ProducerInit) {
+    super();
     this.id = init.id;
     this.peerId = init.peerId;
     this.kind = init.kind;
@@ -172,16 +160,21 @@ export class Producer {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closeReason !== undefined;
+  }
+
+  /** Why it closed (undefined while open). */
+  get closeReason(): ProducerCloseReason | undefined {
+    return this.#closeReason;
   }
 
   get consumerCount(): number {
-    return this.#consumers.length;
+    return this.#sinks.length;
   }
 
   /** One RTP packet from the publisher (untrusted). Never throws. */
   receiveRtp(buf: Buffer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const len = buf.length;
     if (len < 12 || buf[0]! >> 6 !== 2) {
       this.stats.droppedMalformed++;
@@ -219,7 +212,7 @@ export class Producer {
     this.lastTimestamp = ts;
     this.lastPacketAt = performance.now();
     this.#reception.packet(seq, ts, this.lastPacketAt);
-    const list = this.#consumers;
+    const list = this.#sinks;
     let sent = 0;
     for (let i = 0; i < list.length; i++) {
       try {
@@ -235,7 +228,7 @@ export class Producer {
 
   /** RTCP from the publisher on this track: remembers sender reports for per-consumer rewriting. */
   receiveRtcp(packets: readonly RtcpPacket[]): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     for (const p of packets) {
       if (p.type !== 'sr') continue;
       if (this.#ssrc !== undefined && p.ssrc !== this.#ssrc) {
@@ -254,7 +247,7 @@ export class Producer {
    */
   targetBitrate(limits: BitrateLimits, now = performance.now()): number {
     let target = Infinity;
-    for (const c of this.#consumers) {
+    for (const c of this.#sinks) {
       const estimate = c.bandwidthEstimate(now);
       if (estimate !== undefined && estimate < target) target = estimate;
     }
@@ -267,7 +260,7 @@ export class Producer {
    * `bitrate`. Returns whether anything was sent.
    */
   sendFeedback(limits: BitrateLimits, now = performance.now(), withRemb = this.kind === 'video'): boolean {
-    if (this.#closed) return false;
+    if (this.closed) return false;
     if (this.#feedbackAt !== undefined && now > this.#feedbackAt) {
       this.bitrate = Math.round(((this.stats.bytesIn - this.#bytesAtFeedback) * 8000) / (now - this.#feedbackAt));
     }
@@ -294,7 +287,7 @@ export class Producer {
 
   /** Asks the publisher for a key frame: at most one PLI per interval, later ones coalesced. */
   requestKeyFrame(): void {
-    if (this.#closed || this.kind !== 'video') return;
+    if (this.closed || this.kind !== 'video') return;
     this.stats.keyFrameRequests++;
     if (this.#keyFrameTimer) return;
     const wait = this.#lastKeyFrameRequestAt + this.#keyFrameIntervalMs - performance.now();
@@ -309,7 +302,7 @@ export class Producer {
   }
 
   #sendNow(): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#lastKeyFrameRequestAt = performance.now();
     this.stats.keyFrameRequestsSent++;
     try {
@@ -319,41 +312,26 @@ export class Producer {
     }
   }
 
-  /** Called by Consumer; not for general use. */
-  addConsumer(c: ProducerSink): void {
-    if (this.#closed || this.#consumers.includes(c)) return;
-    this.#consumers = [...this.#consumers, c];
+  /**
+   * The consumers this producer forwards to. Only the forwarding table calls it (the Router owns
+   * who is fed by whom); a fan-out in progress keeps the array it started with.
+   */
+  setSinks(sinks: readonly ProducerSink[]): void {
+    this.#sinks = this.closed ? [] : sinks;
   }
 
-  /** Called by Consumer; not for general use. */
-  removeConsumer(c: ProducerSink): void {
-    if (!this.#consumers.includes(c)) return;
-    this.#consumers = this.#consumers.filter((x) => x !== c);
-  }
-
-  /** Registers a close listener; returns `off`. */
-  onClose(fn: () => void): () => void {
-    return this.#onClose.add(fn);
-  }
-
-  /** Idempotent: closes its consumers first, then stops. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Idempotent: stops, emits `close` (the forwarding table closes its consumers with
+   * `producerclose`, the router forgets it), then drops its listeners.
+   */
+  close(reason: ProducerCloseReason = 'close'): void {
+    if (this.closed) return;
+    this.#closeReason = reason;
     if (this.#keyFrameTimer) clearTimeout(this.#keyFrameTimer);
     this.#keyFrameTimer = undefined;
-    for (const c of this.#consumers) c.close();
-    this.#consumers = [];
     this.retransmit?.clear();
-    this.#onClose.fire();
+    this.emit('close', reason);
+    this.#sinks = [];
+    this.removeAllListeners();
   }
-}
-
-/** Puts the received header values back after consumers rewrote the packet in place. */
-export function restoreHeader(pkt: Buffer, b1: number, seq: number, ts: number, ssrc: number): void {
-  pkt[1] = b1;
-  pkt[2] = seq >>> 8;
-  pkt[3] = seq & 0xff;
-  pkt.writeUInt32BE(ts, 4);
-  pkt.writeUInt32BE(ssrc, 8);
 }

@@ -2,90 +2,32 @@
  * The SFU of one room: publishers' producers and subscribers' consumers, over server-side
  * MediaPeers. Signaling is the caller's business: `publish()` answers a publisher's offer (one
  * producer per sending VP8/H.264/Opus section), `subscribe()` answers a subscriber's offer (its
- * receiving sections, in order, get the requested producers of the same kind). The router sends
- * each consumer's RTCP sender reports from one timer. Closing a peer closes its producers (and so
- * their consumers) or consumers; `close()` closes everything, children first.
+ * receiving sections, in order, get the requested producers of the same kind). The router owns the
+ * forwarding table (which consumers each producer feeds) and sends each consumer's RTCP sender
+ * reports from one timer.
+ *
+ * Closing (docs/lifecycle.md): closing a peer closes its consumers, or its producers (whose
+ * consumers close with `producerclose`), with `transportclose`; `close()` closes every peer,
+ * subscribers first, with `routerclose`, then emits `close` and drops its listeners. Each closing
+ * is logged at info level with its reason chain ("consumer closed: producer closed (publisher left)").
  */
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { ParleyError } from '@parley-rtc/protocol';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
-import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
-import { EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, parseSdp, type CodecSpec } from '@parley-rtc/rtc/sdp';
-import { ActiveSpeaker, type ActiveSpeakerOptions, type SpeakerLevel } from './ActiveSpeaker.ts';
+import { chooseIngestCodec, EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
+import type { Logger } from '../util/logger.ts';
+import { ActiveSpeaker } from './ActiveSpeaker.ts';
+import { describeConsumerClose, describePeerClose, describeProducerClose, describeRouterClose, type PeerCloseReason, type RouterCloseReason } from './closeReasons.ts';
 import { Consumer } from './Consumer.ts';
+import { Forwarding } from './Forwarding.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';
+import type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 import { Simulcast } from './Simulcast.ts';
 
-/** What a publisher's section became: one stream, or a simulcast set of layers. */
-export type Publication = Producer | Simulcast;
-
-export interface RouterLimits {
-  /** Producers in the room (default 32). */
-  maxProducers: number;
-  /** Consumers in the room (default 2000). */
-  maxConsumers: number;
-  /** Producers one subscribe request may ask for (default 16). */
-  maxConsumersPerPeer: number;
-}
-
-export interface RouterOptions {
-  id: string;
-  /** Peer options (ICE servers from config, bind address, port range) for one server-side peer. */
-  peerOptions: (peerId: string) => MediaPeerOptions;
-  limits?: Partial<RouterLimits>;
-  /** Timings (tests shorten them). */
-  connectTimeoutMs?: number;
-  disconnectGraceMs?: number;
-  senderReportIntervalMs?: number;
-  keyFrameIntervalMs?: number;
-  /** Bitrate bounds for REMB to video publishers (default 150 kbit/s – 2.5 Mbit/s). */
-  publishBitrate?: Partial<BitrateLimits>;
-  /** Active-speaker detection (levels from the publishers' RFC 6464 audio-level extension). */
-  activeSpeaker?: ActiveSpeakerOptions;
-}
-
-export interface ProducerInfo {
-  id: string;
-  peerId: string;
-  kind: 'audio' | 'video';
-  codec: CodecSpec['name'];
-  /** Simulcast layers (1 for a single stream). */
-  layers: number;
-}
-
-export interface ConsumerInfo {
-  id: string;
-  producerId: string;
-  kind: 'audio' | 'video';
-  mid: string;
-  ssrc: number;
-}
-
-export interface RouterEvents {
-  producer: [info: ProducerInfo];
-  producerclose: [id: string];
-  peerclose: [peerId: string, reason: string];
-  /** The active speaker or the set of speakers changed (audio producers, loudest first). */
-  speakers: [active: SpeakerLevel | undefined, speakers: SpeakerLevel[]];
-}
-
-export interface RouterStats {
-  peers: number;
-  producers: number;
-  consumers: number;
-  packetsIn: number;
-  packetsForwarded: number;
-  droppedMalformed: number;
-  droppedUnknownSsrc: number;
-  droppedPayloadType: number;
-  /** Malformed RTP/RTCP dropped by the peers' tracks before parsing reached the SFU. */
-  droppedByTracks: number;
-  keyFrameRequestsSent: number;
-  retransmitted: number;
-  /** Subscribe/publish requests refused (unknown producer, bad SDP, limits). */
-  rejectedRequests: number;
-}
+export type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 
 interface PeerEntry {
   peer: MediaPeer;
@@ -93,13 +35,17 @@ interface PeerEntry {
   producers: Publication[];
   consumers: Consumer[];
   timers: Set<NodeJS.Timeout>;
+  /** Set when closePeer() starts (the entry stays listed until its children closed). */
+  closing: PeerCloseReason | undefined;
 }
 
 const ID_RE = /^[\w-]{1,64}$/;
 
-export class Router extends MediaEmitter<RouterEvents> {
+export class Router extends TypedEmitter<RouterEvents> {
   readonly id: string;
   readonly #opts: RouterOptions;
+  readonly #log: Logger;
+  readonly #forwarding = new Forwarding();
   readonly #limits: RouterLimits;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #producers = new Map<string, Publication>();
@@ -107,7 +53,7 @@ export class Router extends MediaEmitter<RouterEvents> {
   readonly #speaker: ActiveSpeaker;
   readonly #bitrate: BitrateLimits;
   #srTimer: NodeJS.Timeout | undefined;
-  #closed = false;
+  #closeReason: RouterCloseReason | undefined;
   #rejected = 0;
   #retransmittedClosed = 0;
 
@@ -115,6 +61,7 @@ export class Router extends MediaEmitter<RouterEvents> {
     super();
     this.id = opts.id;
     this.#opts = opts;
+    this.#log = opts.log ?? pino({ enabled: false });
     this.#limits = { maxProducers: 32, maxConsumers: 2000, maxConsumersPerPeer: 16, ...opts.limits };
     this.#srTimer = setInterval(() => this.#sendReports(), opts.senderReportIntervalMs ?? 1000);
     this.#srTimer.unref();
@@ -129,7 +76,12 @@ export class Router extends MediaEmitter<RouterEvents> {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closeReason !== undefined;
+  }
+
+  /** Why it closed (undefined while open). */
+  get closeReason(): RouterCloseReason | undefined {
+    return this.#closeReason;
   }
 
   /** A single-stream producer (not simulcast) by id. */
@@ -162,7 +114,7 @@ export class Router extends MediaEmitter<RouterEvents> {
 
   /** Answers a publisher's offer: one producer per sending VP8/H.264/Opus section. */
   async publish(offerSdp: unknown): Promise<{ peerId: string; answer: string; producers: ProducerInfo[] }> {
-    if (this.#closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
+    if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
     const offer = this.#parse(offerSdp);
     const peerId = `pub-${randomUUID()}`;
@@ -171,16 +123,7 @@ export class Router extends MediaEmitter<RouterEvents> {
       for (const m of offer.media) {
         if (m.kind === 'application') continue;
         const sends = m.port !== 0 && (m.direction === 'sendonly' || m.direction === 'sendrecv');
-        let match: { codec: CodecSpec; payloadType: number } | undefined;
-        if (sends) {
-          for (const codec of m.kind === 'video' ? INGEST_VIDEO_CODECS : INGEST_AUDIO_CODECS) {
-            const offered = matchCodec(m, codec);
-            if (offered) {
-              match = { codec, payloadType: offered.payloadType };
-              break;
-            }
-          }
-        }
+        const match = sends ? chooseIngestCodec(m) : undefined;
         if (!match || this.#producers.size >= this.#limits.maxProducers) {
           entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
           continue;
@@ -235,7 +178,7 @@ export class Router extends MediaEmitter<RouterEvents> {
       for (const p of producers) this.emit('producer', p);
       return { peerId, answer, producers };
     } catch (err) {
-      this.closePeer(peerId, 'setup failed');
+      this.closePeer(peerId, 'setupfailed');
       throw err;
     }
   }
@@ -243,11 +186,19 @@ export class Router extends MediaEmitter<RouterEvents> {
   #register(entry: PeerEntry, pub: Publication): void {
     entry.producers.push(pub);
     this.#producers.set(pub.id, pub);
-    pub.onClose(() => {
+    // the forwarding table hears of a producer's end first: its consumers close before it is gone
+    for (const p of pub instanceof Simulcast ? pub.layers : [pub]) this.#forwarding.addProducer(p);
+    pub.once('close', (reason) => {
       this.#speaker.remove(pub.id);
       this.#producers.delete(pub.id);
-      this.emit('producerclose', pub.id);
+      this.#log.info({ producerId: pub.id, peerId: pub.peerId, kind: pub.kind, reason }, `producer closed: ${this.#whyProducer(pub)}`);
+      this.emit('producerclose', pub.id, reason);
     });
+  }
+
+  /** Why a producer (or simulcast layer) closed, with its publisher's reason. */
+  #whyProducer(p: Publication): string {
+    return describeProducerClose(p.closeReason ?? 'close', this.#peers.get(p.peerId)?.closing, this.#closeReason);
   }
 
   /**
@@ -255,7 +206,7 @@ export class Router extends MediaEmitter<RouterEvents> {
    * unused producer of the section's kind whose codec the section offers). Unknown producers → NOT_FOUND.
    */
   async subscribe(offerSdp: unknown, producerIds: unknown, opts: { paused?: boolean } = {}): Promise<{ peerId: string; answer: string; consumers: ConsumerInfo[] }> {
-    if (this.#closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
+    if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
     if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerPeer) {
       this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerPeer} ids`);
@@ -299,7 +250,7 @@ export class Router extends MediaEmitter<RouterEvents> {
       this.#watch(entry);
       return { peerId, answer, consumers: infos };
     } catch (err) {
-      this.closePeer(peerId, 'setup failed');
+      this.closePeer(peerId, 'setupfailed');
       throw err;
     }
   }
@@ -307,15 +258,19 @@ export class Router extends MediaEmitter<RouterEvents> {
   #attachConsumer(entry: PeerEntry, consumer: Consumer, track: MediaTrack): void {
     entry.consumers.push(consumer);
     this.#consumers.set(consumer.id, consumer);
+    this.#forwarding.add(consumer);
     track.on('open', () => consumer.start());
     track.on('rtcp', (p) => consumer.receiveRtcp(p));
-    track.on('close', () => consumer.close());
-    consumer.onClose(() => {
+    track.on('close', () => consumer.close('transportclose'));
+    consumer.once('close', (reason) => {
       this.#retransmittedClosed += consumer.stats.retransmitted;
       this.#consumers.delete(consumer.id);
       const i = entry.consumers.indexOf(consumer);
       if (i !== -1) entry.consumers.splice(i, 1);
       track.close();
+      const why = describeConsumerClose(reason, { producer: reason === 'producerclose' ? this.#whyProducer(consumer.producer) : undefined, peer: entry.closing, router: this.#closeReason });
+      this.#log.info({ consumerId: consumer.id, producerId: consumer.producer.id, peerId: consumer.peerId, reason }, `consumer closed: ${why}`);
+      this.emit('consumerclose', consumer.id, reason);
     });
   }
 
@@ -350,14 +305,14 @@ export class Router extends MediaEmitter<RouterEvents> {
   }
 
   #newPeer(peerId: string, role: PeerEntry['role']): PeerEntry {
-    const entry: PeerEntry = { peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)), role, producers: [], consumers: [], timers: new Set() };
+    const entry: PeerEntry = { peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)), role, producers: [], consumers: [], timers: new Set(), closing: undefined };
     this.#peers.set(peerId, entry);
     return entry;
   }
 
   #watch(entry: PeerEntry): void {
     const id = entry.peer.id;
-    const connectTimer = setTimeout(() => this.closePeer(id, 'not connected in time'), this.#opts.connectTimeoutMs ?? 30_000);
+    const connectTimer = setTimeout(() => this.closePeer(id, 'connecttimeout'), this.#opts.connectTimeoutMs ?? 30_000);
     entry.timers.add(connectTimer);
     entry.peer.on('state', (s) => {
       if (s === 'connected') {
@@ -368,19 +323,25 @@ export class Router extends MediaEmitter<RouterEvents> {
         entry.timers.add(setTimeout(() => this.closePeer(id, 'disconnected'), this.#opts.disconnectGraceMs ?? 10_000));
       }
     });
-    entry.peer.on('close', () => this.closePeer(id, 'peer closed'));
+    entry.peer.on('close', () => this.closePeer(id, 'transportclose'));
   }
 
-  /** Closes one peer: its consumers or producers (and their consumers) first. Idempotent. */
-  closePeer(peerId: string, reason = 'closed'): void {
+  /**
+   * Closes one peer: its consumers, or its producers (and so their consumers), with
+   * `transportclose` (`routerclose` when the router closes), then the connection. Idempotent.
+   */
+  closePeer(peerId: string, reason: PeerCloseReason = 'close'): void {
     const entry = this.#peers.get(peerId);
-    if (!entry) return;
-    this.#peers.delete(peerId);
+    if (!entry || entry.closing) return;
+    entry.closing = reason;
     for (const t of entry.timers) clearTimeout(t);
     entry.timers.clear();
-    for (const c of [...entry.consumers]) c.close();
-    for (const p of entry.producers) p.close();
+    const childReason = reason === 'routerclose' ? 'routerclose' : 'transportclose';
+    for (const c of [...entry.consumers]) c.close(childReason);
+    for (const p of [...entry.producers]) p.close(childReason);
     entry.peer.close();
+    this.#peers.delete(peerId);
+    this.#log.info({ peerId, role: entry.role, reason }, `sfu peer closed: ${describePeerClose(entry.role, reason, this.#closeReason)}`);
     this.emit('peerclose', peerId, reason);
   }
 
@@ -429,16 +390,21 @@ export class Router extends MediaEmitter<RouterEvents> {
     return s;
   }
 
-  /** Idempotent: every peer (consumers, producers, then the peer), then the timer. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Idempotent: closes every peer (subscribers first) with `routerclose`, stops the timers, emits
+   * `close` and then drops its listeners.
+   */
+  close(reason: RouterCloseReason = 'close'): void {
+    if (this.#closeReason) return;
+    this.#closeReason = reason;
     const subscribers = [...this.#peers.values()].filter((e) => e.role === 'subscriber');
     const publishers = [...this.#peers.values()].filter((e) => e.role === 'publisher');
-    for (const e of [...subscribers, ...publishers]) this.closePeer(e.peer.id, 'router closed');
+    for (const e of [...subscribers, ...publishers]) this.closePeer(e.peer.id, 'routerclose');
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#srTimer = undefined;
     this.#speaker.close();
+    this.#log.info({ reason }, describeRouterClose(reason));
+    this.emit('close', reason);
     this.removeAllListeners();
   }
 }

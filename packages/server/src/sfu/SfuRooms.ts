@@ -3,14 +3,17 @@
  * events `sfu_publish` / `sfu_subscribe` / `sfu_close`, and announcements to the room:
  * `sfu-producer` / `sfu-producer-closed` when members publish or stop, `sfu-mode` (mesh while the
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
- * SFU connections close when it leaves or disconnects; the router closes with the last member.
+ * SFU connections close when it leaves or disconnects (`peerleft`); the router closes with the last
+ * member (`roomempty`) and at shutdown (`shutdown`, from `close()`).
  */
 import { CLIENT_EVENT_SCHEMAS, ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
 import { canPublish } from '../auth/grants.ts';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
+import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
 import { Router, type RouterOptions } from './Router.ts';
 
@@ -38,13 +41,23 @@ interface RoomState {
   announced: Map<string, SfuProducerInfo>;
 }
 
-export class SfuRooms {
+export interface SfuRoomsEvents {
+  /** A room's router was created (on its first publish). */
+  router: [room: string, router: Router];
+  /** A room's router closed (its last member left, or shutdown). */
+  routerclose: [room: string, reason: RouterCloseReason];
+  /** Emitted once, after every router closed (before the listeners are dropped). */
+  close: [reason: SfuRoomsCloseReason];
+}
+
+export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   readonly #opts: SfuRoomsOptions;
   readonly #rooms = new Map<string, RoomState>();
   readonly #offMembership: () => void;
   #closed = false;
 
   constructor(opts: SfuRoomsOptions) {
+    super();
     this.#opts = opts;
     const sig = opts.signaling;
     const E = CLIENT_EVENT_SCHEMAS;
@@ -110,10 +123,10 @@ export class SfuRooms {
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;
-    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'member left');
+    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'peerleft');
     state.peersOf.delete(memberId);
     if (members === 0) {
-      state.router?.close();
+      state.router?.close('roomempty');
       this.#rooms.delete(room);
       return;
     }
@@ -135,7 +148,8 @@ export class SfuRooms {
 
   #routerOf(state: RoomState): Router {
     if (state.router) return state.router;
-    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions, ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}) });
+    const log = this.#opts.log.child({ room: state.name });
+    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions, log, ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}) });
     router.on('speakers', (active, speakers) => {
       if (this.#closed) return;
       const known = (s: SpeakerLevel): Speaker | undefined => {
@@ -154,14 +168,18 @@ export class SfuRooms {
     router.on('peerclose', (peerId) => {
       for (const set of state.peersOf.values()) set.delete(peerId);
     });
+    router.once('close', (reason) => {
+      this.emit('routerclose', state.name, reason);
+    });
     state.router = router;
+    this.emit('router', state.name, router);
     return router;
   }
 
   /** Records a new SFU peer for a member, unless the member left (or the room closed) meanwhile. */
   #own(state: RoomState, ctx: FeatureEventContext, router: Router, peerId: string): void {
     if (this.#rooms.get(ctx.room) !== state || state.router !== router || router.closed) {
-      router.closePeer(peerId, 'member gone');
+      router.closePeer(peerId, 'peerleft');
       throw new ParleyError('NOT_IN_ROOM', 'left the room during setup');
     }
     let set = state.peersOf.get(ctx.memberId);
@@ -203,7 +221,7 @@ export class SfuRooms {
   #closeOwn(ctx: FeatureEventContext, peerId: string): null {
     const state = this.#rooms.get(ctx.room);
     if (!state?.peersOf.get(ctx.memberId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
-    state.router?.closePeer(peerId, 'closed by member');
+    state.router?.closePeer(peerId, 'close');
     return null;
   }
 
@@ -239,12 +257,14 @@ export class SfuRooms {
     return null;
   }
 
-  /** Idempotent: every room's router (peers, producers, consumers). */
-  close(): void {
+  /** Idempotent: every room's router (peers, producers, consumers) with `shutdown`, then `close`. */
+  close(reason: SfuRoomsCloseReason = 'close'): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#offMembership();
-    for (const s of this.#rooms.values()) s.router?.close();
+    for (const s of this.#rooms.values()) s.router?.close('shutdown');
     this.#rooms.clear();
+    this.emit('close', reason);
+    this.removeAllListeners();
   }
 }

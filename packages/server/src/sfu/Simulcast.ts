@@ -13,11 +13,12 @@
  * (`Consumer.switchProducer`), so nobody sees a broken picture. The publisher is asked (REMB) for
  * the full bitrate cap, so it keeps sending every layer.
  */
-import { CloseListeners } from '../util/CloseListeners.ts';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { findExtension } from '@parley-rtc/rtc/rtp/headerExtension';
 import { writePli, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
 import { vp8KeyFrameSizeInPayload } from '@parley-rtc/rtc/rtp/vp8';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
+import type { ProducerCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
 import { Producer, type BitrateLimits, type ProducerInit } from './Producer.ts';
 import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
@@ -52,7 +53,12 @@ export interface LayerInfo {
   consumers: number;
 }
 
-export class Simulcast {
+export interface SimulcastEvents {
+  /** Emitted once, after its layers closed with the same reason (before its listeners are dropped). */
+  close: [reason: ProducerCloseReason];
+}
+
+export class Simulcast extends TypedEmitter<SimulcastEvents> {
   readonly id: string;
   readonly peerId: string;
   readonly kind = 'video' as const;
@@ -69,10 +75,10 @@ export class Simulcast {
   readonly #localSsrc: number;
   /** Consumers of this publication, with the tile size their subscriber reported. */
   readonly #consumers = new Map<Consumer, { width: number; height: number }>();
-  #closed = false;
-  readonly #onClose = new CloseListeners();
+  #closeReason: ProducerCloseReason | undefined;
 
   constructor(init: SimulcastInit) {
+    super();
     this.id = init.id;
     this.peerId = init.peerId;
     this.codec = init.codec;
@@ -98,12 +104,17 @@ export class Simulcast {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closeReason !== undefined;
+  }
+
+  /** Why it closed (undefined while open). */
+  get closeReason(): ProducerCloseReason | undefined {
+    return this.#closeReason;
   }
 
   /** One RTP packet of the section (untrusted): routed to its layer. Never throws. */
   receiveRtp(buf: Buffer): void {
-    if (this.#closed || buf.length < 12) return;
+    if (this.closed || buf.length < 12) return;
     const ssrc = buf.readUInt32BE(8);
     let layer = this.#bySsrc.get(ssrc);
     if (!layer) {
@@ -129,7 +140,7 @@ export class Simulcast {
 
   /** RTCP from the publisher: sender reports go to their layer. */
   receiveRtcp(packets: readonly RtcpPacket[]): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     for (const p of packets) {
       if (p.type === 'sr') this.#bySsrc.get(p.ssrc)?.receiveRtcp([p]);
     }
@@ -154,9 +165,9 @@ export class Simulcast {
 
   /** Registers a consumer of this publication (it is fed by one of the layers). */
   track(consumer: Consumer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#consumers.set(consumer, { width: 0, height: 0 });
-    consumer.onClose(() => this.#consumers.delete(consumer));
+    consumer.once('close', () => this.#consumers.delete(consumer));
   }
 
   /** The subscriber shows `consumer` at this size (device pixels; 0×0: no preference). */
@@ -199,7 +210,7 @@ export class Simulcast {
 
   /** Receiver reports for every layer, one REMB (the cap) for all of them; updates layer bitrates. */
   sendFeedback(limits: BitrateLimits, now = performance.now()): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     for (const l of this.layers) l.sendFeedback(limits, now, false);
     const ssrcs = this.layers.map((l) => l.ssrc).filter((s): s is number => s !== undefined);
     if (ssrcs.length > 0) this.#sendRtcp(writeRemb(this.#localSsrc, limits.max, ssrcs));
@@ -214,16 +225,13 @@ export class Simulcast {
     for (const l of this.layers) l.requestKeyFrame();
   }
 
-  onClose(fn: () => void): () => void {
-    return this.#onClose.add(fn);
-  }
-
-  /** Idempotent: closes every layer (and so their consumers). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const l of this.layers) l.close();
+  /** Idempotent: closes every layer with `reason` (the forwarding table closes their consumers), then emits `close`. */
+  close(reason: ProducerCloseReason = 'close'): void {
+    if (this.closed) return;
+    this.#closeReason = reason;
+    for (const l of this.layers) l.close(reason);
     this.#consumers.clear();
-    this.#onClose.fire();
+    this.emit('close', reason);
+    this.removeAllListeners();
   }
 }

@@ -253,12 +253,12 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
 
     // the publisher leaves (signaling tells the router): its producer and all consumers close
     const producerClosed = new Promise<string>((resolve) => router.once('producerclose', resolve));
-    router.closePeer(pub.peerId, 'left');
+    router.closePeer(pub.peerId, 'peerleft');
     assert.equal(await producerClosed, pub.producerId);
     assert.equal(producer.closed, true);
     assert.deepEqual([router.stats().producers, router.stats().consumers, router.stats().peers], [0, 0, 10]);
-    for (const s of subs) router.closePeer(s.peerId, 'left');
-    router.closePeer(subs[0]!.peerId, 'again'); // idempotent
+    for (const s of subs) router.closePeer(s.peerId, 'peerleft');
+    router.closePeer(subs[0]!.peerId, 'peerleft'); // idempotent
     assert.equal(router.stats().peers, 0);
   } finally {
     for (const s of subs) s.close();

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer } from '../../src/sfu/Producer.ts';
-import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
+import { Consumer, type ConsumerInit, type RtpOutput } from '../../src/sfu/Consumer.ts';
+import { Forwarding } from '../../src/sfu/Forwarding.ts';
 import { parseRtp, writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { parseRtcp, writeNack, writePli, writeReceiverReport } from '@parley-rtc/rtc/rtp/rtcp';
 
@@ -35,6 +36,16 @@ class FakeOutput implements RtpOutput {
   }
 }
 
+/** The producers → consumers table, as a Router holds one (here shared by the tests' objects). */
+const table = new Forwarding();
+
+/** A consumer fed by its producer, as the Router wires it. */
+function consume(init: ConsumerInit): Consumer {
+  const c = new Consumer(init);
+  table.add(c);
+  return c;
+}
+
 function makeProducer(id = 'p1', ssrc = 0x1111, opts: { keyFrameIntervalMs?: number } = {}): { producer: Producer; plis: number[] } {
   const plis: number[] = [];
   const producer = new Producer({ id, peerId: 'pub', kind: 'video', codec: VP8, payloadType: 96, ssrc, sendKeyFrameRequest: () => plis.push(performance.now()), ...opts });
@@ -48,7 +59,7 @@ function rtp(seq: number, ts: number, key: boolean, ssrc = 0x1111, pt = 96): Buf
 test('a consumer starts at a key frame and rewrites SSRC/PT/seq/ts; the producer buffer keeps the original', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 100 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 100 });
   c.start();
   producer.receiveRtp(rtp(10, 1000, false));
   assert.equal(out.sent.length, 0, 'delta frame before the first key frame is skipped');
@@ -70,7 +81,7 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
   const a = makeProducer('a', 0x1111);
   const b = makeProducer('b', 0x2222);
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
   c.start();
   for (let i = 0; i < 5; i++) a.producer.receiveRtp(rtp(100 + i, 9000 + i * 3000, i === 0, 0x1111));
   // A flowing video consumer switches seamlessly: a keeps flowing until b sends a key frame.
@@ -99,8 +110,8 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
 test('NACKs are answered from the producer buffer, mapped back from the consumer sequence space', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
-  const other = new Consumer({ id: 'c2', peerId: 'sub2', producer, output: new FakeOutput(0xdef), payloadType: 96 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
+  const other = consume({ id: 'c2', peerId: 'sub2', producer, output: new FakeOutput(0xdef), payloadType: 96 });
   other.start();
   for (let i = 0; i < 3; i++) producer.receiveRtp(rtp(500 + i, i * 3000, i === 0));
   c.start();
@@ -132,7 +143,7 @@ test('sender reports map the publisher SR into each consumer timestamp space', (
   const a = makeProducer('a', 0x1111);
   const b = makeProducer('b', 0x2222);
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
   c.start();
   a.producer.receiveRtp(rtp(1, 1000, true, 0x1111));
   c.switchProducer(b.producer);
@@ -150,7 +161,7 @@ test('sender reports map the publisher SR into each consumer timestamp space', (
 test('key-frame requests reach the publisher at most once per interval, coalesced, never lost', async () => {
   const { producer, plis } = makeProducer('p', 0x1111, { keyFrameIntervalMs: 200 });
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
   c.start(); // asks for a key frame
   assert.equal(plis.length, 1);
   for (let i = 0; i < 20; i++) c.receiveRtcp(parseRtcp(writePli(0x5555, 0xabc)));
@@ -172,7 +183,7 @@ test('key-frame requests reach the publisher at most once per interval, coalesce
 test('malformed packets, wrong payload types and unknown SSRCs are dropped and counted, never thrown', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = new Consumer({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
   c.start();
   producer.receiveRtp(rtp(1, 0, true));
   const bad: Buffer[] = [
@@ -217,8 +228,8 @@ test('an output that throws neither escapes the packet path nor stops the fan-ou
   const { producer } = makeProducer();
   const bad: RtpOutput = { ssrc: 1, isOpen: true, sendRtp: () => { throw new Error('boom'); }, sendRtcp: () => true };
   const good = new FakeOutput(0xabc);
-  new Consumer({ id: 'bad', peerId: 's1', producer, output: bad, payloadType: 96 }).start();
-  new Consumer({ id: 'good', peerId: 's2', producer, output: good, payloadType: 96 }).start();
+  consume({ id: 'bad', peerId: 's1', producer, output: bad, payloadType: 96 }).start();
+  consume({ id: 'good', peerId: 's2', producer, output: good, payloadType: 96 }).start();
   assert.doesNotThrow(() => producer.receiveRtp(rtp(1, 0, true)));
   assert.equal(good.sent.length, 1);
   assert.equal(producer.stats.consumerErrors, 1);

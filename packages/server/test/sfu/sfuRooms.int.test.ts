@@ -10,6 +10,7 @@ import { startServer, request, nextEvent, collect, type TestServer, type TestSoc
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
+import { sfuRoomsOf } from '../../src/sfu/feature.ts';
 import { PEER_OPTIONS, testClip, withRetry } from '../media/clients.ts';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
@@ -125,6 +126,16 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     assert.ok(packets - after <= 5);
     assert.ok((await scrape('parley_sfu_packets_forwarded_total')) >= forwarded, 'the counter does not shrink when the router closes');
     assert.equal(await scrape('parley_sfu_consumers'), 0);
+    // bob, the last member, leaves: the room's router closes with reason roomempty
+    const rooms = sfuRoomsOf(server.app);
+    assert.ok(rooms);
+    const router = rooms.router('sfu-room');
+    assert.ok(router);
+    const routerClosed = new Promise<[string, string]>((resolve) => rooms.once('routerclose', (room, reason) => resolve([room, reason])));
+    data(await request(b.socket, 'leave', {}));
+    assert.deepEqual(await routerClosed, ['sfu-room', 'roomempty']);
+    assert.equal(router.closeReason, 'roomempty');
+    assert.equal(rooms.router('sfu-room'), undefined);
   } finally {
     if (timer) clearInterval(timer);
     pubPeer?.close();

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
+import { Forwarding } from '../../src/sfu/Forwarding.ts';
 import { Simulcast } from '../../src/sfu/Simulcast.ts';
 import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
@@ -57,6 +58,7 @@ function setup() {
   for (let i = 0; i < 3; i++) pub.send(i, true);
   const out = new Output();
   const consumer = new Consumer({ id: 'c1', peerId: 'sub', producer: sim.initialLayer(), output: out, payloadType: 96 });
+  new Forwarding().add(consumer);
   sim.track(consumer);
   consumer.start();
   return { sim, pub, out, consumer, rtcp };

@@ -4,17 +4,17 @@
  */
 import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { watchLiveness } from './liveness.ts';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
-import { INGEST_AUDIO_CODECS, INGEST_VIDEO_CODECS, matchCodec, type CodecSpec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
+import { chooseIngestCodec, type CodecSpec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
 import { LiveSource } from '../sources/LiveSource.ts';
 import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';
 
 
-export class PublisherSession extends MediaEmitter<SessionEvents> {
+export class PublisherSession extends TypedEmitter<SessionEvents> {
   readonly id: string;
   readonly stream: string;
   readonly peer: MediaPeer;
@@ -66,14 +66,7 @@ export class PublisherSession extends MediaEmitter<SessionEvents> {
       const sends = m.port !== 0 && (m.direction === 'sendonly' || m.direction === 'sendrecv');
       let match: { codec: CodecSpec; payloadType: number } | undefined;
       if (sends && chosen[m.kind] === undefined) {
-        for (const codec of m.kind === 'video' ? INGEST_VIDEO_CODECS : INGEST_AUDIO_CODECS) {
-          const offered = matchCodec(m, codec);
-          if (offered) {
-            const profile = /profile-level-id=([0-9a-fA-F]{6})/.exec(offered.fmtp ?? '')?.[1];
-            match = { codec: profile ? { ...codec, profileLevelId: profile.toLowerCase() } : codec, payloadType: offered.payloadType };
-            break;
-          }
-        }
+        match = chooseIngestCodec(m);
         if (!match) unsupported ??= `no supported ${m.kind} codec offered (${m.codecs.map((c) => c.name).join(', ') || 'none'}); use VP8/H.264 and Opus`;
       }
       if (match) {

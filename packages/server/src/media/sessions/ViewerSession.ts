@@ -6,7 +6,7 @@
  */
 import { ParleyError } from '@parley-rtc/protocol';
 import type { Logger } from '../../util/logger.ts';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { watchLiveness } from './liveness.ts';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
@@ -33,7 +33,7 @@ interface Outgoing {
 
 const SR_INTERVAL_MS = 1000;
 
-export class ViewerSession extends MediaEmitter<SessionEvents> implements RtpSink {
+export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSink {
   readonly id: string;
   readonly stream: string;
   readonly peer: MediaPeer;

@@ -7,7 +7,7 @@ import { isRtcp } from '@parley-rtc/rtc/rtp/rtp';
 import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
-import { MediaEmitter } from '@parley-rtc/rtc/emitter';
+import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 
 export type SourceKind = 'testsrc' | 'file' | 'live' | 'recording';
 export type TrackKind = 'audio' | 'video';
@@ -35,7 +35,7 @@ export interface StreamInfo {
 
 const MAX_GOP_PACKETS = 1500;
 
-export abstract class StreamSource extends MediaEmitter<StreamSourceEvents> {
+export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
   abstract readonly name: string;
   abstract readonly kind: SourceKind;
   abstract readonly video: CodecSpec | undefined;
