@@ -89,7 +89,7 @@ export const listMembersResponseSchema = z.object({ members: z.array(memberViewS
 
 export const removeMemberRequestSchema = z.object({ reason: z.string().max(200).optional() });
 export const muteMemberRequestSchema = z.object({ kind: z.enum(MEDIA_KINDS) });
-export const updateMemberRequestSchema = z.object({ grants: grantsInputSchema.optional(), name: displayNameSchema.optional() });
+export const updateMemberRequestSchema = z.object({ grants: grantsInputSchema });
 export type UpdateMemberRequest = z.infer<typeof updateMemberRequestSchema>;
 
 export const sendMessageRequestSchema = z.union([

@@ -51,7 +51,7 @@ export interface ServerClient {
   removeMember(room: string, member: string, reason?: string): Promise<void>;
   /** Stops a member's audio, video or screen (the server stops forwarding it; the member is told). */
   muteMember(room: string, member: string, kind: 'audio' | 'video' | 'screen'): Promise<void>;
-  /** Changes a member's grants or name while it is connected; applies at once. */
+  /** Changes a member's grants while it is in the room; applies at once. */
   updateMember(room: string, member: string, update: UpdateMemberRequest): Promise<MemberView>;
   /** Stores a chat message or room event from the server in the room's log and delivers it. */
   sendMessage(room: string, message: SendMessageRequest): Promise<{ seq: number; ts: number }>;

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './util/logger.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { sendError } from './http/errors.ts';
 import type { FeatureDeps } from './featureTypes.ts';
-import { roomLogFeature } from './roomlog/feature.ts';
+import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
 import { sfuFeature } from './sfu/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
@@ -27,6 +27,9 @@ import { registerIceRoutes } from './http/ice.ts';
 import { registerDiagnosticsRoutes } from './http/diagnostics.ts';
 import { registerSdkRoutes } from './http/sdk.ts';
 import { clientAddress, describeTrustProxy, trustFunction, trustProxyWarning } from './http/trustProxy.ts';
+import { registerServerApi } from './api/routes.ts';
+import { LiveRoomDirectory } from './api/LiveRoomDirectory.ts';
+import { startRoomWebhooks } from './webhooks/roomWebhooks.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -109,6 +112,9 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     limits: config.limits,
   });
 
+  // Webhooks follow membership from the start; the sender drains (briefly) at shutdown.
+  const webhooks = startRoomWebhooks({ config, signaling, log, metrics });
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -118,6 +124,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();
+      await webhooks?.close('server shutdown');
       connectionGuard.close();
       httpRate.close();
       await store.close();
@@ -138,6 +145,20 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
+    await registerServerApi(http, {
+      tokens,
+      apiKeys: config.auth.apiKeys,
+      adminKey: config.adminKey,
+      tokenTtlSec: config.auth.tokenTtlSec,
+      directory: new LiveRoomDirectory({
+        signaling,
+        store,
+        roomLog: roomLogOf(http),
+        maxPeersPerRoom: config.limits.maxPeersPerRoom,
+        meshMaxPeers: config.media.sfuMeshMaxPeers,
+        log: log.child({ module: 'api' }),
+      }),
+    });
   } catch (err) {
     await close();
     throw err;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { iceServerSchema } from '@parley-rtc/protocol';
 import { mediaConfigSchema } from './media/config.ts';
 import { parseTrustProxyText, trustProxySchema } from './http/trustProxy.ts';
-import { webhookConfigSchema } from './webhooks/config.ts';
+import { webhookConfigSchema, webhookSigner } from './webhooks/config.ts';
 
 const defaultWebDir = fileURLToPath(new URL('../web', import.meta.url));
 
@@ -179,6 +179,8 @@ export function parseConfig(input: unknown): ParleyConfig {
     const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
+  const signer = webhookSigner(result.data.webhooks, result.data.auth);
+  if (typeof signer === 'string') throw new ConfigError(`invalid configuration:\n  - ${signer}`);
   return result.data;
 }
 

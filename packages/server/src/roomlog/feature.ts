@@ -34,6 +34,10 @@ const roomLog: FeaturePlugin = async (scope, { config, store, signaling, log: ro
   const authDeps: RoomAuthDeps = { registry: signaling.registry, tokens, adminKey: config.adminKey };
   const authorize = createRoomAuthorizer(authDeps);
   const service: RoomLogService = {
+    setRetention: (room, limits) => {
+      config.retention.rooms[room] = { ...limits };
+      if (retentionEnabled(config.retention)) retention.start();
+    },
     deleteRoom: async (room) => {
       const live = signaling.registry.room(room) !== undefined;
       signaling.endRoom(room, 'the room was deleted');
@@ -69,6 +73,8 @@ export const roomLogFeature = fp<FeatureDeps>(roomLog, { name: 'parley-roomlog',
 export interface RoomLogService {
   /** Ends a room's sessions and deletes its log and files; undefined for a room that never existed. */
   deleteRoom(room: string): Promise<{ entries: number; filesDeleted: number } | undefined>;
+  /** Sets one room's retention limits (replacing the server's for that room); starts the job if needed. */
+  setRetention(room: string, limits: { maxAgeMs?: number | undefined; maxBytes?: number | undefined }): void;
 }
 
 const DECORATION = 'roomLog';

@@ -137,6 +137,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   #keyFrameTimer: NodeJS.Timeout | undefined;
   #closeReason: ProducerCloseReason | undefined;
 
+  #muted = false;
+
   constructor(init: ProducerInit) {
     super();
     this.id = init.id;
@@ -168,6 +170,20 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     return this.#closeReason;
   }
 
+  /**
+   * An admin mute (server API, `mute`): while muted, nothing is forwarded, whatever the publisher
+   * sends. Unmuting asks the publisher for a key frame so video resumes cleanly.
+   */
+  setMuted(muted: boolean): void {
+    if (this.#muted === muted || this.closed) return;
+    this.#muted = muted;
+    if (!muted && this.kind === 'video') this.requestKeyFrame();
+  }
+
+  get muted(): boolean {
+    return this.#muted;
+  }
+
   get consumerCount(): number {
     return this.#sinks.length;
   }
@@ -191,6 +207,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       this.stats.droppedUnknownSsrc++;
       return;
     }
+    if (this.#muted) return;
     if (this.#audioLevel && buf[0]! & 0x10) {
       const level = readAudioLevel(buf, this.#audioLevel.extId);
       if (level) this.#audioLevel.observe(level.level);

@@ -95,6 +95,13 @@ export class Router extends TypedEmitter<RouterEvents> {
     return this.#producers.get(id);
   }
 
+  /** Stops (or resumes) forwarding a publication whatever its publisher sends (admin mute). */
+  setMuted(publicationId: string, muted: boolean): boolean {
+    const p = this.#producers.get(publicationId);
+    p?.setMuted(muted);
+    return p !== undefined;
+  }
+
   consumer(id: string): Consumer | undefined {
     return this.#consumers.get(id);
   }

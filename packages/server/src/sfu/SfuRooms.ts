@@ -7,7 +7,8 @@
  * member (`roomempty`) and at shutdown (`shutdown`, from `close()`).
  */
 import { CLIENT_EVENT_SCHEMAS, ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
-import { canPublish } from '../auth/grants.ts';
+import { canPublish, type Grants, type PublishSource } from '../auth/grants.ts';
+import { publishSourceOf } from './sfuGrants.ts';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
@@ -70,6 +71,12 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       joined: (memberId, room, peers) => this.#joined(memberId, room, peers),
       left: (memberId, room, peers) => this.#left(memberId, room, peers),
       resumed: (memberId, room) => this.#resumed(memberId, room),
+      grantsChanged: (memberId, room, grants) => this.#grantsChanged(memberId, room, grants),
+      muteRequested: (memberId, room, kind) => this.#setMuted(memberId, room, kind, true),
+      mediaChanged: (memberId, room, flags) => {
+        // The member turned a source back on after an admin mute: forward it again.
+        for (const kind of ['audio', 'video', 'screen'] as const) if (flags[kind]) this.#setMuted(memberId, room, kind, false);
+      },
     });
   }
 
@@ -84,23 +91,28 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     return this.#rooms.get(room)?.router;
   }
 
-  #modeOf(members: number): SfuMode['mode'] {
-    return members > this.#opts.meshMaxPeers ? 'sfu' : 'mesh';
+  /** The room's mesh → SFU threshold: its own (server API) or the server's. */
+  #meshLimit(room: string): number {
+    return this.#opts.signaling.registry.room(room)?.meshLimit ?? this.#opts.meshMaxPeers;
+  }
+
+  #modeOf(room: string, members: number): SfuMode['mode'] {
+    return members > this.#meshLimit(room) ? 'sfu' : 'mesh';
   }
 
   #announce(target: string, state: RoomState): void {
-    this.#opts.signaling.emitTo(target, 'sfu-mode', { mode: state.mode, meshMaxPeers: this.#opts.meshMaxPeers, peers: state.members });
+    this.#opts.signaling.emitTo(target, 'sfu-mode', { mode: state.mode, meshMaxPeers: this.#meshLimit(state.name), peers: state.members });
   }
 
   #joined(memberId: string, room: string, members: number): void {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
-      state = { name: room, members, mode: this.#modeOf(members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map() };
+      state = { name: room, members, mode: this.#modeOf(room, members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map() };
       this.#rooms.set(room, state);
     }
     state.members = members;
-    const mode = this.#modeOf(members);
+    const mode = this.#modeOf(room, members);
     if (mode !== state.mode) {
       state.mode = mode;
       this.#announce(room, state); // everyone, the joiner included
@@ -130,7 +142,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       this.#rooms.delete(room);
       return;
     }
-    const mode = this.#modeOf(members);
+    const mode = this.#modeOf(room, members);
     if (mode !== state.mode) {
       state.mode = mode;
       this.#announce(room, state);
@@ -193,6 +205,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const router = this.#routerOf(state);
     const r = await router.publish(sdp);
     this.#own(state, ctx, router, r.peerId);
+    const refused = r.producers.map((p) => publishSourceOf(p.kind, source)).find((s) => !canPublish(ctx.grants, s));
+    if (refused) {
+      router.closePeer(r.peerId, 'close');
+      throw new ParleyError('FORBIDDEN', `the token does not grant publishing ${refused}`);
+    }
     const producers: SfuProducerInfo[] = r.producers.map((p) => ({
       id: p.id,
       peer: ctx.memberId,
@@ -210,6 +227,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   async #subscribe(ctx: FeatureEventContext, sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
+    if (!ctx.grants.subscribe) throw new ParleyError('FORBIDDEN', 'the token does not grant subscribe');
     const state = this.#state(ctx);
     if (!state.router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
     const router = state.router;
@@ -255,6 +273,33 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       else c.resume();
     }
     return null;
+  }
+
+  /** New grants for a member: close its publications and subscriptions they no longer allow. */
+  #grantsChanged(memberId: string, room: string, grants: Grants): void {
+    const state = this.#rooms.get(room);
+    const router = state?.router;
+    if (!state || !router) return;
+    const publishing = new Set<string>();
+    for (const p of router.producers()) {
+      if (state.producerOwner.get(p.id) !== memberId) continue;
+      publishing.add(p.peerId);
+      if (!canPublish(grants, publishSourceOf(p.kind, state.announced.get(p.id)?.source))) router.closePeer(p.peerId, 'close');
+    }
+    if (!grants.subscribe) {
+      for (const peerId of state.peersOf.get(memberId) ?? []) if (!publishing.has(peerId)) router.closePeer(peerId, 'close');
+    }
+  }
+
+  /** Admin mute (or its end): stop forwarding the member's producers of that kind, whatever it sends. */
+  #setMuted(memberId: string, room: string, kind: PublishSource, muted: boolean): void {
+    const state = this.#rooms.get(room);
+    const router = state?.router;
+    if (!state || !router) return;
+    for (const p of router.producers()) {
+      if (state.producerOwner.get(p.id) !== memberId) continue;
+      if (publishSourceOf(p.kind, state.announced.get(p.id)?.source) === kind) router.setMuted(p.id, muted);
+    }
   }
 
   /** Idempotent: every room's router (peers, producers, consumers) with `shutdown`, then `close`. */

@@ -225,6 +225,11 @@ export class Simulcast extends TypedEmitter<SimulcastEvents> {
     for (const l of this.layers) l.requestKeyFrame();
   }
 
+  /** An admin mute of every layer (see Producer.setMuted). */
+  setMuted(muted: boolean): void {
+    for (const l of this.layers) l.setMuted(muted);
+  }
+
   /** Idempotent: closes every layer with `reason` (the forwarding table closes their consumers), then emits `close`. */
   close(reason: ProducerCloseReason = 'close'): void {
     if (this.closed) return;

@@ -9,19 +9,19 @@ import { registerRelayHandlers } from './handlers/relay.ts';
 import { registerRoomControlHandlers } from './handlers/roomControl.ts';
 import { registerRoomLogHandlers } from './handlers/roomLog.ts';
 import { RoomRegistry } from './RoomRegistry.ts';
+import type { Grants } from '../auth/grants.ts';
 import {
   memberRoom,
   type FeatureEventContext,
   type MemberInfo,
   type MembershipListener,
   type MediaKind,
-  type MuteListener,
   type ParleyIo,
   type SignalingHub,
   type SignalingOptions,
 } from './types.ts';
 
-export type { FeatureEventContext, MediaKind, MemberInfo, MembershipListener, MuteListener, ParleyIo, SignalingOptions, SocketData } from './types.ts';
+export type { FeatureEventContext, MediaKind, MemberInfo, MembershipListener, ParleyIo, SignalingOptions, SocketData } from './types.ts';
 
 /**
  * Socket.IO signaling: rooms and presence, targeted relay of offer/answer/candidate, the room
@@ -36,7 +36,6 @@ export class Signaling {
   #admitting = true;
   readonly #membership = new Set<MembershipListener>();
   readonly #entries = new Set<(room: string, entry: LogEntry) => void>();
-  readonly #mutes = new Set<MuteListener>();
 
   constructor(
     private readonly io: ParleyIo,
@@ -53,13 +52,14 @@ export class Signaling {
       removeMember: (memberId) => this.#removeMember(memberId),
       endSession: (memberId, reason, message) => this.endSession(memberId, reason, message),
       requestMute: (memberId, kind, by) => this.requestMute(memberId, kind, by),
+      mediaChanged: (memberId, room, flags) => this.#each('mediaChanged', (l) => l.mediaChanged?.(memberId, room, flags), room),
       notify: (kind, member, room, members) => this.#notify(kind, member, room, members),
     };
     registerMembershipHandlers(this.#events, this.#hub);
     registerRelayHandlers(this.#events, this.#hub);
     registerRoomLogHandlers(this.#events, this.#hub);
     registerRoomControlHandlers(this.#events, this.#hub);
-    registerMediaStateHandlers(this.#events);
+    registerMediaStateHandlers(this.#events, this.#hub);
     io.on('connection', (socket) => {
       const caller = new Caller(socket, registry, options.log);
       this.#events.attach(caller);
@@ -117,20 +117,22 @@ export class Signaling {
     const room = this.registry.roomOf(memberId);
     if (!room) return false;
     this.io.to(memberRoom(memberId)).emit('mute-request', { kind, by });
-    for (const listener of this.#mutes) {
-      try {
-        listener(memberId, room.name, kind);
-      } catch (err) {
-        this.options.log.error({ err, room: room.name }, 'mute listener failed');
-      }
-    }
+    this.#each('muteRequested', (l) => l.muteRequested?.(memberId, room.name, kind), room.name);
     return true;
   }
 
-  /** Calls `listener` when a member is asked to mute (the SFU enforces it); returns `off`. */
-  onMuteRequest(listener: MuteListener): () => void {
-    this.#mutes.add(listener);
-    return () => this.#mutes.delete(listener);
+  /**
+   * Replaces a connected member's grants (server API). Signaling checks read them on every event;
+   * the features are told so they can drop what is no longer allowed. False for an unknown member.
+   */
+  updateGrants(memberId: string, grants: Grants): boolean {
+    const room = this.registry.roomOf(memberId);
+    const member = room?.members.get(memberId);
+    if (!room || !member) return false;
+    member.grants = grants;
+    this.options.log.info({ room: room.name, memberId, grants }, 'member grants changed');
+    this.#each('grantsChanged', (l) => l.grantsChanged?.(memberId, room.name, grants), room.name);
+    return true;
   }
 
   /**
@@ -180,12 +182,17 @@ export class Signaling {
     return stored;
   }
 
-  #notify(kind: keyof MembershipListener, member: MemberInfo, room: string, members: number): void {
+  #notify(kind: 'joined' | 'left' | 'resumed', member: MemberInfo, room: string, members: number): void {
+    this.#each(kind, (l) => l[kind]?.(member.id, room, members, member), room);
+  }
+
+  /** Calls every membership listener; a throwing one is logged and the others still run. */
+  #each(what: keyof MembershipListener, call: (listener: MembershipListener) => void, room: string): void {
     for (const l of this.#membership) {
       try {
-        l[kind]?.(member.id, room, members, member);
+        call(l);
       } catch (err) {
-        this.options.log.error({ err, room }, `membership listener failed (${kind})`);
+        this.options.log.error({ err, room }, `membership listener failed (${what})`);
       }
     }
   }

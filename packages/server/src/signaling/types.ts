@@ -1,6 +1,6 @@
 /** The shapes shared by Signaling, its per-domain handlers and the features that plug into it. */
 import type { Server, Socket } from 'socket.io';
-import type { IceServer, LogEntry, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
+import type { IceServer, LogEntry, MediaFlags, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
 import type { TokenService } from '../auth/TokenService.ts';
 import type { Grants } from '../auth/grants.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
@@ -50,11 +50,15 @@ export interface MembershipListener {
   left?(memberId: string, room: string, members: number, member: MemberInfo): void;
   /** The member came back on a new socket within the resume grace (it may have missed events). */
   resumed?(memberId: string, room: string, members: number, member: MemberInfo): void;
+  /** The member's grants changed (server API); features drop what the new grants no longer allow. */
+  grantsChanged?(memberId: string, room: string, grants: Grants): void;
+  /** The member was asked to stop sending a kind of media (an admin or the server API). */
+  muteRequested?(memberId: string, room: string, kind: MediaKind): void;
+  /** The member's own media flags (`media_state`) changed. */
+  mediaChanged?(memberId: string, room: string, flags: MediaFlags): void;
 }
 
 export type MediaKind = 'audio' | 'video' | 'screen';
-/** A member was asked to stop sending `kind` (by an admin or the server API). */
-export type MuteListener = (memberId: string, room: string, kind: MediaKind) => void;
 
 /** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
 export type InboundEvents = Record<string, (...args: unknown[]) => void>;
@@ -86,6 +90,8 @@ export interface SignalingHub {
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean;
   /** Sends a member `mute-request` and tells the mute listeners. */
   requestMute(memberId: string, kind: MediaKind, by: string): boolean;
+  /** Tells the membership listeners about a member's new media flags. */
+  mediaChanged(memberId: string, room: string, flags: MediaFlags): void;
   /** Tells the features' membership listeners. */
-  notify(kind: keyof MembershipListener, member: MemberInfo, room: string, members: number): void;
+  notify(kind: 'joined' | 'left' | 'resumed', member: MemberInfo, room: string, members: number): void;
 }

@@ -22,3 +22,23 @@ export const webhookConfigSchema = z.strictObject({
   maxQueue: z.number().int().min(1).default(1000),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
+
+/**
+ * The secret that signs webhook bodies and the API key it belongs to: `webhooks.apiKey`'s, else
+ * the first API key's, else auth.secret. A string is a configuration error to report.
+ */
+export function webhookSigner(
+  webhooks: WebhookConfig,
+  auth: { secret?: string | undefined; apiKeys: Record<string, string> },
+): { secret: string; keyId?: string } | undefined | string {
+  if (webhooks.apiKey !== undefined) {
+    const secret = auth.apiKeys[webhooks.apiKey];
+    return secret ? { secret, keyId: webhooks.apiKey } : `webhooks.apiKey: no API key ${webhooks.apiKey} in auth.apiKeys`;
+  }
+  const first = Object.entries(auth.apiKeys)[0];
+  if (first) return { secret: first[1], keyId: first[0] };
+  if (auth.secret) return { secret: auth.secret };
+  return webhooks.urls.length > 0
+    ? 'webhooks.urls is set but there is no secret to sign events with: set auth.secret or auth.apiKeys'
+    : undefined;
+}
