@@ -11,7 +11,6 @@ export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const MAX_LINES = 450;
 /** Files over the limit when the rule was introduced, and their line counts then. */
 export const OVERSIZE = {
-  'packages/client/src/Room.ts': 596,
   'packages/server/src/signaling/Signaling.ts': 466,
 };
 

@@ -131,6 +131,11 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     return this.#local.get(slot);
   }
 
+  /** Every published slot and its track. */
+  localTracks(): Array<[TrackSlot, LocalTrack]> {
+    return [...this.#local];
+  }
+
   setLocalState(state: PeerMediaState): void {
     this.#localState = state;
     for (const link of this.#links.values()) link.setLocalState(state);

@@ -1,32 +1,21 @@
-import {
-  PROTOCOL_VERSION,
-  ParleyError,
-  type AppendResult,
-  type HistoryRequest,
-  type JoinResult,
-  type LogEntry,
-  type MediaFlags,
-  type PeerInfo,
-  type Speaker,
-} from '@parley-rtc/protocol';
+import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, type MediaFlags, type PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
+import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
 import { RosterManager } from './RosterManager.ts';
-import { SfuTransport } from './SfuTransport.ts';
+import { sfuSignalVia, SfuTransport } from './SfuTransport.ts';
 import { SignalClient } from './SignalClient.ts';
 import { VideoPreferences, type VideoSource } from './VideoPreferences.ts';
 import type { PeerStats, PublishStats } from './stats.ts';
 import type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
 export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
-
-type Buffered = () => void;
 
 /**
  * The public face of the SDK: one call in one room. It joins through the SignalClient and wires
@@ -45,22 +34,11 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
-  /** Peer id and secret to resume this session after a signaling reconnect, and its HTTP credential. */
-  #resume: { peer: string; key: string } | undefined;
-  #session: string | undefined;
-  #joinArgs: ConnectOptions | undefined;
-  #url: string | undefined;
-  #joinedOnce = false;
-  /** Signaling that arrives while a join is in flight waits here until the peer list is known. */
-  #buffer: Buffered[] | undefined;
+  readonly #membership = new Membership();
   #iceServers: RTCIceServer[] = [];
-  /** The mode the server announced while a join was in flight (applied before peers are added). */
-  #announcedMode: MediaMode | undefined;
   #localFlags: MediaFlags | undefined;
   /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
   readonly #videoPrefs = new VideoPreferences();
-  #activeSpeaker: string | null = null;
-  #speakerCount = 0;
 
   constructor(options: RoomOptions = {}) {
     super();
@@ -102,22 +80,22 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   get roomName(): string | undefined {
-    return this.#joinArgs?.room;
+    return this.#membership.args?.room;
   }
 
   /** The server URL given to the last `connect()` (the base for HTTP calls such as file uploads). */
   get serverUrl(): string | undefined {
-    return this.#url;
+    return this.#membership.url;
   }
 
   /** This member's credential for the room's HTTP routes (uploads, file links), while joined. */
   get session(): string | undefined {
-    return this.#self ? this.#session : undefined;
+    return this.#self ? this.#membership.session : undefined;
   }
 
   /** The access token given to the last `connect()`, if any. */
   get token(): string | undefined {
-    return this.#joinArgs?.token;
+    return this.#membership.args?.token;
   }
 
   /** How media flows now: `mesh` (a link per peer) or `sfu` (through the server). */
@@ -145,8 +123,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state !== 'idle' && this.#state !== 'disconnected') {
       throw new ClientError('invalid-state', `connect() while ${this.#state}`);
     }
-    this.#joinArgs = options;
-    this.#url = url;
+    this.#membership.target(url, options);
     if (this.log.size > 0 && this.roomName !== options.room) this.log.clear();
     this.#setState('connecting');
     const signal = new SignalClient(url, {
@@ -202,7 +179,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** The active speaker's peer id (SFU mode), or null. */
   get activeSpeaker(): string | null {
-    return this.#activeSpeaker;
+    return this.#roster.activeSpeaker;
   }
 
   /**
@@ -230,13 +207,6 @@ export class Room extends Emitter<RoomEvents> {
   /** What we publish through the SFU, per slot and simulcast layer (empty in mesh mode). */
   async publishStats(): Promise<PublishStats[]> {
     return (await this.#modes.sfu?.publishStats()) ?? [];
-  }
-
-  #setSpeakers(active: string | null, speakers: Speaker[]): void {
-    if (active === this.#activeSpeaker && speakers.length === 0 && this.#speakerCount === 0) return;
-    this.#activeSpeaker = active;
-    this.#speakerCount = speakers.length;
-    this.emit('speakers', active, speakers);
   }
 
   /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
@@ -269,63 +239,34 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #join(signal: SignalClient): Promise<PeerInfo> {
-    const args = this.#joinArgs;
-    if (!args) throw new ClientError('invalid-state', 'no room to join');
-    this.#buffer = [];
-    this.#announcedMode = undefined;
-    let res: JoinResult;
-    try {
-      res = await signal.join({
-        room: args.room,
-        name: args.name,
-        ...(args.token !== undefined ? { token: args.token } : {}),
-        ...(this.#joinedOnce ? { lastSeq: this.log.lastSeq } : {}),
-        ...(this.#resume ? { resume: this.#resume } : {}),
-        protocol: PROTOCOL_VERSION,
-      });
-    } catch (err) {
-      this.#buffer = undefined;
-      throw err;
-    }
-    this.#joinedOnce = true;
-    this.#resume = { peer: res.self.id, key: res.resumeKey };
-    this.#session = res.session;
+    const res = await this.#membership.join((req) => signal.join(req), this.log.lastSeq);
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
     if (res.resumed) {
-      // Same peer id, links intact: drop peers that left while we were away, and make the first
-      // offer to those who joined meanwhile (they saw us in their peer list and wait for us).
+      // Same peer id, links intact: drop peers that left while we were away (and below, make the
+      // first offer to those who joined meanwhile: they saw us in their peer list and wait for us).
       const present = new Set(res.peers.map((p) => p.id));
       for (const id of this.#roster.ids) if (!present.has(id)) this.#roster.remove(id);
-      this.#self = res.self;
-      this.#iceServers = res.iceServers;
-      this.#pcs.configure(res.self.id, res.iceServers);
-      this.emit('joined', res.self);
-      for (const peer of res.peers) if (!this.#roster.has(peer.id)) this.#addPeer(peer, true);
     } else {
       // A new session: every old link is dead, and the others saw us leave.
       this.#roster.removeAll();
       this.#resetSfu();
-      this.#self = res.self;
-      this.#iceServers = res.iceServers;
-      this.#pcs.configure(res.self.id, res.iceServers);
-      this.emit('joined', res.self);
-      // The mode came with the join: a room in SFU mode gets no mesh links at all.
-      if (this.#announcedMode) this.#modes.setMode(this.#announcedMode, res.self.id);
-      for (const peer of res.peers) this.#addPeer(peer, false);
     }
+    this.#self = res.self;
+    this.#iceServers = res.iceServers;
+    this.#pcs.configure(res.self.id, res.iceServers);
+    this.emit('joined', res.self);
+    // The mode came with the join: a room in SFU mode gets no mesh links at all.
+    const announced = this.#membership.announcedMode;
+    if (!res.resumed && announced) this.#modes.setMode(announced, res.self.id);
+    for (const peer of res.peers) this.#addPeer(peer, res.resumed);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
-    const buffered = this.#buffer;
-    this.#buffer = undefined;
-    for (const fn of buffered) fn();
+    this.#membership.flush();
     return res.self;
   }
 
   #bindSignal(signal: SignalClient): void {
-    const whenJoined = (fn: Buffered) => {
-      if (this.#buffer) this.#buffer.push(fn);
-      else if (this.#self) fn();
-    };
+    const whenJoined = (fn: () => void) => this.#membership.whenJoined(fn, this.#self !== undefined);
     signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#roster.remove(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
@@ -335,7 +276,7 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
     signal.on('sfuMode', (m) => {
-      if (this.#buffer) this.#announcedMode = m.mode;
+      this.#membership.announce(m.mode);
       whenJoined(() => this.#self && this.#modes.setMode(m.mode, this.#self.id));
     });
     signal.on('sfuProducer', (p) =>
@@ -354,12 +295,12 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('peerMedia', ({ id, ...flags }) =>
       whenJoined(() => this.#roster.serverFlags(id, flags)),
     );
-    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#setSpeakers(m.active?.peer ?? null, m.speakers)));
+    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#roster.setSpeakers(m.active?.peer ?? null, m.speakers)));
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
     signal.on('disconnect', (reason, willReconnect) => {
-      this.#buffer = undefined;
+      this.#membership.dropBuffered();
       if (willReconnect) {
         // The server keeps our session for a grace period: peers and media links stay up, and
         // the rejoin resumes the same peer id (or starts a new session if the grace ran out).
@@ -421,6 +362,7 @@ export class Room extends Emitter<RoomEvents> {
     const roster = this.#roster;
     roster.on('peerJoined', (peer) => this.emit('peerJoined', peer));
     roster.on('peerUpdated', (peer) => this.emit('peerUpdated', peer));
+    roster.on('speakers', (active, speakers) => this.emit('speakers', active, speakers));
     roster.on('peerLeft', (peer) => {
       this.#pcs.remove(peer.id);
       this.#modes.sfu?.removePeer(peer.id);
@@ -435,7 +377,7 @@ export class Room extends Emitter<RoomEvents> {
     modes.on('track', (t) => this.emit('track', t));
     modes.on('trackRemoved', (t) => this.emit('trackRemoved', t));
     modes.on('connectionState', (id, state) => this.#roster.setConnectionState(id, state));
-    modes.on('sfuStopped', () => this.#setSpeakers(null, []));
+    modes.on('sfuStopped', () => this.#roster.setSpeakers(null, []));
     modes.on('error', (err) => this.emit('error', err));
   }
 
@@ -450,24 +392,14 @@ export class Room extends Emitter<RoomEvents> {
   /** An SFU transport for the ModeController, with our tracks and the producers known so far. */
   #createSfu(selfId: string): SfuTransport {
     const sfu = new SfuTransport({
-      // Async, so a missing signal client rejects (the transport catches it) instead of throwing.
-      signal: {
-        sfuPublish: async (sdp, source) => this.#requireSignal().sfuPublish(sdp, source),
-        sfuSubscribe: async (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
-        sfuClose: async (id) => this.#requireSignal().sfuClose(id),
-        sfuPause: async (ids, paused) => this.#requireSignal().sfuPause(ids, paused),
-        sfuVideoSize: async (ids, width, height) => this.#requireSignal().sfuVideoSize(ids, width, height),
-      },
+      signal: sfuSignalVia(() => this.#requireSignal()),
       selfId,
       iceServers: this.#iceServers,
       createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
       videoPreferences: this.#videoPrefs,
       ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
     });
-    for (const slot of ['audio', 'video', 'screen'] as const) {
-      const local = this.#pcs.localTrack(slot);
-      if (local) sfu.setTrack(slot, local);
-    }
+    for (const [slot, local] of this.#pcs.localTracks()) sfu.setTrack(slot, local);
     for (const p of this.#roster.producers) sfu.addProducer(p);
     return sfu;
   }
@@ -493,8 +425,7 @@ export class Room extends Emitter<RoomEvents> {
     const signal = this.#signal;
     this.#signal = undefined;
     this.#self = undefined;
-    this.#resume = undefined;
-    this.#buffer = undefined;
+    this.#membership.end();
     this.#roster.removeAll();
     this.#pcs.removeAll();
     this.#resetSfu();

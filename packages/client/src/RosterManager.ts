@@ -1,4 +1,4 @@
-import type { MediaFlags, PeerInfo, SfuProducerInfo } from '@parley-rtc/protocol';
+import type { MediaFlags, PeerInfo, SfuProducerInfo, Speaker } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
 import type { RemotePeer } from './roomTypes.ts';
@@ -10,6 +10,8 @@ export interface RosterEvents {
   peerLeft: [peer: RemotePeer];
   /** A peer's connection state or media state changed. */
   peerUpdated: [peer: RemotePeer];
+  /** Who speaks changed (see RoomEvents). */
+  speakers: [active: string | null, speakers: Speaker[]];
 }
 
 /**
@@ -17,7 +19,8 @@ export interface RosterEvents {
  * media flags, plus what the flags are inferred from. A peer's flags come from its mesh link while
  * it has one (`meshMediaState`); without one, from the flags it sent through the server
  * (`serverFlags`), or before those arrive, from the producers it publishes through the SFU (kept
- * in mesh mode too, for a later switch). Pure bookkeeping: no connections, no timers.
+ * in mesh mode too, for a later switch). Also who speaks, as the SFU reports it. Pure
+ * bookkeeping: no connections, no timers.
  * @internal
  */
 export class RosterManager extends Emitter<RosterEvents> {
@@ -28,6 +31,8 @@ export class RosterManager extends Emitter<RosterEvents> {
   readonly #stateFromMesh = new Set<string>();
   /** Media flags peers sent through the server (`peer-media`). */
   readonly #serverFlags = new Map<string, MediaFlags>();
+  #activeSpeaker: string | null = null;
+  #speakerCount = 0;
 
   get peers(): RemotePeer[] {
     return [...this.#peers.values()];
@@ -43,6 +48,11 @@ export class RosterManager extends Emitter<RosterEvents> {
 
   get(id: string): RemotePeer | undefined {
     return this.#peers.get(id);
+  }
+
+  /** The active speaker's peer id (SFU mode), or null. */
+  get activeSpeaker(): string | null {
+    return this.#activeSpeaker;
   }
 
   /** The SFU producers of the peers in the room, as announced. */
@@ -107,6 +117,14 @@ export class RosterManager extends Emitter<RosterEvents> {
   producerClosed(p: Pick<SfuProducerInfo, 'id' | 'peer'>): void {
     this.#producers.delete(p.id);
     this.#infer(p.peer);
+  }
+
+  /** The SFU's report of who speaks; `speakers` fires only when it says something new. */
+  setSpeakers(active: string | null, speakers: Speaker[]): void {
+    if (active === this.#activeSpeaker && speakers.length === 0 && this.#speakerCount === 0) return;
+    this.#activeSpeaker = active;
+    this.#speakerCount = speakers.length;
+    this.emit('speakers', active, speakers);
   }
 
   /**

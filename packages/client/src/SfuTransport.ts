@@ -14,6 +14,21 @@ import { VideoPreferences } from './VideoPreferences.ts';
  */
 export interface SfuSignal extends SfuPublisherSignal, SfuSubscriberSignal, Pick<SfuVideoControlOptions['signal'], 'sfuPause' | 'sfuVideoSize'> {}
 
+/**
+ * An SfuSignal that asks `get()` for the signal client at each call; async, so a missing client
+ * (`get()` throws) rejects the request (the transport catches it) instead of throwing.
+ * @internal
+ */
+export function sfuSignalVia(get: () => SfuSignal): SfuSignal {
+  return {
+    sfuPublish: async (sdp, source) => get().sfuPublish(sdp, source),
+    sfuSubscribe: async (sdp, ids) => get().sfuSubscribe(sdp, ids),
+    sfuClose: async (id) => get().sfuClose(id),
+    sfuPause: async (ids, paused) => get().sfuPause(ids, paused),
+    sfuVideoSize: async (ids, width, height) => get().sfuVideoSize(ids, width, height),
+  };
+}
+
 /** @internal */
 export interface SfuTransportOptions {
   signal: SfuSignal;
