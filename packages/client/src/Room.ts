@@ -158,7 +158,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#modes.close();
     this.#pcs.close();
-    this.#roster.removeAllListeners();
+    this.#roster.close();
     this.#videoPrefs.close();
     this.removeAllListeners();
   }
@@ -277,7 +277,9 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
     signal.on('sfuMode', (m) => {
       this.#membership.announce(m.mode);
-      whenJoined(() => this.#self && this.#modes.setMode(m.mode, this.#self.id));
+      whenJoined(() => {
+        if (this.#self) this.#modes.setMode(m.mode, this.#self.id);
+      });
     });
     signal.on('sfuProducer', (p) =>
       whenJoined(() => {

@@ -127,6 +127,15 @@ export class RosterManager extends Emitter<RosterEvents> {
     this.emit('speakers', active, speakers);
   }
 
+  /** Forgets everyone without events and drops listeners (the Room is closing). Idempotent. */
+  close(): void {
+    this.#peers.clear();
+    this.resetMedia();
+    this.#activeSpeaker = null;
+    this.#speakerCount = 0;
+    this.removeAllListeners();
+  }
+
   /**
    * Without a mesh link, a peer's mute flags come from the server (`peer-media`); before they
    * arrive, what it publishes through the SFU is the best guess.
