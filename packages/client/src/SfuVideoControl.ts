@@ -2,7 +2,7 @@ import { LIMITS } from '@parley-rtc/protocol';
 import type { RemoteTrack } from './PeerLink.ts';
 import type { VideoPreferences, VideoSize, VideoSource } from './VideoPreferences.ts';
 
-/** A video consumer the SFU gave us: its server id and the track it feeds. */
+/** A video consumer the SFU gave us: its server id and the track it feeds. @internal */
 export interface VideoConsumer {
   consumerId: string;
   remote: RemoteTrack;
