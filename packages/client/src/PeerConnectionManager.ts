@@ -131,9 +131,13 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     return this.#local.get(slot);
   }
 
-  /** Every published slot and its track. */
+  /** Every published slot and its track: audio, video, screen. */
   localTracks(): Array<[TrackSlot, LocalTrack]> {
-    return [...this.#local];
+    const slots: TrackSlot[] = ['audio', 'video', 'screen'];
+    return slots.flatMap((slot) => {
+      const local = this.#local.get(slot);
+      return local ? [[slot, local] as [TrackSlot, LocalTrack]] : [];
+    });
   }
 
   setLocalState(state: PeerMediaState): void {
