@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'socket.io-client';
 import { spawnServer } from '../packages/server/test/serverProcess.ts';
-import { connectSocket } from '../packages/server/test/helpers.ts';
+import { connectSocket } from '@parley-rtc/test-support/server';
 import { spawnReady } from './lib/spawnReady.ts';
 import { nodeBinary } from '../packages/server/test/otherNode.ts';
 import { postgresSkipReason, startPostgres } from '../packages/server/test/postgres.ts';

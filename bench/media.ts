@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer } from '../packages/server/test/serverProcess.ts';
 import { RtpViewer } from '../packages/server/test/media/clients.ts';
-import { chromiumMissing, launchChromium, mediaContext } from '../packages/server/test/browser.ts';
+import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PY = '/usr/bin/python3';

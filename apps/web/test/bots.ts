@@ -3,7 +3,7 @@
  * runs more than two Chromium pages (two cores hold two pages encoding video; five do not).
  */
 import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '@parley-rtc/bots';
-import { eventually } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 let media: Promise<{ video: EncodedClip; audio: EncodedClip }> | undefined;
 
@@ -31,7 +31,7 @@ export function framesFrom(bot: Bot, name: string): number {
 /** Waits until `bot` has received `frames` more video frames from each named member. */
 export async function botReceives(bot: Bot, names: string[], options: { frames: number; timeoutMs: number }): Promise<void> {
   const base = new Map(names.map((n) => [n, framesFrom(bot, n)]));
-  await eventually(
+  await waitFor(
     async () => names.every((n) => framesFrom(bot, n) >= base.get(n)! + options.frames),
     options.timeoutMs,
     `${bot.options.name} receiving video from ${names.join(', ')}`,

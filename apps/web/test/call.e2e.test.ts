@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
+import { chromiumMissing, launchChromium } from '@parley-rtc/test-support/browser';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import type { Bot } from '@parley-rtc/bots';
 import { closeAll, ensureWebBuilt, inboundVideo, join, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
 import { botReceives, joinBot } from './bots.ts';
-import { releaseNativeWebRtc } from '../../../packages/server/test/media/clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 
 // The bots' libdatachannel threads must be released for the process to end.
 after(releaseNativeWebRtc);

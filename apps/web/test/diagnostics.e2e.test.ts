@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium, mediaContext } from '../../../packages/server/test/browser.ts';
-import { coturnMissing, startCoturn } from '../../../packages/server/test/coturn.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
+import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { coturnMissing, startCoturn } from '@parley-rtc/test-support/coturn';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { ensureWebBuilt } from './harness.ts';
 
 const TURN_SECRET = 'diagnostics-e2e-turn-secret-0123';

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import nodeDataChannel from 'node-datachannel';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { ConfigInput } from '../../../packages/server/src/config.ts';
-import { launchChromium, mediaContext } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
+import type { ConfigInput } from '@parley-rtc/server';
+import { launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { waitFor } from '@parley-rtc/test-support/poll';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import type {} from '../src/testHooks.ts';
 
 const webOut = fileURLToPath(new URL('../../../packages/server/web', import.meta.url));
@@ -18,7 +19,8 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  */
 export function ensureWebBuilt(): void {
   if (existsSync(`${webOut}/index.html`) && process.env['PARLEY_E2E_REBUILD'] !== '1') return;
-  const vite = fileURLToPath(import.meta.resolve('vite/bin/vite.js'));
+  // vite's exports map does not list its bin script; find it beside its package.json.
+  const vite = fileURLToPath(new URL('bin/vite.js', import.meta.resolve('vite/package.json')));
   const res = spawnSync(process.execPath, [vite, 'build', 'apps/web', '--logLevel', 'warn'], { cwd: repoRoot, stdio: 'inherit' });
   if (res.status !== 0) throw new Error('vite build apps/web failed');
 }
@@ -70,23 +72,6 @@ export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
 }
 
 /**
- * Polls an async check until it returns true or the deadline passes. Playwright's
- * page.waitForFunction does not await a predicate that returns a Promise (a Promise is truthy, so
- * it resolves at once), so anything built on getStats() must poll from the test side.
- */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string, describe?: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) {
-      const detail = describe ? `: ${await describe().catch((e: unknown) => String(e))}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/**
  * Waits until at least `tracks` inbound video streams have each decoded `growth` more frames than
  * when the wait began (a stream first seen during the wait counts from zero). Proves media flows,
  * not just that a connection exists.
@@ -96,7 +81,7 @@ export async function waitForDecoding(page: Page, tracks: number, options: { gro
   const growth = options.growth ?? 20;
   const exclude = new Set(options.exclude ?? []);
   let last: InboundVideo[] = [];
-  await eventually(
+  await waitFor(
     async () => {
       last = (await inboundVideo(page)).filter((v) => !exclude.has(v.trackIdentifier));
       return last.filter((v) => v.framesDecoded >= (baseline.get(v.trackIdentifier) ?? 0) + growth).length >= tracks;

@@ -9,10 +9,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { coturnMissing, startCoturn } from '../../../packages/server/test/coturn.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import { closeAll, ensureWebBuilt, eventually, join, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import { chromiumMissing, launchChromium } from '@parley-rtc/test-support/browser';
+import { coturnMissing, startCoturn } from '@parley-rtc/test-support/coturn';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { closeAll, ensureWebBuilt, join, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const TURN_SECRET = 'ice-restart-e2e-turn-secret-01234';
 
@@ -94,7 +95,7 @@ describe('web app: ICE restart after the TURN server goes away', { skip: chromiu
       // Outage: the only path between the pages goes away.
       const port = turn.port;
       await turn.close();
-      await eventually(
+      await waitFor(
         async () => (await states(alice.page)).some((s) => s !== 'connected') && (await states(bob.page)).some((s) => s !== 'connected'),
         30_000,
         'both pages to notice the lost connection',
@@ -103,7 +104,7 @@ describe('web app: ICE restart after the TURN server goes away', { skip: chromiu
       // The TURN server comes back (same address, fresh state: every old allocation is gone).
       turn = await startCoturn(TURN_SECRET, { port });
 
-      await eventually(
+      await waitFor(
         async () => (await states(alice.page)).every((s) => s === 'connected') && (await states(bob.page)).every((s) => s === 'connected'),
         45_000,
         'both pages to reconnect',

@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchChromium } from '../../../packages/server/test/browser.ts';
-import { startServer, type TestServer } from '../../../packages/server/test/helpers.ts';
-import { closeAll, ensureWebBuilt, eventually, join, withDiagnostics, type Participant } from './harness.ts';
+import { chromiumMissing, launchChromium } from '@parley-rtc/test-support/browser';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { closeAll, ensureWebBuilt, join, withDiagnostics, type Participant } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /** A valid 1×1 PNG (checked chunk CRCs), 70 bytes. */
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
@@ -71,7 +72,7 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
       assert.match((await file.textContent()) ?? '', /Alice/);
 
       const img = file.getByTestId('chat-file-image');
-      await eventually(
+      await waitFor(
         () => img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0),
         10_000,
         'the shared image to load at Bob',
@@ -125,7 +126,7 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
         await page.getByTestId('file-input').setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2000, 1) });
         const row = page.locator('[data-testid="upload"][data-name="slow.bin"][data-state="uploading"]');
         await row.waitFor({ timeout: 10_000 });
-        await eventually(async () => held, 10_000, 'the upload request to be intercepted');
+        await waitFor(async () => held, 10_000, 'the upload request to be intercepted');
         await row.getByTestId('upload-cancel').click();
         await page.locator('[data-testid="upload"][data-name="slow.bin"]').waitFor({ state: 'detached', timeout: 5_000 });
         assert.equal(await page.getByTestId('chat-file').count(), before);

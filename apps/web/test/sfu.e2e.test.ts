@@ -9,10 +9,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { chromiumMissing } from '../../../packages/server/test/browser.ts';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
 import type { Bot } from '@parley-rtc/bots';
-import { browserSuite, eventually, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
+import { browserSuite, inboundVideo, join as joinPage, waitForDecoding, withDiagnostics, type JoinOptions } from './harness.ts';
 import { botReceives, joinBot } from './bots.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /** Low-resolution camera for every page (CPU: five encoders and twenty decoders on two cores). */
 const LOW_RES = `(() => {
@@ -76,7 +77,7 @@ async function sdkState(page: Page): Promise<{ mode: string; meshLinks: number; 
 async function decodesFromPeers(page: Page, peers: number, timeoutMs: number): Promise<void> {
   const baseline = new Map((await inboundVideo(page)).map((v) => [v.trackIdentifier, v.framesDecoded]));
   let last = '';
-  await eventually(
+  await waitFor(
     async () => {
       const now = await inboundVideo(page);
       last = JSON.stringify(now);
@@ -116,10 +117,10 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
 
       await ada.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
       assert.equal(await mode(ada.page), 'SFU');
-      await eventually(async () => bots.every((b) => b.mode === 'sfu'), 15_000, 'every bot in SFU mode');
+      await waitFor(async () => bots.every((b) => b.mode === 'sfu'), 15_000, 'every bot in SFU mode');
       await decodesFromPeers(ada.page, 4, 60_000);
       // The media really comes through the SFU: the mesh links are gone and stay gone.
-      await eventually(async () => (await sdkState(ada.page)).meshLinks === 0, 20_000, 'Ada: mesh links closed', async () => JSON.stringify(await sdkState(ada.page)));
+      await waitFor(async () => (await sdkState(ada.page)).meshLinks === 0, 20_000, 'Ada: mesh links closed', async () => JSON.stringify(await sdkState(ada.page)));
       assert.deepEqual(await sdkState(ada.page), { mode: 'sfu', meshLinks: 0, peers: 4 });
       await waitForDecoding(ada.page, 4, { growth: 15, timeoutMs: 30_000 });
       const remoteTiles = await ada.page.locator('[data-testid="tile"][data-local="false"][data-source="camera"] video').count();
@@ -144,7 +145,7 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       const jo = await bot('switch', 'Jo');
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
-        await eventually(async () => (await sdkState(p.page)).meshLinks === 0, 30_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));
+        await waitFor(async () => (await sdkState(p.page)).meshLinks === 0, 30_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));
       }
       // Keep watching for a while after the handover: video keeps decoding through the SFU.
       for (const p of pages) await decodesFromPeers(p.page, 4, 60_000);
@@ -163,11 +164,11 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       await jo.leave();
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="mesh"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
-        await eventually(async () => (await sdkState(p.page)).meshLinks === 3, 30_000, `${p.name}: mesh links back`, async () => JSON.stringify(await sdkState(p.page)));
+        await waitFor(async () => (await sdkState(p.page)).meshLinks === 3, 30_000, `${p.name}: mesh links back`, async () => JSON.stringify(await sdkState(p.page)));
       }
       // The SFU connections close once every link is up: only the links' tracks remain (audio + video × 3).
       const remoteTracks = (page: Page) => page.evaluate(() => window.__parley?.room.remoteTracks.length ?? -1);
-      for (const p of pages) await eventually(async () => (await remoteTracks(p.page)) === 6, 30_000, `${p.name}: SFU tracks gone`, async () => String(await remoteTracks(p.page)));
+      for (const p of pages) await waitFor(async () => (await remoteTracks(p.page)) === 6, 30_000, `${p.name}: SFU tracks gone`, async () => String(await remoteTracks(p.page)));
       for (const p of pages) await decodesFromPeers(p.page, 3, 60_000);
       for (const p of pages) assert.deepEqual(await sdkState(p.page), { mode: 'mesh', meshLinks: 3, peers: 3 });
       for (const b of bots.filter((b) => b !== jo)) await botReceives(b, ['Fay', 'Gus'], { frames: 20, timeoutMs: 30_000 });

@@ -9,10 +9,10 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { sfuProducerInfoSchema, sfuVideoSizeRequestSchema, type SfuProducerInfo } from '@parley-rtc/protocol';
-import { sfuRoomsOf } from '../../../packages/server/src/sfu/feature.ts';
-import type { Router } from '../../../packages/server/src/sfu/Router.ts';
-import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import { browserSuite, eventually, inboundVideo, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import { sfuRoomsOf, type Router } from '@parley-rtc/test-support/sfuInternals';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
+import { browserSuite, inboundVideo, tiles, waitForDecoding, withDiagnostics, type Participant } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__parley?.room.self?.id ?? '');
 
@@ -96,14 +96,14 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
       async () => {
         const { ann, ben, annId, router } = await twoPages('recover-publish');
         let publisher: string | undefined;
-        await eventually(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
+        await waitFor(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
         assert.ok(publisher);
         const oldTracks = await cameraTrackIds(ben.page, annId);
         assert.equal(oldTracks.length, 1);
 
         router.closePeer(publisher, 'test: publisher lost');
         assert.equal(router.peer(publisher), undefined);
-        await eventually(
+        await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,
           "Ben decoding Ann's republished camera",
@@ -128,11 +128,11 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
       async () => {
         const { ann, ben, annId, router } = await twoPages('recover-subscribe');
         let publisher: string | undefined;
-        await eventually(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
+        await waitFor(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
         // Ben names his consumers of Ann's camera when he reports the size he shows it at.
         await ben.page.evaluate((id) => window.__parley?.room.setVideoSize(id, 'camera', 321, 241), annId);
         let subscriber: string | undefined;
-        await eventually(
+        await waitFor(
           async () => {
             for (const id of sizedConsumers) {
               const consumer = router.consumer(id);
@@ -149,7 +149,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
         await recordStates(ben.page, annId);
 
         router.closePeer(subscriber, 'test: subscriber lost');
-        await eventually(
+        await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,
           "Ben decoding Ann's camera on a new subscription",

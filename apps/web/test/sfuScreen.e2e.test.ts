@@ -7,8 +7,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import { browserSuite, eventually, inboundVideo, tiles, waitForDecoding, withDiagnostics } from './harness.ts';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
+import { browserSuite, inboundVideo, tiles, waitForDecoding, withDiagnostics } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__parley?.room.self?.id ?? '');
 
@@ -44,12 +45,12 @@ describe('web app: screen sharing in an SFU room', { skip: chromiumMissing }, ()
 
         await ann.page.getByTestId('toggle-screen').click();
         await ann.page.locator('[data-testid="tile"][data-source="screen"][data-local="true"]').waitFor({ timeout: 10_000 });
-        await eventually(async () => (await publishedSlots(ann.page)).includes('screen'), 15_000, 'Ann publishing her screen', async () =>
+        await waitFor(async () => (await publishedSlots(ann.page)).includes('screen'), 15_000, 'Ann publishing her screen', async () =>
           JSON.stringify(await publishedSlots(ann.page)),
         );
         // Ben: a screen tile (not a second camera) whose video decodes.
         await screenTile.waitFor({ timeout: 20_000 });
-        await eventually(async () => (await screenFrames(ben.page, annId)) >= 10, 30_000, "Ann's screen decoding at Ben", async () =>
+        await waitFor(async () => (await screenFrames(ben.page, annId)) >= 10, 30_000, "Ann's screen decoding at Ben", async () =>
           JSON.stringify({ frames: await screenFrames(ben.page, annId), tiles: await tiles(ben.page) }),
         );
         const cameraTiles = ben.page.locator(`[data-testid="tile"][data-source="camera"][data-peer-id="${annId}"]`);
@@ -57,7 +58,7 @@ describe('web app: screen sharing in an SFU room', { skip: chromiumMissing }, ()
 
         await ann.page.getByTestId('toggle-screen').click();
         await screenTile.waitFor({ state: 'detached', timeout: 15_000 });
-        await eventually(async () => !(await publishedSlots(ann.page)).includes('screen'), 10_000, 'Ann to stop publishing her screen');
+        await waitFor(async () => !(await publishedSlots(ann.page)).includes('screen'), 10_000, 'Ann to stop publishing her screen');
         // The camera keeps flowing.
         await waitForDecoding(ben.page, 1, { growth: 10, timeoutMs: 20_000 });
         assert.equal(await cameraTiles.count(), 1);

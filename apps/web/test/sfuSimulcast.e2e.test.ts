@@ -7,8 +7,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import { browserSuite, eventually, waitForDecoding, withDiagnostics } from './harness.ts';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
+import { browserSuite, waitForDecoding, withDiagnostics } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /** Width of the video `page` decodes from `peerId` right now (largest if several tracks). */
 async function widthFrom(page: Page, peerId: string): Promise<{ width: number; frames: number }> {
@@ -45,7 +46,7 @@ describe('web app: simulcast through the SFU', { skip: chromiumMissing }, () => 
 
         // Chromium encodes at least two layers of the 640x480 fake camera (the top one needs 720p).
         let layers: Awaited<ReturnType<typeof cameraLayers>> = [];
-        await eventually(
+        await waitFor(
           async () => {
             layers = await cameraLayers(kim.page);
             return layers.filter((l) => l.frames > 0 && l.width > 0).length >= 2;
@@ -61,22 +62,22 @@ describe('web app: simulcast through the SFU', { skip: chromiumMissing }, () => 
 
         // Lou's tile of Kim is large: the highest flowing layer.
         let seen = { width: 0, frames: 0 };
-        await eventually(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px`, async () => JSON.stringify(seen));
+        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px`, async () => JSON.stringify(seen));
 
         // The tile shrinks below the low layer's size: Lou gets the low layer, without a stall.
         const tile = lou.page.locator(`[data-testid="tile"][data-peer-id="${kimId}"]`);
         await tile.evaluate((el, w) => {
           (el as HTMLElement).style.width = `${w}px`;
         }, Math.floor(low * 0.8));
-        await eventually(async () => (seen = await widthFrom(lou.page, kimId)).width === low, 20_000, `Lou decodes Kim at ${low}px`, async () => JSON.stringify(seen));
+        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === low, 20_000, `Lou decodes Kim at ${low}px`, async () => JSON.stringify(seen));
         const framesAtLow = seen.frames;
-        await eventually(async () => (await widthFrom(lou.page, kimId)).frames >= framesAtLow + 15, 20_000, 'frames keep decoding at the low layer');
+        await waitFor(async () => (await widthFrom(lou.page, kimId)).frames >= framesAtLow + 15, 20_000, 'frames keep decoding at the low layer');
 
         // Large again: back to the high layer.
         await tile.evaluate((el) => {
           (el as HTMLElement).style.width = '';
         });
-        await eventually(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px again`, async () => JSON.stringify(seen));
+        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px again`, async () => JSON.stringify(seen));
       },
     ));
 });

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { Page } from 'playwright-core';
-import { chromiumMissing } from '../../../packages/server/test/browser.ts';
-import { browserSuite, eventually, inboundVideo, waitForDecoding, withDiagnostics } from './harness.ts';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
+import { browserSuite, inboundVideo, waitForDecoding, withDiagnostics } from './harness.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /** Frames decoded so far from `peerId`'s video on `page` (sum over that peer's tracks). */
 async function framesFrom(page: Page, peerId: string): Promise<number> {
@@ -89,7 +90,7 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
         });
         let previous = -1;
         let last = 0;
-        await eventually(
+        await waitFor(
           async () => {
             last = await framesFrom(lou.page, kimId);
             const still = last === previous;
@@ -110,7 +111,7 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
         await kimTile.evaluate((el) => {
           (el as HTMLElement).style.display = '';
         });
-        await eventually(async () => (await framesFrom(lou.page, kimId)) >= stoppedAt + 15, 20_000, "Kim's video decoding again", async () =>
+        await waitFor(async () => (await framesFrom(lou.page, kimId)) >= stoppedAt + 15, 20_000, "Kim's video decoding again", async () =>
           String(await framesFrom(lou.page, kimId)),
         );
       },

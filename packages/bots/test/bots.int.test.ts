@@ -6,10 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError } from '@parley-rtc/protocol';
-import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
-import { releaseNativeWebRtc } from '../../server/test/media/clients.ts';
-import { sfuRoomsOf } from '../../server/src/sfu/feature.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { sfuRoomsOf } from '@parley-rtc/test-support/sfuInternals';
 import { Bot, prepareAudioClip, prepareVideoClip, type BotOptions, type EncodedClip } from '../src/index.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 let video: EncodedClip;
 let audio: EncodedClip;
@@ -40,7 +41,7 @@ async function everyoneReceives(group: Bot[], growth: number, timeoutMs: number)
   const base = new Map(group.flatMap((to) => group.filter((f) => f !== to).map((f) => [`${to.options.name}<${f.options.name}`, framesFrom(to, f)])));
   const pending = () =>
     group.flatMap((to) => group.filter((f) => f !== to && framesFrom(to, f) < base.get(`${to.options.name}<${f.options.name}`)! + growth).map((f) => `${to.options.name}<${f.options.name}`));
-  await until(() => pending().length === 0, timeoutMs, `video frames flowing (still waiting: ${pending().join(', ')})`).catch((err: unknown) => {
+  await waitFor(() => pending().length === 0, timeoutMs, `video frames flowing (still waiting: ${pending().join(', ')})`).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; stats: ${JSON.stringify(group.map((b) => b.stats()))}`);
   });
 }
@@ -62,7 +63,7 @@ describe('bots in a mesh room', () => {
     const got = b.stats().received.find((r) => r.peerId === a.self?.id);
     assert.ok(got, 'b receives from a');
     assert.ok(got.video.keyFrames >= 1, `key frames counted: ${JSON.stringify(got.video)}`);
-    await until(() => (b.stats().received.find((r) => r.peerId === a.self?.id)?.audio.packets ?? 0) > 20, 10_000, 'audio from a');
+    await waitFor(() => (b.stats().received.find((r) => r.peerId === a.self?.id)?.audio.packets ?? 0) > 20, 10_000, 'audio from a');
     assert.ok(got.video.firstFrameMs !== undefined && got.video.firstFrameMs > 0);
 
     const heard = new Promise<string>((resolve) => b.on('chat', (e) => resolve(e.text)));
@@ -89,9 +90,9 @@ describe('bots in a mesh room', () => {
     const socketId = server.app.signaling.registry.roomOf(id)?.members.get(id)?.socketId;
     assert.ok(socketId, 'a has a socket');
     server.app.io.sockets.sockets.get(socketId)?.conn.close();
-    await until(() => a.state === 'reconnecting', 10_000, 'a notices the drop');
+    await waitFor(() => a.state === 'reconnecting', 10_000, 'a notices the drop');
     await b.sendChat('while a was away');
-    await until(() => a.state === 'joined', 15_000, 'a resumes');
+    await waitFor(() => a.state === 'joined', 15_000, 'a resumes');
     assert.equal(a.self?.id, id, 'same member id');
     assert.deepEqual(leftAtB, [], 'b never saw a leave');
     assert.equal(a.stats().chat.received, 1, 'the chat sent while away was replayed');
@@ -133,15 +134,15 @@ describe('bots in SFU rooms', () => {
 
     const c = bot(server, 'switch', 'c');
     await c.join();
-    await until(() => [a, b, c].every((x) => x.mode === 'sfu'), 10_000, 'SFU mode everywhere');
+    await waitFor(() => [a, b, c].every((x) => x.mode === 'sfu'), 10_000, 'SFU mode everywhere');
     await everyoneReceives([a, b, c], 30, 30_000);
 
     await c.leave();
-    await until(() => a.mode === 'mesh' && b.mode === 'mesh', 10_000, 'mesh mode again');
+    await waitFor(() => a.mode === 'mesh' && b.mode === 'mesh', 10_000, 'mesh mode again');
     await everyoneReceives([a, b], 30, 30_000);
     // Once the links carry the media again, the bots close their SFU connections on the server too.
     const sfuPeers = () => sfuRoomsOf(server.app)?.router('switch')?.stats().peers ?? 0;
-    await until(() => sfuPeers() === 0, 20_000, `the bots' SFU connections closed (still ${sfuPeers()})`);
+    await waitFor(() => sfuPeers() === 0, 20_000, `the bots' SFU connections closed (still ${sfuPeers()})`);
     await a.leave();
     await b.leave();
   });
@@ -151,8 +152,8 @@ describe('bots in SFU rooms', () => {
     for (const p of pubs) await p.join();
     const listener = bot(server, 'listen', 'ear', { video: undefined, audio: undefined });
     await listener.join();
-    await until(() => listener.mode === 'sfu', 10_000, 'SFU mode');
-    await until(() => pubs.every((p) => framesFrom(listener, p) >= 30), 30_000, 'the listener receives both publishers');
+    await waitFor(() => listener.mode === 'sfu', 10_000, 'SFU mode');
+    await waitFor(() => pubs.every((p) => framesFrom(listener, p) >= 30), 30_000, 'the listener receives both publishers');
     assert.deepEqual(listener.stats().sent, {});
     for (const b of [...pubs, listener]) await b.leave();
   });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PeerInfo } from '@parley-rtc/protocol';
-import { data, nextEvent, request, startServer, until, type TestServer } from '../../server/test/helpers.ts';
+import { data, nextEvent, request, startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const CLI = fileURLToPath(new URL('../../server/src/cli.ts', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -108,7 +109,7 @@ describe('parley load-test', () => {
   test('a server that goes away mid-run: reported as dropped, exit 1, within the duration and a short grace', async () => {
     const doomed = await startServer({ media: { bindAddress: '127.0.0.1' } });
     const run = parley(['load-test', '--url', doomed.app.url, '--publishers', '1', '--subscribers', '2', '--duration', '8', ...MEDIA]);
-    await until(() => /measuring/.test(run.stderr()), 60_000, 'the measuring phase');
+    await waitFor(() => /measuring/.test(run.stderr()), 60_000, 'the measuring phase');
     await doomed.close();
     const { code } = await finished(run, 30_000);
     assert.equal(code, 1);
@@ -136,7 +137,7 @@ describe('parley bot', () => {
     const watcher = await server.connect();
     data(await request<{ self: PeerInfo }>(watcher, 'join', { room: 'demo', name: 'watcher' }));
     const run = parley(['bot', '--url', server.app.url, '--room', 'demo', '--count', '2', '--interval', '1', ...MEDIA]);
-    await until(() => /from bot-2: video [1-9]/.test(run.stdout()) && /from bot-1: video [1-9]/.test(run.stdout()), 60_000, 'reception reports');
+    await waitFor(() => /from bot-2: video [1-9]/.test(run.stdout()) && /from bot-1: video [1-9]/.test(run.stdout()), 60_000, 'reception reports');
     const left = [nextEvent<{ id: string }>(watcher, 'peer-left', 30_000)];
     run.child.kill('SIGINT');
     const { code } = await finished(run, 30_000);

@@ -12,11 +12,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build as viteBuild, defaultClientConditions } from 'vite';
 import { build as esbuild } from 'esbuild';
 import type { Bot } from '@parley-rtc/bots';
-import { chromiumMissing, launchChromium, mediaContext } from '../../server/test/browser.ts';
-import { startServer, type TestServer } from '../../server/test/helpers.ts';
-import { installInto, repoRoot, tarballs, userEnv } from '../../server/test/packed.ts';
-import { releaseNativeWebRtc } from '../../server/test/media/clients.ts';
+import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { installInto, repoRoot, tarballs, userEnv } from '@parley-rtc/test-support/packed';
 import { botReceives, joinBot } from '../../../apps/web/test/bots.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 
 // The bots' libdatachannel threads must be released for the process to end.
 after(releaseNativeWebRtc);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CLIENT_EVENT_SCHEMAS,
+  ERROR_CATALOGUE,
   ERROR_CODES,
   ParleyError,
   ackSchema,
@@ -167,5 +168,12 @@ describe('docs/errors.md', () => {
     const { readFileSync } = await import('node:fs');
     const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`\`${code}\``), `${code} is not documented`);
+  });
+  it('gives each code the HTTP status the catalogue holds', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) {
+      assert.match(doc, new RegExp(`^\\| \`${code}\` \\| ${entry.status} \\|`, 'm'), `${code}: docs/errors.md must say ${entry.status}`);
+    }
   });
 });

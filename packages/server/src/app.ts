@@ -11,7 +11,10 @@ import { Signaling, type ParleyIo } from './signaling/Signaling.ts';
 import { createLogger, type Logger } from './util/logger.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { sendError } from './http/errors.ts';
-import { FEATURES, type Feature } from './features.ts';
+import type { FeatureDeps } from './featureTypes.ts';
+import { roomLogFeature } from './roomlog/feature.ts';
+import { mediaFeature } from './media/feature.ts';
+import { sfuFeature } from './sfu/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
@@ -34,8 +37,6 @@ export interface ParleyApp {
   readonly tokens: TokenService;
   readonly metrics: Metrics;
   readonly ice: IceServerProvider;
-  /** The started features, in start order (read them, e.g. with `sfuRoomsOf(app)`; do not close them). */
-  readonly features: readonly Feature[];
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   /** Graceful, idempotent shutdown: stop admitting, tell clients, close sockets, flush the log. */
@@ -74,6 +75,8 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const http = Fastify({
     loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     trustProxy: trustProxy ?? false,
+    // Features are plugins; their start-up (e.g. sweeping stored files) has no deadline.
+    pluginTimeout: 0,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   http.setErrorHandler((err, _req, reply) => {
@@ -101,11 +104,10 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     metrics,
     eventRate: { ratePerSec: config.rateLimits.eventsPerSec, burst: config.rateLimits.eventBurst },
     log: log.child({ module: 'signaling' }),
-    iceServers: (peerId) => ice.forPeer(peerId),
+    iceServers: (memberId) => ice.forPeer(memberId),
     limits: config.limits,
   });
 
-  const features: Feature[] = [];
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -113,14 +115,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       signaling.stopAdmitting();
       io.emit('session-ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      for (const feature of [...features].reverse()) {
-        try {
-          await feature.close();
-        } catch (err) {
-          log.error({ err, feature: feature.name }, 'feature failed to close');
-        }
-      }
-      await http.close();
+      await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();
       connectionGuard.close();
       httpRate.close();
@@ -136,8 +131,12 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerIceRoutes(http, tokens, ice);
   registerDiagnosticsRoutes(http, { config, tokens, ice });
   registerSdkRoutes(http);
+  // The features, in start order: each a Fastify plugin given the shared services.
+  const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice };
   try {
-    for (const start of FEATURES) features.push(await start({ config, http, store, signaling, log, tokens, metrics, ice }));
+    await http.register(roomLogFeature, deps);
+    await http.register(mediaFeature, deps);
+    await http.register(sfuFeature, deps);
   } catch (err) {
     await close();
     throw err;
@@ -187,7 +186,6 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     tokens,
     metrics,
     ice,
-    features,
     url,
     close,
     [Symbol.asyncDispose]: close,

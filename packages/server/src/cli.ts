@@ -6,6 +6,7 @@ import { isUsageError } from './cli/args.ts';
 import { serve } from './cli/serve.ts';
 import { token } from './cli/token.ts';
 import { turn } from './cli/turn.ts';
+import { webhookVerify } from './cli/webhookVerify.ts';
 import { parleyVersion } from './cli/version.ts';
 
 const USAGE = `usage: parley <command> [flags]   (parley <command> --help for its flags)
@@ -18,6 +19,7 @@ commands:
   bot         headless participants in a room of a running server
   load-test   publishers and subscribers against a running server, then a report of time to
               first frame, bitrate, loss, jitter and server CPU
+  webhook-verify  check a webhook body against its Parley-Signature header
 
   --version   print the version
   --help      this help
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'turn':
       return turn(rest);
+    case 'webhook-verify':
+      return webhookVerify(rest);
     case 'bot':
     case 'load-test':
       return headless(command, rest);

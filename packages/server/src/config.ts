@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { iceServerSchema } from '@parley-rtc/protocol';
 import { mediaConfigSchema } from './media/config.ts';
 import { parseTrustProxyText, trustProxySchema } from './http/trustProxy.ts';
+import { webhookConfigSchema } from './webhooks/config.ts';
 
 const defaultWebDir = fileURLToPath(new URL('../web', import.meta.url));
 
@@ -149,6 +150,8 @@ export const configSchema = z.strictObject({
     .default({ intervalMs: 60_000, rooms: {} }),
   /** Bearer token that `/metrics` requires; unset leaves it open (bind it to a private interface then). */
   metricsToken: z.string().min(16).optional(),
+  /** Room events POSTed to your endpoints, signed (docs/server-api.md#webhooks). */
+  webhooks: webhookConfigSchema.default(webhookConfigSchema.parse({})),
   /** Bearer key for admin HTTP calls (DELETE /api/rooms/:room). Unset disables them. */
   adminKey: z.string().min(16).optional(),
 });
@@ -191,6 +194,8 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_TRUST_PROXY: (v) => [['trustProxy'], parseTrustProxyText(v)],
   PARLEY_TURN_SECRET: (v) => [['turn', 'secret'], v],
   PARLEY_TURN_URLS: (v) => [['turn', 'urls'], v.split(',').map((u) => u.trim())],
+  PARLEY_WEBHOOK_URLS: (v) => [['webhooks', 'urls'], v.split(',').map((u) => u.trim())],
+  PARLEY_WEBHOOK_EVENTS: (v) => [['webhooks', 'events'], v.split(',').map((u) => u.trim())],
   PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
 };
 

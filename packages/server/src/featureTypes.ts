@@ -1,4 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+/**
+ * The contract between the app and a feature (room log, media server, SFU): a feature is a Fastify
+ * plugin that `createApp()` registers with the app's shared services as its options. It adds its
+ * routes in its own (encapsulated) scope, hooks into signaling, and closes its resources with
+ * `closeWithApp()`. See docs/server-features.md.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ParleyConfig } from './config.ts';
 import type { LogStore } from './roomlog/LogStore.ts';
 import type { Signaling } from './signaling/Signaling.ts';
@@ -7,11 +13,11 @@ import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
 import type { IceServerProvider } from './ice/IceServerProvider.ts';
 
-/** What a feature module gets when the app starts. */
-export interface FeatureContext {
+/** The app's shared services, given to every feature plugin as its options. */
+export interface FeatureDeps {
   config: ParleyConfig;
-  http: FastifyInstance;
   store: LogStore;
+  /** Client events (`registerClientEvent`), membership (`onMembership`), server events (`emitTo`). */
   signaling: Signaling;
   log: Logger;
   /** Verifies access tokens; use `authorize()` from http/tokens.ts in routes. */
@@ -21,14 +27,19 @@ export interface FeatureContext {
   ice: IceServerProvider;
 }
 
-/** A started feature; `close()` runs during shutdown, before the store is closed. */
-export interface Feature {
-  readonly name: string;
-  close(): Promise<void>;
-}
+/** A feature: registered with `http.register(feature, deps)`, in start order. */
+export type FeaturePlugin = FastifyPluginAsync<FeatureDeps>;
 
 /**
- * A feature registers its HTTP routes and background work. Features start in list order and
- * close in reverse order (children first).
+ * Runs a feature's `close()` when the app shuts down (a Fastify onClose hook: after the sockets
+ * and the HTTP server closed, in reverse start order). A failure is logged, and the rest still close.
  */
-export type FeatureFactory = (ctx: FeatureContext) => Promise<Feature>;
+export function closeWithApp(scope: FastifyInstance, feature: string, log: Logger, close: () => Promise<void> | void): void {
+  scope.addHook('onClose', async () => {
+    try {
+      await close();
+    } catch (err) {
+      log.error({ err, feature }, 'feature failed to close');
+    }
+  });
+}

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { signJwt } from '../src/auth/jwt.ts';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const SECRET = 'integration-secret-0123456789';
 const SENDING_OFFER = { type: 'offer', sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\n' };

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import type { JoinResult, LogEntry } from '@parley-rtc/protocol';
-import { connectSocket, request, until } from './helpers.ts';
+import { connectSocket, request } from '@parley-rtc/test-support/server';
 import { spawnServer } from './serverProcess.ts';
 import { postgresSkipReason, startPostgres } from './postgres.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const connect = connectSocket;
 
@@ -55,7 +56,7 @@ describe('crash safety', () => {
           };
           await Promise.all([lane(), lane(), lane(), lane()]);
         });
-        await until(() => acked.size >= 600, 30_000, '600 acked messages');
+        await waitFor(() => acked.size >= 600, 30_000, '600 acked messages');
         await first.kill();
         stop = true;
         await Promise.all(senders);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { classifyIceUrl, diagnosticsResponseSchema, type DiagnosticsResponse } from '@parley-rtc/protocol';
 import { signJwt } from '../src/auth/jwt.ts';
-import { startServer, type TestServer } from './helpers.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const AUTH_SECRET = 'diagnostics-auth-secret-0123456789';
 const TURN_SECRET = 'diagnostics-turn-secret-0123456789';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileEntry, FileInfo, JoinResult, LogEntry } from '@parley-rtc/protocol';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const ADMIN_KEY = 'files-admin-key-0123456789';
 const MAX = 64 * 1024;

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CLIENT_EVENT_NAMES } from '@parley-rtc/protocol';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 /** Fixed seed and bounded runs, so CI is reproducible; override with FUZZ_SEED / FUZZ_RUNS. */
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261121);

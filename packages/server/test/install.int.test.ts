@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { connectSocket, request } from './helpers.ts';
+import { connectSocket, request } from '@parley-rtc/test-support/server';
 import { commandArgv, parseDockerfile, stageEnv, type Stage } from './dockerfile.ts';
-import { repoRoot, tarballs, userEnv } from './packed.ts';
+import { repoRoot, tarballs, userEnv } from '@parley-rtc/test-support/packed';
 import { spawnListening, type ServerProcess } from './serverProcess.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, type FileInfo, type LogEntry } from '@parley-rtc/protocol';
 import type { LogStore, NewEntry } from '../src/roomlog/LogStore.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /** A fresh, empty store per test; `reopen` closes it and opens the same data again. */
 export interface StoreHandle {
@@ -163,7 +163,7 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       for (let i = 0; i < 4; i++) await store.append('age', chat(`old${i}`));
       await store.append('age', fileEntry(fileInfo(SHA_C, 5)));
       const cut = (await store.range('age', { limit: 1 }))[0]!.ts + 1;
-      await until(() => Date.now() > cut, 2000, 'the clock to move');
+      await waitFor(() => Date.now() > cut, 2000, 'the clock to move');
       for (let i = 0; i < 3; i++) await store.append('age', chat(`new${i}`));
       const result = await store.prune('age', { beforeTs: cut });
       assert.equal(result.entries, 5);

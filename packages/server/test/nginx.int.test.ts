@@ -12,7 +12,7 @@ import { io as ioClient } from 'socket.io-client';
 import { z } from 'zod';
 import { wireErrorSchema, type JoinResult, type PeerInfo } from '@parley-rtc/protocol';
 import type { ConfigInput } from '../src/config.ts';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 import { startNginx, type Nginx } from './nginx.ts';
 
 interface Reply {

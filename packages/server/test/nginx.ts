@@ -8,8 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './coturn.ts';
-import { tcpAccepts } from './tcp.ts';
+import { freePort } from '@parley-rtc/test-support/coturn';
+import { tcpAccepts } from '@parley-rtc/test-support/tcp';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 export const SHIPPED_NGINX_CONF = new URL('../../../deploy/nginx/parley.conf', import.meta.url);

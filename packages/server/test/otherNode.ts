@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { userEnv } from './packed.ts';
+import { userEnv } from '@parley-rtc/test-support/packed';
 
 /** Path of a `node` binary of the given major version; installs it on first use. */
 export function nodeBinary(major: number): string {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JoinResult } from '@parley-rtc/protocol';
-import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 describe('session resume after a dropped signaling connection', () => {
   let server: TestServer;

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoomState } from '@parley-rtc/protocol';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const SECRET = 'room-controls-secret-0123456789';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatEntry, JoinResult, LogEntry } from '@parley-rtc/protocol';
-import { nextEvent, request, startServer, type TestServer, type TestSocket } from './helpers.ts';
+import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const ADMIN_KEY = 'test-admin-key-0123456789';
 const fastLimits = { eventsPerSec: 100_000, eventBurst: 100_000, connectionsPerMin: 100_000, connectionBurst: 100_000, maxConnectionsPerIp: 1000, httpPerSec: 100_000, httpBurst: 100_000 };

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { connectSocket, request } from './helpers.ts';
+import { connectSocket, request } from '@parley-rtc/test-support/server';
 import { nodeBinary } from './otherNode.ts';
-import { repoRoot, userEnv } from './packed.ts';
+import { repoRoot, userEnv } from '@parley-rtc/test-support/packed';
 import { spawnListening } from './serverProcess.ts';
 
 const run = promisify(execFile);

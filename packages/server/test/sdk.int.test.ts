@@ -11,8 +11,8 @@ import Fastify from 'fastify';
 import { registerSdkRoutes, sdkBundleDir } from '../src/http/sdk.ts';
 import { sendError } from '../src/http/errors.ts';
 import { createLogger } from '../src/util/logger.ts';
-import { repoRoot } from './packed.ts';
-import { startServer, type TestServer } from './helpers.ts';
+import { repoRoot } from '@parley-rtc/test-support/packed';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 describe('GET /sdk/parley-client.js', () => {
   let server: TestServer;

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLogStore } from '../src/roomlog/SqliteLogStore.ts';
-import { nextEvent, request, startServer, until } from './helpers.ts';
+import { nextEvent, request, startServer } from '@parley-rtc/test-support/server';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 describe('graceful shutdown', () => {
   it('under load, tells clients, refuses new joins, and loses no acknowledged entry', async () => {
@@ -25,7 +26,7 @@ describe('graceful shutdown', () => {
           }
         }
       });
-      await until(() => acked.length >= 200, 20_000, '200 acknowledged messages');
+      await waitFor(() => acked.length >= 200, 20_000, '200 acknowledged messages');
       const ended = nextEvent<{ reason: string }>(senders[0]!, 'session-ended');
       const closing = server.app.close();
       assert.equal((await ended).reason, 'server-shutdown');

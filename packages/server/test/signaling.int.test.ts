@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JoinResult, OfferRelay, ChatEntry, PeerInfo } from '@parley-rtc/protocol';
-import { collect, nextEvent, request, startServer, until, type TestServer, type TestSocket } from './helpers.ts';
+import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
 
@@ -99,7 +100,7 @@ describe('signaling over a real Socket.IO server', () => {
       const res = await request<{ seq: number }>(a.socket, 'chat_message', { text });
       assert.equal(res.ok, true);
     }
-    await until(() => atB.items.length === 3, 5000, 'three chat messages');
+    await waitFor(() => atB.items.length === 3, 5000, 'three chat messages');
     assert.deepEqual(atB.items.map((e) => [e.seq, e.text, e.from.name]), [
       [1, 'one', 'Alice'],
       [2, 'two', 'Alice'],

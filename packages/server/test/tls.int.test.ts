@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './helpers.ts';
+import { startServer } from '@parley-rtc/test-support/server';
 
 describe('TLS for direct deployments', () => {
   it('serves HTTPS from configured PEM files and refuses unreadable ones clearly', async () => {

@@ -11,9 +11,10 @@ import { z } from 'zod';
 import { iceServerSchema } from '@parley-rtc/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
-import { chromiumMissing, launchChromium, mediaContext } from './browser.ts';
-import { coturnMissing, startCoturn } from './coturn.ts';
-import { startServer, type TestServer } from './helpers.ts';
+import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { coturnMissing, startCoturn } from '@parley-rtc/test-support/coturn';
+import { waitFor } from '@parley-rtc/test-support/poll';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const TURN_SECRET = 'turn-browser-e2e-secret-0123456';
 
@@ -28,7 +29,7 @@ declare global {
   }
 }
 
-function waitFor<T>(what: string, timeoutMs: number, register: (resolve: (v: T) => void) => void): Promise<T> {
+function resolvedWithin<T>(what: string, timeoutMs: number, register: (resolve: (v: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
     register((v) => {
@@ -36,14 +37,6 @@ function waitFor<T>(what: string, timeoutMs: number, register: (resolve: (v: T) 
       resolve(v);
     });
   });
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string, detail: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${await detail()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const candidateLines = (sdp: string) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
@@ -117,7 +110,7 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       const offerCandidates = candidateLines(offer);
       assert.ok(offerCandidates.length > 0 && offerCandidates.every((c) => / typ relay /.test(c)), `page candidates:\n${offerCandidates.join('\n')}`);
 
-      const echoed = waitFor<void>('the page to open a data channel to the bot', 20_000, (resolve) =>
+      const echoed = resolvedWithin<void>('the page to open a data channel to the bot', 20_000, (resolve) =>
         bot.onDataChannel((dc) => {
           keep.channels.push(dc);
           dc.onMessage((msg) => {
@@ -134,7 +127,7 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
           if (packet.length > 12 && (packet[0] ?? 0) >> 6 === 2 && !(pt >= 200 && pt <= 206)) rtpPackets++;
         });
       });
-      const gatheredBot = waitFor<void>('the bot to finish gathering', 15_000, (resolve) =>
+      const gatheredBot = resolvedWithin<void>('the bot to finish gathering', 15_000, (resolve) =>
         bot.onGatheringStateChange((state) => {
           if (state === 'complete') resolve();
         }),
@@ -152,7 +145,7 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       }, answer.sdp);
 
       await echoed;
-      await eventually(
+      await waitFor(
         () => page.evaluate(() => window.__turnTest?.channel.readyState === 'open'),
         20_000,
         'the page data channel to open',
@@ -161,7 +154,7 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       await page.evaluate(() => {
         for (let i = 0; i < 5; i++) window.__turnTest?.channel.send(`ping ${i}`);
       });
-      await eventually(
+      await waitFor(
         () => page.evaluate(() => (window.__turnTest?.received.length ?? 0) >= 5),
         10_000,
         'five echoes at the page',
@@ -170,7 +163,7 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       assert.deepEqual(await page.evaluate(() => window.__turnTest?.received), [0, 1, 2, 3, 4].map((i) => `echo:ping ${i}`));
 
       // Video: the page's camera arrives at the bot as RTP, and keeps arriving.
-      await eventually(async () => rtpPackets >= 100, 20_000, '100 RTP packets at the bot', async () => `${rtpPackets} packets, ${keep.tracks.length} track(s)`);
+      await waitFor(async () => rtpPackets >= 100, 20_000, '100 RTP packets at the bot', async () => `${rtpPackets} packets, ${keep.tracks.length} track(s)`);
 
       // Chromium's selected pair: its own relay candidate, and on the far side the bot's relay
       // address (it may show up as 'prflx' when the bot's check arrived before the answer did,

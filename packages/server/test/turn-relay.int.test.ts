@@ -4,7 +4,7 @@ import { PeerConnection, type DataChannel } from 'node-datachannel';
 import { IceServerProvider } from '../src/ice/IceServerProvider.ts';
 import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { mintTurnCredential } from '../src/ice/turnCredentials.ts';
-import { coturnMissing, startCoturn } from './coturn.ts';
+import { coturnMissing, startCoturn } from '@parley-rtc/test-support/coturn';
 
 const SECRET = 'coturn-test-secret-0123456789';
 

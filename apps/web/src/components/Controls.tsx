@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { CallSession } from '../call/CallSession.ts';
 import { useLocalMedia } from '../hooks/useCall.ts';
 import { DevicePicker } from './DevicePicker.tsx';
@@ -15,6 +15,7 @@ export interface ControlsProps {
 export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: ControlsProps) {
   const media = useLocalMedia(session);
   const [devicesOpen, setDevicesOpen] = useState(false);
+  const devicesButton = useRef<HTMLButtonElement>(null);
   const canShare = typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
   return (
@@ -56,8 +57,17 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
           <span className="ctrl-label">{media.screen ? 'Stop share' : 'Share'}</span>
         </button>
       ) : null}
-      <div className="ctrl-popover-anchor">
+      <div
+        className="ctrl-popover-anchor"
+        onKeyDown={(e) => {
+          // Escape closes the device picker and gives focus back to its button.
+          if (e.key !== 'Escape' || !devicesOpen) return;
+          setDevicesOpen(false);
+          devicesButton.current?.focus();
+        }}
+      >
         <button
+          ref={devicesButton}
           className={`ctrl${devicesOpen ? ' active' : ''}`}
           data-testid="open-devices"
           aria-expanded={devicesOpen}

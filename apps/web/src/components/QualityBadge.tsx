@@ -12,7 +12,7 @@ export function QualityBadge({ stats }: { stats: PeerStats | undefined }) {
     : '';
   const title = details ? `${LABEL[quality]}: ${details}` : LABEL[quality];
   return (
-    <span className={`quality quality-${quality}`} title={title} aria-label={title} data-testid="quality" data-quality={quality}>
+    <span className={`quality quality-${quality}`} role="img" title={title} aria-label={title} data-testid="quality" data-quality={quality}>
       <i />
       <i />
       <i />

@@ -25,6 +25,6 @@ export function registerHealthRoutes(
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {
     if (deps.isClosing()) return reply.status(503).send({ ok: false, reason: 'shutting down' });
-    return { ok: true, rooms: deps.signaling.registry.size, peers: deps.signaling.registry.peerCount };
+    return { ok: true, rooms: deps.signaling.registry.size, peers: deps.signaling.registry.memberCount };
   });
 }

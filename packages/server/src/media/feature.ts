@@ -1,9 +1,9 @@
-/** Plugs the media server into the app: routes in their own Fastify scope, MediaService lifecycle. */
-import type { FeatureFactory } from '../featureTypes.ts';
+/** Plugs the media server into the app: routes in the feature's own Fastify scope, MediaService lifecycle. */
+import { closeWithApp, type FeaturePlugin } from '../featureTypes.ts';
 import { registerMediaRoutes } from './http/routes.ts';
 import { MediaService } from './MediaService.ts';
 
-export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, ice, metrics }) => {
+export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, ice, metrics }) => {
   const mediaLog = log.child({ module: 'media' });
   const media = new MediaService({
     media: config.media,
@@ -11,6 +11,7 @@ export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, 
     dataDir: config.dataDir,
     log: mediaLog,
   });
+  closeWithApp(scope, 'media', log, () => media.close());
   metrics.collectedCounter('parley_media_bytes_total', 'Media bytes sent to and received from server-side peers.', () => {
     const { sent, received } = media.bytes();
     return [
@@ -22,6 +23,5 @@ export const mediaFeature: FeatureFactory = async ({ config, http, log, tokens, 
     { labels: { role: 'viewer' }, value: media.viewerCount },
     { labels: { role: 'publisher' }, value: media.publisherCount },
   ]);
-  await http.register(async (scope) => registerMediaRoutes(scope, { media, tokens, ice, log: mediaLog }));
-  return { name: 'media', close: () => media.close() };
+  registerMediaRoutes(scope, { media, tokens, ice, log: mediaLog });
 };

@@ -65,8 +65,8 @@ export interface LogStore {
   range(room: string, query: RangeQuery): Promise<LogEntry[]>;
   /** The latest seq of a room, 0 when it has no entries or does not exist. */
   lastSeq(room: string): Promise<number>;
-  /** Records that a participant (by display name and peer id) was seen in the room. */
-  noteParticipant(room: string, peerId: string, name: string): Promise<void>;
+  /** Records that a participant (by display name and member id) was seen in the room. */
+  noteParticipant(room: string, memberId: string, name: string): Promise<void>;
   stats(room: string): Promise<RoomStats | undefined>;
   /** Names of every room the store knows, in name order. */
   listRooms(): Promise<string[]>;

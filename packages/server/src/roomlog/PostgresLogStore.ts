@@ -217,7 +217,7 @@ export class PostgresLogStore implements LogStore {
     return Number(res.rows[0]?.last_seq ?? 0);
   }
 
-  async noteParticipant(room: string, _peerId: string, name: string): Promise<void> {
+  async noteParticipant(room: string, _memberId: string, name: string): Promise<void> {
     this.#assertOpen();
     const now = Date.now();
     await this.pool.query(

@@ -171,7 +171,7 @@ export class SqliteLogStore implements LogStore {
     return row?.last_seq ?? 0;
   }
 
-  async noteParticipant(room: string, _peerId: string, name: string): Promise<void> {
+  async noteParticipant(room: string, _memberId: string, name: string): Promise<void> {
     this.#assertOpen();
     const now = Date.now();
     this.#stmts.ensureRoom.run(room, now, now);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Feature, FeatureContext } from '../featureTypes.ts';
+import { closeWithApp, type FeaturePlugin } from '../featureTypes.ts';
 import { createRoomAuthorizer, isAdminRequest, type RoomAuthDeps } from '../http/authorizeRoomRequest.ts';
 import { BlobStore } from '../files/BlobStore.ts';
 import { registerFileRoutes } from '../files/routes.ts';
@@ -8,15 +8,20 @@ import { registerRoomLogRoutes } from './routes.ts';
 
 /**
  * The room log's HTTP side and background work: messages/stats/delete routes, file upload and
- * download over a content-addressed blob store, and the retention job.
+ * download over a content-addressed blob store, and the retention job. (Its live side, the
+ * chat_message / room_event / history events, is signaling's: signaling/handlers/roomLog.ts.)
  */
-export async function roomLogFeature(ctx: FeatureContext): Promise<Feature> {
-  const { config, http, store, signaling, log: rootLog, tokens } = ctx;
+export const roomLogFeature: FeaturePlugin = async (scope, { config, store, signaling, log: rootLog, tokens }) => {
   const log = rootLog.child({ module: 'roomlog' });
   const blobs = new BlobStore(config.files.dir ?? join(config.dataDir, 'files'));
   await blobs.init();
   const isReferenced = (shas: readonly string[]) => store.referencedFiles(shas);
   const releaseFiles = async (shas: string[]) => (await blobs.release(shas, isReferenced)).length;
+  const retention = new RetentionJob({ store, config: config.retention, releaseFiles, log });
+  closeWithApp(scope, 'roomlog', rootLog, async () => {
+    await retention.stop();
+    await blobs.close();
+  });
 
   // Blobs left by a crash between rename and announcement.
   const swept = await blobs.sweep(isReferenced);
@@ -24,7 +29,7 @@ export async function roomLogFeature(ctx: FeatureContext): Promise<Feature> {
 
   const authDeps: RoomAuthDeps = { registry: signaling.registry, tokens, adminKey: config.adminKey };
   const authorize = createRoomAuthorizer(authDeps);
-  registerRoomLogRoutes(http, {
+  registerRoomLogRoutes(scope, {
     store,
     authorize,
     isAdmin: (req, room) => isAdminRequest(req, room, authDeps),
@@ -38,7 +43,7 @@ export async function roomLogFeature(ctx: FeatureContext): Promise<Feature> {
       return { entries: result.entries, filesDeleted };
     },
   });
-  await registerFileRoutes(http, {
+  await registerFileRoutes(scope, {
     store,
     blobs,
     authorize,
@@ -46,18 +51,5 @@ export async function roomLogFeature(ctx: FeatureContext): Promise<Feature> {
     maxBytes: config.files.maxBytes,
   });
 
-  const retention = new RetentionJob({ store, config: config.retention, releaseFiles, log });
   if (retentionEnabled(config.retention)) retention.start();
-
-  let closing: Promise<void> | undefined;
-  return {
-    name: 'roomlog',
-    close() {
-      closing ??= (async () => {
-        await retention.stop();
-        await blobs.close();
-      })();
-      return closing;
-    },
-  };
-}
+};

@@ -5,7 +5,7 @@
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
  * SFU connections close when it leaves or disconnects; the router closes with the last member.
  */
-import { ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
+import { CLIENT_EVENT_SCHEMAS, ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
 import { canPublish } from '../auth/grants.ts';
 import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
@@ -30,9 +30,9 @@ interface RoomState {
   members: number;
   mode: SfuMode['mode'];
   router: Router | undefined;
-  /** socket id → its SFU peer ids */
+  /** member id → its SFU connection ids */
   peersOf: Map<string, Set<string>>;
-  /** producer id → publishing socket id */
+  /** producer id → publishing member id */
   producerOwner: Map<string, string>;
   /** producer id → its announcement (what late joiners are told) */
   announced: Map<string, SfuProducerInfo>;
@@ -47,11 +47,12 @@ export class SfuRooms {
   constructor(opts: SfuRoomsOptions) {
     this.#opts = opts;
     const sig = opts.signaling;
-    sig.handleFeatureEvent('sfu_publish', (ctx, req) => this.#publish(ctx, req.sdp, req.source));
-    sig.handleFeatureEvent('sfu_video_size', (ctx, req) => this.#videoSize(ctx, req.consumerIds, req.width, req.height));
-    sig.handleFeatureEvent('sfu_subscribe', (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
-    sig.handleFeatureEvent('sfu_close', (ctx, req) => this.#closeOwn(ctx, req.peerId));
-    sig.handleFeatureEvent('sfu_pause', (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
+    const E = CLIENT_EVENT_SCHEMAS;
+    sig.registerClientEvent('sfu_publish', E.sfu_publish, (ctx, req) => this.#publish(ctx, req.sdp, req.source));
+    sig.registerClientEvent('sfu_video_size', E.sfu_video_size, (ctx, req) => this.#videoSize(ctx, req.consumerIds, req.width, req.height));
+    sig.registerClientEvent('sfu_subscribe', E.sfu_subscribe, (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
+    sig.registerClientEvent('sfu_close', E.sfu_close, (ctx, req) => this.#closeOwn(ctx, req.peerId));
+    sig.registerClientEvent('sfu_pause', E.sfu_pause, (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
     this.#offMembership = sig.onMembership({
       joined: (memberId, room, peers) => this.#joined(memberId, room, peers),
       left: (memberId, room, peers) => this.#left(memberId, room, peers),

@@ -1,33 +1,36 @@
-/** Plugs the SFU into signaling rooms (Socket.IO events, announcements); ICE servers from config. */
-import type { Feature, FeatureFactory } from '../featureTypes.ts';
+/**
+ * Plugs the SFU into signaling rooms (its client events, membership, announcements); ICE servers
+ * from config. Wrapped with fastify-plugin so the `sfuRooms` decoration reaches the app's root
+ * instance, where `sfuRoomsOf(app)` reads it (the plugin registers no routes or hooks besides onClose).
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { closeWithApp, type FeatureDeps, type FeaturePlugin } from '../featureTypes.ts';
 import { SfuRooms } from './SfuRooms.ts';
 
-const roomsOf = new WeakMap<Feature, SfuRooms>();
+const DECORATION = 'sfuRooms';
 
 /** The SFU rooms of a started app (for tests and diagnostics: read `router(room)`, change nothing). */
-export function sfuRoomsOf(app: { readonly features: readonly Feature[] }): SfuRooms | undefined {
-  for (const feature of app.features) {
-    const rooms = roomsOf.get(feature);
-    if (rooms) return rooms;
-  }
-  return undefined;
+export function sfuRoomsOf(app: { readonly http: FastifyInstance }): SfuRooms | undefined {
+  return app.http.hasDecorator(DECORATION) ? app.http.getDecorator<SfuRooms>(DECORATION) : undefined;
 }
 
-export const sfuFeature: FeatureFactory = async ({ config, signaling, log, ice, metrics }) => {
+const sfu: FeaturePlugin = async (http, { config, signaling, log, ice, metrics }) => {
   const m = config.media;
   const rooms = new SfuRooms({
     signaling,
     log: log.child({ module: 'sfu' }),
     meshMaxPeers: m.sfuMeshMaxPeers,
-    peerOptions: (peerId) => ({
-      iceServers: ice.forPeer(`sfu-${peerId}`),
+    peerOptions: (connectionId) => ({
+      iceServers: ice.forPeer(`sfu-${connectionId}`),
       bindAddress: m.bindAddress,
       portRangeBegin: m.portRangeBegin,
       portRangeEnd: m.portRangeEnd,
     }),
   });
+  closeWithApp(http, 'sfu', log, () => rooms.close());
   metrics.gauge('parley_sfu_rooms', 'Rooms with an SFU router on this node.', () => [{ labels: {}, value: rooms.routerCount }]);
-  const feature: Feature = { name: 'sfu', close: async () => rooms.close() };
-  roomsOf.set(feature, rooms);
-  return feature;
+  http.decorate(DECORATION, rooms);
 };
+
+export const sfuFeature = fp<FeatureDeps>(sfu, { name: 'parley-sfu', fastify: '5.x' });

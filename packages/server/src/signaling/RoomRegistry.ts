@@ -26,9 +26,15 @@ export interface Member extends PeerInfo {
 
 /** One room's live membership and settings on this node. The durable part lives in the LogStore. */
 export class LiveRoom {
+  /** member id → member */
   readonly members = new Map<string, Member>();
+  readonly createdAt = Date.now();
   locked = false;
   maxParticipants: number;
+  /** Created through the server API: kept (with its settings) while empty, until deleted. */
+  managed = false;
+  /** This room's mesh → SFU threshold, when the server API set one (else the server's). */
+  meshLimit: number | undefined;
   #password: { salt: Buffer; hash: Buffer } | undefined;
 
   constructor(
@@ -70,7 +76,7 @@ export interface RegistryLimits {
   maxRooms: number;
 }
 
-/** Live rooms and which room each peer is in. Empty rooms are dropped. */
+/** Live rooms and which room each member is in (by member id). Empty rooms are dropped unless managed. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, LiveRoom>();
   readonly #roomOf = new Map<string, LiveRoom>();
@@ -80,7 +86,8 @@ export class RoomRegistry {
     return this.#rooms.size;
   }
 
-  get peerCount(): number {
+  /** Members in a room on this node. */
+  get memberCount(): number {
     return this.#roomOf.size;
   }
 
@@ -88,25 +95,45 @@ export class RoomRegistry {
     return this.#rooms.get(name);
   }
 
-  roomOf(peerId: string): LiveRoom | undefined {
-    return this.#roomOf.get(peerId);
+  roomOf(memberId: string): LiveRoom | undefined {
+    return this.#roomOf.get(memberId);
   }
 
   rooms(): IterableIterator<LiveRoom> {
     return this.#rooms.values();
   }
 
+  /** Creates a managed room (or marks an existing one managed). Throws TOO_MANY_ROOMS. */
+  create(roomName: string): { room: LiveRoom; created: boolean } {
+    const existing = this.#rooms.get(roomName);
+    if (existing) {
+      existing.managed = true;
+      return { room: existing, created: false };
+    }
+    if (this.#rooms.size >= this.limits.maxRooms) throw new ParleyError('TOO_MANY_ROOMS');
+    const room = new LiveRoom(roomName, this.limits.maxPeersPerRoom);
+    room.managed = true;
+    this.#rooms.set(roomName, room);
+    return { room, created: true };
+  }
+
+  /** Forgets an empty room, managed or not (its members must have been removed first). */
+  drop(roomName: string): void {
+    const room = this.#rooms.get(roomName);
+    if (room && room.members.size === 0) this.#rooms.delete(roomName);
+  }
+
   /**
-   * Adds a peer to a room, creating the room. Throws ALREADY_IN_ROOM, TOO_MANY_ROOMS, ROOM_FULL,
+   * Adds a member to a room, creating the room. Throws ALREADY_IN_ROOM, TOO_MANY_ROOMS, ROOM_FULL,
    * and — for non-admins — ROOM_LOCKED and BAD_PASSWORD.
    */
   add(
     roomName: string,
-    peer: PeerInfo,
+    member: PeerInfo,
     auth: { identity: string; grants: Grants; resumeKey: string; sessionKey: string; socketId: string },
     password?: string,
   ): LiveRoom {
-    if (this.#roomOf.has(peer.id)) throw new ParleyError('ALREADY_IN_ROOM');
+    if (this.#roomOf.has(member.id)) throw new ParleyError('ALREADY_IN_ROOM');
     let room = this.#rooms.get(roomName);
     if (!room) {
       if (this.#rooms.size >= this.limits.maxRooms) throw new ParleyError('TOO_MANY_ROOMS');
@@ -122,19 +149,19 @@ export class RoomRegistry {
     if (room.members.size >= Math.min(room.maxParticipants, this.limits.maxPeersPerRoom)) {
       throw new ParleyError('ROOM_FULL', `room ${roomName} is full (${room.members.size} peers)`);
     }
-    room.members.set(peer.id, { ...peer, ...auth, joinedAt: Date.now() });
-    this.#roomOf.set(peer.id, room);
+    room.members.set(member.id, { ...member, ...auth, joinedAt: Date.now() });
+    this.#roomOf.set(member.id, room);
     return room;
   }
 
-  /** Removes a peer; returns the room it was in, if any. */
-  remove(peerId: string): LiveRoom | undefined {
-    const room = this.#roomOf.get(peerId);
+  /** Removes a member; returns the room it was in, if any. */
+  remove(memberId: string): LiveRoom | undefined {
+    const room = this.#roomOf.get(memberId);
     if (!room) return undefined;
-    clearTimeout(room.members.get(peerId)?.graceTimer);
-    this.#roomOf.delete(peerId);
-    room.members.delete(peerId);
-    if (room.members.size === 0) this.#rooms.delete(room.name);
+    clearTimeout(room.members.get(memberId)?.graceTimer);
+    this.#roomOf.delete(memberId);
+    room.members.delete(memberId);
+    if (room.members.size === 0 && !room.managed) this.#rooms.delete(room.name);
     return room;
   }
 }

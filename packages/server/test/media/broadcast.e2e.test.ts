@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
-import { startServer, type TestServer } from '../helpers.ts';
-import { chromiumMissing, launchChromium, mediaContext } from '../browser.ts';
-import { waitFor, releaseNativeWebRtc } from './clients.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const webDir = parseConfig({}).webDir;
 const skip = chromiumMissing || (!existsSync(join(webDir, 'index.html')) && 'web app not built (npm run build:web)');

@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import nodeDataChannel from 'node-datachannel';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
 import { packetizeVp8, isVp8KeyFrame } from '@parley-rtc/rtc/rtp/vp8';
@@ -141,7 +140,7 @@ export class Vp8Pacer {
   }
 }
 
-export class WhipPublisher {
+export class NodeWhipPublisher {
   peer!: MediaPeer;
   track!: MediaTrack;
   location = '';
@@ -245,24 +244,4 @@ export class RtpViewer {
     if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
     this.peer?.close();
   }
-}
-
-/** Polls until `predicate` holds, with a deadline (no fixed sleeps in tests). */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/**
- * Call last in an `after` hook of a file that used node-datachannel, once every peer is closed:
- * releases libdatachannel's threads. libdatachannel sometimes keeps a native callback alive even
- * after cleanup() (about 1 run in 3 here: every test done, no JS handle left, the process never
- * exits), so an unref'd timer ends the process with the runner's verdict in that case only.
- */
-export function releaseNativeWebRtc(): void {
-  nodeDataChannel.cleanup();
-  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
 }

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config.ts';
-import { startServer, type TestServer } from '../helpers.ts';
-import { chromiumMissing, launchChromium, webRtcPage } from '../browser.ts';
-import { WhipPublisher, testClip, releaseNativeWebRtc } from './clients.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { chromiumMissing, launchChromium, webRtcPage } from '@parley-rtc/test-support/browser';
+import { NodeWhipPublisher, testClip } from './clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 
 const webDir = parseConfig({}).webDir;
 let server: TestServer;
@@ -113,7 +114,7 @@ test('Chromium: WHEP /whep/test decodes frames; DELETE ends the session', { skip
 });
 
 test('Chromium watches over WHEP what a node-datachannel client publishes over WHIP', { skip: chromiumMissing }, async () => {
-  const pub = new WhipPublisher(testClip(4, 10));
+  const pub = new NodeWhipPublisher(testClip(4, 10));
   const page = await newPage();
   try {
     await pub.connect(`${server.app.url}/whip/ndc-cam`);

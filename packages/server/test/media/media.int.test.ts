@@ -6,9 +6,11 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { startServer, type TestServer } from '../helpers.ts';
-import { RtpViewer, WhipPublisher, testClip, waitFor, PEER_OPTIONS, releaseNativeWebRtc } from './clients.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { RtpViewer, NodeWhipPublisher, testClip, PEER_OPTIONS } from './clients.ts';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 let server: TestServer;
 let url: string;
@@ -85,7 +87,7 @@ test('the source ffmpeg stops when the last WHEP viewer DELETEs its session', as
 
 test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back via recording:<id>', async () => {
   const clip = testClip(4, 10);
-  const pub = new WhipPublisher(clip);
+  const pub = new NodeWhipPublisher(clip);
   const viewers = [new RtpViewer('whep-1'), new RtpViewer('whep-2')];
   try {
     await pub.connect(`${url}/whip/cam1`);
@@ -222,7 +224,7 @@ test('a missing ffmpeg gives MEDIA_UNAVAILABLE only for sources that need it; sh
     assert.equal(body.status, 503);
     assert.equal(errorCode(body.body), 'MEDIA_UNAVAILABLE');
     void probe;
-    const pub = new WhipPublisher(testClip(4, 10));
+    const pub = new NodeWhipPublisher(testClip(4, 10));
     try {
       await pub.connect(`${s.app.url}/whip/live`);
       const v = new RtpViewer('live-no-ffmpeg');

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type TestServer } from '../helpers.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const SECRET = 'media-auth-secret-0123456789';
 const TURN_SECRET = 'turn-secret-0123456789abcdef';

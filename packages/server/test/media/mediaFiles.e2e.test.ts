@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers.ts';
-import { chromiumMissing, launchChromium, webRtcPage } from '../browser.ts';
-import { releaseNativeWebRtc } from './clients.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { chromiumMissing, launchChromium, webRtcPage } from '@parley-rtc/test-support/browser';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 
 let server: TestServer;
 let browser: Browser;

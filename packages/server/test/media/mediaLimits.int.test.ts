@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type TestServer } from '../helpers.ts';
-import { RtpViewer, waitFor, releaseNativeWebRtc } from './clients.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { RtpViewer } from './clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 describe('media limits and metrics', () => {
   let server: TestServer;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './clients.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const ffmpegModule = fileURLToPath(new URL('../../src/media/sources/ffmpeg.ts', import.meta.url));
 

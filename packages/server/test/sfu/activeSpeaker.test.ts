@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { findExtension, oneByteExtension, readAudioLevel } from '@parley-rtc/rtc/rtp/headerExtension';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { ActiveSpeaker, type SpeakerLevel } from '../../src/sfu/ActiveSpeaker.ts';
-import { waitFor } from '../media/clients.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const rtp = (extension?: { profile: number; data: Buffer }): Buffer =>
   writeRtp({ marker: false, payloadType: 111, sequenceNumber: 1, timestamp: 2, ssrc: 3, payload: Buffer.from([1, 2, 3]), ...(extension ? { extension } : {}) });

@@ -12,7 +12,9 @@ import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
 import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { writeNack, writePli, writeRemb, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
 import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
-import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, type IvfMedia, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, type IvfMedia, withRetry } from '../media/clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let router: Router;

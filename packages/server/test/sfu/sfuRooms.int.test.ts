@@ -6,11 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
-import { startServer, request, nextEvent, collect, type TestServer, type TestSocket, data, errorCode } from '../helpers.ts';
+import { startServer, request, nextEvent, collect, type TestServer, type TestSocket, data, errorCode } from '@parley-rtc/test-support/server';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
-import { PEER_OPTIONS, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
+import { PEER_OPTIONS, testClip, withRetry } from '../media/clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let server: TestServer;

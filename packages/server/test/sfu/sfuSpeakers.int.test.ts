@@ -7,13 +7,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SfuPublishResult, SfuSpeakers, SfuSubscribeResult } from '@parley-rtc/protocol';
-import { startServer, request, collect, type TestServer, type TestSocket, data } from '../helpers.ts';
+import { startServer, request, collect, type TestServer, type TestSocket, data } from '@parley-rtc/test-support/server';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
 import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
 import { EXT_AUDIO_LEVEL } from '@parley-rtc/rtc/sdp';
-import { PEER_OPTIONS, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
+import { PEER_OPTIONS, withRetry } from '../media/clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const OPUS = { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 } as const;
 const LEVEL_EXT = 3;

@@ -14,7 +14,9 @@ import { randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { writeRemb } from '@parley-rtc/rtc/rtp/rtcp';
 import { vp8KeyFrameSizeInPayload } from '@parley-rtc/rtc/rtp/vp8';
 import { EXT_RID } from '@parley-rtc/rtc/sdp';
-import { PEER_OPTIONS, Vp8Pacer, testClip, waitFor, releaseNativeWebRtc, withRetry } from '../media/clients.ts';
+import { PEER_OPTIONS, Vp8Pacer, testClip, withRetry } from '../media/clients.ts';
+import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 const RID_EXT = 4;

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { spawnCoturn, TURNSERVER_BIN } from '../src/ice/coturn.ts';
+import { waitFor } from './poll.ts';
 import { tcpAccepts } from './tcp.ts';
 
+/** Debian's coturn (the same binary and override as the server's `parley turn`). */
+export const TURNSERVER_BIN = process.env['TURNSERVER_PATH'] ?? '/usr/bin/turnserver';
 export const coturnMissing: string | false = existsSync(TURNSERVER_BIN) ? false : `coturn not installed (${TURNSERVER_BIN})`;
 
 export async function freePort(): Promise<number> {
@@ -15,16 +17,6 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (typeof address !== 'object' || address === null) throw new Error('no port');
   return address.port;
-}
-
-async function waitForTcp(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await tcpAccepts(port);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`coturn did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**
@@ -58,13 +50,13 @@ export async function startCoturn(secret: string, options: { port?: number } = {
       '',
     ].join('\n'),
   );
-  const child = spawnCoturn({ secret, configFile });
+  const child = spawn(TURNSERVER_BIN, ['-c', configFile, `--static-auth-secret=${secret}`], { stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await waitForTcp(port, 10_000);
+    await waitFor(() => tcpAccepts(port), 10_000, `coturn to listen on ${port}`);
   } catch (err) {
     child.kill('SIGKILL');
     await exited;

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChatEntry } from '@parley-rtc/protocol';
-import { startServer, until, type TestServer } from '../../server/test/helpers.ts';
+import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { ClientError, ParleyError, Room, type RoomConnectionState } from '../src/index.ts';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 /**
  * Signaling-level tests of the Room against a real server, in Node. Node has no WebRTC, so peer
@@ -75,7 +76,7 @@ describe('Room against a real server (signaling only)', () => {
     a.on('chat', (e) => chatAtA.push(e));
     b.on('chat', (e) => chatAtB.push(e));
     const ack = await b.sendChat('hello');
-    await until(() => chatAtA.length === 1 && chatAtB.length === 1, 5000, 'chat on both sides');
+    await waitFor(() => chatAtA.length === 1 && chatAtB.length === 1, 5000, 'chat on both sides');
     assert.equal(chatAtA[0]?.seq, ack.seq);
     assert.equal(chatAtA[0]?.text, 'hello');
 
@@ -94,13 +95,13 @@ describe('Room against a real server (signaling only)', () => {
     a.setMediaState({ audio: false, video: true, cameraStream: 'cam', screenStream: null });
     await b.connect(server.app.url, { room: 'sdk-flags', name: 'Bob' });
     const aliceAtB = () => b.peers.find((p) => p.name === 'Alice')?.media;
-    await until(() => aliceAtB()?.audio === false && aliceAtB()?.video === true, 5000, "Alice's flags at Bob (sent to the joiner)");
+    await waitFor(() => aliceAtB()?.audio === false && aliceAtB()?.video === true, 5000, "Alice's flags at Bob (sent to the joiner)");
     a.setMediaState({ audio: true, video: false, cameraStream: 'cam', screenStream: null });
-    await until(() => aliceAtB()?.audio === true && aliceAtB()?.video === false, 5000, "Alice's new flags at Bob");
+    await waitFor(() => aliceAtB()?.audio === true && aliceAtB()?.video === false, 5000, "Alice's new flags at Bob");
     // a late joiner gets everyone's flags
     const c = newRoom();
     await c.connect(server.app.url, { room: 'sdk-flags', name: 'Cy' });
-    await until(() => c.peers.find((p) => p.name === 'Alice')?.media.audio === true, 5000, "Alice's flags at the late joiner");
+    await waitFor(() => c.peers.find((p) => p.name === 'Alice')?.media.audio === true, 5000, "Alice's flags at the late joiner");
     assert.equal(c.peers.find((p) => p.name === 'Bob')?.media.audio, false, 'Bob never sent flags: nothing published, nothing assumed');
   });
 
@@ -110,7 +111,7 @@ describe('Room against a real server (signaling only)', () => {
     await a.connect(server.app.url, { room: 'sdk-reconnect', name: 'Alice' });
     await b.connect(server.app.url, { room: 'sdk-reconnect', name: 'Bob' });
     await b.sendChat('before');
-    await until(() => a.log.size === 1, 5000, 'first entry at A');
+    await waitFor(() => a.log.size === 1, 5000, 'first entry at A');
     const oldId = a.self?.id;
     assert.ok(oldId);
     const leftAtB: string[] = [];
@@ -127,9 +128,9 @@ describe('Room against a real server (signaling only)', () => {
     await b.sendChat('while away 1');
     await b.sendChat('while away 2');
 
-    await until(() => a.state === 'connected' && a.self !== undefined, 10_000, 'A resumed');
+    await waitFor(() => a.state === 'connected' && a.self !== undefined, 10_000, 'A resumed');
     assert.equal(a.self?.id, oldId, 'a resumed session keeps its peer id');
-    await until(() => chats.length === 2, 5000, 'the missed entries');
+    await waitFor(() => chats.length === 2, 5000, 'the missed entries');
     assert.deepEqual(chats, ['while away 1', 'while away 2']);
     assert.deepEqual(a.log.entries.map((e) => e.seq), [1, 2, 3]);
     assert.equal(b.peers.length, 1);

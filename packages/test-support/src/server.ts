@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import type { Ack } from '@parley-rtc/protocol';
-import { createApp, type ParleyApp } from '../src/app.ts';
-import type { ConfigInput } from '../src/config.ts';
+import { createApp, type ConfigInput, type ParleyApp } from '@parley-rtc/server';
 
 /** Untyped on purpose: tests also send what the typed maps forbid. */
 export type TestSocket = Socket;
@@ -81,15 +80,6 @@ export function collect<T = unknown>(socket: Socket, event: string): { items: T[
   const fn = (arg: T) => items.push(arg);
   socket.on(event, fn);
   return { items, stop: () => socket.off(event, fn) };
-}
-
-/** Polls `predicate` on each macrotask until true or the deadline passes. */
-export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The data of a successful ack; throws with the error code otherwise. */

@@ -1,0 +1,91 @@
+/** The shapes shared by Signaling, its per-domain handlers and the features that plug into it. */
+import type { Server, Socket } from 'socket.io';
+import type { IceServer, LogEntry, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
+import type { TokenService } from '../auth/TokenService.ts';
+import type { Grants } from '../auth/grants.ts';
+import type { Metrics } from '../metrics/Metrics.ts';
+import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
+import type { Logger } from '../util/logger.ts';
+import type { RoomRegistry } from './RoomRegistry.ts';
+
+export interface SignalingOptions {
+  store: LogStore;
+  log: Logger;
+  tokens: TokenService;
+  metrics: Metrics;
+  /** Per-socket event rate. */
+  eventRate: { ratePerSec: number; burst: number };
+  /** ICE servers for a joining member (may mint per-member TURN credentials). */
+  iceServers: (memberId: string) => IceServer[];
+  limits: {
+    maxPeersPerRoom: number;
+    maxRooms: number;
+    joinCatchUp: number;
+    maxReplay: number;
+    maxEventBytes: number;
+    /** How long a member whose socket dropped stays in its room, resumable, before it leaves. */
+    resumeGraceMs: number;
+  };
+}
+
+/** Who sent an event that a feature handles: a member of `room`. */
+export interface FeatureEventContext {
+  /** The sender's member id (its session in the room; public, the id other members know it by). */
+  memberId: string;
+  room: string;
+  grants: Grants;
+}
+
+/** Who a membership change is about (webhooks and the server API name members this way). */
+export interface MemberInfo {
+  id: string;
+  name: string;
+  /** The token's subject ('anonymous' in open mode). */
+  identity: string;
+}
+
+/** Room membership changes, for features; `members` is the member count after the change. */
+export interface MembershipListener {
+  joined?(memberId: string, room: string, members: number, member: MemberInfo): void;
+  left?(memberId: string, room: string, members: number, member: MemberInfo): void;
+  /** The member came back on a new socket within the resume grace (it may have missed events). */
+  resumed?(memberId: string, room: string, members: number, member: MemberInfo): void;
+}
+
+export type MediaKind = 'audio' | 'video' | 'screen';
+/** A member was asked to stop sending `kind` (by an admin or the server API). */
+export type MuteListener = (memberId: string, room: string, kind: MediaKind) => void;
+
+/** Untyped inbound map: every payload is `unknown` until its protocol schema has parsed it. */
+export type InboundEvents = Record<string, (...args: unknown[]) => void>;
+/** Per-socket state: the member (session) this socket currently carries. */
+export interface SocketData {
+  memberId?: string | undefined;
+}
+export type ParleyIo = Server<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ParleySocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/**
+ * Member ids name sessions, not sockets, so a session can move to a new socket on reconnect. They
+ * start with '_', which no room name can, and each member's sockets join the room `member:<id>`.
+ */
+export const memberRoom = (memberId: string): string => `member:${memberId}`;
+
+/** What the per-domain handlers share: Signaling's state and the membership changes they cause. */
+export interface SignalingHub {
+  readonly io: ParleyIo;
+  readonly registry: RoomRegistry;
+  readonly options: SignalingOptions;
+  /** False once the server stopped admitting joins (shutdown). */
+  isAdmitting(): boolean;
+  /** Appends to a room's log and delivers the entry live to the room. */
+  publish(room: string, entry: NewEntry): Promise<LogEntry>;
+  /** Removes a member from its room and tells the others. Returns whether it was in one. */
+  removeMember(memberId: string): boolean;
+  /** Ends a member's session (told why, removed at once, sockets closed). */
+  endSession(memberId: string, reason: SessionEndReason, message: string): boolean;
+  /** Sends a member `mute-request` and tells the mute listeners. */
+  requestMute(memberId: string, kind: MediaKind, by: string): boolean;
+  /** Tells the features' membership listeners. */
+  notify(kind: keyof MembershipListener, member: MemberInfo, room: string, members: number): void;
+}
