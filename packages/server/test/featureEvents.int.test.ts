@@ -17,7 +17,7 @@ import { Metrics } from '../src/metrics/Metrics.ts';
 import { SqliteLogStore } from '../src/roomlog/SqliteLogStore.ts';
 import { Signaling, type FeatureEventContext, type ParleyIo } from '../src/signaling/Signaling.ts';
 import { createLogger } from '../src/util/logger.ts';
-import { connectSocket, data, errorCode, request, type TestSocket } from './helpers.ts';
+import { connectSocket, data, errorCode, request, type TestSocket } from '@parley-rtc/test-support/server';
 
 describe('feature client events on one dispatcher', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-feature-events-'));
