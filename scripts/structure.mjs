@@ -10,9 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const MAX_LINES = 450;
 /** Files over the limit when the rule was introduced, and their line counts then. */
-export const OVERSIZE = {
-  'packages/client/src/Room.ts': 596,
-};
+export const OVERSIZE = {};
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {

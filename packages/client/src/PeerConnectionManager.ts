@@ -131,6 +131,15 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     return this.#local.get(slot);
   }
 
+  /** Every published slot and its track: audio, video, screen. */
+  localTracks(): Array<[TrackSlot, LocalTrack]> {
+    const slots: TrackSlot[] = ['audio', 'video', 'screen'];
+    return slots.flatMap((slot) => {
+      const local = this.#local.get(slot);
+      return local ? [[slot, local] as [TrackSlot, LocalTrack]] : [];
+    });
+  }
+
   setLocalState(state: PeerMediaState): void {
     this.#localState = state;
     for (const link of this.#links.values()) link.setLocalState(state);

@@ -1,72 +1,44 @@
-import {
-  PROTOCOL_VERSION,
-  ParleyError,
-  type AppendResult,
-  type HistoryRequest,
-  type JoinResult,
-  type LogEntry,
-  type MediaFlags,
-  type PeerInfo,
-  type SfuProducerInfo,
-  type Speaker,
-} from '@parley-rtc/protocol';
+import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, type MediaFlags, type PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
-import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
-import { isPolite } from './negotiation.ts';
+import { Membership } from './Membership.ts';
+import { ModeController } from './ModeController.ts';
+import type { PeerMediaState } from './peerMessages.ts';
 import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
-import { SfuTransport, type VideoSource } from './SfuTransport.ts';
+import { RosterManager } from './RosterManager.ts';
+import { sfuSignalVia, SfuTransport } from './SfuTransport.ts';
 import { SignalClient } from './SignalClient.ts';
-import { VideoPreferences } from './VideoPreferences.ts';
+import { VideoPreferences, type VideoSource } from './VideoPreferences.ts';
 import type { PeerStats, PublishStats } from './stats.ts';
 import type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
 export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
-type Buffered = () => void;
-
 /**
- * The public face of the SDK: one call in one room. It wires the SignalClient, the mesh of
- * PeerLinks, the SFU path, the RoomLog and an optional LocalMedia, and emits RoomEvents.
+ * The public face of the SDK: one call in one room. It joins through the SignalClient and wires
+ * the parts that do the work — the mesh of PeerLinks (PeerConnectionManager), the mesh↔SFU
+ * handover (ModeController), who is here (RosterManager), the RoomLog, the app's video wishes
+ * (VideoPreferences) and an optional LocalMedia — and emits RoomEvents.
  */
 export class Room extends Emitter<RoomEvents> {
   readonly log: RoomLog;
   readonly media: LocalMedia | undefined;
   readonly #options: RoomOptions;
   readonly #pcs: PeerConnectionManager;
-  readonly #peers = new Map<string, RemotePeer>();
+  readonly #roster = new RosterManager();
+  readonly #modes: ModeController<SfuTransport>;
   readonly #unsubscribe: Array<() => void> = [];
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
-  /** Peer id and secret to resume this session after a signaling reconnect, and its HTTP credential. */
-  #resume: { peer: string; key: string } | undefined;
-  #session: string | undefined;
-  #joinArgs: ConnectOptions | undefined;
-  #url: string | undefined;
-  #joinedOnce = false;
-  /** Signaling that arrives while a join is in flight waits here until the peer list is known. */
-  #buffer: Buffered[] | undefined;
+  readonly #membership = new Membership();
   #iceServers: RTCIceServer[] = [];
-  #mode: MediaMode = 'mesh';
-  /** The mode the server announced while a join was in flight (applied before peers are added). */
-  #announcedMode: MediaMode | undefined;
-  #sfu: SfuTransport | undefined;
-  /** Producers other members publish through the SFU (kept in mesh mode too, for a later switch). */
-  readonly #producers = new Map<string, SfuProducerInfo>();
-  /** Peers whose media state came from a mesh link (otherwise it is inferred from SFU producers). */
-  readonly #stateFromMesh = new Set<string>();
-  /** Media flags peers sent through the server (`peer-media`). */
-  readonly #serverFlags = new Map<string, MediaFlags>();
   #localFlags: MediaFlags | undefined;
-  #handoverTimer: ReturnType<typeof setTimeout> | undefined;
   /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
   readonly #videoPrefs = new VideoPreferences();
-  #activeSpeaker: string | null = null;
-  #speakerCount = 0;
 
   constructor(options: RoomOptions = {}) {
     super();
@@ -81,7 +53,21 @@ export class Room extends Emitter<RoomEvents> {
       },
       ...(options.createPeerConnection ? { createPeerConnection: options.createPeerConnection } : {}),
     });
+    this.#modes = new ModeController({
+      mesh: {
+        add: (peer, initiator) => void this.#pcs.add(peer, initiator),
+        remove: (id) => this.#pcs.remove(id),
+        has: (id) => this.#pcs.link(id) !== undefined,
+        isConnected: (id) => this.#pcs.link(id)?.connectionState === 'connected',
+        ids: () => this.#pcs.links().map((l) => l.peer.id),
+      },
+      peers: () => this.#roster.peers,
+      createSfu: (selfId) => this.#createSfu(selfId),
+      ...(options.handoverTimeoutMs !== undefined ? { handoverTimeoutMs: options.handoverTimeoutMs } : {}),
+    });
     this.#bindPeers();
+    this.#bindRoster();
+    this.#bindModes();
     if (options.media) this.#bindMedia(options.media);
   }
 
@@ -94,36 +80,36 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   get roomName(): string | undefined {
-    return this.#joinArgs?.room;
+    return this.#membership.args?.room;
   }
 
   /** The server URL given to the last `connect()` (the base for HTTP calls such as file uploads). */
   get serverUrl(): string | undefined {
-    return this.#url;
+    return this.#membership.url;
   }
 
   /** This member's credential for the room's HTTP routes (uploads, file links), while joined. */
   get session(): string | undefined {
-    return this.#self ? this.#session : undefined;
+    return this.#self ? this.#membership.session : undefined;
   }
 
   /** The access token given to the last `connect()`, if any. */
   get token(): string | undefined {
-    return this.#joinArgs?.token;
+    return this.#membership.args?.token;
   }
 
   /** How media flows now: `mesh` (a link per peer) or `sfu` (through the server). */
   get mode(): MediaMode {
-    return this.#mode;
+    return this.#modes.mode;
   }
 
   get peers(): RemotePeer[] {
-    return [...this.#peers.values()];
+    return this.#roster.peers;
   }
 
   /** Every remote track currently received, from every peer. */
   get remoteTracks(): RemoteTrack[] {
-    return [...this.#pcs.links().flatMap((l) => l.remoteTracks), ...(this.#sfu?.remoteTracks ?? [])];
+    return [...this.#pcs.links().flatMap((l) => l.remoteTracks), ...(this.#modes.sfu?.remoteTracks ?? [])];
   }
 
   /** The underlying RTCPeerConnection to a peer, for advanced use (stats, debugging). */
@@ -137,8 +123,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state !== 'idle' && this.#state !== 'disconnected') {
       throw new ClientError('invalid-state', `connect() while ${this.#state}`);
     }
-    this.#joinArgs = options;
-    this.#url = url;
+    this.#membership.target(url, options);
     if (this.log.size > 0 && this.roomName !== options.room) this.log.clear();
     this.#setState('connecting');
     const signal = new SignalClient(url, {
@@ -171,7 +156,10 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state === 'closed') return;
     this.#teardown('closed', 'closed');
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#modes.close();
     this.#pcs.close();
+    this.#roster.close();
+    this.#videoPrefs.close();
     this.removeAllListeners();
   }
 
@@ -191,7 +179,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** The active speaker's peer id (SFU mode), or null. */
   get activeSpeaker(): string | null {
-    return this.#activeSpeaker;
+    return this.#roster.activeSpeaker;
   }
 
   /**
@@ -201,7 +189,6 @@ export class Room extends Emitter<RoomEvents> {
    */
   setVideoPaused(peerId: string, paused: boolean, source: VideoSource = 'camera'): void {
     this.#videoPrefs.setPaused(peerId, source, paused);
-    this.#sfu?.setVideoPaused(peerId, paused, source);
   }
 
   /**
@@ -215,24 +202,16 @@ export class Room extends Emitter<RoomEvents> {
    */
   setVideoSize(peerId: string, source: VideoSource, width: number, height: number): void {
     this.#videoPrefs.setSize(peerId, source, width, height);
-    this.#sfu?.setVideoSize(peerId, source, width, height);
   }
 
   /** What we publish through the SFU, per slot and simulcast layer (empty in mesh mode). */
   async publishStats(): Promise<PublishStats[]> {
-    return (await this.#sfu?.publishStats()) ?? [];
-  }
-
-  #setSpeakers(active: string | null, speakers: Speaker[]): void {
-    if (active === this.#activeSpeaker && speakers.length === 0 && this.#speakerCount === 0) return;
-    this.#activeSpeaker = active;
-    this.#speakerCount = speakers.length;
-    this.emit('speakers', active, speakers);
+    return (await this.#modes.sfu?.publishStats()) ?? [];
   }
 
   /** Publishes a track without LocalMedia (bots, canvases). `null` withdraws the slot. */
   publish(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
-    this.#sfu?.setTrack(slot, local);
+    this.#modes.sfu?.setTrack(slot, local);
     return this.#pcs.setTrack(slot, local);
   }
 
@@ -250,7 +229,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async getStats(): Promise<PeerStats[]> {
-    const [mesh, sfu] = await Promise.all([this.#pcs.getStats(), this.#sfu?.getStats() ?? []]);
+    const [mesh, sfu] = await Promise.all([this.#pcs.getStats(), this.#modes.sfu?.getStats() ?? []]);
     return [...mesh, ...sfu];
   }
 
@@ -260,65 +239,36 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #join(signal: SignalClient): Promise<PeerInfo> {
-    const args = this.#joinArgs;
-    if (!args) throw new ClientError('invalid-state', 'no room to join');
-    this.#buffer = [];
-    this.#announcedMode = undefined;
-    let res: JoinResult;
-    try {
-      res = await signal.join({
-        room: args.room,
-        name: args.name,
-        ...(args.token !== undefined ? { token: args.token } : {}),
-        ...(this.#joinedOnce ? { lastSeq: this.log.lastSeq } : {}),
-        ...(this.#resume ? { resume: this.#resume } : {}),
-        protocol: PROTOCOL_VERSION,
-      });
-    } catch (err) {
-      this.#buffer = undefined;
-      throw err;
-    }
-    this.#joinedOnce = true;
-    this.#resume = { peer: res.self.id, key: res.resumeKey };
-    this.#session = res.session;
+    const res = await this.#membership.join((req) => signal.join(req), this.log.lastSeq);
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
     if (res.resumed) {
-      // Same peer id, links intact: drop peers that left while we were away, and make the first
-      // offer to those who joined meanwhile (they saw us in their peer list and wait for us).
+      // Same peer id, links intact: drop peers that left while we were away (and below, make the
+      // first offer to those who joined meanwhile: they saw us in their peer list and wait for us).
       const present = new Set(res.peers.map((p) => p.id));
-      for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
-      this.#self = res.self;
-      this.#iceServers = res.iceServers;
-      this.#pcs.configure(res.self.id, res.iceServers);
-      this.emit('joined', res.self);
-      for (const peer of res.peers) if (!this.#peers.has(peer.id)) this.#addPeer(peer, true);
+      for (const id of this.#roster.ids) if (!present.has(id)) this.#roster.remove(id);
     } else {
       // A new session: every old link is dead, and the others saw us leave.
-      for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+      this.#roster.removeAll();
       this.#resetSfu();
-      this.#self = res.self;
-      this.#iceServers = res.iceServers;
-      this.#pcs.configure(res.self.id, res.iceServers);
-      this.emit('joined', res.self);
-      // The mode came with the join: a room in SFU mode gets no mesh links at all.
-      if (this.#announcedMode) this.#setMode(this.#announcedMode);
-      for (const peer of res.peers) this.#addPeer(peer, false);
     }
+    this.#self = res.self;
+    this.#iceServers = res.iceServers;
+    this.#pcs.configure(res.self.id, res.iceServers);
+    this.emit('joined', res.self);
+    // The mode came with the join: a room in SFU mode gets no mesh links at all.
+    const announced = this.#membership.announcedMode;
+    if (!res.resumed && announced) this.#modes.setMode(announced, res.self.id);
+    for (const peer of res.peers) this.#addPeer(peer, res.resumed);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
-    const buffered = this.#buffer;
-    this.#buffer = undefined;
-    for (const fn of buffered) fn();
+    this.#membership.flush();
     return res.self;
   }
 
   #bindSignal(signal: SignalClient): void {
-    const whenJoined = (fn: Buffered) => {
-      if (this.#buffer) this.#buffer.push(fn);
-      else if (this.#self) fn();
-    };
+    const whenJoined = (fn: () => void) => this.#membership.whenJoined(fn, this.#self !== undefined);
     signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
-    signal.on('peerLeft', ({ id }) => whenJoined(() => this.#removePeer(id)));
+    signal.on('peerLeft', ({ id }) => whenJoined(() => this.#roster.remove(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('candidate', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleCandidate(m.candidate)));
@@ -326,36 +276,33 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
     signal.on('sfuMode', (m) => {
-      if (this.#buffer) this.#announcedMode = m.mode;
-      whenJoined(() => this.#setMode(m.mode));
+      this.#membership.announce(m.mode);
+      whenJoined(() => {
+        if (this.#self) this.#modes.setMode(m.mode, this.#self.id);
+      });
     });
     signal.on('sfuProducer', (p) =>
       whenJoined(() => {
         if (p.peer === this.#self?.id) return;
-        this.#producers.set(p.id, p);
-        this.#sfu?.addProducer(p);
-        this.#inferMediaState(p.peer);
+        this.#roster.producerAdded(p);
+        this.#modes.sfu?.addProducer(p);
       }),
     );
     signal.on('sfuProducerClosed', (p) =>
       whenJoined(() => {
-        this.#producers.delete(p.id);
-        this.#sfu?.removeProducer(p.id);
-        this.#inferMediaState(p.peer);
+        this.#roster.producerClosed(p);
+        this.#modes.sfu?.removeProducer(p.id);
       }),
     );
     signal.on('peerMedia', ({ id, ...flags }) =>
-      whenJoined(() => {
-        this.#serverFlags.set(id, flags);
-        this.#inferMediaState(id);
-      }),
+      whenJoined(() => this.#roster.serverFlags(id, flags)),
     );
-    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#setSpeakers(m.active?.peer ?? null, m.speakers)));
+    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#roster.setSpeakers(m.active?.peer ?? null, m.speakers)));
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
     signal.on('disconnect', (reason, willReconnect) => {
-      this.#buffer = undefined;
+      this.#membership.dropBuffered();
       if (willReconnect) {
         // The server keeps our session for a grace period: peers and media links stay up, and
         // the rejoin resumes the same peer id (or starts a new session if the grace ran out).
@@ -381,13 +328,10 @@ export class Room extends Emitter<RoomEvents> {
     pcs.on('track', (t) => this.emit('track', t));
     pcs.on('trackRemoved', (t) => this.emit('trackRemoved', t));
     pcs.on('connectionState', (id, connectionState) => {
-      this.#updatePeer(id, { connectionState });
-      if (connectionState === 'connected') this.#maybeFinishMeshHandover();
+      this.#roster.setConnectionState(id, connectionState);
+      if (connectionState === 'connected') this.#modes.linkConnected();
     });
-    pcs.on('mediaState', (id, media) => {
-      this.#stateFromMesh.add(id);
-      this.#updatePeer(id, { media });
-    });
+    pcs.on('mediaState', (id, media) => this.#roster.meshMediaState(id, media));
     pcs.on('error', (_id, err) => {
       // A peer that left while we were still signaling to it is not worth an error.
       if (err instanceof ParleyError && err.code === 'PEER_NOT_FOUND') return;
@@ -409,158 +353,63 @@ export class Room extends Emitter<RoomEvents> {
     this.#unsubscribe.push(
       media.on('track', (slot, local) => {
         publishState();
-        this.#sfu?.setTrack(slot, local);
+        this.#modes.sfu?.setTrack(slot, local);
         void this.#pcs.setTrack(slot, local);
       }),
       media.on('state', publishState),
     );
   }
 
+  #bindRoster(): void {
+    const roster = this.#roster;
+    roster.on('peerJoined', (peer) => this.emit('peerJoined', peer));
+    roster.on('peerUpdated', (peer) => this.emit('peerUpdated', peer));
+    roster.on('speakers', (active, speakers) => this.emit('speakers', active, speakers));
+    roster.on('peerLeft', (peer) => {
+      this.#pcs.remove(peer.id);
+      this.#modes.sfu?.removePeer(peer.id);
+      this.#videoPrefs.forget(peer.id);
+      this.emit('peerLeft', peer);
+    });
+  }
+
+  #bindModes(): void {
+    const modes = this.#modes;
+    modes.on('mode', (mode) => this.emit('mode', mode));
+    modes.on('track', (t) => this.emit('track', t));
+    modes.on('trackRemoved', (t) => this.emit('trackRemoved', t));
+    modes.on('connectionState', (id, state) => this.#roster.setConnectionState(id, state));
+    modes.on('sfuStopped', () => this.#roster.setSpeakers(null, []));
+    modes.on('error', (err) => this.emit('error', err));
+  }
+
   /** `initiator`: whether we make the first offer (true for peers who joined after us). */
   #addPeer(info: PeerInfo, initiator: boolean): void {
-    if (this.#peers.has(info.id) || info.id === this.#self?.id) return;
-    const peer: RemotePeer = { ...info, connectionState: 'new', media: EMPTY_MEDIA_STATE };
-    this.#peers.set(info.id, peer);
+    if (this.#roster.has(info.id) || info.id === this.#self?.id) return;
     // In SFU mode the peer's media comes through the SFU's connections, not a link of its own.
-    if (this.#mode === 'mesh') this.#pcs.add(info, initiator);
-    this.emit('peerJoined', peer);
-    this.#inferMediaState(info.id);
+    if (this.#modes.mode === 'mesh') this.#pcs.add(info, initiator);
+    this.#roster.add(info);
   }
 
-  #removePeer(id: string): void {
-    const peer = this.#peers.get(id);
-    if (!peer) return;
-    this.#peers.delete(id);
-    this.#stateFromMesh.delete(id);
-    this.#serverFlags.delete(id);
-    this.#pcs.remove(id);
-    this.#sfu?.removePeer(id);
-    this.#videoPrefs.forget(id);
-    for (const [pid, p] of this.#producers) if (p.peer === id) this.#producers.delete(pid);
-    this.emit('peerLeft', peer);
-  }
-
-  /**
-   * Without a mesh link, a peer's mute flags come from the server (`peer-media`); before they
-   * arrive, what it publishes through the SFU is the best guess.
-   */
-  #inferMediaState(peerId: string): void {
-    if (this.#stateFromMesh.has(peerId) || !this.#peers.has(peerId)) return;
-    // A shared screen is no camera.
-    const kinds = new Set([...this.#producers.values()].filter((p) => p.peer === peerId && p.source !== 'screen').map((p) => p.kind));
-    const flags = this.#serverFlags.get(peerId);
-    const audio = flags ? flags.audio : kinds.has('audio');
-    const video = flags ? flags.video : kinds.has('video');
-    const media = this.#peers.get(peerId)?.media;
-    if (media && media.audio === audio && media.video === video) return;
-    this.#updatePeer(peerId, { media: { ...EMPTY_MEDIA_STATE, audio, video } });
-  }
-
-  /**
-   * Follows the server's advice. Mesh → SFU: publish and subscribe through the SFU, and close each
-   * mesh link once that peer's media arrives through the SFU (or after the handover timeout).
-   * SFU → mesh: open mesh links again and close the SFU connections once every link is connected
-   * (or after the timeout).
-   */
-  #setMode(mode: MediaMode): void {
-    if (mode === this.#mode || !this.#self) return;
-    this.#mode = mode;
-    clearTimeout(this.#handoverTimer);
-    const timeout = this.#options.handoverTimeoutMs ?? 10_000;
-    if (mode === 'sfu') {
-      this.#startSfu(this.#self.id);
-      // Peers without SFU media (no camera, no publish grant) lose their link at the deadline.
-      this.#handoverTimer = setTimeout(() => {
-        if (this.#mode === 'sfu') for (const link of this.#pcs.links()) this.#pcs.remove(link.peer.id);
-      }, timeout);
-    } else {
-      const selfId = this.#self.id;
-      for (const peer of this.#peers.values()) {
-        // One side offers at once, the other waits for it (as when someone joins).
-        this.#pcs.add(peer, !isPolite(selfId, peer.id));
-      }
-      this.#handoverTimer = setTimeout(() => {
-        if (this.#mode === 'mesh') this.#stopSfu();
-      }, timeout);
-      this.#maybeFinishMeshHandover();
-    }
-    this.emit('mode', mode);
-  }
-
-  #startSfu(selfId: string): void {
-    if (this.#sfu) return;
+  /** An SFU transport for the ModeController, with our tracks and the producers known so far. */
+  #createSfu(selfId: string): SfuTransport {
     const sfu = new SfuTransport({
-      // Async, so a missing signal client rejects (the transport catches it) instead of throwing.
-      signal: {
-        sfuPublish: async (sdp, source) => this.#requireSignal().sfuPublish(sdp, source),
-        sfuSubscribe: async (sdp, ids) => this.#requireSignal().sfuSubscribe(sdp, ids),
-        sfuClose: async (id) => this.#requireSignal().sfuClose(id),
-        sfuPause: async (ids, paused) => this.#requireSignal().sfuPause(ids, paused),
-        sfuVideoSize: async (ids, width, height) => this.#requireSignal().sfuVideoSize(ids, width, height),
-      },
+      signal: sfuSignalVia(() => this.#requireSignal()),
       selfId,
       iceServers: this.#iceServers,
       createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
+      videoPreferences: this.#videoPrefs,
       ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
     });
-    this.#sfu = sfu;
-    sfu.on('track', (t) => this.emit('track', t));
-    sfu.on('trackRemoved', (t) => this.emit('trackRemoved', t));
-    sfu.on('error', (err) => {
-      if (err instanceof ClientError && (err.reason === 'disconnected' || err.reason === 'closed')) return;
-      this.emit('error', err);
-    });
-    sfu.on('connectionState', (id, connectionState) => {
-      if (!this.#pcs.link(id)) this.#updatePeer(id, { connectionState });
-    });
-    sfu.on('flowing', (id) => {
-      if (this.#mode !== 'sfu' || !this.#pcs.link(id)) return;
-      this.#pcs.remove(id);
-      const state = this.#sfu?.connectionStateOf(id);
-      if (state) this.#updatePeer(id, { connectionState: state });
-    });
-    for (const slot of ['audio', 'video', 'screen'] as const) {
-      const local = this.#pcs.localTrack(slot);
-      if (local) sfu.setTrack(slot, local);
-    }
-    for (const p of this.#producers.values()) sfu.addProducer(p);
-    this.#videoPrefs.applyTo(sfu);
-    sfu.start();
-  }
-
-  #maybeFinishMeshHandover(): void {
-    if (this.#mode !== 'mesh' || !this.#sfu) return;
-    for (const peer of this.#peers.values()) if (this.#pcs.link(peer.id)?.connectionState !== 'connected') return;
-    this.#stopSfu();
-  }
-
-  #stopSfu(): void {
-    const sfu = this.#sfu;
-    this.#sfu = undefined;
-    sfu?.close();
-    this.#setSpeakers(null, []);
+    for (const [slot, local] of this.#pcs.localTracks()) sfu.setTrack(slot, local);
+    for (const p of this.#roster.producers) sfu.addProducer(p);
+    return sfu;
   }
 
   /** A new session: nothing of the old SFU state is valid. */
   #resetSfu(): void {
-    clearTimeout(this.#handoverTimer);
-    this.#handoverTimer = undefined;
-    this.#stopSfu();
-    this.#producers.clear();
-    this.#stateFromMesh.clear();
-    this.#serverFlags.clear();
-    if (this.#mode !== 'mesh') {
-      this.#mode = 'mesh';
-      this.emit('mode', 'mesh');
-    }
-  }
-
-  #updatePeer(id: string, patch: Partial<RemotePeer>): void {
-    const peer = this.#peers.get(id);
-    if (!peer) return;
-    const next = { ...peer, ...patch };
-    this.#peers.set(id, next);
-    this.emit('peerUpdated', next);
+    this.#modes.reset();
+    this.#roster.resetMedia();
   }
 
   #addEntries(entries: LogEntry[]): LogEntry[] {
@@ -578,9 +427,8 @@ export class Room extends Emitter<RoomEvents> {
     const signal = this.#signal;
     this.#signal = undefined;
     this.#self = undefined;
-    this.#resume = undefined;
-    this.#buffer = undefined;
-    for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+    this.#membership.end();
+    this.#roster.removeAll();
     this.#pcs.removeAll();
     this.#resetSfu();
     signal?.close();

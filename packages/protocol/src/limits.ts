@@ -11,4 +11,10 @@ export const LIMITS = {
   fileName: 255,
   mimeType: 127,
   token: 4096,
+  /** Producers one `sfu_subscribe` may ask for. */
+  sfuSubscribeProducers: 16,
+  /** Consumers one `sfu_pause` or `sfu_video_size` may name. */
+  sfuConsumersPerRequest: 64,
+  /** The largest width or height, in device pixels, an `sfu_video_size` may give. */
+  videoSizePx: 16_384,
 } as const;

@@ -18,7 +18,7 @@ export const sfuPublishRequestSchema = z.object({ sdp, source: mediaSourceSchema
 export type SfuPublishRequest = z.infer<typeof sfuPublishRequestSchema>;
 
 /** Receive producers through the SFU: an offer whose receiving sections take `producerIds` in order. */
-export const sfuSubscribeRequestSchema = z.object({ sdp, producerIds: z.array(sfuId).min(1).max(16) });
+export const sfuSubscribeRequestSchema = z.object({ sdp, producerIds: z.array(sfuId).min(1).max(LIMITS.sfuSubscribeProducers) });
 export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
 
 /**
@@ -27,9 +27,9 @@ export type SfuSubscribeRequest = z.infer<typeof sfuSubscribeRequestSchema>;
  * subscriber's bandwidth allows).
  */
 export const sfuVideoSizeRequestSchema = z.object({
-  consumerIds: z.array(sfuId).min(1).max(64),
-  width: z.number().int().min(0).max(16384),
-  height: z.number().int().min(0).max(16384),
+  consumerIds: z.array(sfuId).min(1).max(LIMITS.sfuConsumersPerRequest),
+  width: z.number().int().min(0).max(LIMITS.videoSizePx),
+  height: z.number().int().min(0).max(LIMITS.videoSizePx),
 });
 export type SfuVideoSizeRequest = z.infer<typeof sfuVideoSizeRequestSchema>;
 
@@ -38,7 +38,7 @@ export const sfuCloseRequestSchema = z.object({ peerId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
 /** Pause or resume forwarding of some of your consumers (e.g. tiles scrolled out of view). */
-export const sfuPauseRequestSchema = z.object({ consumerIds: z.array(sfuId).min(1).max(64), paused: z.boolean() });
+export const sfuPauseRequestSchema = z.object({ consumerIds: z.array(sfuId).min(1).max(LIMITS.sfuConsumersPerRequest), paused: z.boolean() });
 export type SfuPauseRequest = z.infer<typeof sfuPauseRequestSchema>;
 
 const peerId = z.string().min(1).max(64);
