@@ -40,13 +40,16 @@ export const webhookEventSchema = z.object({
   event: z.enum(WEBHOOK_EVENTS),
   /** Milliseconds since the epoch, when the server produced the event. */
   createdAt: z.number(),
+  /** The room; for a recording of a media-server stream, `stream:<name>` (no room name has a colon). */
   room: z.string(),
   /** Position of this event in the room's webhook stream on this node (1, 2, …): delivery is in this order. */
   seq: z.number().int().positive(),
   participant: participantSchema.optional(),
   track: z.object({ id: z.string(), kind: z.enum(['audio', 'video']), source: z.string() }).optional(),
   chat: z.object({ seq: z.number(), from: z.object({ id: z.string(), name: z.string() }), text: z.string() }).optional(),
-  recording: z.object({ id: z.string(), bytes: z.number().optional(), error: z.string().optional() }).optional(),
+  recording: z
+    .object({ id: z.string(), bytes: z.number(), durationMs: z.number(), state: z.string(), error: z.string().optional() })
+    .optional(),
 });
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 

@@ -30,6 +30,7 @@ import { clientAddress, describeTrustProxy, trustFunction, trustProxyWarning } f
 import { registerServerApi } from './api/routes.ts';
 import { LiveRoomDirectory } from './api/LiveRoomDirectory.ts';
 import { startRoomWebhooks } from './webhooks/roomWebhooks.ts';
+import { ServerEvents } from './serverEvents.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -113,7 +114,8 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   });
 
   // Webhooks follow membership from the start; the sender drains (briefly) at shutdown.
-  const webhooks = startRoomWebhooks({ config, signaling, log, metrics });
+  const events = new ServerEvents();
+  const webhooks = startRoomWebhooks({ config, signaling, events, log, metrics });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -125,6 +127,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();
       await webhooks?.close('server shutdown');
+      events.close('server shutdown');
       connectionGuard.close();
       httpRate.close();
       await store.close();
@@ -140,7 +143,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerDiagnosticsRoutes(http, { config, tokens, ice });
   registerSdkRoutes(http);
   // The features, in start order: each a Fastify plugin given the shared services.
-  const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice };
+  const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice, events };
   try {
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);

@@ -12,6 +12,7 @@ import type { Logger } from './util/logger.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
 import type { IceServerProvider } from './ice/IceServerProvider.ts';
+import type { ServerEvents } from './serverEvents.ts';
 
 /** The app's shared services, given to every feature plugin as its options. */
 export interface FeatureDeps {
@@ -25,6 +26,8 @@ export interface FeatureDeps {
   metrics: Metrics;
   /** ICE servers (with minted TURN credentials) for server-side peers and WHIP/WHEP Link headers. */
   ice: IceServerProvider;
+  /** Tracks and recordings, for integrations (webhooks). */
+  events: ServerEvents;
 }
 
 /** A feature: registered with `http.register(feature, deps)`, in start order. */

@@ -22,6 +22,8 @@ export interface MediaServiceOptions {
   iceServers: (peerId: string) => IceServer[];
   dataDir: string;
   log: Logger;
+  /** Called when a recording is finalised (webhooks). */
+  onRecordingFinished?: (info: RecordingInfo) => void;
 }
 
 export class MediaService {
@@ -51,7 +53,7 @@ export class MediaService {
       portRangeBegin: opts.media.portRangeBegin,
       portRangeEnd: opts.media.portRangeEnd,
     };
-    this.recordings = new RecordingManager(resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')), opts.log);
+    this.recordings = new RecordingManager(resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')), opts.log, opts.onRecordingFinished);
     this.streams = new StreamRegistry(opts.media, this.recordings, opts.log);
   }
 

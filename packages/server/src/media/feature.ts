@@ -3,13 +3,14 @@ import { closeWithApp, type FeaturePlugin } from '../featureTypes.ts';
 import { registerMediaRoutes } from './http/routes.ts';
 import { MediaService } from './MediaService.ts';
 
-export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, ice, metrics }) => {
+export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, ice, metrics, events }) => {
   const mediaLog = log.child({ module: 'media' });
   const media = new MediaService({
     media: config.media,
     iceServers: (peerId) => ice.forPeer(`media-${peerId}`),
     dataDir: config.dataDir,
     log: mediaLog,
+    onRecordingFinished: (info) => events.emit('recordingFinished', info.stream, info),
   });
   closeWithApp(scope, 'media', log, () => media.close());
   metrics.collectedCounter('parley_media_bytes_total', 'Media bytes sent to and received from server-side peers.', () => {

@@ -11,7 +11,8 @@ import { canPublish, type Grants, type PublishSource } from '../auth/grants.ts';
 import { publishSourceOf } from './sfuGrants.ts';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
-import type { FeatureEventContext, Signaling } from '../signaling/Signaling.ts';
+import type { FeatureEventContext, MemberInfo, Signaling } from '../signaling/Signaling.ts';
+import type { ServerEvents } from '../serverEvents.ts';
 import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
 import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
@@ -27,6 +28,8 @@ export interface SfuRoomsOptions {
   maxPeersPerMember?: number;
   /** Active-speaker timings (tests shorten them). */
   activeSpeaker?: RouterOptions['activeSpeaker'];
+  /** Where track publications are reported (webhooks). */
+  events?: ServerEvents;
 }
 
 interface RoomState {
@@ -40,6 +43,8 @@ interface RoomState {
   producerOwner: Map<string, string>;
   /** producer id → its announcement (what late joiners are told) */
   announced: Map<string, SfuProducerInfo>;
+  /** producer id → who published it (reported when it ends, even after the member left) */
+  publishers: Map<string, MemberInfo>;
 }
 
 export interface SfuRoomsEvents {
@@ -108,7 +113,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
-      state = { name: room, members, mode: this.#modeOf(room, members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map() };
+      state = { name: room, members, mode: this.#modeOf(room, members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map(), publishers: new Map() };
       this.#rooms.set(room, state);
     }
     state.members = members;
@@ -173,8 +178,12 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     });
     router.on('producerclose', (id) => {
       const peer = state.producerOwner.get(id);
+      const info = state.announced.get(id);
+      const publisher = state.publishers.get(id);
       state.producerOwner.delete(id);
       state.announced.delete(id);
+      state.publishers.delete(id);
+      if (info && publisher) this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
       if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu-producer-closed', { id, peer });
     });
     router.on('peerclose', (peerId) => {
@@ -217,10 +226,14 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       source: source ?? (p.kind === 'audio' ? 'microphone' : 'camera'),
       layers: p.layers,
     }));
+    const member = this.#opts.signaling.registry.roomOf(ctx.memberId)?.members.get(ctx.memberId);
+    const publisher: MemberInfo = { id: ctx.memberId, name: member?.name ?? ctx.memberId, identity: member?.identity ?? '' };
     for (const p of producers) {
       state.producerOwner.set(p.id, ctx.memberId);
       state.announced.set(p.id, p);
+      state.publishers.set(p.id, publisher);
       this.#opts.signaling.emitTo(state.name, 'sfu-producer', p);
+      this.#opts.events?.emit('trackPublished', state.name, publisher, { id: p.id, kind: p.kind, source: p.source });
     }
     this.#opts.log.info({ room: state.name, peer: ctx.memberId, producers: producers.length }, 'sfu publish');
     return { peerId: r.peerId, answer: r.answer, producers };

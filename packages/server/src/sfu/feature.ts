@@ -16,12 +16,13 @@ export function sfuRoomsOf(app: { readonly http: FastifyInstance }): SfuRooms | 
   return app.http.hasDecorator(DECORATION) ? app.http.getDecorator<SfuRooms>(DECORATION) : undefined;
 }
 
-const sfu: FeaturePlugin = async (http, { config, signaling, log, ice, metrics }) => {
+const sfu: FeaturePlugin = async (http, { config, signaling, log, ice, metrics, events }) => {
   const m = config.media;
   const rooms = new SfuRooms({
     signaling,
     log: log.child({ module: 'sfu' }),
     meshMaxPeers: m.sfuMeshMaxPeers,
+    events,
     peerOptions: (connectionId) => ({
       iceServers: ice.forPeer(`sfu-${connectionId}`),
       bindAddress: m.bindAddress,

@@ -5,13 +5,20 @@ import type { Metrics } from '../metrics/Metrics.ts';
 import type { Signaling } from '../signaling/Signaling.ts';
 import type { Logger } from '../util/logger.ts';
 import { WebhookSender } from './WebhookSender.ts';
+import type { ServerEvents } from '../serverEvents.ts';
 
 /**
  * Starts webhook delivery when `webhooks.urls` is set, and turns room membership and chat into
  * events. Returns undefined when webhooks are off. (parseConfig has already refused URLs without a
  * secret to sign with: unsigned events would let anyone forge them.)
  */
-export function startRoomWebhooks(deps: { config: ParleyConfig; signaling: Signaling; log: Logger; metrics: Metrics }): WebhookSender | undefined {
+export function startRoomWebhooks(deps: {
+  config: ParleyConfig;
+  signaling: Signaling;
+  events: ServerEvents;
+  log: Logger;
+  metrics: Metrics;
+}): WebhookSender | undefined {
   const { config, signaling } = deps;
   if (config.webhooks.urls.length === 0) return undefined;
   const signer = webhookSigner(config.webhooks, config.auth);
@@ -42,6 +49,11 @@ export function startRoomWebhooks(deps: { config: ParleyConfig; signaling: Signa
     if (entry.kind === 'chat' && sender.wants('chat_message')) {
       sender.send({ event: 'chat_message', room, chat: { seq: entry.seq, from: entry.from, text: entry.text } });
     }
+  });
+  deps.events.on('trackPublished', (room, participant, track) => sender.send({ event: 'track_published', room, participant, track }));
+  deps.events.on('trackUnpublished', (room, participant, track) => sender.send({ event: 'track_unpublished', room, participant, track }));
+  deps.events.on('recordingFinished', (stream, r) => {
+    sender.send({ event: 'recording_finished', room: `stream:${stream}`, recording: { id: r.id, bytes: r.bytes, durationMs: r.durationMs, state: r.state } });
   });
   return sender;
 }

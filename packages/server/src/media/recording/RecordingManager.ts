@@ -30,9 +30,12 @@ export class RecordingManager {
   readonly #log: Logger;
   #closed = false;
 
-  constructor(dir: string, log: Logger) {
+  readonly #onFinished: ((info: RecordingInfo) => void) | undefined;
+
+  constructor(dir: string, log: Logger, onFinished?: (info: RecordingInfo) => void) {
     this.dir = dir;
     this.#log = log;
+    this.#onFinished = onFinished;
     mkdirSync(dir, { recursive: true });
   }
 
@@ -78,6 +81,11 @@ export class RecordingManager {
     if (!wrote) rmSync(this.pathOf(id), { force: true });
     this.#writeInfo(info);
     this.#log.info({ id, durationMs: info.durationMs }, 'recording stopped');
+    try {
+      this.#onFinished?.(info);
+    } catch (err) {
+      this.#log.error({ err, id }, 'recording-finished listener failed');
+    }
     return info;
   }
 
