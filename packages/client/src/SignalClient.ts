@@ -263,22 +263,22 @@ export class SignalClient extends Emitter<SignalClientEvents> {
       if (parsed.success) fn(parsed.data);
       else this.emit('invalidMessage', event, parsed.error);
     };
-    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
-    s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
-    s.on('peer-media', (p: unknown) => accept('peer-media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
+    s.on('peer_joined', (p: unknown) => accept('peer_joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
+    s.on('peer_left', (p: unknown) => accept('peer_left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
+    s.on('peer_media', (p: unknown) => accept('peer_media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
     s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));
     s.on('answer', (p: unknown) => accept('answer', answerRelaySchema, p, (v) => this.emit('answer', v)));
     s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));
     s.on('chat_message', (p: unknown) => accept('chat_message', chatEntrySchema, p, (v) => this.emit('chat', v)));
     s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
-    s.on('session-ended', (p: unknown) =>
-      accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
+    s.on('session_ended', (p: unknown) =>
+      accept('session_ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
     );
-    s.on('sfu-mode', (p: unknown) => accept('sfu-mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
-    s.on('sfu-producer', (p: unknown) => accept('sfu-producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
-    s.on('sfu-producer-closed', (p: unknown) =>
-      accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
+    s.on('sfu_mode', (p: unknown) => accept('sfu_mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
+    s.on('sfu_producer', (p: unknown) => accept('sfu_producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
+    s.on('sfu_producer_closed', (p: unknown) =>
+      accept('sfu_producer_closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
     );
-    s.on('sfu-speakers', (p: unknown) => accept('sfu-speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
+    s.on('sfu_speakers', (p: unknown) => accept('sfu_speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
   }
 }

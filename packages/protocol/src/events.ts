@@ -45,7 +45,7 @@ export interface ClientToServerEvents {
   kick: (req: KickRequest, ack: AckFn<null>) => void;
   /** Admin only: ask a peer to stop sending a kind of media. */
   mute: (req: MuteRequest, ack: AckFn<null>) => void;
-  /** Your media flags (mic, camera, screen on/off), relayed to the room as `peer-media`. */
+  /** Your media flags (mic, camera, screen on/off), relayed to the room as `peer_media`. */
   media_state: (req: MediaFlags, ack: AckFn<null>) => void;
   /** Publish through the room's SFU (needs the publish grant). */
   sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
@@ -59,30 +59,30 @@ export interface ClientToServerEvents {
   sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
 }
 
-/** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
+/** Why the server ended a session; sent in `session_ended` before it disconnects the socket. */
 export type SessionEndReason = 'server-shutdown' | 'kicked' | 'room-closed';
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
-  'peer-joined': (peer: PeerInfo) => void;
-  'peer-left': (peer: PeerLeft) => void;
+  peer_joined: (peer: PeerInfo) => void;
+  peer_left: (peer: PeerLeft) => void;
   offer: (msg: OfferRelay) => void;
   answer: (msg: AnswerRelay) => void;
   candidate: (msg: CandidateRelay) => void;
   chat_message: (entry: ChatEntry) => void;
   room_event: (entry: EventEntry | FileEntry) => void;
-  'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
-  'room-state': (state: RoomState) => void;
-  'mute-request': (msg: MuteNotice) => void;
+  session_ended: (msg: { reason: SessionEndReason; message: string }) => void;
+  room_state: (state: RoomState) => void;
+  mute_request: (msg: MuteNotice) => void;
   /** A member's media flags (on change, and for every member right after a join or resume). */
-  'peer-media': (msg: PeerMedia) => void;
+  peer_media: (msg: PeerMedia) => void;
   /** A room member published a track through the SFU (also sent for existing ones on join). */
-  'sfu-producer': (msg: SfuProducerInfo) => void;
-  'sfu-producer-closed': (msg: SfuProducerClosed) => void;
+  sfu_producer: (msg: SfuProducerInfo) => void;
+  sfu_producer_closed: (msg: SfuProducerClosed) => void;
   /** The room's media mode (sent on join and whenever it changes). */
-  'sfu-mode': (msg: SfuMode) => void;
+  sfu_mode: (msg: SfuMode) => void;
   /** Who speaks (SFU rooms, from publishers' audio levels). */
-  'sfu-speakers': (msg: SfuSpeakers) => void;
+  sfu_speakers: (msg: SfuSpeakers) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */

@@ -23,12 +23,12 @@ describe('signaling over a real Socket.IO server', () => {
     return { socket, result: res.data };
   }
 
-  it('join returns self, existing peers and ice servers; others get peer-joined', async () => {
+  it('join returns self, existing peers and ice servers; others get peer_joined', async () => {
     const a = await joined('join-room', 'Alice');
     assert.equal(a.result.self.name, 'Alice');
     assert.deepEqual(a.result.peers, []);
     assert.deepEqual(a.result.iceServers, []);
-    const joinedEvent = nextEvent<PeerInfo>(a.socket, 'peer-joined');
+    const joinedEvent = nextEvent<PeerInfo>(a.socket, 'peer_joined');
     const b = await joined('join-room', 'Bob');
     assert.deepEqual(b.result.peers, [{ id: a.result.self.id, name: 'Alice' }]);
     assert.deepEqual(await joinedEvent, { id: b.result.self.id, name: 'Bob' });
@@ -109,14 +109,14 @@ describe('signaling over a real Socket.IO server', () => {
     assert.ok(Math.abs(atB.items[0]!.ts - Date.now()) < 60_000);
   });
 
-  it('sends peer-left on disconnect and on leave', async () => {
+  it('sends peer_left on disconnect and on leave', async () => {
     const a = await joined('left-room', 'A');
     const b = await joined('left-room', 'B');
     const c = await joined('left-room', 'C');
-    const left1 = nextEvent<{ id: string }>(a.socket, 'peer-left');
+    const left1 = nextEvent<{ id: string }>(a.socket, 'peer_left');
     b.socket.disconnect();
     assert.deepEqual(await left1, { id: b.result.self.id });
-    const left2 = nextEvent<{ id: string }>(a.socket, 'peer-left');
+    const left2 = nextEvent<{ id: string }>(a.socket, 'peer_left');
     assert.deepEqual(await request(c.socket, 'leave', {}), { ok: true, data: null });
     assert.deepEqual(await left2, { id: c.result.self.id });
   });

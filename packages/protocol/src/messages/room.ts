@@ -27,7 +27,7 @@ export type PeerInfo = z.infer<typeof peerInfoSchema>;
 export const mediaFlagsSchema = z.object({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type MediaFlags = z.infer<typeof mediaFlagsSchema>;
 
-/** `peer-media`: a member's media flags (sent when they change, and to joiners for every member). */
+/** `peer_media`: a member's media flags (sent when they change, and to joiners for every member). */
 export const peerMediaSchema = z.object({ id: peerIdSchema, audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type PeerMedia = z.infer<typeof peerMediaSchema>;
 
