@@ -82,3 +82,11 @@ export type JoinResult = z.infer<typeof joinResultSchema>;
 
 export const peerLeftSchema = z.object({ id: peerIdSchema });
 export type PeerLeft = z.infer<typeof peerLeftSchema>;
+
+/** Why the server ended a session. */
+export const sessionEndReasonSchema = z.enum(['server-shutdown', 'kicked', 'room-closed']);
+export type SessionEndReason = z.infer<typeof sessionEndReasonSchema>;
+
+/** `session_ended`: sent before the server disconnects the socket. */
+export const sessionEndedSchema = z.object({ reason: sessionEndReasonSchema, message: z.string() });
+export type SessionEnded = z.infer<typeof sessionEndedSchema>;
