@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JoinResult, OfferRelay, ChatEntry, PeerInfo } from '@parley-rtc/protocol';
+import { PROTOCOL_VERSION, type JoinResult, type OfferRelay, type ChatEntry, type PeerInfo } from '@parley-rtc/protocol';
 import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 import { waitFor } from '@parley-rtc/test-support/poll';
 
@@ -119,6 +119,19 @@ describe('signaling over a real Socket.IO server', () => {
     const left2 = nextEvent<{ id: string }>(a.socket, 'peer_left');
     assert.deepEqual(await request(c.socket, 'leave', {}), { ok: true, data: null });
     assert.deepEqual(await left2, { id: c.result.self.id });
+  });
+
+  it('refuses a 1.x client (VERSION_MISMATCH) and accepts any 2.x one', async () => {
+    assert.equal(PROTOCOL_VERSION, '2.0');
+    const old = await server.connect();
+    const refused = await request(old, 'join', { room: 'versions', name: 'Old', protocol: '1.0' });
+    assert.equal(refused.ok, false);
+    if (!refused.ok) assert.equal(refused.error.code, 'VERSION_MISMATCH');
+    for (const protocol of ['2.0', '2.7']) {
+      const current = await server.connect();
+      const res = await request(current, 'join', { room: 'versions', name: `v${protocol}`, protocol });
+      assert.equal(res.ok, true, `${protocol}: ${JSON.stringify(res)}`);
+    }
   });
 
   it('caps the frame size without taking the server down', async () => {
