@@ -19,7 +19,7 @@ function response(turnUrls: string[], stun: string[] = []): DiagnosticsResponse 
       turns: turnUrls.filter((u) => u === TLS),
     },
     turn: { enabled: turnUrls.length > 0, urlsWithoutSecret: false, ttlSec: 3600 },
-    server: { protocolVersion: '1.0', tls: false, openMode: true },
+    server: { protocolVersion: '2.0', tls: false, openMode: true },
   };
 }
 

@@ -44,7 +44,7 @@ async function newCameraFrames(page: Page, peerId: string, old: readonly string[
 describe('web app: SFU media recovers from lost connections', { skip: chromiumMissing }, () => {
   const suite = browserSuite({ config: { media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 1 } } });
   const pages = suite.pages;
-  /** Every producer the server announced (`sfu-producer`), by id. */
+  /** Every producer the server announced (`sfu_producer`), by id. */
   const announced = new Map<string, SfuProducerInfo>();
   /** Consumer ids the pages named in `sfu_video_size` requests. */
   const sizedConsumers = new Set<string>();
@@ -53,7 +53,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
   before(() => {
     suite.server.app.io.on('connection', (socket) => {
       socket.onAnyOutgoing((event: string, payload: unknown) => {
-        const info = event === 'sfu-producer' ? sfuProducerInfoSchema.safeParse(payload) : undefined;
+        const info = event === 'sfu_producer' ? sfuProducerInfoSchema.safeParse(payload) : undefined;
         if (info?.success) announced.set(info.data.id, info.data);
       });
       socket.onAny((event: string, payload: unknown) => {

@@ -170,7 +170,7 @@ export class Bot extends TypedEmitter<BotEvents> {
     };
   }
 
-  /** Leaves politely (others see peer-left at once) and closes. */
+  /** Leaves politely (others see peer_left at once) and closes. */
   async leave(): Promise<void> {
     const signal = this.#signal;
     if (signal?.connected && this.#state === 'joined') await signal.leave().catch(() => null);

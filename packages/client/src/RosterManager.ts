@@ -29,7 +29,7 @@ export class RosterManager extends Emitter<RosterEvents> {
   readonly #producers = new Map<string, SfuProducerInfo>();
   /** Peers whose media state came from a mesh link. */
   readonly #stateFromMesh = new Set<string>();
-  /** Media flags peers sent through the server (`peer-media`). */
+  /** Media flags peers sent through the server (`peer_media`). */
   readonly #serverFlags = new Map<string, MediaFlags>();
   #activeSpeaker: string | null = null;
   #speakerCount = 0;
@@ -137,7 +137,7 @@ export class RosterManager extends Emitter<RosterEvents> {
   }
 
   /**
-   * Without a mesh link, a peer's mute flags come from the server (`peer-media`); before they
+   * Without a mesh link, a peer's mute flags come from the server (`peer_media`); before they
    * arrive, what it publishes through the SFU is the best guess.
    */
   #infer(peerId: string): void {

@@ -166,7 +166,7 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   }
 
   /**
-   * The server closed one of our producers (`sfu-producer-closed`). Unless we withdrew it, its
+   * The server closed one of our producers (`sfu_producer_closed`). Unless we withdrew it, its
    * connection is gone on the server: publish that slot again.
    */
   producerClosed(producerId: string): void {

@@ -154,7 +154,7 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   }
 
   /**
-   * A producer closed (`sfu-producer-closed`). If it was one of ours that we did not withdraw, the
+   * A producer closed (`sfu_producer_closed`). If it was one of ours that we did not withdraw, the
    * server closed our publication: the SfuPublisher publishes that slot again.
    */
   removeProducer(id: string): void {

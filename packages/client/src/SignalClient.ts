@@ -2,24 +2,12 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import * as z from 'zod';
 import {
   ackSchema,
-  answerRelaySchema,
   appendResultSchema,
-  candidateRelaySchema,
-  chatEntrySchema,
-  eventEntrySchema,
-  fileEntrySchema,
   historyResultSchema,
   joinResultSchema,
-  offerRelaySchema,
   ParleyError,
-  peerInfoSchema,
-  peerLeftSchema,
-  peerMediaSchema,
-  sfuModeSchema,
-  sfuProducerClosedSchema,
-  sfuProducerInfoSchema,
+  SERVER_EVENT_SCHEMAS,
   sfuPublishResultSchema,
-  sfuSpeakersSchema,
   sfuSubscribeResultSchema,
   type AnswerRelay,
   type AppendResult,
@@ -40,7 +28,9 @@ import {
   type PeerMedia,
   type MediaFlags,
   type ServerToClientEvents,
-  type SessionEndReason,
+  type ServerEventName,
+  type ServerEventPayload,
+  type SessionEnded,
   type SfuMode,
   type SfuProducerClosed,
   type SfuSpeakers,
@@ -54,11 +44,8 @@ import { ClientError } from './errors.ts';
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type TimedSocket = ReturnType<ParleySocket['timeout']>;
 
-const sessionEndedSchema = z.object({
-  reason: z.enum(['server-shutdown', 'kicked', 'room-closed']),
-  message: z.string(),
-});
-const roomEventSchema = z.discriminatedUnion('kind', [eventEntrySchema, fileEntrySchema]);
+/** The protocol's server event schemas, typed per event so a generic event name finds its payload's schema. */
+const serverEventSchemas: { readonly [E in ServerEventName]: z.ZodType<ServerEventPayload<E>> } = SERVER_EVENT_SCHEMAS;
 const nullAck = ackSchema(z.null());
 const joinAck = ackSchema(joinResultSchema);
 const appendAck = ackSchema(appendResultSchema);
@@ -80,7 +67,7 @@ export interface SignalClientEvents {
   candidate: [msg: CandidateRelay];
   chat: [entry: ChatEntry];
   roomEvent: [entry: EventEntry | FileEntry];
-  sessionEnded: [msg: { reason: SessionEndReason; message: string }];
+  sessionEnded: [msg: SessionEnded];
   sfuMode: [msg: SfuMode];
   sfuProducer: [msg: SfuProducerInfo];
   sfuProducerClosed: [msg: SfuProducerClosed];
@@ -258,27 +245,24 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     s.on('disconnect', (reason) => this.emit('disconnect', reason, s.active && !this.#closed));
     s.on('connect_error', (err) => this.emit('connectError', err));
 
-    const accept = <T>(event: string, schema: z.ZodType<T>, payload: unknown, fn: (value: T) => void) => {
-      const parsed = schema.safeParse(payload);
+    /** Parses a server event with its protocol schema; passes it on, or reports and drops it. */
+    const accept = <E extends ServerEventName>(event: E, payload: unknown, fn: (value: ServerEventPayload<E>) => void) => {
+      const parsed = serverEventSchemas[event].safeParse(payload);
       if (parsed.success) fn(parsed.data);
       else this.emit('invalidMessage', event, parsed.error);
     };
-    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
-    s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
-    s.on('peer-media', (p: unknown) => accept('peer-media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
-    s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));
-    s.on('answer', (p: unknown) => accept('answer', answerRelaySchema, p, (v) => this.emit('answer', v)));
-    s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));
-    s.on('chat_message', (p: unknown) => accept('chat_message', chatEntrySchema, p, (v) => this.emit('chat', v)));
-    s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
-    s.on('session-ended', (p: unknown) =>
-      accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
-    );
-    s.on('sfu-mode', (p: unknown) => accept('sfu-mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
-    s.on('sfu-producer', (p: unknown) => accept('sfu-producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
-    s.on('sfu-producer-closed', (p: unknown) =>
-      accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
-    );
-    s.on('sfu-speakers', (p: unknown) => accept('sfu-speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
+    s.on('peer_joined', (p) => accept('peer_joined', p, (v) => this.emit('peerJoined', v)));
+    s.on('peer_left', (p) => accept('peer_left', p, (v) => this.emit('peerLeft', v)));
+    s.on('peer_media', (p) => accept('peer_media', p, (v) => this.emit('peerMedia', v)));
+    s.on('offer', (p) => accept('offer', p, (v) => this.emit('offer', v)));
+    s.on('answer', (p) => accept('answer', p, (v) => this.emit('answer', v)));
+    s.on('candidate', (p) => accept('candidate', p, (v) => this.emit('candidate', v)));
+    s.on('chat_message', (p) => accept('chat_message', p, (v) => this.emit('chat', v)));
+    s.on('room_event', (p) => accept('room_event', p, (v) => this.emit('roomEvent', v)));
+    s.on('session_ended', (p) => accept('session_ended', p, (v) => this.emit('sessionEnded', v)));
+    s.on('sfu_mode', (p) => accept('sfu_mode', p, (v) => this.emit('sfuMode', v)));
+    s.on('sfu_producer', (p) => accept('sfu_producer', p, (v) => this.emit('sfuProducer', v)));
+    s.on('sfu_producer_closed', (p) => accept('sfu_producer_closed', p, (v) => this.emit('sfuProducerClosed', v)));
+    s.on('sfu_speakers', (p) => accept('sfu_speakers', p, (v) => this.emit('sfuSpeakers', v)));
   }
 }

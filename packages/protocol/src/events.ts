@@ -9,7 +9,7 @@ import type {
   HistoryResult,
   RoomEventRequest,
 } from './messages/log.ts';
-import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
+import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia, SessionEnded } from './messages/room.ts';
 import type {
   AnswerRelay,
   AnswerRequest,
@@ -18,14 +18,38 @@ import type {
   OfferRelay,
   OfferRequest,
 } from './messages/signal.ts';
-import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
-import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
-import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
+import {
+  joinRequestSchema,
+  mediaFlagsSchema,
+  peerInfoSchema,
+  peerLeftSchema,
+  peerMediaSchema,
+  sessionEndedSchema,
+} from './messages/room.ts';
+import {
+  answerRelaySchema,
+  answerRequestSchema,
+  candidateRelaySchema,
+  candidateRequestSchema,
+  offerRelaySchema,
+  offerRequestSchema,
+} from './messages/signal.ts';
+import { chatEntrySchema, chatRequestSchema, historyRequestSchema, roomEventEntrySchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
-import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
+import { kickRequestSchema, muteNoticeSchema, muteRequestSchema, roomControlRequestSchema, roomStateSchema } from './messages/control.ts';
 import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
-import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema, sfuVideoSizeRequestSchema } from './messages/sfu.ts';
+import {
+  sfuCloseRequestSchema,
+  sfuModeSchema,
+  sfuPauseRequestSchema,
+  sfuProducerClosedSchema,
+  sfuProducerInfoSchema,
+  sfuPublishRequestSchema,
+  sfuSpeakersSchema,
+  sfuSubscribeRequestSchema,
+  sfuVideoSizeRequestSchema,
+} from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -45,7 +69,7 @@ export interface ClientToServerEvents {
   kick: (req: KickRequest, ack: AckFn<null>) => void;
   /** Admin only: ask a peer to stop sending a kind of media. */
   mute: (req: MuteRequest, ack: AckFn<null>) => void;
-  /** Your media flags (mic, camera, screen on/off), relayed to the room as `peer-media`. */
+  /** Your media flags (mic, camera, screen on/off), relayed to the room as `peer_media`. */
   media_state: (req: MediaFlags, ack: AckFn<null>) => void;
   /** Publish through the room's SFU (needs the publish grant). */
   sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
@@ -59,30 +83,27 @@ export interface ClientToServerEvents {
   sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
 }
 
-/** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
-export type SessionEndReason = 'server-shutdown' | 'kicked' | 'room-closed';
-
 /** Events the server emits. */
 export interface ServerToClientEvents {
-  'peer-joined': (peer: PeerInfo) => void;
-  'peer-left': (peer: PeerLeft) => void;
+  peer_joined: (peer: PeerInfo) => void;
+  peer_left: (peer: PeerLeft) => void;
   offer: (msg: OfferRelay) => void;
   answer: (msg: AnswerRelay) => void;
   candidate: (msg: CandidateRelay) => void;
   chat_message: (entry: ChatEntry) => void;
   room_event: (entry: EventEntry | FileEntry) => void;
-  'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
-  'room-state': (state: RoomState) => void;
-  'mute-request': (msg: MuteNotice) => void;
+  session_ended: (msg: SessionEnded) => void;
+  room_state: (state: RoomState) => void;
+  mute_request: (msg: MuteNotice) => void;
   /** A member's media flags (on change, and for every member right after a join or resume). */
-  'peer-media': (msg: PeerMedia) => void;
+  peer_media: (msg: PeerMedia) => void;
   /** A room member published a track through the SFU (also sent for existing ones on join). */
-  'sfu-producer': (msg: SfuProducerInfo) => void;
-  'sfu-producer-closed': (msg: SfuProducerClosed) => void;
+  sfu_producer: (msg: SfuProducerInfo) => void;
+  sfu_producer_closed: (msg: SfuProducerClosed) => void;
   /** The room's media mode (sent on join and whenever it changes). */
-  'sfu-mode': (msg: SfuMode) => void;
+  sfu_mode: (msg: SfuMode) => void;
   /** Who speaks (SFU rooms, from publishers' audio levels). */
-  'sfu-speakers': (msg: SfuSpeakers) => void;
+  sfu_speakers: (msg: SfuSpeakers) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */
@@ -108,3 +129,31 @@ export const CLIENT_EVENT_SCHEMAS = {
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;
 export const CLIENT_EVENT_NAMES = Object.keys(CLIENT_EVENT_SCHEMAS) as ClientEventName[];
+
+/** The payload of a server event. */
+export type ServerEventPayload<K extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[K]>[0];
+
+/**
+ * The payload schema of every server event: what a client parses before it trusts a message. Each
+ * schema's output must be exactly the payload type of `ServerToClientEvents`.
+ */
+export const SERVER_EVENT_SCHEMAS = {
+  peer_joined: peerInfoSchema,
+  peer_left: peerLeftSchema,
+  offer: offerRelaySchema,
+  answer: answerRelaySchema,
+  candidate: candidateRelaySchema,
+  chat_message: chatEntrySchema,
+  room_event: roomEventEntrySchema,
+  session_ended: sessionEndedSchema,
+  room_state: roomStateSchema,
+  mute_request: muteNoticeSchema,
+  peer_media: peerMediaSchema,
+  sfu_producer: sfuProducerInfoSchema,
+  sfu_producer_closed: sfuProducerClosedSchema,
+  sfu_mode: sfuModeSchema,
+  sfu_speakers: sfuSpeakersSchema,
+} as const satisfies { [K in keyof ServerToClientEvents]: z.ZodType<ServerEventPayload<K>> };
+
+export type ServerEventName = keyof typeof SERVER_EVENT_SCHEMAS;
+export const SERVER_EVENT_NAMES = Object.keys(SERVER_EVENT_SCHEMAS) as ServerEventName[];

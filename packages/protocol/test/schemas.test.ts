@@ -16,7 +16,7 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   join: {
     valid: [
       { room: 'standup', name: 'Ada' },
-      { room: 'a.b-c_d', name: '  Ada Lovelace  ', token: 'x.y.z', lastSeq: 42, protocol: '1.0' },
+      { room: 'a.b-c_d', name: '  Ada Lovelace  ', token: 'x.y.z', lastSeq: 42, protocol: '2.0' },
       { room: 'r'.repeat(64), name: 'é🙂' },
     ],
     invalid: [

@@ -122,7 +122,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     closing ??= (async () => {
       log.info('shutting down');
       signaling.stopAdmitting();
-      io.emit('session-ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
+      io.emit('session_ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();

@@ -125,7 +125,7 @@ describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
     const alice = await joined(nginx, 'through-nginx', 'Alice');
     assert.equal(alice.result.self.name, 'Alice');
     assert.equal(alice.socket.io.engine.transport.name, 'websocket');
-    const seen = nextEvent<PeerInfo>(alice.socket, 'peer-joined');
+    const seen = nextEvent<PeerInfo>(alice.socket, 'peer_joined');
     const bob = await joined(nginx, 'through-nginx', 'Bob');
     assert.deepEqual(bob.result.peers, [{ id: alice.result.self.id, name: 'Alice' }]);
     assert.deepEqual(await seen, { id: bob.result.self.id, name: 'Bob' });

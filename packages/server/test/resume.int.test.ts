@@ -29,8 +29,8 @@ describe('session resume after a dropped signaling connection', () => {
   it('keeps the peer id, hides the drop from others, and relays to the new socket', async () => {
     const a = await join('resume-1', 'Alice');
     const b = await join('resume-1', 'Bob');
-    const leftAtB = collect<{ id: string }>(b.socket, 'peer-left');
-    const joinedAtB = collect<{ id: string }>(b.socket, 'peer-joined');
+    const leftAtB = collect<{ id: string }>(b.socket, 'peer_left');
+    const joinedAtB = collect<{ id: string }>(b.socket, 'peer_joined');
     const gone = nextEvent(a.socket, 'disconnect');
     dropTransport(a.data.self.id);
     await gone;
@@ -55,7 +55,7 @@ describe('session resume after a dropped signaling connection', () => {
   it('ends the session when the grace period runs out', async () => {
     const a = await join('resume-2', 'Alice');
     const b = await join('resume-2', 'Bob');
-    const left = nextEvent<{ id: string }>(b.socket, 'peer-left', 5000);
+    const left = nextEvent<{ id: string }>(b.socket, 'peer_left', 5000);
     dropTransport(a.data.self.id);
     assert.deepEqual(await left, { id: a.data.self.id });
     const late = await join('resume-2', 'Alice', { resume: { peer: a.data.self.id, key: a.data.resumeKey } });
@@ -82,7 +82,7 @@ describe('session resume after a dropped signaling connection', () => {
   it('a client that leaves on purpose is gone at once', async () => {
     const a = await join('resume-5', 'Alice');
     const b = await join('resume-5', 'Bob');
-    const left = nextEvent<{ id: string }>(b.socket, 'peer-left', 1000);
+    const left = nextEvent<{ id: string }>(b.socket, 'peer_left', 1000);
     a.socket.disconnect();
     assert.deepEqual(await left, { id: a.data.self.id });
   });

@@ -32,7 +32,7 @@ describe('room controls: lock, password, participant limit, kick, mute', () => {
     const host = await join('ctl', { admin: true });
     const guest = await join('ctl');
     assert.equal(code(await request(guest.socket, 'room_control', { action: 'lock' })), 'FORBIDDEN');
-    const told = nextEvent<RoomState>(guest.socket, 'room-state');
+    const told = nextEvent<RoomState>(guest.socket, 'room_state');
     const res = await request<RoomState>(host.socket, 'room_control', { action: 'lock' });
     assert.deepEqual(res, { ok: true, data: { locked: true, hasPassword: false, maxParticipants: 50 } });
     assert.deepEqual(await told, { locked: true, hasPassword: false, maxParticipants: 50 });
@@ -68,11 +68,11 @@ describe('room controls: lock, password, participant limit, kick, mute', () => {
   it('kick ends the target’s session and tells the others it left; mute asks the target to mute', async () => {
     const host = await join('kick', { admin: true });
     const guest = await join('kick');
-    const muted = nextEvent<{ kind: string; by: string }>(guest.socket, 'mute-request');
+    const muted = nextEvent<{ kind: string; by: string }>(guest.socket, 'mute_request');
     assert.equal(code(await request(host.socket, 'mute', { peer: guest.id, kind: 'audio' })), 'OK');
     assert.deepEqual(await muted, { kind: 'audio', by: host.id });
-    const ended = nextEvent<{ reason: string }>(guest.socket, 'session-ended');
-    const left = nextEvent<{ id: string }>(host.socket, 'peer-left');
+    const ended = nextEvent<{ reason: string }>(guest.socket, 'session_ended');
+    const left = nextEvent<{ id: string }>(host.socket, 'peer_left');
     const gone = nextEvent<string>(guest.socket, 'disconnect');
     const messages = (session: string) => fetch(`${server.app.url}/api/rooms/kick/messages`, { headers: { 'x-parley-session': session } });
     assert.equal((await messages(guest.session)).status, 200, 'the guest reads the room log with its credential');

@@ -148,7 +148,7 @@ describe('room log over Socket.IO and HTTP', () => {
   it('deletes a room with the admin key: members are told, entries are gone, seq restarts', async () => {
     const a = await joinRoom(server, 'doomed', 'Alice');
     for (let i = 0; i < 3; i++) await send(a.socket, `bye ${i}`);
-    const ended = nextEvent<{ reason: string }>(a.socket, 'session-ended');
+    const ended = nextEvent<{ reason: string }>(a.socket, 'session_ended');
     const r = await api(server, '/api/rooms/doomed', { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body['entries'], 3);

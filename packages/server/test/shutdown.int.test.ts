@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
         }
       });
       await waitFor(() => acked.length >= 200, 20_000, '200 acknowledged messages');
-      const ended = nextEvent<{ reason: string }>(senders[0]!, 'session-ended');
+      const ended = nextEvent<{ reason: string }>(senders[0]!, 'session_ended');
       const closing = server.app.close();
       assert.equal((await ended).reason, 'server-shutdown');
       await closing;

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JoinResult, OfferRelay, ChatEntry, PeerInfo } from '@parley-rtc/protocol';
+import { PROTOCOL_VERSION, type JoinResult, type OfferRelay, type ChatEntry, type PeerInfo } from '@parley-rtc/protocol';
 import { collect, nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 import { waitFor } from '@parley-rtc/test-support/poll';
 
@@ -23,12 +23,12 @@ describe('signaling over a real Socket.IO server', () => {
     return { socket, result: res.data };
   }
 
-  it('join returns self, existing peers and ice servers; others get peer-joined', async () => {
+  it('join returns self, existing peers and ice servers; others get peer_joined', async () => {
     const a = await joined('join-room', 'Alice');
     assert.equal(a.result.self.name, 'Alice');
     assert.deepEqual(a.result.peers, []);
     assert.deepEqual(a.result.iceServers, []);
-    const joinedEvent = nextEvent<PeerInfo>(a.socket, 'peer-joined');
+    const joinedEvent = nextEvent<PeerInfo>(a.socket, 'peer_joined');
     const b = await joined('join-room', 'Bob');
     assert.deepEqual(b.result.peers, [{ id: a.result.self.id, name: 'Alice' }]);
     assert.deepEqual(await joinedEvent, { id: b.result.self.id, name: 'Bob' });
@@ -109,16 +109,29 @@ describe('signaling over a real Socket.IO server', () => {
     assert.ok(Math.abs(atB.items[0]!.ts - Date.now()) < 60_000);
   });
 
-  it('sends peer-left on disconnect and on leave', async () => {
+  it('sends peer_left on disconnect and on leave', async () => {
     const a = await joined('left-room', 'A');
     const b = await joined('left-room', 'B');
     const c = await joined('left-room', 'C');
-    const left1 = nextEvent<{ id: string }>(a.socket, 'peer-left');
+    const left1 = nextEvent<{ id: string }>(a.socket, 'peer_left');
     b.socket.disconnect();
     assert.deepEqual(await left1, { id: b.result.self.id });
-    const left2 = nextEvent<{ id: string }>(a.socket, 'peer-left');
+    const left2 = nextEvent<{ id: string }>(a.socket, 'peer_left');
     assert.deepEqual(await request(c.socket, 'leave', {}), { ok: true, data: null });
     assert.deepEqual(await left2, { id: c.result.self.id });
+  });
+
+  it('refuses a 1.x client (VERSION_MISMATCH) and accepts any 2.x one', async () => {
+    assert.equal(PROTOCOL_VERSION, '2.0');
+    const old = await server.connect();
+    const refused = await request(old, 'join', { room: 'versions', name: 'Old', protocol: '1.0' });
+    assert.equal(refused.ok, false);
+    if (!refused.ok) assert.equal(refused.error.code, 'VERSION_MISMATCH');
+    for (const protocol of ['2.0', '2.7']) {
+      const current = await server.connect();
+      const res = await request(current, 'join', { room: 'versions', name: `v${protocol}`, protocol });
+      assert.equal(res.ok, true, `${protocol}: ${JSON.stringify(res)}`);
+    }
   });
 
   it('caps the frame size without taking the server down', async () => {

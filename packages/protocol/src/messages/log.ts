@@ -60,6 +60,9 @@ export type EventEntry = z.infer<typeof eventEntrySchema>;
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
+/** What the server broadcasts as `room_event`: an application event or a shared file. */
+export const roomEventEntrySchema = z.discriminatedUnion('kind', [eventEntrySchema, fileEntrySchema]);
+
 /** Ack for an appended entry: the sequence number it was stored under. */
 export const appendResultSchema = z.object({ seq, ts: z.number().int() });
 export type AppendResult = z.infer<typeof appendResultSchema>;

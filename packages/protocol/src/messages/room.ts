@@ -27,7 +27,7 @@ export type PeerInfo = z.infer<typeof peerInfoSchema>;
 export const mediaFlagsSchema = z.object({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type MediaFlags = z.infer<typeof mediaFlagsSchema>;
 
-/** `peer-media`: a member's media flags (sent when they change, and to joiners for every member). */
+/** `peer_media`: a member's media flags (sent when they change, and to joiners for every member). */
 export const peerMediaSchema = z.object({ id: peerIdSchema, audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type PeerMedia = z.infer<typeof peerMediaSchema>;
 
@@ -82,3 +82,11 @@ export type JoinResult = z.infer<typeof joinResultSchema>;
 
 export const peerLeftSchema = z.object({ id: peerIdSchema });
 export type PeerLeft = z.infer<typeof peerLeftSchema>;
+
+/** Why the server ended a session. */
+export const sessionEndReasonSchema = z.enum(['server-shutdown', 'kicked', 'room-closed']);
+export type SessionEndReason = z.infer<typeof sessionEndReasonSchema>;
+
+/** `session_ended`: sent before the server disconnects the socket. */
+export const sessionEndedSchema = z.object({ reason: sessionEndReasonSchema, message: z.string() });
+export type SessionEnded = z.infer<typeof sessionEndedSchema>;

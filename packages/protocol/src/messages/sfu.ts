@@ -44,7 +44,7 @@ export type SfuPauseRequest = z.infer<typeof sfuPauseRequestSchema>;
 const peerId = z.string().min(1).max(64);
 const kind = z.enum(['audio', 'video']);
 
-/** `sfu-producer`: a room member publishes a track through the SFU. */
+/** `sfu_producer`: a room member publishes a track through the SFU. */
 export const sfuProducerInfoSchema = z.object({
   /** Producer id (subscribe with it). */
   id: sfuId,
@@ -57,7 +57,7 @@ export const sfuProducerInfoSchema = z.object({
 });
 export type SfuProducerInfo = z.infer<typeof sfuProducerInfoSchema>;
 
-/** `sfu-producer-closed`: that producer is gone (unpublished, connection failed, member left). */
+/** `sfu_producer_closed`: that producer is gone (unpublished, connection failed, member left). */
 export const sfuProducerClosedSchema = z.object({ id: sfuId, peer: peerId });
 export type SfuProducerClosed = z.infer<typeof sfuProducerClosedSchema>;
 
@@ -98,7 +98,7 @@ const speakerSchema = z.object({
 export type Speaker = z.infer<typeof speakerSchema>;
 
 /**
- * `sfu-speakers`: who speaks in the room, from the audio levels SFU publishers send (RFC 6464).
+ * `sfu_speakers`: who speaks in the room, from the audio levels SFU publishers send (RFC 6464).
  * Sent when the active (dominant) speaker or the set of speakers changes.
  */
 export const sfuSpeakersSchema = z.object({

@@ -99,7 +99,7 @@ export class LiveRoomDirectory implements RoomDirectory {
     if (settings.locked !== undefined) room.locked = settings.locked;
     if (settings.retention !== undefined) this.#d.roomLog.setRetention(room.name, settings.retention);
     if (settings.maxMembers !== undefined || settings.password !== undefined || settings.locked !== undefined) {
-      this.#d.signaling.emitTo(room.name, 'room-state', room.state);
+      this.#d.signaling.emitTo(room.name, 'room_state', room.state);
     }
   }
 

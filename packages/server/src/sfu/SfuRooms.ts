@@ -1,7 +1,7 @@
 /**
  * SFU mode for signaling rooms: one Router per room (created on the first publish), the Socket.IO
  * events `sfu_publish` / `sfu_subscribe` / `sfu_close`, and announcements to the room:
- * `sfu-producer` / `sfu-producer-closed` when members publish or stop, `sfu-mode` (mesh while the
+ * `sfu_producer` / `sfu_producer_closed` when members publish or stop, `sfu_mode` (mesh while the
  * room has at most `meshMaxPeers` members, SFU above) on join and whenever it changes. A member's
  * SFU connections close when it leaves or disconnects (`peerleft`); the router closes with the last
  * member (`roomempty`) and at shutdown (`shutdown`, from `close()`).
@@ -106,7 +106,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #announce(target: string, state: RoomState): void {
-    this.#opts.signaling.emitTo(target, 'sfu-mode', { mode: state.mode, meshMaxPeers: this.#meshLimit(state.name), peers: state.members });
+    this.#opts.signaling.emitTo(target, 'sfu_mode', { mode: state.mode, meshMaxPeers: this.#meshLimit(state.name), peers: state.members });
   }
 
   #joined(memberId: string, room: string, members: number): void {
@@ -124,7 +124,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     } else this.#announce(memberId, state);
     for (const p of state.router?.producers() ?? []) {
       const info = state.announced.get(p.id);
-      if (info) this.#opts.signaling.emitTo(memberId, 'sfu-producer', info);
+      if (info) this.#opts.signaling.emitTo(memberId, 'sfu_producer', info);
     }
   }
 
@@ -133,7 +133,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(room);
     if (!state || this.#closed) return;
     this.#announce(memberId, state);
-    for (const info of state.announced.values()) this.#opts.signaling.emitTo(memberId, 'sfu-producer', info);
+    for (const info of state.announced.values()) this.#opts.signaling.emitTo(memberId, 'sfu_producer', info);
   }
 
   #left(memberId: string, room: string, members: number): void {
@@ -174,7 +174,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
         return peer === undefined ? undefined : { peer, producerId: s.producerId, level: s.level };
       };
       const list = speakers.map(known).filter((s): s is Speaker => s !== undefined);
-      this.#opts.signaling.emitTo(state.name, 'sfu-speakers', { active: (active && known(active)) ?? null, speakers: list });
+      this.#opts.signaling.emitTo(state.name, 'sfu_speakers', { active: (active && known(active)) ?? null, speakers: list });
     });
     router.on('producerclose', (id) => {
       const peer = state.producerOwner.get(id);
@@ -184,7 +184,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       state.announced.delete(id);
       state.publishers.delete(id);
       if (info && publisher) this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
-      if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu-producer-closed', { id, peer });
+      if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu_producer_closed', { id, peer });
     });
     router.on('peerclose', (peerId) => {
       for (const set of state.peersOf.values()) set.delete(peerId);
@@ -232,7 +232,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       state.producerOwner.set(p.id, ctx.memberId);
       state.announced.set(p.id, p);
       state.publishers.set(p.id, publisher);
-      this.#opts.signaling.emitTo(state.name, 'sfu-producer', p);
+      this.#opts.signaling.emitTo(state.name, 'sfu_producer', p);
       this.#opts.events?.emit('trackPublished', state.name, publisher, { id: p.id, kind: p.kind, source: p.source });
     }
     this.#opts.log.info({ room: state.name, peer: ctx.memberId, producers: producers.length }, 'sfu publish');

@@ -91,32 +91,32 @@ export class Signaling {
   endRoom(room: string, message: string): void {
     const live = this.registry.room(room);
     for (const id of [...(live?.members.keys() ?? [])]) this.endSession(id, 'room-closed', message);
-    this.io.to(room).emit('session-ended', { reason: 'room-closed', message });
+    this.io.to(room).emit('session_ended', { reason: 'room-closed', message });
     this.io.in(room).disconnectSockets(true);
     this.registry.drop(room);
   }
 
   /**
-   * Ends one member's session (kick, room deleted): it gets `session-ended`, leaves the room at
-   * once (its resume key and session credential stop working; the others see `peer-left`), and its
+   * Ends one member's session (kick, room deleted): it gets `session_ended`, leaves the room at
+   * once (its resume key and session credential stop working; the others see `peer_left`), and its
    * sockets are closed. False when no such member is in a room.
    */
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean {
     if (!this.registry.roomOf(memberId)) return false;
-    this.io.to(memberRoom(memberId)).emit('session-ended', { reason, message });
+    this.io.to(memberRoom(memberId)).emit('session_ended', { reason, message });
     this.#removeMember(memberId);
     this.io.in(memberRoom(memberId)).disconnectSockets(true);
     return true;
   }
 
   /**
-   * Asks a member to stop sending a kind of media (`mute-request`, `by` an admin's member id or
+   * Asks a member to stop sending a kind of media (`mute_request`, `by` an admin's member id or
    * `server`), and tells the mute listeners (the SFU stops forwarding it). False for an unknown member.
    */
   requestMute(memberId: string, kind: MediaKind, by: string): boolean {
     const room = this.registry.roomOf(memberId);
     if (!room) return false;
-    this.io.to(memberRoom(memberId)).emit('mute-request', { kind, by });
+    this.io.to(memberRoom(memberId)).emit('mute_request', { kind, by });
     this.#each('muteRequested', (l) => l.muteRequested?.(memberId, room.name, kind), room.name);
     return true;
   }
@@ -203,7 +203,7 @@ export class Signaling {
     const room = this.registry.remove(memberId);
     if (!room || !member) return false;
     this.io.in(memberRoom(memberId)).socketsLeave(room.name);
-    this.io.to(room.name).emit('peer-left', { id: memberId });
+    this.io.to(room.name).emit('peer_left', { id: memberId });
     this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
     return true;
   }

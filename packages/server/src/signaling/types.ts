@@ -88,7 +88,7 @@ export interface SignalingHub {
   removeMember(memberId: string): boolean;
   /** Ends a member's session (told why, removed at once, sockets closed). */
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean;
-  /** Sends a member `mute-request` and tells the mute listeners. */
+  /** Sends a member `mute_request` and tells the mute listeners. */
   requestMute(memberId: string, kind: MediaKind, by: string): boolean;
   /** Tells the membership listeners about a member's new media flags. */
   mediaChanged(memberId: string, room: string, flags: MediaFlags): void;

@@ -81,7 +81,7 @@ describe('server API through createServerClient', () => {
     assert.equal(members.length, 2);
     assert.equal((await api.getRoom('managed')).log.lastSeq, sent.seq);
 
-    const ended = nextEvent<{ reason: string }>(a.socket, 'session-ended');
+    const ended = nextEvent<{ reason: string }>(a.socket, 'session_ended');
     const deleted = await api.deleteRoom('managed');
     assert.ok(deleted.entries >= 1);
     assert.equal((await ended).reason, 'room-closed');
@@ -95,7 +95,7 @@ describe('server API through createServerClient', () => {
     const b = await join('ops', 'bob', 'Bob');
     const chat = collect<{ text: string; from: { id: string } }>(a.socket, 'chat_message');
 
-    const mute = nextEvent<{ kind: string; by: string }>(b.socket, 'mute-request');
+    const mute = nextEvent<{ kind: string; by: string }>(b.socket, 'mute_request');
     await api.muteMember('ops', b.id, 'audio');
     assert.deepEqual(await mute, { kind: 'audio', by: 'server' });
 
@@ -106,8 +106,8 @@ describe('server API through createServerClient', () => {
     data(await request(b.socket, 'chat_message', { text: 'back' }));
 
     await api.sendMessage('ops', { kind: 'chat', text: 'maintenance at noon' });
-    const left = nextEvent<{ id: string }>(a.socket, 'peer-left');
-    const kicked = nextEvent<{ reason: string }>(b.socket, 'session-ended');
+    const left = nextEvent<{ id: string }>(a.socket, 'peer_left');
+    const kicked = nextEvent<{ reason: string }>(b.socket, 'session_ended');
     await api.removeMember('ops', b.id, 'bye');
     assert.deepEqual(await kicked, { reason: 'kicked', message: 'bye' });
     assert.equal((await left).id, b.id);

@@ -64,7 +64,7 @@ test('a grant change closes what it no longer allows; an admin mute stops forwar
   data(await request(pub.socket, 'media_state', { audio: true, video: true, screen: false }));
   assert.equal(router.producer(micId)?.muted, false, 'the member turned its mic back on');
 
-  const closed = nextEvent<SfuProducerClosed>(watcher.socket, 'sfu-producer-closed', 10_000);
+  const closed = nextEvent<SfuProducerClosed>(watcher.socket, 'sfu_producer_closed', 10_000);
   await api.updateMember('live', pub.id, { grants: { publish: ['audio'] } });
   assert.equal((await closed).id, cam.producers[0]!.id);
   assert.equal(router.producer(cam.producers[0]!.id), undefined);

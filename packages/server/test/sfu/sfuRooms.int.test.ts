@@ -1,6 +1,6 @@
 /**
  * SFU mode in signaling rooms: a real server (Socket.IO) with `sfuMeshMaxPeers: 1`, node-datachannel
- * peers for media. Mode announcements, publish → `sfu-producer` → subscribe → RTP, errors, and
+ * peers for media. Mode announcements, publish → `sfu_producer` → subscribe → RTP, errors, and
  * cleanup when the publisher leaves. Every wait has a deadline.
  */
 import { test, before, after } from 'node:test';
@@ -28,7 +28,7 @@ after(async () => {
 
 async function join(room: string, name: string): Promise<{ socket: TestSocket; id: string; mode: Promise<SfuMode> }> {
   const socket = await server.connect();
-  const mode = nextEvent<SfuMode>(socket, 'sfu-mode');
+  const mode = nextEvent<SfuMode>(socket, 'sfu_mode');
   const joined = data(await request<{ self: { id: string } }>(socket, 'join', { room, name }));
   return { socket, id: joined.self.id, mode };
 }
@@ -38,7 +38,7 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
   const clip = testClip(4, 10);
   const a = await join('sfu-room', 'alice');
   assert.deepEqual(await a.mode, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
-  const modeChangeAtA = nextEvent<SfuMode>(a.socket, 'sfu-mode');
+  const modeChangeAtA = nextEvent<SfuMode>(a.socket, 'sfu_mode');
   const b = await join('sfu-room', 'bob');
   assert.deepEqual(await b.mode, { mode: 'sfu', meshMaxPeers: 1, peers: 2 });
   assert.deepEqual(await modeChangeAtA, { mode: 'sfu', meshMaxPeers: 1, peers: 2 }, 'the whole room hears the switch');
@@ -49,7 +49,7 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
   try {
     // alice publishes through the SFU; bob hears about the producer
     const ssrc = randomSsrc();
-    const announced = nextEvent<SfuProducerInfo>(b.socket, 'sfu-producer', 10_000);
+    const announced = nextEvent<SfuProducerInfo>(b.socket, 'sfu_producer', 10_000);
     const pub = await withRetry('sfu publish', async () => {
       pubPeer?.close();
       pubPeer = new MediaPeer('room-pub', PEER_OPTIONS);
@@ -114,8 +114,8 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     assert.equal(await scrape('parley_sfu_consumers'), 1);
 
     // alice leaves: bob hears that the producer closed; the room goes back to mesh
-    const closed = nextEvent<{ id: string; peer: string }>(b.socket, 'sfu-producer-closed');
-    const backToMesh = nextEvent<SfuMode>(b.socket, 'sfu-mode');
+    const closed = nextEvent<{ id: string; peer: string }>(b.socket, 'sfu_producer_closed');
+    const backToMesh = nextEvent<SfuMode>(b.socket, 'sfu_mode');
     data(await request(a.socket, 'leave', {}));
     assert.deepEqual(await closed, { id: heard.id, peer: a.id });
     assert.deepEqual(await backToMesh, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
@@ -162,7 +162,7 @@ test('sfu events need a joined room; a late joiner learns the existing producers
       return res;
     });
     const socket = await server.connect();
-    const heard = collect<SfuProducerInfo>(socket, 'sfu-producer');
+    const heard = collect<SfuProducerInfo>(socket, 'sfu_producer');
     const lateJoin = data(await request<{ self: { id: string }; resumeKey: string }>(socket, 'join', { room: 'sfu-late', name: 'late' }));
     await waitFor(() => heard.items.length >= 1, 5000, 'the existing producer announced to the late joiner');
     const heardFirst = heard.items[0];
@@ -171,8 +171,8 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     // the late joiner's transport drops; on resume it is told the mode and every current
     // producer again (announcements sent while it was away would be lost otherwise)
     const again = await server.connect();
-    const mode = nextEvent<SfuMode>(again, 'sfu-mode');
-    const producersAgain = collect<SfuProducerInfo>(again, 'sfu-producer');
+    const mode = nextEvent<SfuMode>(again, 'sfu_mode');
+    const producersAgain = collect<SfuProducerInfo>(again, 'sfu_producer');
     const member = server.app.signaling.registry.roomOf(lateJoin.self.id)!.members.get(lateJoin.self.id)!;
     server.app.io.sockets.sockets.get(member.socketId!)?.conn.close();
     await waitFor(() => socket.disconnected, 5000, 'the late joiner disconnected');
@@ -183,7 +183,7 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     assert.deepEqual(producersAgain.items[0], heardFirst);
     producersAgain.stop();
     // alice closes her own SFU connection: the producer closes
-    const closed = nextEvent<{ id: string }>(again, 'sfu-producer-closed');
+    const closed = nextEvent<{ id: string }>(again, 'sfu_producer_closed');
     data(await request(a.socket, 'sfu_close', { peerId: pub.peerId }));
     assert.equal((await closed).id, pub.producers[0]!.id);
   } finally {

@@ -80,7 +80,7 @@ class AudioPublisher {
 test('the room hears the active speaker, and a louder one takes over', async () => {
   const a = await join('speakers', 'ann');
   const b = await join('speakers', 'bob');
-  const heard = collect<SfuSpeakers>(b.socket, 'sfu-speakers');
+  const heard = collect<SfuSpeakers>(b.socket, 'sfu_speakers');
   const pubA = new AudioPublisher();
   const pubB = new AudioPublisher();
   try {

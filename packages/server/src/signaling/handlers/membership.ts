@@ -87,10 +87,10 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
       // Features first: a mode switch (mesh → SFU) reaches the room before the joiner does,
       // so nobody starts a mesh link to a peer it will reach through the SFU.
       hub.notify('joined', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
-      socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
+      socket.to(room.name).emit('peer_joined', { id: me.id, name: me.name });
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
     // Everyone's media flags, so the joiner can show mute icons without a link to them.
-    for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer-media', { id: m.id, ...m.media });
+    for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer_media', { id: m.id, ...m.media });
     log.info({ room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed }, resumed ? 'member resumed' : 'member joined');
     return {
       self: { id: me.id, name: me.name },

@@ -24,7 +24,7 @@ export function registerRoomControlHandlers(events: ClientEvents, hub: Signaling
         break;
     }
     caller.log.info({ room: room.name, action: req.action, by: me.id }, 'room control');
-    io.to(room.name).emit('room-state', room.state);
+    io.to(room.name).emit('room_state', room.state);
     return room.state;
   });
 
