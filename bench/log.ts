@@ -112,7 +112,7 @@ async function measure(url: string, opts: { clients: number; inflight: number; s
 
 async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
   const bare = await spawnReady(join(here, 'logBareServer.ts'), [], 'bare server');
-  return { url: `http://127.0.0.1:${bare.port}`, stop: bare.stop };
+  return { url: `http://127.0.0.1:${bare.port}`, stop: () => bare.stop() };
 }
 
 async function withParley<T>(config: Record<string, unknown>, fn: (url: string) => Promise<T>, node = process.execPath): Promise<T> {

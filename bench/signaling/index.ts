@@ -85,7 +85,7 @@ async function run(kind: string, opts: { clients: number; rate: number; seconds:
     );
     let out = '';
     const phaseCpu: Record<string, number> = {};
-    load.stdout!.on('data', (d: Buffer) => {
+    load.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const m of out.matchAll(/PHASE (sat-start|sat-end)\n/g)) phaseCpu[m[1]!] ??= cpuSeconds(pid);
     });

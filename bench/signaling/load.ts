@@ -42,7 +42,7 @@ let recording = false;
 
 async function connect(i: number): Promise<Client> {
   const room = `r${Math.floor(i / 2)}`;
-  const socket = io(url!, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);

@@ -60,7 +60,7 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
     browser = await launchChromium();
   });
   after(async () => {
-    await bot?.close();
+    bot?.close();
     await browser?.close();
     await server?.close();
   });
@@ -92,7 +92,7 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
       await page.getByRole('dialog', { name: 'Devices' }).waitFor({ timeout: 5000 });
       await assertNoViolations(page, 'the call view with the device picker open');
     });
-    await bot.close();
+    bot.close();
     bot = undefined;
   });
 

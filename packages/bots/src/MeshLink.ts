@@ -98,10 +98,11 @@ export class MeshLink extends TypedEmitter<MeshLinkEvents> {
       const kind = native.type() === 'audio' ? 'audio' : 'video';
       this.#keep(native.mid(), new MediaTrack(native, { mid: native.mid(), kind, direction: 'recv', codec: undefined, payloadType: 0, ssrc: 0 }));
     });
-    if (options.initiator) this.#enqueue(() => this.#offer());
+    // #enqueue's promise never rejects (a failed step is emitted as 'error'): fire and forget.
+    if (options.initiator) void this.#enqueue(() => this.#offer());
     else {
       this.#startTimer = setTimeout(() => {
-        if (!this.#negotiated) this.#enqueue(() => this.#offer());
+        if (!this.#negotiated) void this.#enqueue(() => this.#offer());
       }, options.initiatorTimeoutMs ?? 3000);
     }
   }

@@ -40,7 +40,7 @@ async function freshBrowserBundle(): Promise<void> {
   const file = join(clientDir, 'dist/browser/parley-client.js');
   const sources = Math.max(newest(join(clientDir, 'src')), newest(join(repoRoot, 'packages/protocol/src')));
   if (existsSync(file) && statSync(file).mtimeMs >= sources) return;
-  const { bundle } = (await import(join(clientDir, 'scripts/bundle.mjs'))) as { bundle(): Promise<number> };
+  const { bundle } = (await import(join(clientDir, 'scripts/bundle.mjs'))) as { bundle: () => Promise<number> };
   await bundle();
 }
 
@@ -133,7 +133,7 @@ describe('your own app: examples/minimal against a running server', { skip: chro
       });
       // Playing, not just a first frame: count frames presented for display. (A string, because
       // tsx would add helpers the page does not have to a function's inner named functions.)
-      const shown = (await page.evaluate(`new Promise((resolve) => {
+      const shown = await page.evaluate<{ frames: number; width: number }>(`new Promise((resolve) => {
         const video = [...document.querySelectorAll('#remote video')].find((v) => v.videoWidth > 0);
         let frames = 0;
         const timer = setTimeout(() => resolve({ frames, width: video.videoWidth }), 10000);
@@ -142,7 +142,7 @@ describe('your own app: examples/minimal against a running server', { skip: chro
           clearTimeout(timer);
           resolve({ frames, width: video.videoWidth });
         });
-      })`)) as { frames: number; width: number };
+      })`);
       assert.ok(shown.frames >= 30, `the bot's video played ${shown.frames} frames in 10 s`);
       assert.equal(shown.width, 320, 'the bot sends 320x240');
       await botReceives(bot, [name], { frames: 20, timeoutMs: 20_000 });

@@ -69,7 +69,7 @@ function publicExports(): ApiExport[] {
     if (symbol.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias)) {
       const type = checker.getDeclaredTypeOfSymbol(symbol);
       if (type.isUnion() && type.types.every((t) => t.isStringLiteral())) {
-        return item(type.types.map((t) => (t as ts.StringLiteralType).value));
+        return item(type.types.map((t) => t.value));
       }
       if (!type.isUnion() && type.flags & ts.TypeFlags.Object) return item(checker.getPropertiesOfType(type).filter(isPublic).map((p) => p.name));
     }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,7 +74,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   if (trustWarning) log.warn(trustWarning);
 
   const http = Fastify({
-    loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ module: 'http' }, { level: 'warn' }),
     trustProxy: trustProxy ?? false,
     // Features are plugins; their start-up (e.g. sweeping stored files) has no deadline.
     pluginTimeout: 0,
@@ -115,7 +115,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       log.info('shutting down');
       signaling.stopAdmitting();
       io.emit('session-ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();
       connectionGuard.close();

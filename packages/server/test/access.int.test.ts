@@ -52,7 +52,7 @@ describe('access control with tokens and grants', () => {
     const viewer = await join('pub-grants', mint('pub-grants', { publish: false }));
     const other = await join('pub-grants', mint('pub-grants'));
     if (!other.res.ok) throw new Error('join failed');
-    const to = (other.res as { ok: true; data: { self: { id: string } } }).data.self.id;
+    const to = other.res.data.self.id;
     assert.equal(errorCode(await request(viewer.socket, 'offer', { to, description: SENDING_OFFER })), 'FORBIDDEN');
     const relayed = nextEvent(other.socket, 'offer');
     assert.equal((await request(viewer.socket, 'offer', { to, description: RECEIVING_OFFER })).ok, true);

@@ -56,7 +56,7 @@ describe('files: upload, dedupe, download with ranges', () => {
     fetch(`${server.app.url}/api/rooms/${room}/files/${sha}`, { headers });
 
   before(async () => {
-    server = await startServer({ files: { maxBytes: MAX }, adminKey: ADMIN_KEY } as never);
+    server = await startServer({ files: { maxBytes: MAX }, adminKey: ADMIN_KEY });
     alice = await joinRoom('share', 'Alice');
     bob = await joinRoom('share', 'Bob');
     outsider = await joinRoom('other', 'Olga');

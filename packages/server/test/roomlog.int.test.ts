@@ -44,7 +44,7 @@ async function api(server: TestServer, path: string, init: RequestInit & { sessi
 describe('room log over Socket.IO and HTTP', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ adminKey: ADMIN_KEY, rateLimits: fastLimits } as never);
+    server = await startServer({ adminKey: ADMIN_KEY, rateLimits: fastLimits });
   });
   after(async () => {
     await server.close();
@@ -178,11 +178,11 @@ describe('room log across a server restart and retention', () => {
   it('catches a reconnecting client up across a graceful restart on the same data dir', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-restart-'));
     try {
-      let server = await startServer({ dataDir, rateLimits: fastLimits } as never);
+      let server = await startServer({ dataDir, rateLimits: fastLimits });
       const a = await joinRoom(server, 'persist', 'Alice');
       for (let i = 0; i < 10; i++) await send(a.socket, `first ${i}`);
       await server.close();
-      server = await startServer({ dataDir, rateLimits: fastLimits } as never);
+      server = await startServer({ dataDir, rateLimits: fastLimits });
       try {
         const b = await joinRoom(server, 'persist', 'Bob');
         assert.equal(b.result.lastSeq, 10);
@@ -199,7 +199,7 @@ describe('room log across a server restart and retention', () => {
 
   it('the retention job trims rooms by size in the background, and joins report the gap', async () => {
     const one = Buffer.byteLength(JSON.stringify({ text: 'm00' }));
-    const server = await startServer({ rateLimits: fastLimits, retention: { maxBytes: one * 5, intervalMs: 20 } } as never);
+    const server = await startServer({ rateLimits: fastLimits, retention: { maxBytes: one * 5, intervalMs: 20 } });
     try {
       const a = await joinRoom(server, 'trim', 'Alice');
       for (let i = 0; i < 20; i++) await send(a.socket, `m${String(i).padStart(2, '0')}`);

@@ -131,7 +131,7 @@ describe('signaling over a real Socket.IO server', () => {
   });
 
   it('refuses joins past the room limit', async () => {
-    const small = await startServer({ limits: { maxPeersPerRoom: 2 } as never });
+    const small = await startServer({ limits: { maxPeersPerRoom: 2 } });
     try {
       const s1 = await small.connect();
       const s2 = await small.connect();

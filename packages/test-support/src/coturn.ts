@@ -61,7 +61,7 @@ export async function startCoturn(secret: string, options: { port?: number } = {
     child.kill('SIGKILL');
     await exited;
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}\n${output}`);
+    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
   }
   let closed: Promise<void> | undefined;
   return {

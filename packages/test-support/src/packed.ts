@@ -23,7 +23,7 @@ let packed: Map<string, string> | undefined;
 export async function tarballs(): Promise<Map<string, string>> {
   if (packed) return packed;
   const { packAll, PUBLISHED } = (await import(join(repoRoot, 'scripts/pack.mjs'))) as {
-    packAll(dir: string, opts: { build: boolean }): string[];
+    packAll: (dir: string, opts: { build: boolean }) => string[];
     PUBLISHED: string[];
   };
   const built = PUBLISHED.every((p) => existsSync(join(repoRoot, 'packages', p, 'dist/index.js'))) && existsSync(join(repoRoot, 'packages/server/web/index.html')) && existsSync(join(repoRoot, 'packages/client/dist/browser/parley-client.js'));

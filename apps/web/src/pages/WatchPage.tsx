@@ -34,7 +34,7 @@ export default function WatchPage({ params }: RouteProps) {
       }
     };
     void load();
-    const timer = setInterval(load, 5000);
+    const timer = setInterval(() => void load(), 5000);
     return () => {
       stop = true;
       clearInterval(timer);

@@ -62,7 +62,7 @@ export class Metrics {
     }
     counter.inc(labels, by);
     let values = this.#values.get(name);
-    if (!values) this.#values.set(name, (values = new Map()));
+    if (!values) this.#values.set(name, (values = new Map<string, number>()));
     const key = labelKey(labels);
     values.set(key, (values.get(key) ?? 0) + by);
   }

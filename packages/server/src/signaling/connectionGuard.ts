@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { ParleyError } from '@parley-rtc/protocol';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
@@ -24,7 +24,7 @@ export function guardConnections(
 ): { close(): void } {
   const rate = new RateLimiter({ ratePerSec: limits.connectionsPerMin / 60, burst: limits.connectionBurst });
   const open = new Map<string, number>();
-  io.use(async (socket, next) => {
+  const admit = async (socket: Socket, next: (err?: Error) => void): Promise<void> => {
     const ip = addressOf(socket.request) ?? socket.handshake.address;
     const refuse = (error: ParleyError) => {
       metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: error.code });
@@ -43,6 +43,11 @@ export function guardConnections(
       else open.set(ip, n);
     });
     next();
+  };
+  // Socket.IO ignores a middleware's promise: a failure goes to `next` (the client gets a
+  // connect_error) rather than becoming an unhandled rejection that leaves the handshake hanging.
+  io.use((socket, next) => {
+    admit(socket, next).catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
   });
   return {
     close: () => {

@@ -32,7 +32,7 @@ async function offer(name: string, direction: 'send' | 'recv'): Promise<string> 
 /** A router with one publisher (2 producers) and two subscribers of both (4 consumers); every event recorded. */
 async function room(id: string) {
   const lines: Array<{ msg: string; reason?: string }> = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string; reason?: string }) });
   const router = new Router({ id, peerOptions: () => PEER_OPTIONS, log });
   const events: string[] = [];
   router.on('consumerclose', (cid, reason) => events.push(`consumer ${cid} ${reason}`));

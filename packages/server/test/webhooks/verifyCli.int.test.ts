@@ -21,7 +21,7 @@ test('parley webhook-verify accepts a genuine body and refuses an altered one or
   const signature = await signWebhook(body, SECRET);
   const good = verify(body, signature);
   assert.equal(good.status, 0, good.stderr);
-  assert.equal(JSON.parse(good.stdout).participant.name, 'Ada');
+  assert.equal((JSON.parse(good.stdout) as { participant: { name: string } }).participant.name, 'Ada');
   const altered = verify(body.replace('Ada', 'Eve'), signature);
   assert.equal(altered.status, 1);
   assert.match(altered.stderr, /not genuine \(mismatch\)/);
