@@ -10,7 +10,8 @@ export default async function* counts(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     if (event.data.details?.type === 'suite') continue;
-    const kind = event.type === 'test:fail' ? 'fail' : event.data.skip !== undefined ? 'skip' : event.data.todo !== undefined ? 'todo' : 'pass';
+    const kind =
+      event.type === 'test:fail' ? 'fail' : event.data.skip !== undefined ? 'skip' : event.data.todo !== undefined ? 'todo' : 'pass';
     if (out) appendFileSync(out, `${kind}\t${String(event.data.name).replace(/\s+/g, ' ')}\n`);
   }
 }

@@ -48,7 +48,10 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
   async function inCall(room: string, name: string, body: (p: Participant) => Promise<void>): Promise<void> {
     const p = await join(browser, server.app.url, room, name);
     try {
-      await withDiagnostics(() => [p], () => body(p));
+      await withDiagnostics(
+        () => [p],
+        () => body(p),
+      );
     } finally {
       await p.context.close();
     }
@@ -98,7 +101,9 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
 
   it('the connection check page', () =>
     onPage('/diagnostics', async (page) => {
-      await page.locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]').waitFor({ timeout: 30_000 });
+      await page
+        .locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]')
+        .waitFor({ timeout: 30_000 });
       await assertNoViolations(page, 'the connection check page');
     }));
 

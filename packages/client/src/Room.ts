@@ -593,4 +593,3 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('connectionState', state, reason);
   }
 }
-

@@ -367,10 +367,13 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   /** Subscribes whatever is pending after the backoff delay (one timer for all subscriptions). */
   #retryLater(): void {
     if (this.#closed || this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#scheduleSubscribe();
-    }, retryDelay(this.#failures++, this.#recovery));
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.#scheduleSubscribe();
+      },
+      retryDelay(this.#failures++, this.#recovery),
+    );
   }
 
   #closeSub(sub: Subscription, report = true): void {

@@ -271,9 +271,7 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));
     s.on('chat_message', (p: unknown) => accept('chat_message', chatEntrySchema, p, (v) => this.emit('chat', v)));
     s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
-    s.on('session-ended', (p: unknown) =>
-      accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
-    );
+    s.on('session-ended', (p: unknown) => accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)));
     s.on('sfu-mode', (p: unknown) => accept('sfu-mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
     s.on('sfu-producer', (p: unknown) => accept('sfu-producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
     s.on('sfu-producer-closed', (p: unknown) =>

@@ -10,22 +10,33 @@ import type {
   RoomEventRequest,
 } from './messages/log.ts';
 import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
-import type {
-  AnswerRelay,
-  AnswerRequest,
-  CandidateRelay,
-  CandidateRequest,
-  OfferRelay,
-  OfferRequest,
-} from './messages/signal.ts';
+import type { AnswerRelay, AnswerRequest, CandidateRelay, CandidateRequest, OfferRelay, OfferRequest } from './messages/signal.ts';
 import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
-import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema, sfuVideoSizeRequestSchema } from './messages/sfu.ts';
+import type {
+  SfuCloseRequest,
+  SfuMode,
+  SfuPauseRequest,
+  SfuProducerClosed,
+  SfuProducerInfo,
+  SfuPublishRequest,
+  SfuPublishResult,
+  SfuSpeakers,
+  SfuSubscribeRequest,
+  SfuSubscribeResult,
+  SfuVideoSizeRequest,
+} from './messages/sfu.ts';
+import {
+  sfuCloseRequestSchema,
+  sfuPauseRequestSchema,
+  sfuPublishRequestSchema,
+  sfuSubscribeRequestSchema,
+  sfuVideoSizeRequestSchema,
+} from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 

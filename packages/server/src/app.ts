@@ -84,9 +84,13 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
   });
-  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst }, limiterStoreFor(config));
+  const httpRate = new RateLimiter(
+    { ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst },
+    limiterStoreFor(config),
+  );
   http.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer')) return;
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer'))
+      return;
     const retryAfterMs = await httpRate.take(req.ip);
     if (retryAfterMs > 0) {
       throw new ParleyError('RATE_LIMITED', `too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });

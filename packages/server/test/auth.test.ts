@@ -36,7 +36,11 @@ describe('HS256 tokens (signed here, verified by jose)', () => {
   });
 
   it('verifies a token produced by another implementation', async () => {
-    const other = await new SignJWT({ room: 'r' }).setProtectedHeader({ alg: 'HS256' }).setSubject('1234567890').setExpirationTime(4102444800).sign(new TextEncoder().encode(SECRET));
+    const other = await new SignJWT({ room: 'r' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('1234567890')
+      .setExpirationTime(4102444800)
+      .sign(new TextEncoder().encode(SECRET));
     assert.deepEqual(await verifier.verify(other), { room: 'r', sub: '1234567890', exp: 4102444800 });
   });
 

@@ -44,9 +44,7 @@ export class Metrics {
       this.#loopDelay.reset();
       return [{ labels: {}, value: p99 }];
     });
-    this.gauge('parley_process_resident_memory_bytes', 'Resident set size.', () => [
-      { labels: {}, value: process.memoryUsage.rss() },
-    ]);
+    this.gauge('parley_process_resident_memory_bytes', 'Resident set size.', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
     this.collectedCounter('parley_process_cpu_seconds_total', 'CPU time (user + system) the server process used.', () => {
       const { user, system } = process.cpuUsage();
       return [{ labels: {}, value: (user + system) / 1e6 }];

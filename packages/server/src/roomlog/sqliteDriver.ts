@@ -45,10 +45,10 @@ function nodeSqlite(): NodeSqliteModule | undefined {
   // for the person running the server, so that one is held back while the module loads.
   // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below, and called with .call(process)
   const emitWarning = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     if (/SQLite is an experimental feature/.test(typeof warning === 'string' ? warning : warning.message)) return;
     (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
-  });
+  };
   let mod: unknown;
   try {
     mod = get?.call(process, 'node:sqlite');

@@ -6,7 +6,16 @@
  * SFU connections close when it leaves or disconnects (`peerleft`); the router closes with the last
  * member (`roomempty`) and at shutdown (`shutdown`, from `close()`).
  */
-import { CLIENT_EVENT_SCHEMAS, ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  ParleyError,
+  type MediaSource,
+  type SfuMode,
+  type SfuProducerInfo,
+  type SfuPublishResult,
+  type SfuSubscribeResult,
+  type Speaker,
+} from '@parley-rtc/protocol';
 import { canPublish } from '../auth/grants.ts';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
@@ -96,7 +105,15 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
-      state = { name: room, members, mode: this.#modeOf(members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map() };
+      state = {
+        name: room,
+        members,
+        mode: this.#modeOf(members),
+        router: undefined,
+        peersOf: new Map(),
+        producerOwner: new Map(),
+        announced: new Map(),
+      };
       this.#rooms.set(room, state);
     }
     state.members = members;
@@ -142,14 +159,20 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
     const own = state.peersOf.get(ctx.memberId)?.size ?? 0;
-    if (own >= (this.#opts.maxPeersPerMember ?? 8)) throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
+    if (own >= (this.#opts.maxPeersPerMember ?? 8))
+      throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
     return state;
   }
 
   #routerOf(state: RoomState): Router {
     if (state.router) return state.router;
     const log = this.#opts.log.child({ room: state.name });
-    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions, log, ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}) });
+    const router = new Router({
+      id: state.name,
+      peerOptions: this.#opts.peerOptions,
+      log,
+      ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}),
+    });
     router.on('speakers', (active, speakers) => {
       if (this.#closed) return;
       const known = (s: SpeakerLevel): Speaker | undefined => {
@@ -215,7 +238,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const router = state.router;
     const r = await router.subscribe(sdp, producerIds);
     this.#own(state, ctx, router, r.peerId);
-    return { peerId: r.peerId, answer: r.answer, consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })) };
+    return {
+      peerId: r.peerId,
+      answer: r.answer,
+      consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })),
+    };
   }
 
   #closeOwn(ctx: FeatureEventContext, peerId: string): null {

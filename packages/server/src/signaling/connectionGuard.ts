@@ -31,7 +31,8 @@ export function guardConnections(
       next(Object.assign(new Error(error.message), { data: error.toWire() }));
     };
     const retryAfterMs = await rate.take(ip);
-    if (retryAfterMs > 0) return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
+    if (retryAfterMs > 0)
+      return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
     const count = open.get(ip) ?? 0;
     if (count >= limits.maxConnectionsPerIp) {
       return refuse(new ParleyError('RATE_LIMITED', `at most ${limits.maxConnectionsPerIp} connections per address`));

@@ -23,7 +23,12 @@ export function webhookSigner(config: ParleyConfig): { secret: string; keyId?: s
  * events. Returns undefined when webhooks are off. Throws ConfigError when there are URLs but no
  * secret to sign with (unsigned events would let anyone forge them).
  */
-export function startRoomWebhooks(deps: { config: ParleyConfig; signaling: Signaling; log: Logger; metrics: Metrics }): WebhookSender | undefined {
+export function startRoomWebhooks(deps: {
+  config: ParleyConfig;
+  signaling: Signaling;
+  log: Logger;
+  metrics: Metrics;
+}): WebhookSender | undefined {
   const { config, signaling } = deps;
   if (config.webhooks.urls.length === 0) return undefined;
   const signer = webhookSigner(config);

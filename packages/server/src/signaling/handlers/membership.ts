@@ -1,6 +1,13 @@
 /** Membership and presence: `join` (new session or resume), `leave`, and what a dropped socket means. */
 import { randomBytes } from 'node:crypto';
-import { CLIENT_EVENT_SCHEMAS, ParleyError, PROTOCOL_VERSION, type JoinRequest, type JoinResult, type LogEntry } from '@parley-rtc/protocol';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  ParleyError,
+  PROTOCOL_VERSION,
+  type JoinRequest,
+  type JoinResult,
+  type LogEntry,
+} from '@parley-rtc/protocol';
 import { sameSecret } from '../../util/sameSecret.ts';
 import type { Caller } from '../Caller.ts';
 import type { ClientEvents } from '../ClientEvents.ts';
@@ -91,7 +98,10 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
     // Everyone's media flags, so the joiner can show mute icons without a link to them.
     for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer-media', { id: m.id, ...m.media });
-    log.info({ room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed }, resumed ? 'member resumed' : 'member joined');
+    log.info(
+      { room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed },
+      resumed ? 'member resumed' : 'member joined',
+    );
     return {
       self: { id: me.id, name: me.name },
       peers: room.peers(me.id),
