@@ -11,11 +11,15 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
+      // What .gitignore leaves out: installed packages, build output (the web app's build lands in
+      // the server package, which serves it), run data and benchmark results.
       '**/node_modules/',
       '**/dist/',
       'dist-pack/',
-      // The web app's build output (vite writes it into the server package, which serves it).
       'packages/server/web/',
+      'data/',
+      '.tmp/',
+      'bench/out/',
     ],
   },
   js.configs.recommended,
