@@ -21,7 +21,6 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-
 function taskset(cpu: string | undefined, command: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
 }
@@ -50,26 +49,57 @@ function loadTest(args: string[], cpu: string | undefined, timeoutMs: number): P
 const pct = (values: number[], p: number): number => percentile(values, p) ?? NaN;
 
 export async function benchLoadTest(): Promise<void> {
-  const ns = arg('subs', '40,160,320').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
+  const ns = arg('subs', '40,160,320')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
   const windowS = Number(arg('window', '10'));
   const pin = !process.argv.includes('--no-pin') && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const clip = makeClip();
-  console.log('\n## loadtest: `parley load-test` → real signaling and SFU rooms, one 1280x720@30 VP8 publisher (~1.5 Mbit/s) → N subscribers');
-  console.log(`server pinned to core 0, load to core 1: ${pin ? 'yes' : 'no'}; window ${windowS} s after everyone joined; µs/pkt = server CPU time / RTP packets received by all subscribers`);
-  console.log('| system | N | connected | server CPU % (one core) | µs/pkt | loss % | time to first frame median / p90 ms | load generator CPU % |');
+  console.log(
+    '\n## loadtest: `parley load-test` → real signaling and SFU rooms, one 1280x720@30 VP8 publisher (~1.5 Mbit/s) → N subscribers',
+  );
+  console.log(
+    `server pinned to core 0, load to core 1: ${pin ? 'yes' : 'no'}; window ${windowS} s after everyone joined; µs/pkt = server CPU time / RTP packets received by all subscribers`,
+  );
+  console.log(
+    '| system | N | connected | server CPU % (one core) | µs/pkt | loss % | time to first frame median / p90 ms | load generator CPU % |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of ns) {
     const [sc, sa] = taskset(pin ? '0' : undefined, process.execPath, ['--import', 'tsx', `${here}loadtest/server.ts`]);
     const server = await spawnCommandReady(sc, sa, 'load-test bench server');
     try {
       const r = await loadTest(
-        ['--url', `http://127.0.0.1:${server.port}`, '--room', 'bench', '--publishers', '1', '--subscribers', String(n), '--audio', 'none', '--video', clip, '--duration', String(windowS), '--concurrency', '16', '--bind', '127.0.0.1'],
+        [
+          '--url',
+          `http://127.0.0.1:${server.port}`,
+          '--room',
+          'bench',
+          '--publishers',
+          '1',
+          '--subscribers',
+          String(n),
+          '--audio',
+          'none',
+          '--video',
+          clip,
+          '--duration',
+          String(windowS),
+          '--concurrency',
+          '16',
+          '--bind',
+          '127.0.0.1',
+        ],
         pin ? '1' : undefined,
         (windowS + 240) * 1000,
       );
       const packets = r.subscribers.reduce((s, x) => s + x.packets, 0);
       const cpuSec = ((r.serverCpuPercent ?? NaN) / 100) * (r.windowMs / 1000);
-      const loss = pct(r.subscribers.map((s) => s.lossPct), 50);
+      const loss = pct(
+        r.subscribers.map((s) => s.lossPct),
+        50,
+      );
       console.log(
         `| Parley (signaling + SFU rooms) | ${n} | ${r.connected}/${r.planned} | ${(r.serverCpuPercent ?? NaN).toFixed(1)} | ${((cpuSec * 1e6) / packets).toFixed(2)} | ${loss.toFixed(3)} | ${pct(r.ttffMs, 50).toFixed(0)} / ${pct(r.ttffMs, 90).toFixed(0)} | ${r.generatorCpuPercent.toFixed(1)} |`,
       );
@@ -80,7 +110,9 @@ export async function benchLoadTest(): Promise<void> {
     }
     try {
       const a = await runOne(n, clip, { windowS, warmupS: 4, concurrency: 16, pin }, 'sfu/relay.ts');
-      console.log(`| bare ndc relay (anchor, same run) | ${n} | ${n - a.failed}/${n} | ${a.cpuPct.toFixed(1)} | ${a.usPerPkt.toFixed(2)} | ${a.lossPct.toFixed(3)} | - | ${a.loadPct.toFixed(1)} |`);
+      console.log(
+        `| bare ndc relay (anchor, same run) | ${n} | ${n - a.failed}/${n} | ${a.cpuPct.toFixed(1)} | ${a.usPerPkt.toFixed(2)} | ${a.lossPct.toFixed(3)} | - | ${a.loadPct.toFixed(1)} |`,
+      );
     } catch (err) {
       console.log(`| bare ndc relay (anchor, same run) | ${n} | failed: ${(err as Error).message.slice(0, 160)} | | | | | |`);
     }

@@ -112,7 +112,7 @@ async function measure(url: string, opts: { clients: number; inflight: number; s
 
 async function startBare(): Promise<{ url: string; stop(): Promise<void> }> {
   const bare = await spawnReady(join(here, 'logBareServer.ts'), [], 'bare server');
-  return { url: `http://127.0.0.1:${bare.port}`, stop: bare.stop };
+  return { url: `http://127.0.0.1:${bare.port}`, stop: () => bare.stop() };
 }
 
 async function withParley<T>(config: Record<string, unknown>, fn: (url: string) => Promise<T>, node = process.execPath): Promise<T> {
@@ -136,7 +136,10 @@ export async function benchLog(): Promise<void> {
   const rows: Array<[string, Figures | string]> = [];
 
   const sqlite = (driver: string) => ({ storage: { driver: 'sqlite', sqliteDriver: driver } });
-  rows.push([`SQLite on better-sqlite3, Node ${process.versions.node} (WAL, synchronous=full)`, await withParley(sqlite('better-sqlite3'), (url) => measure(url, opts))]);
+  rows.push([
+    `SQLite on better-sqlite3, Node ${process.versions.node} (WAL, synchronous=full)`,
+    await withParley(sqlite('better-sqlite3'), (url) => measure(url, opts)),
+  ]);
   // node:sqlite needs Node 22.13+: the same server on Node 22 from the npm registry's binary.
   let node22: string | undefined;
   try {
@@ -146,7 +149,10 @@ export async function benchLog(): Promise<void> {
   }
   if (node22) {
     const version = execFileSync(node22, ['--version'], { encoding: 'utf8' }).trim();
-    rows.push([`SQLite on node:sqlite, Node ${version.slice(1)} (WAL, synchronous=full)`, await withParley(sqlite('node'), (url) => measure(url, opts), node22)]);
+    rows.push([
+      `SQLite on node:sqlite, Node ${version.slice(1)} (WAL, synchronous=full)`,
+      await withParley(sqlite('node'), (url) => measure(url, opts), node22),
+    ]);
   }
 
   const skip = postgresSkipReason();

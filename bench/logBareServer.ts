@@ -42,6 +42,6 @@ http.listen(0, '127.0.0.1', () => {
   process.stdout.write(`READY ${(http.address() as AddressInfo).port}\n`);
 });
 process.on('SIGTERM', () => {
-  io.close();
+  void io.close();
   http.close(() => process.exit(0));
 });

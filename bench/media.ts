@@ -32,8 +32,35 @@ interface Target {
 function makeFile(dir: string): string {
   const path = join(dir, 'bench-360p.webm');
   execFileSync('ffmpeg', [
-    '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30:duration=10', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=10',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '800k', '-g', '30', '-auto-alt-ref', '0', '-c:a', 'libopus', '-b:a', '64k', path,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=640x360:rate=30:duration=10',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000:duration=10',
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '800k',
+    '-g',
+    '30',
+    '-auto-alt-ref',
+    '0',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '64k',
+    path,
   ]);
   return path;
 }
@@ -149,7 +176,11 @@ async function timeToFirstFrame(target: Target, runs: number): Promise<number[]>
           pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
           setTimeout(r, 2000);
         });
-        const res = await fetch('/offer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }) });
+        const res = await fetch('/offer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }),
+        });
         const answer = (await res.json()) as { sdp: string; type: RTCSdpType };
         await pc.setRemoteDescription(answer);
         const deadline = performance.now() + 15000;
@@ -176,7 +207,11 @@ async function timeToFirstFrame(target: Target, runs: number): Promise<number[]>
   return out;
 }
 
-async function cpuPerViewer(start: () => Promise<Target>, n: number, windowS: number): Promise<{ cpuPct: number; fps: number; ok: number }> {
+async function cpuPerViewer(
+  start: () => Promise<Target>,
+  n: number,
+  windowS: number,
+): Promise<{ cpuPct: number; fps: number; ok: number }> {
   const target = await start();
   const viewers: RtpViewer[] = [];
   try {
@@ -213,7 +248,10 @@ export async function benchMedia(): Promise<void> {
     if (missing) console.log(`anchor missing: ${missing} — aiortc rows skipped`);
     const targets: Array<[string, () => Promise<Target>, number[]]> = [['parley', () => startParley(file), ns]];
     if (!missing) targets.push(['aiortc', () => startAiortc(file), aiortcNs]);
-    console.log('| server | POST /offer → first decoded frame (Chromium) median / p90 | ' + 'N viewers: server CPU % (of one core), per viewer, median fps, viewers ≥20 fps |');
+    console.log(
+      '| server | POST /offer → first decoded frame (Chromium) median / p90 | ' +
+        'N viewers: server CPU % (of one core), per viewer, median fps, viewers ≥20 fps |',
+    );
     console.log('|---|---|---|');
     for (const [name, start, list] of targets) {
       let ttff = 'skipped (no Chromium)';
@@ -231,7 +269,8 @@ export async function benchMedia(): Promise<void> {
         const r = await cpuPerViewer(start, n, windowS);
         cells.push(`N=${n}: ${r.cpuPct.toFixed(1)} %, ${(r.cpuPct / n).toFixed(2)} %/viewer, ${r.fps.toFixed(1)} fps, ${r.ok}/${n}`);
       }
-      if (name === 'aiortc' && !list.includes(50)) cells.push('N=50: not run (aiortc re-encodes per viewer; saturates 2 cores well before 50)');
+      if (name === 'aiortc' && !list.includes(50))
+        cells.push('N=50: not run (aiortc re-encodes per viewer; saturates 2 cores well before 50)');
       console.log(`| ${name} | ${ttff} | ${cells.join('<br>')} |`);
     }
   } finally {

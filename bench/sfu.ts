@@ -37,10 +37,42 @@ export function makeClip(): string {
   const path = join(tmpdir(), 'parley-bench-sfu-720p-v1.ivf');
   if (existsSync(path)) return path;
   execFileSync('ffmpeg', [
-    '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '10',
-    '-vf', 'noise=alls=12:allf=t', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8',
-    '-b:v', '1500k', '-minrate', '1500k', '-maxrate', '1500k', '-bufsize', '1500k', '-undershoot-pct', '95', '-g', '90', '-auto-alt-ref', '0',
-    '-f', 'ivf', `${path}.tmp`,
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1280x720:rate=30',
+    '-t',
+    '10',
+    '-vf',
+    'noise=alls=12:allf=t',
+    '-c:v',
+    'libvpx',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-b:v',
+    '1500k',
+    '-minrate',
+    '1500k',
+    '-maxrate',
+    '1500k',
+    '-bufsize',
+    '1500k',
+    '-undershoot-pct',
+    '95',
+    '-g',
+    '90',
+    '-auto-alt-ref',
+    '0',
+    '-f',
+    'ivf',
+    `${path}.tmp`,
   ]);
   renameSync(`${path}.tmp`, path);
   return path;
@@ -64,7 +96,11 @@ function pinned(cpu: string, script: string): [string, string[]] {
 }
 
 async function control(child: ReadyChild, path: string, data: unknown = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(`http://127.0.0.1:${child.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
+  const res = await fetch(`http://127.0.0.1:${child.port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(data),
+  });
   const parsed: unknown = await res.json();
   if (!res.ok || typeof parsed !== 'object' || parsed === null) throw new Error(`${path}: ${res.status} ${JSON.stringify(parsed)}`);
   return Object.fromEntries(Object.entries(parsed));
@@ -90,7 +126,12 @@ interface Row {
   failed: number;
 }
 
-export async function runOne(n: number, clip: string, opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean }, script: string): Promise<Row> {
+export async function runOne(
+  n: number,
+  clip: string,
+  opts: { windowS: number; warmupS: number; concurrency: number; pin: boolean },
+  script: string,
+): Promise<Row> {
   const [sc, sa] = pinned(opts.pin ? '0' : '', script);
   const [lc, la] = pinned(opts.pin ? '1' : '', 'sfu/load.ts');
   const server = await spawnCommandReady(sc, sa, 'sfu bench server');
@@ -98,7 +139,12 @@ export async function runOne(n: number, clip: string, opts: { windowS: number; w
   try {
     load = await spawnCommandReady(lc, la, 'sfu bench load');
     const pid = server.child.pid ?? 0;
-    const setup = await control(load, '/setup', { url: `http://127.0.0.1:${server.port}`, ivf: clip, subs: n, concurrency: opts.concurrency });
+    const setup = await control(load, '/setup', {
+      url: `http://127.0.0.1:${server.port}`,
+      ivf: clip,
+      subs: n,
+      concurrency: opts.concurrency,
+    });
     await delay(opts.warmupS * 1000); // warm-up (a key frame every 3 s: every subscriber has started)
     await control(load, '/window/start');
     const c0 = cpuSeconds(pid);
@@ -134,7 +180,15 @@ export async function runOne(n: number, clip: string, opts: { windowS: number; w
 /** CPU µs per forwarded packet of the SFU's own JS path (Producer → 320 Consumers, no native send). */
 function jsPathMicros(): number {
   const vp8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
-  const producer = new Producer({ id: 'p', peerId: 'pub', kind: 'video', codec: vp8, payloadType: 96, ssrc: 1, sendKeyFrameRequest: () => {} });
+  const producer = new Producer({
+    id: 'p',
+    peerId: 'pub',
+    kind: 'video',
+    codec: vp8,
+    payloadType: 96,
+    ssrc: 1,
+    sendKeyFrameRequest: () => {},
+  });
   const forwarding = new Forwarding();
   let sink = 0;
   for (let i = 0; i < 320; i++) {
@@ -146,7 +200,9 @@ function jsPathMicros(): number {
   const payload = Buffer.alloc(1100);
   payload.set([0x10, 0, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
   producer.receiveRtp(writeRtp({ payloadType: 96, sequenceNumber: 0, timestamp: 0, ssrc: 1, payload }));
-  const packets = Array.from({ length: 2000 }, (_, i) => writeRtp({ payloadType: 96, sequenceNumber: i + 1, timestamp: i * 3000, ssrc: 1, payload: payload.subarray(1) }));
+  const packets = Array.from({ length: 2000 }, (_, i) =>
+    writeRtp({ payloadType: 96, sequenceNumber: i + 1, timestamp: i * 3000, ssrc: 1, payload: payload.subarray(1) }),
+  );
   const c0 = process.cpuUsage();
   for (let round = 0; round < 10; round++) for (const p of packets) producer.receiveRtp(p);
   const c = process.cpuUsage(c0);
@@ -156,7 +212,10 @@ function jsPathMicros(): number {
 
 export async function benchSfu(): Promise<void> {
   const started = performance.now();
-  const ns = arg('subs', '10,40,160,320').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
+  const ns = arg('subs', '10,40,160,320')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0 && n <= 1000);
   const opts = {
     windowS: Number(arg('window', '10')),
     warmupS: Number(arg('warmup', '4')),
@@ -169,7 +228,9 @@ export async function benchSfu(): Promise<void> {
     `server pinned to core 0, load (publisher + subscribers, node-datachannel) to core 1: ${opts.pin ? 'yes' : 'no'}; window ${opts.windowS} s after ${opts.warmupS} s warm-up; ` +
       'µs/pkt = server CPU time / RTP packets received by all subscribers',
   );
-  console.log('| system | N | server CPU % (one core) | µs/pkt | fwd pkt/s | delivery % | server RSS MiB (peak) | loss % (worst sub) | silent subs | load CPU % | setup retries / failed |');
+  console.log(
+    '| system | N | server CPU % (one core) | µs/pkt | fwd pkt/s | delivery % | server RSS MiB (peak) | loss % (worst sub) | silent subs | load CPU % | setup retries / failed |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of ns) {
     for (const system of SYSTEMS) {
@@ -192,7 +253,9 @@ export async function benchSfu(): Promise<void> {
     "delivery % = packets received / (N × the clip's average packet rate × window), ±5 % with short windows (key frames); " +
       'well below 100 with 0 loss means a process fell behind (queued, not lost): other load on the machine or a saturated load process.',
   );
-  console.log(`\nSFU JS path alone (Producer → 320 Consumers, in-place rewrite, native send stubbed): ${jsPathMicros().toFixed(3)} µs per forwarded packet; the rest is libdatachannel (SRTP + sendto).`);
+  console.log(
+    `\nSFU JS path alone (Producer → 320 Consumers, in-place rewrite, native send stubbed): ${jsPathMicros().toFixed(3)} µs per forwarded packet; the rest is libdatachannel (SRTP + sendto).`,
+  );
   console.log(
     'The bare relay rows above are the anchor measured in this run. Earlier measurements on this kind of machine (2-core VM, same load shape, ' +
       'inside a private network namespace with 20 s windows; RESULTS.md of the shared anchor harness, not rerun here): ' +

@@ -20,7 +20,11 @@ export function packAll(dir, { build = true } = {}) {
   const env = { ...process.env, NODE_OPTIONS: '' };
   if (build) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env });
   return PUBLISHED.map((name) => {
-    const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: join(root, 'packages', name), encoding: 'utf8', env });
+    const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], {
+      cwd: join(root, 'packages', name),
+      encoding: 'utf8',
+      env,
+    });
     const [info] = JSON.parse(json);
     return join(out, info.filename);
   });

@@ -57,9 +57,12 @@ const started = Date.now();
 function runFile(file, countsPath) {
   return new Promise((resolve) => {
     const args = [
-      '--import', 'tsx',
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/test-counts.mjs')}`, '--test-reporter-destination=stderr',
+      '--import',
+      'tsx',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts/test-counts.mjs')}`,
+      '--test-reporter-destination=stderr',
       ...extra,
       file,
     ];
@@ -113,7 +116,9 @@ for (const [i, file] of files.entries()) {
   totals.fail += counts.fail;
   totals.skipped += counts.skip;
   totals.todo += counts.todo;
-  console.log(`◀ ${file}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `◀ ${file}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skip} skipped in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 rmSync(scratch, { recursive: true, force: true });
 

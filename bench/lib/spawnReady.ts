@@ -25,7 +25,7 @@ export async function spawnCommandReady(command: string, args: string[], label: 
       reject(new Error(`${label} did not start in ${timeoutMs} ms`));
     }, timeoutMs);
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /READY (\d+)/.exec(out);
       if (m) {

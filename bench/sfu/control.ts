@@ -24,7 +24,8 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
     chunks.push(b);
   }
   const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ParleyError('INVALID_PAYLOAD', 'JSON object expected');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ParleyError('INVALID_PAYLOAD', 'JSON object expected');
   return Object.fromEntries(Object.entries(parsed));
 }
 

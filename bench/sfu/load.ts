@@ -21,7 +21,7 @@ function loadIvf(path: string): { fps: number; frames: Frame[] } {
   const buf = readFileSync(path);
   if (buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error(`${path}: not IVF`);
   const frames: Frame[] = [];
-  for (let off = buf.readUInt16LE(6); off + 12 <= buf.length; ) {
+  for (let off = buf.readUInt16LE(6); off + 12 <= buf.length;) {
     const size = buf.readUInt32LE(off);
     const data = buf.subarray(off + 12, off + 12 + size);
     frames.push({ key: isVp8KeyFrame(data), payloads: packetizeVp8(data) });
@@ -222,23 +222,35 @@ async function connectWithRetry<T>(make: () => T & { close(): void }, connect: (
 
 async function setup(b: Record<string, unknown>): Promise<unknown> {
   const { url, ivf, subs: n, concurrency } = b;
-  if (typeof url !== 'string' || typeof ivf !== 'string' || typeof n !== 'number' || typeof concurrency !== 'number') throw new Error('bad setup');
+  if (typeof url !== 'string' || typeof ivf !== 'string' || typeof n !== 'number' || typeof concurrency !== 'number')
+    throw new Error('bad setup');
   const media = loadIvf(ivf);
   const start = performance.now();
   let producerId = '';
-  pub = await connectWithRetry(() => new Publisher(media), async (p) => (producerId = await p.connect(url)));
+  pub = await connectWithRetry(
+    () => new Publisher(media),
+    async (p) => (producerId = await p.connect(url)),
+  );
   if (!pub) throw new Error('publisher did not connect');
   pub.start();
   for (let i = 0; i < n; i += concurrency) {
     const batch = Array.from({ length: Math.min(concurrency, n - i) }, (_, k) =>
-      connectWithRetry(() => new Subscriber(`sub-${i + k}`), (s) => s.connect(url, producerId)),
+      connectWithRetry(
+        () => new Subscriber(`sub-${i + k}`),
+        (s) => s.connect(url, producerId),
+      ),
     );
     for (const s of await Promise.all(batch)) {
       if (s) subs.push(s);
       else failed++;
     }
   }
-  return { setupMs: performance.now() - start, retries, failed, pktsPerSec: media.frames.reduce((a, f) => a + f.payloads.length, 0) / (media.frames.length / media.fps) };
+  return {
+    setupMs: performance.now() - start,
+    retries,
+    failed,
+    pktsPerSec: media.frames.reduce((a, f) => a + f.payloads.length, 0) / (media.frames.length / media.fps),
+  };
 }
 
 function windowEnd(): unknown {
@@ -259,7 +271,15 @@ function windowEnd(): unknown {
     lost += l;
     worst = Math.max(worst, l / expected);
   }
-  return { secs, pkts, lost, worstLossPct: worst * 100, silent, subs: subs.length, loadCpuPct: ((cpu.user + cpu.system) / 1e6 / secs) * 100 };
+  return {
+    secs,
+    pkts,
+    lost,
+    worstLossPct: worst * 100,
+    silent,
+    subs: subs.length,
+    loadCpuPct: ((cpu.user + cpu.system) / 1e6 / secs) * 100,
+  };
 }
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -64,7 +64,10 @@ async function startKind(kind: string): Promise<ReadyChild> {
 async function waitForPort(port: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`).then(() => true, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`).then(
+      () => true,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -80,12 +83,22 @@ async function run(kind: string, opts: { clients: number; rate: number; seconds:
     const t0 = performance.now();
     const load = spawn(
       process.execPath,
-      ['--import', 'tsx', `${here}load.ts`, `http://127.0.0.1:${port}`, String(opts.clients), String(opts.rate), String(opts.seconds), String(opts.seconds), '4'],
+      [
+        '--import',
+        'tsx',
+        `${here}load.ts`,
+        `http://127.0.0.1:${port}`,
+        String(opts.clients),
+        String(opts.rate),
+        String(opts.seconds),
+        String(opts.seconds),
+        '4',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
     const phaseCpu: Record<string, number> = {};
-    load.stdout!.on('data', (d: Buffer) => {
+    load.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const m of out.matchAll(/PHASE (sat-start|sat-end)\n/g)) phaseCpu[m[1]!] ??= cpuSeconds(pid);
     });
@@ -113,12 +126,16 @@ const LABELS: Record<string, string> = {
 export async function benchSignaling(): Promise<void> {
   const opts = { clients: arg('clients', 200), rate: arg('rate', 500), seconds: arg('seconds', 5) };
   console.log(`\n## Signaling: ${opts.clients} clients in rooms of 2, mixed offer/answer/candidate (~790 B avg)`);
-  console.log(`latency at ${opts.rate} msg/s for ${opts.seconds} s; saturation: 4 acked requests in flight per client for ${opts.seconds} s\n`);
+  console.log(
+    `latency at ${opts.rate} msg/s for ${opts.seconds} s; saturation: 4 acked requests in flight per client for ${opts.seconds} s\n`,
+  );
   const results = [];
   const missing = flaskMissing();
   const kinds = missing ? ['socketio', 'parley'] : ['socketio', 'parley', 'flask'];
   for (const kind of kinds) results.push(await run(kind, opts));
-  console.log('| server | ramp | p50 / p99 one-way at fixed rate | saturated relayed msg/s | server CPU-µs per relayed msg | server CPU (whole run) | peak RSS |');
+  console.log(
+    '| server | ramp | p50 / p99 one-way at fixed rate | saturated relayed msg/s | server CPU-µs per relayed msg | server CPU (whole run) | peak RSS |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
     console.log(
@@ -127,10 +144,14 @@ export async function benchSignaling(): Promise<void> {
   }
   const [bare, parley, flask] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0] | undefined];
   console.log(`\nParley / bare Socket.IO throughput: ${(parley.throughput / bare.throughput).toFixed(2)}x (goal ≥ 0.80x)`);
-  console.log(`Parley / bare Socket.IO server CPU per relayed message: ${(parley.cpuUsPerMsg / bare.cpuUsPerMsg).toFixed(2)}x (the load generator is one process; when the servers are not saturated, CPU per message is the fairer comparison)`);
+  console.log(
+    `Parley / bare Socket.IO server CPU per relayed message: ${(parley.cpuUsPerMsg / bare.cpuUsPerMsg).toFixed(2)}x (the load generator is one process; when the servers are not saturated, CPU per message is the fairer comparison)`,
+  );
   if (flask) console.log(`Parley / Flask-SocketIO throughput: ${(parley.throughput / flask.throughput).toFixed(1)}x`);
   else console.log(`Flask-SocketIO anchor skipped: ${missing}`);
-  console.log('Anchors measured earlier on this kind of machine (shared/bench/signaling, C=1000 R=2): bare Socket.IO 52.8k msg/s, p50/p99 0.09/0.33 ms at 500 msg/s; Flask-SocketIO seed-room 3.3k msg/s, 0.56/74 ms.');
+  console.log(
+    'Anchors measured earlier on this kind of machine (shared/bench/signaling, C=1000 R=2): bare Socket.IO 52.8k msg/s, p50/p99 0.09/0.33 ms at 500 msg/s; Flask-SocketIO seed-room 3.3k msg/s, 0.56/74 ms.',
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchSignaling();

@@ -14,7 +14,11 @@ const WINDOW = Number(windowArg ?? 4);
 
 const tokens = new TokenService({ secret: BENCH_SECRET, apiKeys: {}, tokenTtlSec: 3600 });
 const SDP = `v=0\r\n${'a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host generation 0\r\n'.repeat(40)}`;
-const CANDIDATE = { candidate: 'candidate:842163049 1 udp 1677729535 198.51.100.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0', sdpMid: '0', sdpMLineIndex: 0 };
+const CANDIDATE = {
+  candidate: 'candidate:842163049 1 udp 1677729535 198.51.100.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0',
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+};
 
 interface Client {
   socket: Socket;
@@ -42,12 +46,14 @@ let recording = false;
 
 async function connect(i: number): Promise<Client> {
   const room = `r${Math.floor(i / 2)}`;
-  const socket = io(url!, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
-  const res = (await socket.timeout(15_000).emitWithAck('join', { room, name: `c${i}`, token: tokens.mint({ identity: `c${i}`, room }) })) as {
+  const res = (await socket
+    .timeout(15_000)
+    .emitWithAck('join', { room, name: `c${i}`, token: tokens.mint({ identity: `c${i}`, room }) })) as {
     ok: boolean;
     data?: { self: { id: string } };
   };
@@ -112,7 +118,10 @@ await Promise.all(
     const lane = async () => {
       while (!stop) {
         const [event, payload] = message(i++, c.partner);
-        await c.socket.timeout(10_000).emitWithAck(event, payload).catch(() => undefined);
+        await c.socket
+          .timeout(10_000)
+          .emitWithAck(event, payload)
+          .catch(() => undefined);
       }
     };
     const timer = setTimeout(() => (stop = true), SAT_SEC * 1000);

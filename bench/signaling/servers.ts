@@ -46,7 +46,7 @@ if (kind === 'parley') {
     const address = http.address();
     process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : port}\n`);
   });
-  process.on('SIGTERM', () => io.close(() => process.exit(0)));
+  process.on('SIGTERM', () => void io.close(() => process.exit(0)));
 } else {
   process.stderr.write('usage: servers.ts parley|socketio [port]\n');
   process.exit(2);

@@ -48,7 +48,10 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
   async function inCall(room: string, name: string, body: (p: Participant) => Promise<void>): Promise<void> {
     const p = await join(browser, server.app.url, room, name);
     try {
-      await withDiagnostics(() => [p], () => body(p));
+      await withDiagnostics(
+        () => [p],
+        () => body(p),
+      );
     } finally {
       await p.context.close();
     }
@@ -60,7 +63,7 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
     browser = await launchChromium();
   });
   after(async () => {
-    await bot?.close();
+    bot?.close();
     await browser?.close();
     await server?.close();
   });
@@ -92,13 +95,15 @@ describe('web app accessibility (axe, WCAG 2.1 A/AA; keyboard)', { skip: chromiu
       await page.getByRole('dialog', { name: 'Devices' }).waitFor({ timeout: 5000 });
       await assertNoViolations(page, 'the call view with the device picker open');
     });
-    await bot.close();
+    bot.close();
     bot = undefined;
   });
 
   it('the connection check page', () =>
     onPage('/diagnostics', async (page) => {
-      await page.locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]').waitFor({ timeout: 30_000 });
+      await page
+        .locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]')
+        .waitFor({ timeout: 30_000 });
       await assertNoViolations(page, 'the connection check page');
     }));
 

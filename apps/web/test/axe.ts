@@ -34,6 +34,11 @@ export async function axeViolations(page: Page, tags: string[] = WCAG21_AA_TAGS)
 /** One line per violation and one per offending element, for an assertion message. */
 export function describeViolations(violations: Result[]): string {
   return violations
-    .map((v) => [`${v.id} (${v.impact ?? 'n/a'}): ${v.help}`, ...v.nodes.map((n) => `  ${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`)].join('\n'))
+    .map((v) =>
+      [
+        `${v.id} (${v.impact ?? 'n/a'}): ${v.help}`,
+        ...v.nodes.map((n) => `  ${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ')}`),
+      ].join('\n'),
+    )
     .join('\n');
 }

@@ -22,7 +22,9 @@ async function runCheck(browser: Browser, baseUrl: string, path = '/diagnostics'
   try {
     const page: Page = await context.newPage();
     await page.goto(`${baseUrl}${path}`);
-    await page.locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]').waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-testid="diagnostics"][data-phase="done"], [data-testid="diagnostics"][data-phase="error"]')
+      .waitFor({ timeout: 30_000 });
     const error = page.getByTestId('diag-error');
     if (await error.count()) throw new Error(`the page reported an error: ${await error.textContent()}`);
     return {

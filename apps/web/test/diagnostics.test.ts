@@ -1,14 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DiagnosticsResponse } from '@parley-rtc/protocol';
-import { diagnose, parseCandidate, turnProbes, type DiagnosisInput, type ProbeResult, type RelayProbe } from '../src/diagnostics/interpret.ts';
+import {
+  diagnose,
+  parseCandidate,
+  turnProbes,
+  type DiagnosisInput,
+  type ProbeResult,
+  type RelayProbe,
+} from '../src/diagnostics/interpret.ts';
 
 const UDP = 'turn:t.example:3478?transport=udp';
 const TCP = 'turn:t.example:3478?transport=tcp';
 const TLS = 'turns:t.example:5349?transport=tcp';
 
 function response(turnUrls: string[], stun: string[] = []): DiagnosticsResponse {
-  const iceServers = [...(stun.length ? [{ urls: stun }] : []), ...(turnUrls.length ? [{ urls: turnUrls, username: '1:u', credential: 'c' }] : [])];
+  const iceServers = [
+    ...(stun.length ? [{ urls: stun }] : []),
+    ...(turnUrls.length ? [{ urls: turnUrls, username: '1:u', credential: 'c' }] : []),
+  ];
   return {
     serverTime: 0,
     iceServers,
@@ -23,13 +33,21 @@ function response(turnUrls: string[], stun: string[] = []): DiagnosticsResponse 
   };
 }
 
-const relayed: ProbeResult = { candidates: [parseCandidate('candidate:1 1 udp 5 203.0.113.9 50000 typ relay raddr 0.0.0.0 rport 0')], errors: [], timedOut: false };
+const relayed: ProbeResult = {
+  candidates: [parseCandidate('candidate:1 1 udp 5 203.0.113.9 50000 typ relay raddr 0.0.0.0 rport 0')],
+  errors: [],
+  timedOut: false,
+};
 const nothing: ProbeResult = { candidates: [], errors: [{ url: UDP, code: 701, text: 'unreachable' }], timedOut: false };
 const host: ProbeResult = { candidates: [parseCandidate('candidate:2 1 udp 9 192.168.1.5 40000 typ host')], errors: [], timedOut: false };
 
 function input(turnUrls: string[], results: Record<string, ProbeResult>, extra: Partial<DiagnosisInput> = {}): DiagnosisInput {
   const diagnostics = response(turnUrls);
-  const relays: RelayProbe[] = turnProbes(diagnostics.iceServers).map((p) => ({ url: p.url, kind: p.kind, result: results[p.url] ?? nothing }));
+  const relays: RelayProbe[] = turnProbes(diagnostics.iceServers).map((p) => ({
+    url: p.url,
+    kind: p.kind,
+    result: results[p.url] ?? nothing,
+  }));
   return { diagnostics, clockSkewMs: 0, all: host, relays, ...extra };
 }
 
@@ -37,7 +55,11 @@ const codes = (i: DiagnosisInput) => diagnose(i).advice.map((a) => a.code);
 
 describe('connection check: diagnose()', () => {
   it('parses candidate lines', () => {
-    assert.deepEqual(parseCandidate('a=candidate:1 1 TCP 5 10.0.0.1 9 typ srflx tcptype active'), { type: 'srflx', protocol: 'tcp', address: '10.0.0.1' });
+    assert.deepEqual(parseCandidate('a=candidate:1 1 TCP 5 10.0.0.1 9 typ srflx tcptype active'), {
+      type: 'srflx',
+      protocol: 'tcp',
+      address: '10.0.0.1',
+    });
     assert.equal(parseCandidate('garbage').type, 'unknown');
   });
 

@@ -67,7 +67,9 @@ export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
     const hooks = window.__parley;
     if (!hooks) throw new Error('window.__parley is missing');
     const stats = await hooks.stats();
-    return stats.flatMap((s) => s.inboundVideo.map((v) => ({ peerId: s.peerId, trackIdentifier: v.trackIdentifier, framesDecoded: v.framesDecoded })));
+    return stats.flatMap((s) =>
+      s.inboundVideo.map((v) => ({ peerId: s.peerId, trackIdentifier: v.trackIdentifier, framesDecoded: v.framesDecoded })),
+    );
   });
 }
 
@@ -76,7 +78,11 @@ export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
  * when the wait began (a stream first seen during the wait counts from zero). Proves media flows,
  * not just that a connection exists.
  */
-export async function waitForDecoding(page: Page, tracks: number, options: { growth?: number; timeoutMs?: number; exclude?: string[] } = {}): Promise<InboundVideo[]> {
+export async function waitForDecoding(
+  page: Page,
+  tracks: number,
+  options: { growth?: number; timeoutMs?: number; exclude?: string[] } = {},
+): Promise<InboundVideo[]> {
   const baseline = new Map((await inboundVideo(page)).map((v) => [v.trackIdentifier, v.framesDecoded]));
   const growth = options.growth ?? 20;
   const exclude = new Set(options.exclude ?? []);

@@ -42,10 +42,13 @@ declare global {
   }
 }
 
-const states = (page: Page) => page.evaluate(() => (window.__relayTest?.pcs ?? []).filter((pc) => pc.signalingState !== 'closed').map((pc) => pc.connectionState));
+const states = (page: Page) =>
+  page.evaluate(() => (window.__relayTest?.pcs ?? []).filter((pc) => pc.signalingState !== 'closed').map((pc) => pc.connectionState));
 const restarts = (page: Page) => page.evaluate(() => window.__relayTest?.restarts ?? 0);
 const remotePeerIds = (page: Page) =>
-  page.locator('[data-testid="tile"][data-local="false"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-peer-id') ?? '').sort());
+  page
+    .locator('[data-testid="tile"][data-local="false"]')
+    .evaluateAll((els) => els.map((el) => el.getAttribute('data-peer-id') ?? '').sort());
 const selectedTypes = (page: Page) =>
   page.evaluate(async () => {
     const out: string[] = [];
@@ -108,7 +111,12 @@ describe('web app: ICE restart after the TURN server goes away', { skip: chromiu
         async () => (await states(alice.page)).every((s) => s === 'connected') && (await states(bob.page)).every((s) => s === 'connected'),
         45_000,
         'both pages to reconnect',
-        async () => JSON.stringify({ alice: await states(alice.page), bob: await states(bob.page), restarts: [await restarts(alice.page), await restarts(bob.page)] }),
+        async () =>
+          JSON.stringify({
+            alice: await states(alice.page),
+            bob: await states(bob.page),
+            restarts: [await restarts(alice.page), await restarts(bob.page)],
+          }),
       );
       await waitForDecoding(alice.page, 1, { timeoutMs: 30_000 });
       await waitForDecoding(bob.page, 1, { timeoutMs: 30_000 });

@@ -61,9 +61,9 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
         assert.match((await line.textContent()) ?? '', /Alice/);
       }
       // In log order: the two messages, then the file.
-      const order = await b.locator('[data-testid="chat-message"], [data-testid="chat-file"]').evaluateAll((els) =>
-        els.map((el) => el.getAttribute('data-testid')),
-      );
+      const order = await b
+        .locator('[data-testid="chat-message"], [data-testid="chat-file"]')
+        .evaluateAll((els) => els.map((el) => el.getAttribute('data-testid')));
       assert.deepEqual(order, ['chat-message', 'chat-message', 'chat-file']);
 
       const file = b.getByTestId('chat-file').filter({ hasText: 'dot.png' });
@@ -102,7 +102,9 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
     withDiagnostics(all, async () => {
       const { page } = alice;
       const before = await page.getByTestId('chat-file').count();
-      await page.getByTestId('file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_BYTES + 1000, 7) });
+      await page
+        .getByTestId('file-input')
+        .setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_BYTES + 1000, 7) });
       const row = page.locator('[data-testid="upload"][data-name="big.bin"][data-state="error"]');
       await row.waitFor({ timeout: 10_000 });
       const message = (await row.getByTestId('upload-error').textContent()) ?? '';
@@ -123,7 +125,9 @@ describe('web app: room log (history and shared files) in headless Chromium', { 
         held = true;
       });
       try {
-        await page.getByTestId('file-input').setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2000, 1) });
+        await page
+          .getByTestId('file-input')
+          .setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(2000, 1) });
         const row = page.locator('[data-testid="upload"][data-name="slow.bin"][data-state="uploading"]');
         await row.waitFor({ timeout: 10_000 });
         await waitFor(async () => held, 10_000, 'the upload request to be intercepted');

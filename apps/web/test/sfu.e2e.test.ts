@@ -69,7 +69,11 @@ async function sdkState(page: Page): Promise<{ mode: string; meshLinks: number; 
   return page.evaluate(() => {
     const room = window.__parley?.room;
     if (!room) throw new Error('window.__parley is missing');
-    return { mode: room.mode, meshLinks: room.peers.filter((p) => room.peerConnection(p.id) !== undefined).length, peers: room.peers.length };
+    return {
+      mode: room.mode,
+      meshLinks: room.peers.filter((p) => room.peerConnection(p.id) !== undefined).length,
+      peers: room.peers.length,
+    };
   });
 }
 
@@ -120,13 +124,22 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       await waitFor(async () => bots.every((b) => b.mode === 'sfu'), 15_000, 'every bot in SFU mode');
       await decodesFromPeers(ada.page, 4, 60_000);
       // The media really comes through the SFU: the mesh links are gone and stay gone.
-      await waitFor(async () => (await sdkState(ada.page)).meshLinks === 0, 20_000, 'Ada: mesh links closed', async () => JSON.stringify(await sdkState(ada.page)));
+      await waitFor(
+        async () => (await sdkState(ada.page)).meshLinks === 0,
+        20_000,
+        'Ada: mesh links closed',
+        async () => JSON.stringify(await sdkState(ada.page)),
+      );
       assert.deepEqual(await sdkState(ada.page), { mode: 'sfu', meshLinks: 0, peers: 4 });
       await waitForDecoding(ada.page, 4, { growth: 15, timeoutMs: 30_000 });
       const remoteTiles = await ada.page.locator('[data-testid="tile"][data-local="false"][data-source="camera"] video').count();
       assert.equal(remoteTiles, 4, 'four remote camera tiles with a video element');
       // Everyone else receives Ada (and each other) through the SFU.
-      for (const b of [...early, eve]) await botReceives(b, ['Ada', ...[...early, eve].filter((o) => o !== b).map((o) => o.options.name)], { frames: 20, timeoutMs: 30_000 });
+      for (const b of [...early, eve])
+        await botReceives(b, ['Ada', ...[...early, eve].filter((o) => o !== b).map((o) => o.options.name)], {
+          frames: 20,
+          timeoutMs: 30_000,
+        });
       for (const b of bots.splice(0)) await b.leave();
       await ada.context.close();
       pages.splice(0);
@@ -145,7 +158,12 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       const jo = await bot('switch', 'Jo');
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="sfu"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
-        await waitFor(async () => (await sdkState(p.page)).meshLinks === 0, 30_000, `${p.name}: mesh links closed`, async () => JSON.stringify(await sdkState(p.page)));
+        await waitFor(
+          async () => (await sdkState(p.page)).meshLinks === 0,
+          30_000,
+          `${p.name}: mesh links closed`,
+          async () => JSON.stringify(await sdkState(p.page)),
+        );
       }
       // Keep watching for a while after the handover: video keeps decoding through the SFU.
       for (const p of pages) await decodesFromPeers(p.page, 4, 60_000);
@@ -164,11 +182,22 @@ describe('web app: SFU rooms in headless Chromium', { skip: chromiumMissing }, (
       await jo.leave();
       for (const p of pages) await p.page.locator('[data-testid="room-mode"][data-mode="mesh"]').waitFor({ timeout: 15_000 });
       for (const p of pages) {
-        await waitFor(async () => (await sdkState(p.page)).meshLinks === 3, 30_000, `${p.name}: mesh links back`, async () => JSON.stringify(await sdkState(p.page)));
+        await waitFor(
+          async () => (await sdkState(p.page)).meshLinks === 3,
+          30_000,
+          `${p.name}: mesh links back`,
+          async () => JSON.stringify(await sdkState(p.page)),
+        );
       }
       // The SFU connections close once every link is up: only the links' tracks remain (audio + video × 3).
       const remoteTracks = (page: Page) => page.evaluate(() => window.__parley?.room.remoteTracks.length ?? -1);
-      for (const p of pages) await waitFor(async () => (await remoteTracks(p.page)) === 6, 30_000, `${p.name}: SFU tracks gone`, async () => String(await remoteTracks(p.page)));
+      for (const p of pages)
+        await waitFor(
+          async () => (await remoteTracks(p.page)) === 6,
+          30_000,
+          `${p.name}: SFU tracks gone`,
+          async () => String(await remoteTracks(p.page)),
+        );
       for (const p of pages) await decodesFromPeers(p.page, 3, 60_000);
       for (const p of pages) assert.deepEqual(await sdkState(p.page), { mode: 'mesh', meshLinks: 3, peers: 3 });
       for (const b of bots.filter((b) => b !== jo)) await botReceives(b, ['Fay', 'Gus'], { frames: 20, timeoutMs: 30_000 });

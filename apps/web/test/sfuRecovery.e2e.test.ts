@@ -19,7 +19,10 @@ const selfId = (page: Page): Promise<string> => page.evaluate(() => window.__par
 /** Ids of the video tracks `page` receives from `peerId`'s camera. */
 const cameraTrackIds = (page: Page, peerId: string): Promise<string[]> =>
   page.evaluate(
-    (id) => window.__parley?.room.remoteTracks.filter((t) => t.peerId === id && t.source === 'camera' && t.track.kind === 'video').map((t) => t.track.id) ?? [],
+    (id) =>
+      window.__parley?.room.remoteTracks
+        .filter((t) => t.peerId === id && t.source === 'camera' && t.track.kind === 'video')
+        .map((t) => t.track.id) ?? [],
     peerId,
   );
 
@@ -96,7 +99,11 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
       async () => {
         const { ann, ben, annId, router } = await twoPages('recover-publish');
         let publisher: string | undefined;
-        await waitFor(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
+        await waitFor(
+          async () => (publisher = cameraPublisher(router, annId)) !== undefined,
+          10_000,
+          "Ann's camera publication on the server",
+        );
         assert.ok(publisher);
         const oldTracks = await cameraTrackIds(ben.page, annId);
         assert.equal(oldTracks.length, 1);
@@ -107,7 +114,12 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,
           "Ben decoding Ann's republished camera",
-          async () => JSON.stringify({ tracks: await cameraTrackIds(ben.page, annId), video: await inboundVideo(ben.page), tiles: await tiles(ben.page) }),
+          async () =>
+            JSON.stringify({
+              tracks: await cameraTrackIds(ben.page, annId),
+              video: await inboundVideo(ben.page),
+              tiles: await tiles(ben.page),
+            }),
         );
         const republished = cameraPublisher(router, annId);
         assert.ok(republished && republished !== publisher, 'a new server-side publication');
@@ -128,7 +140,11 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
       async () => {
         const { ann, ben, annId, router } = await twoPages('recover-subscribe');
         let publisher: string | undefined;
-        await waitFor(async () => (publisher = cameraPublisher(router, annId)) !== undefined, 10_000, "Ann's camera publication on the server");
+        await waitFor(
+          async () => (publisher = cameraPublisher(router, annId)) !== undefined,
+          10_000,
+          "Ann's camera publication on the server",
+        );
         // Ben names his consumers of Ann's camera when he reports the size he shows it at.
         await ben.page.evaluate((id) => window.__parley?.room.setVideoSize(id, 'camera', 321, 241), annId);
         let subscriber: string | undefined;
@@ -153,7 +169,12 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,
           "Ben decoding Ann's camera on a new subscription",
-          async () => JSON.stringify({ tracks: await cameraTrackIds(ben.page, annId), video: await inboundVideo(ben.page), tiles: await tiles(ben.page) }),
+          async () =>
+            JSON.stringify({
+              tracks: await cameraTrackIds(ben.page, annId),
+              video: await inboundVideo(ben.page),
+              tiles: await tiles(ben.page),
+            }),
         );
         // Ben gave the dead connection up once it stayed 'disconnected' for 5 s, well before Chromium
         // declares it 'failed' (about 18 s after the server closed it, on loopback).

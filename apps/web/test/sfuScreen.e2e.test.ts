@@ -20,7 +20,10 @@ const publishedSlots = (page: Page): Promise<string[]> =>
 /** Frames decoded so far from `peerId`'s screen share on `page` (0 while there is none). */
 async function screenFrames(page: Page, peerId: string): Promise<number> {
   const screenTrackIds = await page.evaluate(
-    (id) => window.__parley?.room.remoteTracks.filter((t) => t.peerId === id && t.source === 'screen' && t.track.kind === 'video').map((t) => t.track.id) ?? [],
+    (id) =>
+      window.__parley?.room.remoteTracks
+        .filter((t) => t.peerId === id && t.source === 'screen' && t.track.kind === 'video')
+        .map((t) => t.track.id) ?? [],
     peerId,
   );
   return (await inboundVideo(page)).filter((v) => screenTrackIds.includes(v.trackIdentifier)).reduce((n, v) => n + v.framesDecoded, 0);
@@ -45,13 +48,19 @@ describe('web app: screen sharing in an SFU room', { skip: chromiumMissing }, ()
 
         await ann.page.getByTestId('toggle-screen').click();
         await ann.page.locator('[data-testid="tile"][data-source="screen"][data-local="true"]').waitFor({ timeout: 10_000 });
-        await waitFor(async () => (await publishedSlots(ann.page)).includes('screen'), 15_000, 'Ann publishing her screen', async () =>
-          JSON.stringify(await publishedSlots(ann.page)),
+        await waitFor(
+          async () => (await publishedSlots(ann.page)).includes('screen'),
+          15_000,
+          'Ann publishing her screen',
+          async () => JSON.stringify(await publishedSlots(ann.page)),
         );
         // Ben: a screen tile (not a second camera) whose video decodes.
         await screenTile.waitFor({ timeout: 20_000 });
-        await waitFor(async () => (await screenFrames(ben.page, annId)) >= 10, 30_000, "Ann's screen decoding at Ben", async () =>
-          JSON.stringify({ frames: await screenFrames(ben.page, annId), tiles: await tiles(ben.page) }),
+        await waitFor(
+          async () => (await screenFrames(ben.page, annId)) >= 10,
+          30_000,
+          "Ann's screen decoding at Ben",
+          async () => JSON.stringify({ frames: await screenFrames(ben.page, annId), tiles: await tiles(ben.page) }),
         );
         const cameraTiles = ben.page.locator(`[data-testid="tile"][data-source="camera"][data-peer-id="${annId}"]`);
         assert.equal(await cameraTiles.count(), 1, 'Ann still has one camera tile');

@@ -55,29 +55,54 @@ describe('web app: simulcast through the SFU', { skip: chromiumMissing }, () => 
           'two encoded simulcast layers at Kim',
           async () => JSON.stringify(layers),
         );
-        const widths = layers.filter((l) => l.frames > 0).map((l) => l.width).sort((a, b) => a - b);
+        const widths = layers
+          .filter((l) => l.frames > 0)
+          .map((l) => l.width)
+          .sort((a, b) => a - b);
         const low = widths[0]!;
         const high = widths[widths.length - 1]!;
         assert.ok(low < high, `layers ${JSON.stringify(layers)}`);
 
         // Lou's tile of Kim is large: the highest flowing layer.
         let seen = { width: 0, frames: 0 };
-        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px`, async () => JSON.stringify(seen));
+        await waitFor(
+          async () => (seen = await widthFrom(lou.page, kimId)).width === high,
+          20_000,
+          `Lou decodes Kim at ${high}px`,
+          async () => JSON.stringify(seen),
+        );
 
         // The tile shrinks below the low layer's size: Lou gets the low layer, without a stall.
         const tile = lou.page.locator(`[data-testid="tile"][data-peer-id="${kimId}"]`);
-        await tile.evaluate((el, w) => {
-          (el as HTMLElement).style.width = `${w}px`;
-        }, Math.floor(low * 0.8));
-        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === low, 20_000, `Lou decodes Kim at ${low}px`, async () => JSON.stringify(seen));
+        await tile.evaluate(
+          (el, w) => {
+            (el as HTMLElement).style.width = `${w}px`;
+          },
+          Math.floor(low * 0.8),
+        );
+        await waitFor(
+          async () => (seen = await widthFrom(lou.page, kimId)).width === low,
+          20_000,
+          `Lou decodes Kim at ${low}px`,
+          async () => JSON.stringify(seen),
+        );
         const framesAtLow = seen.frames;
-        await waitFor(async () => (await widthFrom(lou.page, kimId)).frames >= framesAtLow + 15, 20_000, 'frames keep decoding at the low layer');
+        await waitFor(
+          async () => (await widthFrom(lou.page, kimId)).frames >= framesAtLow + 15,
+          20_000,
+          'frames keep decoding at the low layer',
+        );
 
         // Large again: back to the high layer.
         await tile.evaluate((el) => {
           (el as HTMLElement).style.width = '';
         });
-        await waitFor(async () => (seen = await widthFrom(lou.page, kimId)).width === high, 20_000, `Lou decodes Kim at ${high}px again`, async () => JSON.stringify(seen));
+        await waitFor(
+          async () => (seen = await widthFrom(lou.page, kimId)).width === high,
+          20_000,
+          `Lou decodes Kim at ${high}px again`,
+          async () => JSON.stringify(seen),
+        );
       },
     ));
 });

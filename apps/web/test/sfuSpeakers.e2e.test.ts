@@ -77,7 +77,9 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
 
         // Kim has no link to Lou (SFU), yet sees Lou's mic muted: the flags come through the server.
         const louId = await selfId(lou.page);
-        await kim.page.locator(`[data-testid="tile"][data-peer-id="${louId}"] [data-testid="muted-indicator"]`).waitFor({ timeout: 10_000 });
+        await kim.page
+          .locator(`[data-testid="tile"][data-peer-id="${louId}"] [data-testid="muted-indicator"]`)
+          .waitFor({ timeout: 10_000 });
         const kimId = await selfId(kim.page);
         const kimTile = lou.page.locator(`[data-testid="tile"][data-peer-id="${kimId}"]`);
         await kimTile.and(lou.page.locator('[data-speaking="true"]')).waitFor({ timeout: 20_000 });
@@ -111,8 +113,11 @@ describe('web app: active speaker and paused video in an SFU room', { skip: chro
         await kimTile.evaluate((el) => {
           (el as HTMLElement).style.display = '';
         });
-        await waitFor(async () => (await framesFrom(lou.page, kimId)) >= stoppedAt + 15, 20_000, "Kim's video decoding again", async () =>
-          String(await framesFrom(lou.page, kimId)),
+        await waitFor(
+          async () => (await framesFrom(lou.page, kimId)) >= stoppedAt + 15,
+          20_000,
+          "Kim's video decoding again",
+          async () => String(await framesFrom(lou.page, kimId)),
         );
       },
     ));

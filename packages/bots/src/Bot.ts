@@ -338,7 +338,12 @@ export class Bot extends TypedEmitter<BotEvents> {
       initiator,
       signal,
       sources: this.#sources,
-      state: { audio: this.#sends('audio'), video: this.#sends('video'), cameraStream: this.#sources.length > 0 ? this.#streamId : null, screenStream: null },
+      state: {
+        audio: this.#sends('audio'),
+        video: this.#sends('video'),
+        cameraStream: this.#sources.length > 0 ? this.#streamId : null,
+        screenStream: null,
+      },
       streamId: this.#streamId,
       iceServers: this.#iceServers,
       bindAddress: this.options.bindAddress,

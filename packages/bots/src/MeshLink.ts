@@ -96,12 +96,16 @@ export class MeshLink extends TypedEmitter<MeshLinkEvents> {
     // Sections the remote offered that we did not prepare (should not happen): keep and count them.
     this.#pc.onTrack((native) => {
       const kind = native.type() === 'audio' ? 'audio' : 'video';
-      this.#keep(native.mid(), new MediaTrack(native, { mid: native.mid(), kind, direction: 'recv', codec: undefined, payloadType: 0, ssrc: 0 }));
+      this.#keep(
+        native.mid(),
+        new MediaTrack(native, { mid: native.mid(), kind, direction: 'recv', codec: undefined, payloadType: 0, ssrc: 0 }),
+      );
     });
-    if (options.initiator) this.#enqueue(() => this.#offer());
+    // #enqueue's promise never rejects (a failed step is emitted as 'error'): fire and forget.
+    if (options.initiator) void this.#enqueue(() => this.#offer());
     else {
       this.#startTimer = setTimeout(() => {
-        if (!this.#negotiated) this.#enqueue(() => this.#offer());
+        if (!this.#negotiated) void this.#enqueue(() => this.#offer());
       }, options.initiatorTimeoutMs ?? 3000);
     }
   }
@@ -160,13 +164,22 @@ export class MeshLink extends TypedEmitter<MeshLinkEvents> {
     const first = this.#offers++ === 0;
     const kinds = new Set([...this.#tracks.values()].map((t) => t.kind));
     for (const source of [...this.#unsent]) {
-      this.#addTrack({ mid: `b${source.kind[0]}${this.#offers}`, kind: source.kind, direction: 'sendrecv', payloadType: BOT_CODECS[source.kind].payloadType }, source);
+      this.#addTrack(
+        {
+          mid: `b${source.kind[0]}${this.#offers}`,
+          kind: source.kind,
+          direction: 'sendrecv',
+          payloadType: BOT_CODECS[source.kind].payloadType,
+        },
+        source,
+      );
       kinds.add(source.kind);
     }
     // Our first offer has one section of each kind, so the remote can send without renegotiating.
     if (first) {
       for (const kind of ['video', 'audio'] as const) {
-        if (!kinds.has(kind)) this.#addTrack({ mid: `b${kind[0]}r`, kind, direction: 'recv', payloadType: BOT_CODECS[kind].payloadType }, undefined);
+        if (!kinds.has(kind))
+          this.#addTrack({ mid: `b${kind[0]}r`, kind, direction: 'recv', payloadType: BOT_CODECS[kind].payloadType }, undefined);
       }
     }
     this.#ensureChannel();
@@ -230,11 +243,22 @@ export class MeshLink extends TypedEmitter<MeshLinkEvents> {
     const remoteSends = m.direction === 'sendrecv' || m.direction === 'sendonly';
     const remoteReceives = m.direction === 'sendrecv' || m.direction === 'recvonly';
     const source = codec && remoteReceives ? [...this.#unsent].find((s) => s.kind === kind) : undefined;
-    const direction: TrackDirection = !codec ? 'inactive' : source ? (remoteSends ? 'sendrecv' : 'send') : remoteSends ? 'recv' : 'inactive';
+    const direction: TrackDirection = !codec
+      ? 'inactive'
+      : source
+        ? remoteSends
+          ? 'sendrecv'
+          : 'send'
+        : remoteSends
+          ? 'recv'
+          : 'inactive';
     this.#addTrack({ mid: m.mid, kind, direction, payloadType: codec?.payloadType ?? m.codecs[0]?.payloadType ?? 96 }, source);
   }
 
-  #addTrack(section: { mid: string; kind: 'audio' | 'video'; direction: TrackDirection; payloadType: number }, source: Playout | undefined): void {
+  #addTrack(
+    section: { mid: string; kind: 'audio' | 'video'; direction: TrackDirection; payloadType: number },
+    source: Playout | undefined,
+  ): void {
     const codec = BOT_CODECS[section.kind].codec;
     const ssrc = source?.ssrc ?? randomSsrc();
     const init = { ...section, codec, ssrc, streamId: this.#opts.streamId };

@@ -113,7 +113,14 @@ export class SfuSession extends TypedEmitter<SfuSessionEvents> {
     const what: MediaSource = kind === 'video' ? 'camera' : 'microphone';
     const peer = new MediaPeer(`sfu-pub-${what}`, { iceServers: this.#opts.iceServers, bindAddress: this.#opts.bindAddress });
     this.#peers.set(peer, undefined);
-    const track = peer.addTrack({ mid: '0', kind, direction: 'send', ...BOT_CODECS[kind], ssrc: source.ssrc, streamId: this.#opts.streamId });
+    const track = peer.addTrack({
+      mid: '0',
+      kind,
+      direction: 'send',
+      ...BOT_CODECS[kind],
+      ssrc: source.ssrc,
+      streamId: this.#opts.streamId,
+    });
     track.on('rtcp', (packets) => {
       if (asksForKeyFrame(packets)) source.requestKeyFrame();
     });
@@ -157,7 +164,10 @@ export class SfuSession extends TypedEmitter<SfuSessionEvents> {
     const tracks = infos.map((p, i) => peer.addTrack({ mid: String(i), kind: p.kind, direction: 'recv', ...BOT_CODECS[p.kind] }));
     let serverId: string | undefined;
     try {
-      const res = await this.#opts.signal.sfuSubscribe(await peer.createOffer(), infos.map((p) => p.id));
+      const res = await this.#opts.signal.sfuSubscribe(
+        await peer.createOffer(),
+        infos.map((p) => p.id),
+      );
       serverId = res.peerId;
       if (this.#peers.has(peer)) this.#peers.set(peer, serverId);
       peer.setAnswer(res.answer);

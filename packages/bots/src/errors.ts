@@ -2,7 +2,8 @@
 
 /** Describes any error in one line, with the server's code when it has one. */
 export function describeError(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' && err instanceof Error) return `${err.code}: ${err.message}`;
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string' && err instanceof Error)
+    return `${err.code}: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }
 

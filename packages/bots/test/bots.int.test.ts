@@ -38,12 +38,20 @@ function framesFrom(to: Bot, from: Bot): number {
 
 /** Waits until every bot has received `growth` more video frames from every other one. */
 async function everyoneReceives(group: Bot[], growth: number, timeoutMs: number): Promise<void> {
-  const base = new Map(group.flatMap((to) => group.filter((f) => f !== to).map((f) => [`${to.options.name}<${f.options.name}`, framesFrom(to, f)])));
+  const base = new Map(
+    group.flatMap((to) => group.filter((f) => f !== to).map((f) => [`${to.options.name}<${f.options.name}`, framesFrom(to, f)])),
+  );
   const pending = () =>
-    group.flatMap((to) => group.filter((f) => f !== to && framesFrom(to, f) < base.get(`${to.options.name}<${f.options.name}`)! + growth).map((f) => `${to.options.name}<${f.options.name}`));
-  await waitFor(() => pending().length === 0, timeoutMs, `video frames flowing (still waiting: ${pending().join(', ')})`).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; stats: ${JSON.stringify(group.map((b) => b.stats()))}`);
-  });
+    group.flatMap((to) =>
+      group
+        .filter((f) => f !== to && framesFrom(to, f) < base.get(`${to.options.name}<${f.options.name}`)! + growth)
+        .map((f) => `${to.options.name}<${f.options.name}`),
+    );
+  await waitFor(() => pending().length === 0, timeoutMs, `video frames flowing (still waiting: ${pending().join(', ')})`).catch(
+    (err: unknown) => {
+      throw new Error(`${(err as Error).message}; stats: ${JSON.stringify(group.map((b) => b.stats()))}`);
+    },
+  );
 }
 
 describe('bots in a mesh room', () => {
@@ -101,7 +109,7 @@ describe('bots in a mesh room', () => {
     await b.leave();
   });
 
-  test('a full room comes back as the server\'s error code ROOM_FULL', async () => {
+  test("a full room comes back as the server's error code ROOM_FULL", async () => {
     const limited = await startServer({ media: { bindAddress: '127.0.0.1' }, limits: { maxPeersPerRoom: 1 } });
     try {
       const first = bot(limited, 'tiny', 'first');

@@ -22,12 +22,15 @@ interface Run {
 }
 
 function parley(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => {
       children.delete(child);
@@ -67,10 +70,31 @@ describe('parley load-test', () => {
   after(() => server?.close());
 
   test('one publisher and three subscribers: everyone connects, every subscriber gets video, exit 0', async () => {
-    const run = parley(['load-test', '--url', server.app.url, '--room', 'lt', '--publishers', '1', '--subscribers', '3', '--duration', '3', '--json', ...MEDIA]);
+    const run = parley([
+      'load-test',
+      '--url',
+      server.app.url,
+      '--room',
+      'lt',
+      '--publishers',
+      '1',
+      '--subscribers',
+      '3',
+      '--duration',
+      '3',
+      '--json',
+      ...MEDIA,
+    ]);
     const { code } = await finished(run, 90_000);
     assert.equal(code, 0, run.stderr());
-    const result = JSON.parse(run.stdout()) as { planned: number; connected: number; missingVideo: number; ttffMs: number[]; subscribers: Array<{ kbps: number; lossPct: number }>; serverCpuPercent: number | null };
+    const result = JSON.parse(run.stdout()) as {
+      planned: number;
+      connected: number;
+      missingVideo: number;
+      ttffMs: number[];
+      subscribers: Array<{ kbps: number; lossPct: number }>;
+      serverCpuPercent: number | null;
+    };
     assert.equal(result.planned, 4);
     assert.equal(result.connected, 4);
     assert.equal(result.missingVideo, 0);
@@ -79,7 +103,7 @@ describe('parley load-test', () => {
     assert.equal(typeof result.serverCpuPercent, 'number', 'server CPU read from /metrics');
   });
 
-  test('the table names the server\'s refusal per participant and the exit code says it failed', async () => {
+  test("the table names the server's refusal per participant and the exit code says it failed", async () => {
     const small = await startServer({ media: { bindAddress: '127.0.0.1' }, limits: { maxPeersPerRoom: 2 } });
     try {
       const run = parley(['load-test', '--url', small.app.url, '--publishers', '1', '--subscribers', '2', '--duration', '1', ...MEDIA]);
@@ -96,10 +120,16 @@ describe('parley load-test', () => {
     const secret = 'cli-test-secret-0123456789';
     const guarded = await startServer({ media: { bindAddress: '127.0.0.1' }, auth: { secret } });
     try {
-      const refused = parley(['load-test', '--url', guarded.app.url, '--publishers', '1', '--subscribers', '1', '--duration', '1', ...MEDIA], { PARLEY_AUTH_SECRET: '' });
+      const refused = parley(
+        ['load-test', '--url', guarded.app.url, '--publishers', '1', '--subscribers', '1', '--duration', '1', ...MEDIA],
+        { PARLEY_AUTH_SECRET: '' },
+      );
       assert.equal((await finished(refused, 60_000)).code, 1);
       assert.match(refused.stdout(), /failed to join\s+UNAUTHORIZED × 2/);
-      const minted = parley(['load-test', '--url', guarded.app.url, '--publishers', '1', '--subscribers', '1', '--duration', '1', ...MEDIA], { PARLEY_AUTH_SECRET: secret });
+      const minted = parley(
+        ['load-test', '--url', guarded.app.url, '--publishers', '1', '--subscribers', '1', '--duration', '1', ...MEDIA],
+        { PARLEY_AUTH_SECRET: secret },
+      );
       assert.equal((await finished(minted, 60_000)).code, 0, minted.stdout() + minted.stderr());
     } finally {
       await guarded.close();

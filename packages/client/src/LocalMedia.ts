@@ -118,12 +118,19 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
         audio: kinds.includes('audio') ? constraints('audio') : false,
         video: kinds.includes('video') ? constraints('video') : false,
       });
-      for (const kind of kinds) this.#adopt(kind, stream.getTracks().find((t) => t.kind === kind));
+      for (const kind of kinds)
+        this.#adopt(
+          kind,
+          stream.getTracks().find((t) => t.kind === kind),
+        );
     } catch {
       for (const kind of kinds) {
         try {
           const stream = await this.#getUserMedia({ [kind]: constraints(kind) });
-          this.#adopt(kind, stream.getTracks().find((t) => t.kind === kind));
+          this.#adopt(
+            kind,
+            stream.getTracks().find((t) => t.kind === kind),
+          );
         } catch (err) {
           this.#reportError(kind, err);
         }
@@ -153,7 +160,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       this.#emitState();
       throw error;
     }
-    this.#adopt(kind, stream.getTracks().find((t) => t.kind === kind));
+    this.#adopt(
+      kind,
+      stream.getTracks().find((t) => t.kind === kind),
+    );
     this.#emitState();
   }
 

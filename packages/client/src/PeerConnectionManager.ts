@@ -2,14 +2,7 @@ import type { PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { isPolite } from './negotiation.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
-import {
-  PeerLink,
-  type LocalTrack,
-  type PeerLinkOptions,
-  type RemoteTrack,
-  type SignalSender,
-  type TrackSlot,
-} from './PeerLink.ts';
+import { PeerLink, type LocalTrack, type PeerLinkOptions, type RemoteTrack, type SignalSender, type TrackSlot } from './PeerLink.ts';
 import type { PeerStats } from './stats.ts';
 
 /** @internal */
@@ -122,9 +115,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   async setTrack(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
     if (local) this.#local.set(slot, local);
     else this.#local.delete(slot);
-    await Promise.all(
-      this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))),
-    );
+    await Promise.all(this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))));
   }
 
   localTrack(slot: TrackSlot): LocalTrack | undefined {

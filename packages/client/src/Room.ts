@@ -441,4 +441,3 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('connectionState', state, reason);
   }
 }
-

@@ -253,7 +253,8 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
         connected: () => {
           if (this.#pubs.get(slot) === created) this.#attempts.delete(slot);
         },
-        lost: (state) => this.#lost(created, state === 'disconnected' ? 'stayed disconnected' : state === 'failed' ? 'failed' : 'was closed'),
+        lost: (state) =>
+          this.#lost(created, state === 'disconnected' ? 'stayed disconnected' : state === 'failed' ? 'failed' : 'was closed'),
       });
       this.#pubs.set(slot, pub);
       await pc.setLocalDescription(await pc.createOffer());
@@ -311,10 +312,13 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
     if (this.#closed || !this.#local.has(slot) || this.#retryTimers.has(slot)) return;
     const attempt = this.#attempts.get(slot) ?? 0;
     this.#attempts.set(slot, attempt + 1);
-    const timer = setTimeout(() => {
-      this.#retryTimers.delete(slot);
-      this.#schedule(slot);
-    }, retryDelay(attempt, this.#recovery));
+    const timer = setTimeout(
+      () => {
+        this.#retryTimers.delete(slot);
+        this.#schedule(slot);
+      },
+      retryDelay(attempt, this.#recovery),
+    );
     this.#retryTimers.set(slot, timer);
   }
 

@@ -139,7 +139,8 @@ export function uploadFile(room: FileRoomRef, file: Blob & { name?: string }, op
         onProgress?.({ loaded: file.size, total: file.size });
         resolve(parsed.data);
       });
-    xhr.onerror = () => settle(() => reject(new ClientError('disconnected', 'the upload failed: the server could not be reached or closed the connection')));
+    xhr.onerror = () =>
+      settle(() => reject(new ClientError('disconnected', 'the upload failed: the server could not be reached or closed the connection')));
     xhr.ontimeout = () => settle(() => reject(new ClientError('timeout', 'the upload timed out')));
     xhr.onabort = () => settle(() => reject(new ClientError('aborted', 'the upload was cancelled')));
     signal?.addEventListener('abort', onAbort, { once: true });

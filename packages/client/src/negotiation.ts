@@ -27,8 +27,7 @@ export interface NegotiationState {
  */
 export function isOfferCollision(type: RTCSdpType, state: NegotiationState): boolean {
   if (type !== 'offer') return false;
-  const readyForOffer =
-    !state.makingOffer && (state.signalingState === 'stable' || state.settingRemoteAnswerPending);
+  const readyForOffer = !state.makingOffer && (state.signalingState === 'stable' || state.settingRemoteAnswerPending);
   return !readyForOffer;
 }
 
@@ -39,11 +38,7 @@ export function isOfferCollision(type: RTCSdpType, state: NegotiationState): boo
  * - `apply`: no collision.
  * @internal
  */
-export function decideOnDescription(
-  type: RTCSdpType,
-  polite: boolean,
-  state: NegotiationState,
-): 'ignore' | 'rollback-and-apply' | 'apply' {
+export function decideOnDescription(type: RTCSdpType, polite: boolean, state: NegotiationState): 'ignore' | 'rollback-and-apply' | 'apply' {
   if (!isOfferCollision(type, state)) return 'apply';
   return polite ? 'rollback-and-apply' : 'ignore';
 }

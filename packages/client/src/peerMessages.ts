@@ -34,9 +34,7 @@ export const peerMediaStateSchema = z.object({
 }) satisfies z.ZodType<PeerMediaState>;
 
 /** @internal */
-export const peerMessageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('state'), state: peerMediaStateSchema }),
-]);
+export const peerMessageSchema = z.discriminatedUnion('t', [z.object({ t: z.literal('state'), state: peerMediaStateSchema })]);
 /** @internal */
 export type PeerMessage = z.infer<typeof peerMessageSchema>;
 

@@ -46,7 +46,10 @@ export function retryDelay(attempt: number, options: Required<SfuRecoveryOptions
  * @internal
  */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof ParleyError && (err.code === 'FORBIDDEN' || err.code === 'UNSUPPORTED' || err.code === 'BAD_SDP' || err.code === 'INVALID_PAYLOAD');
+  return (
+    err instanceof ParleyError &&
+    (err.code === 'FORBIDDEN' || err.code === 'UNSUPPORTED' || err.code === 'BAD_SDP' || err.code === 'INVALID_PAYLOAD')
+  );
 }
 
 /** @internal */

@@ -115,7 +115,11 @@ export interface PublishStats {
  * summarizeStats. `rids` orders the layers (unknown rids go last, in report order).
  * @internal
  */
-export function summarizePublishStats(slot: PublishStats['slot'], stats: Iterable<Record<string, unknown>>, rids: readonly string[] = []): PublishStats {
+export function summarizePublishStats(
+  slot: PublishStats['slot'],
+  stats: Iterable<Record<string, unknown>>,
+  rids: readonly string[] = [],
+): PublishStats {
   const all = [...stats];
   const byId = new Map(all.map((s) => [str(s, 'id') ?? '', s]));
   const layers: PublishLayerStats[] = [];

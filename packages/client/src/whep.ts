@@ -67,7 +67,11 @@ export async function errorFrom(res: Response): Promise<WhipWhepError> {
     const body: unknown = JSON.parse(text);
     if (typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object' && body.error !== null) {
       const e = body.error as { code?: unknown; message?: unknown };
-      return new WhipWhepError(res.status, typeof e.code === 'string' ? e.code : undefined, typeof e.message === 'string' ? e.message : text);
+      return new WhipWhepError(
+        res.status,
+        typeof e.code === 'string' ? e.code : undefined,
+        typeof e.message === 'string' ? e.message : text,
+      );
     }
   } catch {
     // not JSON
@@ -79,12 +83,20 @@ export async function errorFrom(res: Response): Promise<WhipWhepError> {
  * POSTs an offer and returns the answer and the session URL (shared by WHIP and WHEP).
  * @internal
  */
-export async function exchangeSdp(endpoint: string, offer: string, doFetch: typeof fetch): Promise<{ answer: string; resource: string; iceServers: RTCIceServer[] }> {
+export async function exchangeSdp(
+  endpoint: string,
+  offer: string,
+  doFetch: typeof fetch,
+): Promise<{ answer: string; resource: string; iceServers: RTCIceServer[] }> {
   const res = await doFetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: offer });
   if (res.status !== 201) throw await errorFrom(res);
   const location = res.headers.get('location');
   if (!location) throw new WhipWhepError(res.status, undefined, 'the server sent no Location header');
-  return { answer: await res.text(), resource: new URL(location, new URL(endpoint, globalThis.location?.href)).toString(), iceServers: parseIceLinks(res.headers.get('link')) };
+  return {
+    answer: await res.text(),
+    resource: new URL(location, new URL(endpoint, globalThis.location?.href)).toString(),
+    iceServers: parseIceLinks(res.headers.get('link')),
+  };
 }
 
 /**

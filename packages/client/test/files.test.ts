@@ -39,7 +39,10 @@ class FakeXhr {
   }
 }
 
-function run(respond: (x: FakeXhr) => void, options: { signal?: AbortSignal; onProgress?: (p: { loaded: number; total: number }) => void } = {}) {
+function run(
+  respond: (x: FakeXhr) => void,
+  options: { signal?: AbortSignal; onProgress?: (p: { loaded: number; total: number }) => void } = {},
+) {
   let xhr: FakeXhr | undefined;
   const file = Object.assign(new Blob(['hello'], { type: 'text/plain' }), { name: 'hi.txt' });
   const promise = uploadFile(room, file, {
@@ -84,7 +87,10 @@ describe('files', () => {
       x.responseText = JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'big', details: { maxBytes: 10 } } });
       x.onload?.();
     });
-    await assert.rejects(tooLarge.promise, (err: unknown) => err instanceof ParleyError && err.code === 'PAYLOAD_TOO_LARGE' && err.details?.['maxBytes'] === 10);
+    await assert.rejects(
+      tooLarge.promise,
+      (err: unknown) => err instanceof ParleyError && err.code === 'PAYLOAD_TOO_LARGE' && err.details?.['maxBytes'] === 10,
+    );
     const bad = run((x) => {
       x.status = 201;
       x.responseText = JSON.stringify({ file: { ...fileInfo, sha256: 'nope' }, entry });
@@ -105,11 +111,17 @@ describe('files', () => {
     const abort = new AbortController();
     const { promise } = run(() => abort.abort(), { signal: abort.signal });
     await assert.rejects(promise, (err: unknown) => err instanceof ClientError && err.reason === 'aborted');
-    await assert.rejects(uploadFile(room, new Blob(['x']), { name: 'x', signal: abort.signal }), (err: unknown) => err instanceof ClientError && err.reason === 'aborted');
+    await assert.rejects(
+      uploadFile(room, new Blob(['x']), { name: 'x', signal: abort.signal }),
+      (err: unknown) => err instanceof ClientError && err.reason === 'aborted',
+    );
   });
 
   it('needs a joined room; builds download links with ?session=', async () => {
-    await assert.rejects(uploadFile({ ...room, session: undefined }, new Blob(['x']), { name: 'x' }), (err: unknown) => err instanceof ClientError && err.reason === 'disconnected');
+    await assert.rejects(
+      uploadFile({ ...room, session: undefined }, new Blob(['x']), { name: 'x' }),
+      (err: unknown) => err instanceof ClientError && err.reason === 'disconnected',
+    );
     assert.equal(fileUrl(room, SHA), `http://h:1/api/rooms/a%20b/files/${SHA}?session=peer1.k3y`);
     assert.throws(() => fileUrl({ ...room, serverUrl: undefined }, SHA), ClientError);
   });

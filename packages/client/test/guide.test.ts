@@ -25,7 +25,9 @@ describe(`${GUIDE} and ${EXAMPLE}`, () => {
   const blocks = fileBlocks(readFileSync(join(root, GUIDE), 'utf8'));
 
   it('shows each file of the example in a code block that names it', () => {
-    const files = readdirSync(join(root, EXAMPLE)).filter((f) => f !== 'README.md' && f !== 'node_modules' && f !== 'dist' && !f.startsWith('.'));
+    const files = readdirSync(join(root, EXAMPLE)).filter(
+      (f) => f !== 'README.md' && f !== 'node_modules' && f !== 'dist' && !f.startsWith('.'),
+    );
     assert.ok(files.includes('main.js') && files.includes('index.html'), files.join(', '));
     const shown = new Set(blocks.map(([file]) => file));
     assert.deepEqual(

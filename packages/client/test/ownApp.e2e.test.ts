@@ -40,7 +40,7 @@ async function freshBrowserBundle(): Promise<void> {
   const file = join(clientDir, 'dist/browser/parley-client.js');
   const sources = Math.max(newest(join(clientDir, 'src')), newest(join(repoRoot, 'packages/protocol/src')));
   if (existsSync(file) && statSync(file).mtimeMs >= sources) return;
-  const { bundle } = (await import(join(clientDir, 'scripts/bundle.mjs'))) as { bundle(): Promise<number> };
+  const { bundle } = (await import(join(clientDir, 'scripts/bundle.mjs'))) as { bundle: () => Promise<number> };
   await bundle();
 }
 
@@ -128,12 +128,16 @@ describe('your own app: examples/minimal against a running server', { skip: chro
     try {
       await page.locator('#join').click();
       await page.locator('#status', { hasText: /^connected$/ }).waitFor({ timeout: 15_000 });
-      await page.waitForFunction(() => [...document.querySelectorAll('#remote video')].some((v) => (v as HTMLVideoElement).videoWidth > 0), null, {
-        timeout: 30_000,
-      });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('#remote video')].some((v) => (v as HTMLVideoElement).videoWidth > 0),
+        null,
+        {
+          timeout: 30_000,
+        },
+      );
       // Playing, not just a first frame: count frames presented for display. (A string, because
       // tsx would add helpers the page does not have to a function's inner named functions.)
-      const shown = (await page.evaluate(`new Promise((resolve) => {
+      const shown = await page.evaluate<{ frames: number; width: number }>(`new Promise((resolve) => {
         const video = [...document.querySelectorAll('#remote video')].find((v) => v.videoWidth > 0);
         let frames = 0;
         const timer = setTimeout(() => resolve({ frames, width: video.videoWidth }), 10000);
@@ -142,7 +146,7 @@ describe('your own app: examples/minimal against a running server', { skip: chro
           clearTimeout(timer);
           resolve({ frames, width: video.videoWidth });
         });
-      })`)) as { frames: number; width: number };
+      })`);
       assert.ok(shown.frames >= 30, `the bot's video played ${shown.frames} frames in 10 s`);
       assert.equal(shown.width, 320, 'the bot sends 320x240');
       await botReceives(bot, [name], { frames: 20, timeoutMs: 20_000 });
@@ -170,7 +174,10 @@ describe('your own app: examples/minimal against a running server', { skip: chro
 
   it('Vite bundled the installed package (dist, not the workspace sources)', () => {
     const client = viteModules.filter((id) => id.includes('@parley-rtc/client'));
-    assert.ok(client.some((id) => id.includes(join('node_modules', '@parley-rtc', 'client', 'dist'))), client.join('\n'));
+    assert.ok(
+      client.some((id) => id.includes(join('node_modules', '@parley-rtc', 'client', 'dist'))),
+      client.join('\n'),
+    );
     assert.ok(!viteModules.some((id) => id.includes(repoRoot) || /@parley-rtc\/[a-z]+\/src\//.test(id)), viteModules.join('\n'));
   });
 
@@ -192,8 +199,19 @@ describe('your own app: examples/minimal against a running server', { skip: chro
   });
 
   it('an app that imports a helper bundles neither socket.io nor zod (tree-shaking)', async () => {
-    writeFileSync(join(project, 'shake.js'), "import { formatBytes, LocalMedia, rateQuality } from '@parley-rtc/client';\nconsole.log(formatBytes, LocalMedia, rateQuality);\n");
-    const out = await esbuild({ entryPoints: [join(project, 'shake.js')], absWorkingDir: project, bundle: true, format: 'esm', platform: 'browser', minify: true, write: false });
+    writeFileSync(
+      join(project, 'shake.js'),
+      "import { formatBytes, LocalMedia, rateQuality } from '@parley-rtc/client';\nconsole.log(formatBytes, LocalMedia, rateQuality);\n",
+    );
+    const out = await esbuild({
+      entryPoints: [join(project, 'shake.js')],
+      absWorkingDir: project,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      minify: true,
+      write: false,
+    });
     const code = out.outputFiles[0]!.text;
     assert.ok(code.length < 10_000, `${code.length} bytes`);
     assert.doesNotMatch(code, /engine\.io|socket\.io|ZodError/);

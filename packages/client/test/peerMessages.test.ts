@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { MAX_PEER_MESSAGE_BYTES, parsePeerMessage } from '../src/peerMessages.ts';
 
 describe('peer data-channel messages', () => {
@@ -19,7 +20,7 @@ describe('peer data-channel messages', () => {
       42,
       JSON.stringify({ t: 'state', state: { ...state, cameraStream: 'x'.repeat(MAX_PEER_MESSAGE_BYTES) } }),
     ]) {
-      assert.equal(parsePeerMessage(bad), undefined, String(bad).slice(0, 40));
+      assert.equal(parsePeerMessage(bad), undefined, typeof bad === 'string' ? bad.slice(0, 40) : inspect(bad));
     }
   });
 });

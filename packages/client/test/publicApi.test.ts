@@ -69,9 +69,15 @@ function publicExports(): ApiExport[] {
     if (symbol.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias)) {
       const type = checker.getDeclaredTypeOfSymbol(symbol);
       if (type.isUnion() && type.types.every((t) => t.isStringLiteral())) {
-        return item(type.types.map((t) => (t as ts.StringLiteralType).value));
+        return item(type.types.map((t) => t.value));
       }
-      if (!type.isUnion() && type.flags & ts.TypeFlags.Object) return item(checker.getPropertiesOfType(type).filter(isPublic).map((p) => p.name));
+      if (!type.isUnion() && type.flags & ts.TypeFlags.Object)
+        return item(
+          checker
+            .getPropertiesOfType(type)
+            .filter(isPublic)
+            .map((p) => p.name),
+        );
     }
     return item([]);
   });
@@ -107,7 +113,10 @@ function mentions(text: string, name: string): boolean {
 function rowName(line: string, owner: string): string | undefined {
   const cell = /^\|\s*`([^`]+)`/.exec(line)?.[1];
   if (cell === undefined || cell.startsWith('new ')) return undefined;
-  const bare = cell.replace(/^static /, '').replace(new RegExp(`^${escape(owner)}\\.`), '').replace(/^'/, '');
+  const bare = cell
+    .replace(/^static /, '')
+    .replace(new RegExp(`^${escape(owner)}\\.`), '')
+    .replace(/^'/, '');
   return /^[\w$-]+/.exec(bare)?.[0];
 }
 
@@ -117,8 +126,10 @@ describe(`the public API and ${DOCS}`, () => {
 
   it('reads a plausible export list', () => {
     const names = api.map((e) => e.name);
-    for (const name of ['Room', 'LocalMedia', 'ClientError', 'ParleyError', 'RoomEvents', 'uploadFile']) assert.ok(names.includes(name), name);
-    for (const name of ['SignalClient', 'PeerLink', 'SfuTransport', 'summarizeStats']) assert.ok(!names.includes(name), `${name} is internal`);
+    for (const name of ['Room', 'LocalMedia', 'ClientError', 'ParleyError', 'RoomEvents', 'uploadFile'])
+      assert.ok(names.includes(name), name);
+    for (const name of ['SignalClient', 'PeerLink', 'SfuTransport', 'summarizeStats'])
+      assert.ok(!names.includes(name), `${name} is internal`);
     const room = api.find((e) => e.name === 'Room');
     assert.ok(room?.required.includes('connect') && !room.required.includes('on'), JSON.stringify(room?.required));
   });
@@ -130,7 +141,11 @@ describe(`the public API and ${DOCS}`, () => {
 
   it('documents nothing that is not exported', () => {
     const names = new Set(api.map((e) => e.name));
-    assert.deepEqual([...sections.keys()].filter((name) => !names.has(name)), [], `sections in ${DOCS} for names index.ts does not export`);
+    assert.deepEqual(
+      [...sections.keys()].filter((name) => !names.has(name)),
+      [],
+      `sections in ${DOCS} for names index.ts does not export`,
+    );
   });
 
   it("mentions every public member, property and union value in its export's section", () => {

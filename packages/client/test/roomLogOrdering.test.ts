@@ -24,8 +24,14 @@ describe('RoomLog', () => {
 
   it('drops duplicates and reports only the new entries', () => {
     const log = new RoomLog();
-    assert.deepEqual(log.add([chat(1), chat(2)]).map((e) => e.seq), [1, 2]);
-    assert.deepEqual(log.add([chat(2), chat(3), chat(3)]).map((e) => e.seq), [3]);
+    assert.deepEqual(
+      log.add([chat(1), chat(2)]).map((e) => e.seq),
+      [1, 2],
+    );
+    assert.deepEqual(
+      log.add([chat(2), chat(3), chat(3)]).map((e) => e.seq),
+      [3],
+    );
     assert.deepEqual(seqs(log), [1, 2, 3]);
   });
 
@@ -34,7 +40,10 @@ describe('RoomLog', () => {
     // A live chat_message (seq 7) overtakes the join ack that also carries it.
     log.add([chat(7)]);
     const fresh = log.applyJoin({ entries: [chat(5), chat(6), chat(7)], lastSeq: 7, truncated: false });
-    assert.deepEqual(fresh.map((e) => e.seq), [5, 6]);
+    assert.deepEqual(
+      fresh.map((e) => e.seq),
+      [5, 6],
+    );
     assert.deepEqual(seqs(log), [5, 6, 7]);
     assert.equal(log.lastSeq, 7);
     assert.equal(log.truncated, false);

@@ -68,7 +68,10 @@ describe('Room against a real server (signaling only)', () => {
     const joinedAtA = new Promise<string>((resolve) => a.once('peerJoined', (p) => resolve(p.name)));
     await b.connect(server.app.url, { room: 'sdk-basic', name: 'Bob' });
     assert.equal(await joinedAtA, 'Bob');
-    assert.deepEqual(b.peers.map((p) => p.name), ['Alice']);
+    assert.deepEqual(
+      b.peers.map((p) => p.name),
+      ['Alice'],
+    );
     assert.equal(a.peers.length, 1);
 
     const chatAtA: ChatEntry[] = [];
@@ -132,7 +135,10 @@ describe('Room against a real server (signaling only)', () => {
     assert.equal(a.self?.id, oldId, 'a resumed session keeps its peer id');
     await waitFor(() => chats.length === 2, 5000, 'the missed entries');
     assert.deepEqual(chats, ['while away 1', 'while away 2']);
-    assert.deepEqual(a.log.entries.map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      a.log.entries.map((e) => e.seq),
+      [1, 2, 3],
+    );
     assert.equal(b.peers.length, 1);
     assert.equal(a.peers.length, 1);
     assert.deepEqual(leftAtB, [], 'B never saw A leave');
@@ -140,10 +146,16 @@ describe('Room against a real server (signaling only)', () => {
 
   it('reports refusals as ParleyError and misuse as ClientError; close() is idempotent', async () => {
     const a = newRoom();
-    await assert.rejects(a.connect(server.app.url, { room: '../bad', name: 'x' }), (err: unknown) => err instanceof ParleyError && err.code === 'INVALID_PAYLOAD');
+    await assert.rejects(
+      a.connect(server.app.url, { room: '../bad', name: 'x' }),
+      (err: unknown) => err instanceof ParleyError && err.code === 'INVALID_PAYLOAD',
+    );
     assert.equal(a.state, 'disconnected');
     await a.connect(server.app.url, { room: 'sdk-errors', name: 'A' });
-    await assert.rejects(a.connect(server.app.url, { room: 'sdk-errors', name: 'A' }), (err: unknown) => err instanceof ClientError && err.reason === 'invalid-state');
+    await assert.rejects(
+      a.connect(server.app.url, { room: 'sdk-errors', name: 'A' }),
+      (err: unknown) => err instanceof ClientError && err.reason === 'invalid-state',
+    );
     const before = created.filter((pc) => !pc.closed).length;
     a.close();
     a.close();

@@ -87,7 +87,11 @@ function setup(options: Partial<SfuPublisherOptions> = {}) {
     assert.ok(call, 'a publish request was sent');
     n++;
     const kind = call.source === 'microphone' ? 'audio' : 'video';
-    call.resolve({ peerId: `srv${n}`, answer: 'v=0 answer', producers: [{ id: `prod${n}`, peer: 'me', kind, source: call.source, layers: 1 }] });
+    call.resolve({
+      peerId: `srv${n}`,
+      answer: 'v=0 answer',
+      producers: [{ id: `prod${n}`, peer: 'me', kind, source: call.source, layers: 1 }],
+    });
   };
   return { publisher, pcs, publishes, closes, errors, answer };
 }

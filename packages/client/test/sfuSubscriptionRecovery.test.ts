@@ -115,7 +115,12 @@ function setup() {
     call.resolve({
       peerId: `sub${n}`,
       answer: 'v=0 answer',
-      consumers: call.producerIds.map((producerId, i) => ({ id: `c${n}-${i}`, producerId, kind: producerId.startsWith('a') ? 'audio' : 'video', mid: String(i) })),
+      consumers: call.producerIds.map((producerId, i) => ({
+        id: `c${n}-${i}`,
+        producerId,
+        kind: producerId.startsWith('a') ? 'audio' : 'video',
+        mid: String(i),
+      })),
     });
   };
   return { transport, pcs, subscribes, closes, errors, added, removed, answer };

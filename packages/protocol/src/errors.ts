@@ -36,15 +36,14 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** Code → default message (the catalogue without statuses). */
-export const ERROR_CODES = Object.fromEntries(
-  Object.entries(ERROR_CATALOGUE).map(([code, entry]) => [code, entry.message]),
-) as { readonly [C in ErrorCode]: (typeof ERROR_CATALOGUE)[C]['message'] };
+export const ERROR_CODES = Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([code, entry]) => [code, entry.message])) as {
+  readonly [C in ErrorCode]: (typeof ERROR_CATALOGUE)[C]['message'];
+};
 
 /** The HTTP status an error code is answered with on HTTP routes. */
 export function httpStatusOf(code: ErrorCode): number {
   return ERROR_CATALOGUE[code].status;
 }
-
 
 export const errorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
@@ -83,8 +82,5 @@ export class ParleyError extends Error {
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
 
 export function ackSchema<T extends z.ZodType>(data: T) {
-  return z.discriminatedUnion('ok', [
-    z.object({ ok: z.literal(true), data }),
-    z.object({ ok: z.literal(false), error: wireErrorSchema }),
-  ]);
+  return z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), data }), z.object({ ok: z.literal(false), error: wireErrorSchema })]);
 }

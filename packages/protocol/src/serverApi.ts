@@ -104,11 +104,21 @@ export const mintTokenRequestSchema = z.object({
   identity: z.string().min(1).max(128),
   name: displayNameSchema.optional(),
   grants: grantsInputSchema.optional(),
-  ttlSec: z.number().int().min(60).max(30 * 86_400).optional(),
+  ttlSec: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .optional(),
 });
 export type MintTokenRequest = z.infer<typeof mintTokenRequestSchema>;
 export const mintTokenResponseSchema = z.object({ token: z.string(), expiresAt: z.number() });
 
 export const okResponseSchema = z.object({ ok: z.literal(true) });
 export const apiErrorResponseSchema = z.object({ error: wireErrorSchema });
-export const deleteRoomResponseSchema = z.object({ room: z.string(), deleted: z.literal(true), entries: z.number().int(), filesDeleted: z.number().int() });
+export const deleteRoomResponseSchema = z.object({
+  room: z.string(),
+  deleted: z.literal(true),
+  entries: z.number().int(),
+  filesDeleted: z.number().int(),
+});

@@ -61,8 +61,7 @@ export interface ServerClient {
 /** A client for the server API (docs/server-api.md). */
 export function createServerClient(options: ServerClientOptions): ServerClient {
   const base = options.url.replace(/\/+$/, '') + API_PREFIX;
-  const authorization =
-    'bearer' in options ? `Bearer ${options.bearer}` : `Basic ${btoa(`${options.apiKey}:${options.apiSecret}`)}`;
+  const authorization = 'bearer' in options ? `Bearer ${options.bearer}` : `Basic ${btoa(`${options.apiKey}:${options.apiSecret}`)}`;
   const doFetch = options.fetch ?? fetch;
   const enc = encodeURIComponent;
 

@@ -66,10 +66,7 @@ export class WebhookVerificationError extends Error {
 const encoder = new TextEncoder();
 
 async function hmacKey(secret: string) {
-  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-    'verify',
-  ]);
+  return globalThis.crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
 function toHex(bytes: ArrayBuffer): string {

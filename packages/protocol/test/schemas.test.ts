@@ -46,7 +46,10 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   },
   answer: {
     valid: [{ to: 'abc', description: { type: 'answer', sdp: 'v=0' } }],
-    invalid: [{ to: 'abc', description: { type: 'offer' } }, { to: 5, description: { type: 'answer' } }],
+    invalid: [
+      { to: 'abc', description: { type: 'offer' } },
+      { to: 5, description: { type: 'answer' } },
+    ],
   },
   candidate: {
     valid: [
@@ -60,8 +63,17 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     invalid: [{ text: '' }, { text: '   ' }, { text: 'x'.repeat(4001) }, { text: 5 }],
   },
   room_event: {
-    valid: [{ type: 'cursor.move', body: { x: 1, y: 2 } }, { type: 'a', body: null }, { type: 'list', body: [1, 'two'] }],
-    invalid: [{ type: '', body: 1 }, { type: 'has space', body: 1 }, { type: 'a', body: () => 1 }, { type: 'a', body: Number.NaN }],
+    valid: [
+      { type: 'cursor.move', body: { x: 1, y: 2 } },
+      { type: 'a', body: null },
+      { type: 'list', body: [1, 'two'] },
+    ],
+    invalid: [
+      { type: '', body: 1 },
+      { type: 'has space', body: 1 },
+      { type: 'a', body: () => 1 },
+      { type: 'a', body: Number.NaN },
+    ],
   },
   history: {
     valid: [{}, { before: 10 }, { before: 10, limit: 500 }],
@@ -69,27 +81,56 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
   },
   room_control: {
     valid: [{ action: 'lock' }, { action: 'set_password', password: 'pw' }, { action: 'set_max_participants', max: 3 }],
-    invalid: [{ action: 'explode' }, { action: 'set_password' }, { action: 'set_password', password: '' }, { action: 'set_max_participants', max: 0 }],
+    invalid: [
+      { action: 'explode' },
+      { action: 'set_password' },
+      { action: 'set_password', password: '' },
+      { action: 'set_max_participants', max: 0 },
+    ],
   },
   kick: { valid: [{ peer: 'p1' }, { peer: 'p1', reason: 'spam' }], invalid: [{}, { peer: '' }, { peer: 'p', reason: 'x'.repeat(201) }] },
   mute: { valid: [{ peer: 'p1', kind: 'audio' }], invalid: [{ peer: 'p1' }, { peer: 'p1', kind: 'data' }] },
   sfu_publish: { valid: [{ sdp: 'v=0' }], invalid: [{}, { sdp: '' }, { sdp: 'x'.repeat(64 * 1024 + 1) }] },
   sfu_subscribe: {
     valid: [{ sdp: 'v=0', producerIds: ['p-1'] }],
-    invalid: [{ sdp: 'v=0', producerIds: [] }, { sdp: 'v=0', producerIds: ['a b'] }, { sdp: 'v=0', producerIds: Array(17).fill('p') }, { sdp: 'v=0', producerIds: 'p-1' }],
+    invalid: [
+      { sdp: 'v=0', producerIds: [] },
+      { sdp: 'v=0', producerIds: ['a b'] },
+      { sdp: 'v=0', producerIds: Array(17).fill('p') },
+      { sdp: 'v=0', producerIds: 'p-1' },
+    ],
   },
   sfu_close: { valid: [{ peerId: 'sub-1' }], invalid: [{}, { peerId: '' }, { peerId: '../x' }] },
   media_state: {
     valid: [{ audio: true, video: false, screen: false }],
-    invalid: [{ audio: true, video: false }, { audio: 'yes', video: false, screen: false }],
+    invalid: [
+      { audio: true, video: false },
+      { audio: 'yes', video: false, screen: false },
+    ],
   },
   sfu_video_size: {
-    valid: [{ consumerIds: ['c-1'], width: 640, height: 360 }, { consumerIds: ['c-1'], width: 0, height: 0 }],
-    invalid: [{ consumerIds: [], width: 1, height: 1 }, { consumerIds: ['c-1'], width: -1, height: 1 }, { consumerIds: ['c-1'], width: 1.5, height: 1 }, { consumerIds: ['c-1'] }],
+    valid: [
+      { consumerIds: ['c-1'], width: 640, height: 360 },
+      { consumerIds: ['c-1'], width: 0, height: 0 },
+    ],
+    invalid: [
+      { consumerIds: [], width: 1, height: 1 },
+      { consumerIds: ['c-1'], width: -1, height: 1 },
+      { consumerIds: ['c-1'], width: 1.5, height: 1 },
+      { consumerIds: ['c-1'] },
+    ],
   },
   sfu_pause: {
-    valid: [{ consumerIds: ['c-1'], paused: true }, { consumerIds: ['c-1', 'c-2'], paused: false }],
-    invalid: [{ consumerIds: [], paused: true }, { consumerIds: ['c-1'] }, { consumerIds: ['../x'], paused: true }, { consumerIds: ['c-1'], paused: 'yes' }],
+    valid: [
+      { consumerIds: ['c-1'], paused: true },
+      { consumerIds: ['c-1', 'c-2'], paused: false },
+    ],
+    invalid: [
+      { consumerIds: [], paused: true },
+      { consumerIds: ['c-1'] },
+      { consumerIds: ['../x'], paused: true },
+      { consumerIds: ['c-1'], paused: 'yes' },
+    ],
   },
 };
 
@@ -132,7 +173,17 @@ describe('server payload schemas', () => {
     const schema = ackSchema(joinResultSchema);
     const good = {
       ok: true,
-      data: { self: { id: 'a', name: 'A' }, peers: [], iceServers: [{ urls: 'turn:x' }], lastSeq: 0, entries: [], truncated: false, resumeKey: 'k', session: 'a.s', resumed: false },
+      data: {
+        self: { id: 'a', name: 'A' },
+        peers: [],
+        iceServers: [{ urls: 'turn:x' }],
+        lastSeq: 0,
+        entries: [],
+        truncated: false,
+        resumeKey: 'k',
+        session: 'a.s',
+        resumed: false,
+      },
     };
     assert.equal(schema.safeParse(good).success, true);
     assert.equal(schema.safeParse({ ok: false, error: { code: 'ROOM_FULL', message: 'full' } }).success, true);

@@ -64,7 +64,8 @@ const NATIVE_DIRECTION = { send: 'SendOnly', recv: 'RecvOnly', sendrecv: 'SendRe
  * extensions, simulcast rids, and the SSRC this side sends with (for sending directions).
  */
 export function mediaDescription(opts: AddTrackOptions, ssrc: number): InstanceType<typeof Video> | InstanceType<typeof Audio> {
-  const desc = opts.kind === 'video' ? new Video(opts.mid, NATIVE_DIRECTION[opts.direction]) : new Audio(opts.mid, NATIVE_DIRECTION[opts.direction]);
+  const desc =
+    opts.kind === 'video' ? new Video(opts.mid, NATIVE_DIRECTION[opts.direction]) : new Audio(opts.mid, NATIVE_DIRECTION[opts.direction]);
   const c = opts.codec;
   if (c?.name === 'vp8' && desc instanceof Video) desc.addVP8Codec(opts.payloadType);
   else if (c?.name === 'h264' && desc instanceof Video) {

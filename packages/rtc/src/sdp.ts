@@ -75,7 +75,9 @@ export function parseSdp(sdp: string, opts: ParseSdpOptions = {}): ParsedSdp {
   let sessionDirection: SdpDirection = 'sendrecv';
   let sessionHasFingerprint = false;
   let sessionHasUfrag = false;
-  const media: Array<SdpMedia & { hasFingerprint: boolean; hasUfrag: boolean; explicitDirection: boolean; rids: string[]; simulcast: string[] | undefined }> = [];
+  const media: Array<
+    SdpMedia & { hasFingerprint: boolean; hasUfrag: boolean; explicitDirection: boolean; rids: string[]; simulcast: string[] | undefined }
+  > = [];
   for (const line of lines) {
     if (!/^[a-z]=/.test(line)) throw bad(`malformed SDP line: ${line.slice(0, 40)}`);
     if (line.length > 4096) throw bad('SDP line too long');

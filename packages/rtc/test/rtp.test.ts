@@ -11,8 +11,15 @@ import { parseSdp, matchCodec } from '../src/sdp.ts';
 test('RTP round-trips header fields, CSRCs, extension and padding', () => {
   const payload = Buffer.from([1, 2, 3, 4, 5]);
   const buf = writeRtp({
-    marker: true, payloadType: 96, sequenceNumber: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef,
-    csrcs: [1, 2], extension: { profile: 0xbede, data: Buffer.from([0x10, 0xaa, 0, 0]) }, payload, padding: 3,
+    marker: true,
+    payloadType: 96,
+    sequenceNumber: 65535,
+    timestamp: 0xfffffff0,
+    ssrc: 0xdeadbeef,
+    csrcs: [1, 2],
+    extension: { profile: 0xbede, data: Buffer.from([0x10, 0xaa, 0, 0]) },
+    payload,
+    padding: 3,
   });
   const p = parseRtp(buf);
   assert.equal(p.marker, true);
@@ -48,7 +55,14 @@ test('malformed RTP is rejected with RtpParseError', () => {
 });
 
 test('rewriteRtp strips extensions and sets SSRC/PT; RtpRewriter keeps sequence continuous across inputs', () => {
-  const src = writeRtp({ payloadType: 100, sequenceNumber: 10, timestamp: 1000, ssrc: 5, extension: { profile: 0xbede, data: Buffer.alloc(4) }, payload: Buffer.from([9]) });
+  const src = writeRtp({
+    payloadType: 100,
+    sequenceNumber: 10,
+    timestamp: 1000,
+    ssrc: 5,
+    extension: { profile: 0xbede, data: Buffer.alloc(4) },
+    payload: Buffer.from([9]),
+  });
   const out = parseRtp(rewriteRtp(src, { ssrc: 7, payloadType: 96 })!);
   assert.equal(out.ssrc, 7);
   assert.equal(out.payloadType, 96);
@@ -57,7 +71,8 @@ test('rewriteRtp strips extensions and sets SSRC/PT; RtpRewriter keeps sequence 
   assert.equal(rewriteRtp(Buffer.alloc(3), { ssrc: 1, payloadType: 1 }), undefined);
 
   const rw = new RtpRewriter(42, 96, 3000);
-  const pkt = (seq: number, ts: number) => writeRtp({ payloadType: 100, sequenceNumber: seq, timestamp: ts, ssrc: 1, payload: Buffer.from([0]) });
+  const pkt = (seq: number, ts: number) =>
+    writeRtp({ payloadType: 100, sequenceNumber: seq, timestamp: ts, ssrc: 1, payload: Buffer.from([0]) });
   const a = parseRtp(rw.rewrite(pkt(100, 5000))!);
   const b = parseRtp(rw.rewrite(pkt(101, 8000))!);
   rw.switchInput();
@@ -72,7 +87,10 @@ test('rewriteRtp strips extensions and sets SSRC/PT; RtpRewriter keeps sequence 
 
 test('RTCP SR, RR, PLI and NACK round-trip in a compound packet', () => {
   const sr = writeSenderReport({ ssrc: 1, ntpSec: 2, ntpFrac: 3, rtpTimestamp: 4, packetCount: 5, octetCount: 6 });
-  const rr = writeReceiverReport({ ssrc: 9, reports: [{ ssrc: 1, fractionLost: 12, packetsLost: -3, highestSeq: 70000, jitter: 8, lastSr: 9, delaySinceLastSr: 10 }] });
+  const rr = writeReceiverReport({
+    ssrc: 9,
+    reports: [{ ssrc: 1, fractionLost: 12, packetsLost: -3, highestSeq: 70000, jitter: 8, lastSr: 9, delaySinceLastSr: 10 }],
+  });
   const nack = writeNack(9, 1, [100, 101, 116, 200]);
   const compound = Buffer.concat([sr, rr, writePli(9, 1), nack]);
   const parsed = parseRtcp(compound);
@@ -80,11 +98,24 @@ test('RTCP SR, RR, PLI and NACK round-trip in a compound packet', () => {
   assert.deepEqual(parsed[0], { type: 'sr', ssrc: 1, ntpSec: 2, ntpFrac: 3, rtpTimestamp: 4, packetCount: 5, octetCount: 6, reports: [] });
   assert.equal(parsed[1]!.type, 'rr');
   const rrParsed = parsed[1];
-  if (rrParsed?.type === 'rr') assert.deepEqual(rrParsed.reports[0], { ssrc: 1, fractionLost: 12, packetsLost: -3, highestSeq: 70000, jitter: 8, lastSr: 9, delaySinceLastSr: 10 });
+  if (rrParsed?.type === 'rr')
+    assert.deepEqual(rrParsed.reports[0], {
+      ssrc: 1,
+      fractionLost: 12,
+      packetsLost: -3,
+      highestSeq: 70000,
+      jitter: 8,
+      lastSr: 9,
+      delaySinceLastSr: 10,
+    });
   assert.deepEqual(parsed[2], { type: 'pli', senderSsrc: 9, mediaSsrc: 1 });
   assert.equal(parsed[3]!.type, 'nack');
   const nackParsed = parsed[3];
-  if (nackParsed?.type === 'nack') assert.deepEqual(nackParsed.lost.sort((x, y) => x - y), [100, 101, 116, 200]);
+  if (nackParsed?.type === 'nack')
+    assert.deepEqual(
+      nackParsed.lost.sort((x, y) => x - y),
+      [100, 101, 116, 200],
+    );
 });
 
 test('malformed RTCP is rejected', () => {
@@ -111,7 +142,11 @@ test('VP8 packetize → depacketize restores frames; a lost packet drops frames 
   assert.deepEqual(vp8KeyFrameSize(key), { width: 320, height: 240 });
   let seq = 65530;
   const packets = (frame: Buffer, ts: number) =>
-    packetizeVp8(frame, 1000).map((payload, i, all) => parseRtp(writeRtp({ marker: i === all.length - 1, payloadType: 96, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 1, payload })));
+    packetizeVp8(frame, 1000).map((payload, i, all) =>
+      parseRtp(
+        writeRtp({ marker: i === all.length - 1, payloadType: 96, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 1, payload }),
+      ),
+    );
   const d = new Vp8Depacketizer();
   const frames = [...packets(key, 0), ...packets(delta, 3000)].map((p) => d.push(p)).filter((f) => f !== undefined);
   assert.equal(frames.length, 2);
@@ -122,10 +157,25 @@ test('VP8 packetize → depacketize restores frames; a lost packet drops frames 
   lossy.splice(1, 1);
   assert.deepEqual(lossy.map((p) => d.push(p)).filter(Boolean), []);
   assert.equal(d.needKeyFrame, true);
-  assert.deepEqual(packets(delta, 9000).map((p) => d.push(p)).filter(Boolean), []);
-  assert.equal(packets(key, 12000).map((p) => d.push(p)).filter(Boolean).length, 1);
+  assert.deepEqual(
+    packets(delta, 9000)
+      .map((p) => d.push(p))
+      .filter(Boolean),
+    [],
+  );
+  assert.equal(
+    packets(key, 12000)
+      .map((p) => d.push(p))
+      .filter(Boolean).length,
+    1,
+  );
   assert.throws(() => parseVp8Descriptor(Buffer.from([0x80])), RtpParseError);
-  assert.deepEqual(parseVp8Descriptor(Buffer.from([0x90, 0x80, 0x81, 0x23, 0xaa])), { start: true, partitionId: 0, pictureId: 0x123, headerBytes: 4 });
+  assert.deepEqual(parseVp8Descriptor(Buffer.from([0x90, 0x80, 0x81, 0x23, 0xaa])), {
+    start: true,
+    partitionId: 0,
+    pictureId: 0x123,
+    headerBytes: 4,
+  });
 });
 
 test('H.264 key frame detection and retransmit buffer', () => {
@@ -141,11 +191,30 @@ test('H.264 key frame detection and retransmit buffer', () => {
 });
 
 const OFFER = [
-  'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=fingerprint:sha-256 AA:BB', 'a=group:BUNDLE 0 1',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96 102 97', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=recvonly', 'a=ice-ufrag:abcd', 'a=ice-pwd:efghefghefghefghefghef',
-  'a=rtpmap:96 VP8/90000', 'a=rtpmap:102 H264/90000', 'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-  'a=rtpmap:97 H264/90000', 'a=fmtp:97 packetization-mode=0;profile-level-id=42e01f',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:1', 'a=sendrecv', 'a=ice-ufrag:abcd', 'a=ice-pwd:efghefghefghefghefghef', 'a=rtpmap:111 opus/48000/2', '',
+  'v=0',
+  'o=- 1 2 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=fingerprint:sha-256 AA:BB',
+  'a=group:BUNDLE 0 1',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96 102 97',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:0',
+  'a=recvonly',
+  'a=ice-ufrag:abcd',
+  'a=ice-pwd:efghefghefghefghefghef',
+  'a=rtpmap:96 VP8/90000',
+  'a=rtpmap:102 H264/90000',
+  'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+  'a=rtpmap:97 H264/90000',
+  'a=fmtp:97 packetization-mode=0;profile-level-id=42e01f',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'a=mid:1',
+  'a=sendrecv',
+  'a=ice-ufrag:abcd',
+  'a=ice-pwd:efghefghefghefghefghef',
+  'a=rtpmap:111 opus/48000/2',
+  '',
 ].join('\r\n');
 
 test('SDP parsing picks mids, directions and codecs; bad SDP is rejected', () => {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   if (trustWarning) log.warn(trustWarning);
 
   const http = Fastify({
-    loggerInstance: log.child({ module: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ module: 'http' }, { level: 'warn' }),
     trustProxy: trustProxy ?? false,
     // Features are plugins; their start-up (e.g. sweeping stored files) has no deadline.
     pluginTimeout: 0,
@@ -88,9 +88,13 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
   });
-  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst }, limiterStoreFor(config));
+  const httpRate = new RateLimiter(
+    { ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst },
+    limiterStoreFor(config),
+  );
   http.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer')) return;
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer'))
+      return;
     const retryAfterMs = await httpRate.take(req.ip);
     if (retryAfterMs > 0) {
       throw new ParleyError('RATE_LIMITED', `too many requests; retry in ${retryAfterMs} ms`, { retryAfterMs });

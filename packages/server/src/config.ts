@@ -44,7 +44,11 @@ export const configSchema = z.strictObject({
       /** API key → secret pairs; tokens name their key in the JWT `kid` header. */
       apiKeys: z.record(z.string().min(1), z.string().min(16)).default({}),
       /** Lifetime of tokens minted by `parley token` and POST /api/tokens, seconds. */
-      tokenTtlSec: z.number().int().min(60).default(6 * 3600),
+      tokenTtlSec: z
+        .number()
+        .int()
+        .min(60)
+        .default(6 * 3600),
       /**
        * An identity provider's JSON Web Key Set (https://idp.example.com/.well-known/jwks.json):
        * RS256/ES256 tokens are verified against it, with the same claims as Parley's own tokens.
@@ -108,7 +112,11 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       /** Largest Socket.IO frame accepted, in bytes. */
-      maxFrameBytes: z.number().int().min(1024).default(256 * 1024),
+      maxFrameBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(256 * 1024),
       maxPeersPerRoom: z.number().int().min(1).default(50),
       maxRooms: z.number().int().min(1).default(1000),
       /** Entries sent in the join ack to a client that has seen nothing yet. */
@@ -118,7 +126,11 @@ export const configSchema = z.strictObject({
       /** Most entries replayed to a reconnecting client in its join ack; the rest via `history`. */
       maxReplay: z.number().int().min(1).default(10_000),
       /** Largest room_event body, in bytes of JSON. */
-      maxEventBytes: z.number().int().min(16).default(16 * 1024),
+      maxEventBytes: z
+        .number()
+        .int()
+        .min(16)
+        .default(16 * 1024),
       /** Acks not answered within this many ms count as failed (client side default). */
       ackTimeoutMs: z.number().int().min(100).default(10_000),
     })
@@ -138,7 +150,11 @@ export const configSchema = z.strictObject({
       /** Blob directory; defaults to `<dataDir>/files`. */
       dir: z.string().optional(),
       /** Largest upload in bytes. */
-      maxBytes: z.number().int().min(1).default(100 * 1024 * 1024),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(100 * 1024 * 1024),
     })
     .default({ maxBytes: 100 * 1024 * 1024 }),
   /** Room-log retention, enforced by a background job (docs/room-log.md). Unset = keep forever. */
@@ -150,10 +166,7 @@ export const configSchema = z.strictObject({
       intervalMs: z.number().int().min(10).default(60_000),
       /** Per-room overrides by room name; a field set here replaces the global one. */
       rooms: z
-        .record(
-          z.string(),
-          z.strictObject({ maxAgeMs: z.number().int().min(1).optional(), maxBytes: z.number().int().min(1).optional() }),
-        )
+        .record(z.string(), z.strictObject({ maxAgeMs: z.number().int().min(1).optional(), maxBytes: z.number().int().min(1).optional() }))
         .default({}),
     })
     .default({ intervalMs: 60_000, rooms: {} }),

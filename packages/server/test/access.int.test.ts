@@ -16,8 +16,7 @@ describe('access control with tokens and grants', () => {
     await server.close();
   });
 
-  const mint = (room: string, grants: Record<string, unknown> = {}, identity = 'u') =>
-    server.app.tokens.mint({ identity, room, grants });
+  const mint = (room: string, grants: Record<string, unknown> = {}, identity = 'u') => server.app.tokens.mint({ identity, room, grants });
 
   async function join(room: string, token: string | undefined, name = 'N') {
     const socket = await server.connect();
@@ -52,7 +51,7 @@ describe('access control with tokens and grants', () => {
     const viewer = await join('pub-grants', mint('pub-grants', { publish: false }));
     const other = await join('pub-grants', mint('pub-grants'));
     if (!other.res.ok) throw new Error('join failed');
-    const to = (other.res as { ok: true; data: { self: { id: string } } }).data.self.id;
+    const to = other.res.data.self.id;
     assert.equal(errorCode(await request(viewer.socket, 'offer', { to, description: SENDING_OFFER })), 'FORBIDDEN');
     const relayed = nextEvent(other.socket, 'offer');
     assert.equal((await request(viewer.socket, 'offer', { to, description: RECEIVING_OFFER })).ok, true);
@@ -68,16 +67,25 @@ describe('access control with tokens and grants', () => {
     assert.equal(((await anon.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
     const notAdmin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*')}` }, body });
     assert.equal(notAdmin.status, 403);
-    const admin = await fetch(url, { method: 'POST', headers: { ...headers, authorization: `Bearer ${mint('*', { admin: true })}` }, body });
+    const admin = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${mint('*', { admin: true })}` },
+      body,
+    });
     assert.equal(admin.status, 201);
     const { token } = (await admin.json()) as { token: string };
     const p = await server.app.tokens.verify(token, 'lobby');
     assert.equal(p.identity, 'guest');
     assert.equal(p.grants.upload, true);
     // An API key pair (its secret compared in constant time): a wrong secret is refused.
-    const withKey = (secret: string) => fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': 'key-1', 'x-api-secret': secret }, body });
+    const withKey = (secret: string) =>
+      fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': 'key-1', 'x-api-secret': secret }, body });
     assert.equal((await withKey('api-secret-wrong-wrong')).status, 401);
-    const inherited = await fetch(url, { method: 'POST', headers: { ...headers, 'x-api-key': '__proto__', 'x-api-secret': 'x'.repeat(20) }, body });
+    const inherited = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'x-api-key': '__proto__', 'x-api-secret': 'x'.repeat(20) },
+      body,
+    });
     assert.equal(inherited.status, 401, 'a key name from Object.prototype is unknown, not a crash');
     assert.equal((await withKey('api-secret-0123456789')).status, 201);
   });

@@ -15,7 +15,11 @@ test('commands refuse unknown flags, missing values and stray arguments with a u
   const options = { room: { type: 'string' }, help: { type: 'boolean' } } as const;
   assert.deepEqual({ ...parseCommand('token', ['--room', 'r'], options) }, { room: 'r' });
   for (const args of [['--rom', 'r'], ['--room'], ['stray'], ['--help=yes']]) {
-    assert.throws(() => parseCommand('token', args, options), (err: unknown) => isUsageError(err) && /parley token --help/.test(err.message), args.join(' '));
+    assert.throws(
+      () => parseCommand('token', args, options),
+      (err: unknown) => isUsageError(err) && /parley token --help/.test(err.message),
+      args.join(' '),
+    );
   }
 });
 

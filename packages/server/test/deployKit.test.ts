@@ -95,10 +95,16 @@ describe('deploy/systemd/parley.service', () => {
     assert.equal(one(unit, 'Service', 'NoNewPrivileges'), 'yes');
     assert.equal(one(unit, 'Service', 'ProtectSystem'), 'strict');
     assert.equal(one(unit, 'Service', 'PrivateTmp'), 'yes');
-    const env = new Map(all(unit, 'Service', 'Environment').flatMap((e) => e.split(/\s+/)).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const env = new Map(
+      all(unit, 'Service', 'Environment')
+        .flatMap((e) => e.split(/\s+/))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     const workDir = one(unit, 'Service', 'WorkingDirectory') ?? '/';
     const dataDir = posix.resolve(workDir, env.get('PARLEY_DATA_DIR') ?? parseConfig({}).dataDir);
-    const writable = all(unit, 'Service', 'ReadWritePaths').flatMap((v) => v.split(/\s+/)).map((p) => p.replace(/^[-+]/, ''));
+    const writable = all(unit, 'Service', 'ReadWritePaths')
+      .flatMap((v) => v.split(/\s+/))
+      .map((p) => p.replace(/^[-+]/, ''));
     assert.ok(
       writable.some((p) => dataDir === p || dataDir.startsWith(`${p.replace(/\/$/, '')}/`)),
       `ReadWritePaths (${writable.join(' ')}) covers the data directory ${dataDir}`,
@@ -117,7 +123,7 @@ interface Directive {
 /** nginx's config syntax: `name args;` and `name args { ... }`, # comments, quoted strings. */
 function parseNginx(text: string): Directive[] {
   const tokens: string[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text[i]!;
     if (/\s/.test(c)) i++;
     else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
@@ -195,7 +201,10 @@ describe('deploy/nginx/parley.conf', () => {
     assert.equal(named(tls.block, 'ssl_certificate_key').length, 1);
     assert.ok(plain, 'a plain HTTP server');
     const inPlain = (plain.block ?? []).flatMap((d) => [d, ...(d.block ?? [])]);
-    assert.ok(inPlain.some((d) => d.name === 'return' && d.args[0] === '301' && d.args[1]?.startsWith('https://')), 'return 301 https://…');
+    assert.ok(
+      inPlain.some((d) => d.name === 'return' && d.args[0] === '301' && d.args[1]?.startsWith('https://')),
+      'return 301 https://…',
+    );
     assert.ok(!inPlain.some((d) => d.name === 'proxy_pass'), 'nothing proxied over plain HTTP');
   });
 

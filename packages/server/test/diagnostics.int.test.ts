@@ -7,7 +7,11 @@ import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const AUTH_SECRET = 'diagnostics-auth-secret-0123456789';
 const TURN_SECRET = 'diagnostics-turn-secret-0123456789';
-const TURN_URLS = ['turn:turn.example.test:3478?transport=udp', 'turn:turn.example.test:3478?transport=tcp', 'turns:turn.example.test:5349?transport=tcp'];
+const TURN_URLS = [
+  'turn:turn.example.test:3478?transport=udp',
+  'turn:turn.example.test:3478?transport=tcp',
+  'turns:turn.example.test:5349?transport=tcp',
+];
 
 async function get(server: TestServer, path: string, token?: string): Promise<{ status: number; body: unknown; headers: Headers }> {
   const res = await fetch(`${server.app.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -119,7 +123,12 @@ describe('GET /api/diagnostics with auth, STUN, TURN and a media bind address', 
     assert.ok(turn, JSON.stringify(d.iceServers));
     assert.deepEqual(turn.urls, TURN_URLS);
     assert.match(turn.username ?? '', /^\d+:alice$/);
-    assert.equal(turn.credential, createHmac('sha1', TURN_SECRET).update(turn.username ?? '').digest('base64'));
+    assert.equal(
+      turn.credential,
+      createHmac('sha1', TURN_SECRET)
+        .update(turn.username ?? '')
+        .digest('base64'),
+    );
     assert.ok(d.turn.expiresAt !== undefined && Math.abs(d.turn.expiresAt - (nowSec + 600)) <= 2, `expiresAt ${d.turn.expiresAt}`);
     assert.equal(d.server.openMode, false);
     assert.equal(d.server.mediaBindAddress, '127.0.0.1');

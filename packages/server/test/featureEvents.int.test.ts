@@ -49,7 +49,7 @@ describe('feature client events on one dispatcher', () => {
   });
   after(async () => {
     for (const s of sockets) s.disconnect();
-    await new Promise<void>((resolve) => io.close(() => resolve()));
+    await new Promise<void>((resolve) => void io.close(() => resolve()));
     signaling.close();
     await store.close();
     metrics.close();

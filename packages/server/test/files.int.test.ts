@@ -40,7 +40,12 @@ describe('files: upload, dedupe, download with ranges', () => {
     if (!res.ok) throw new Error(JSON.stringify(res.error));
     return { socket, id: res.data.self.id, session: res.data.session };
   };
-  const upload = async (room: string, who: Member | undefined, body: BodyInit, opts: { name?: string; header?: string; type?: string } = {}) => {
+  const upload = async (
+    room: string,
+    who: Member | undefined,
+    body: BodyInit,
+    opts: { name?: string; header?: string; type?: string } = {},
+  ) => {
     const headers: Record<string, string> = {};
     if (who) headers['x-parley-session'] = who.session;
     if (opts.type) headers['content-type'] = opts.type;
@@ -56,7 +61,7 @@ describe('files: upload, dedupe, download with ranges', () => {
     fetch(`${server.app.url}/api/rooms/${room}/files/${sha}`, { headers });
 
   before(async () => {
-    server = await startServer({ files: { maxBytes: MAX }, adminKey: ADMIN_KEY } as never);
+    server = await startServer({ files: { maxBytes: MAX }, adminKey: ADMIN_KEY });
     alice = await joinRoom('share', 'Alice');
     bob = await joinRoom('share', 'Bob');
     outsider = await joinRoom('other', 'Olga');
@@ -180,7 +185,9 @@ describe('files: upload, dedupe, download with ranges', () => {
     assert.equal(badType.status, 415);
     assert.equal(badType.error?.code, 'UNSUPPORTED');
     assert.deepEqual(filesOnDisk(server), before);
-    const after = await fetch(`${server.app.url}/api/rooms/share/messages?after=${lastSeq}`, { headers: { 'x-parley-session': alice.session } });
+    const after = await fetch(`${server.app.url}/api/rooms/share/messages?after=${lastSeq}`, {
+      headers: { 'x-parley-session': alice.session },
+    });
     assert.deepEqual(((await after.json()) as { entries: unknown[] }).entries, []);
     // Unicode names are fine and come back in RFC 8187 form.
     const ok = await upload('share', alice, 'ü', { name: 'Grüße "2025".txt' });

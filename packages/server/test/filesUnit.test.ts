@@ -15,7 +15,11 @@ describe('parseRange', () => {
   });
   it('throws RANGE_NOT_SATISFIABLE for malformed, multiple and out-of-file ranges', () => {
     for (const bad of ['bytes=100-', 'bytes=5-1', 'bytes=-0', 'bytes=-', 'bytes=0-1,3-4', 'bits=0-1', 'bytes=a-b', 'bytes=1e3-']) {
-      assert.throws(() => parseRange(bad, 100), (e) => e instanceof ParleyError && e.code === 'RANGE_NOT_SATISFIABLE', bad);
+      assert.throws(
+        () => parseRange(bad, 100),
+        (e) => e instanceof ParleyError && e.code === 'RANGE_NOT_SATISFIABLE',
+        bad,
+      );
     }
     assert.throws(() => parseRange('bytes=0-', 0), ParleyError, 'nothing is satisfiable in an empty file');
   });

@@ -37,7 +37,11 @@ describe('fuzzing every signaling event and HTTP endpoint', () => {
   before(async () => {
     server = await startServer({ rateLimits: { eventsPerSec: 1e6, eventBurst: 1e6, httpPerSec: 1e6, httpBurst: 1e6 } });
     [fuzzer, alice, bob] = await Promise.all([server.connect(), server.connect(), server.connect()]);
-    for (const [s, name] of [[alice, 'Alice'], [bob, 'Bob'], [fuzzer, 'Fuzz']] as const) {
+    for (const [s, name] of [
+      [alice, 'Alice'],
+      [bob, 'Bob'],
+      [fuzzer, 'Fuzz'],
+    ] as const) {
       assert.equal((await request(s, 'join', { room: 'fuzz', name })).ok, true);
     }
   });
@@ -75,13 +79,29 @@ describe('fuzzing every signaling event and HTTP endpoint', () => {
   });
 
   it('answers random HTTP requests with a status and JSON errors, never a crash', async () => {
-    const paths = ['/api/tokens', '/api/rooms/fuzz/messages', '/api/rooms/fuzz/stats', '/api/rooms/fuzz/files', '/offer', '/whep/test', '/whip/x', '/api/ice-servers', '/api/streams', '/api/recordings', '/readyz', '/metrics'];
+    const paths = [
+      '/api/tokens',
+      '/api/rooms/fuzz/messages',
+      '/api/rooms/fuzz/stats',
+      '/api/rooms/fuzz/files',
+      '/offer',
+      '/whep/test',
+      '/whip/x',
+      '/api/ice-servers',
+      '/api/streams',
+      '/api/recordings',
+      '/readyz',
+      '/metrics',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...paths),
         fc.constantFrom('GET', 'POST', 'DELETE', 'PATCH'),
         fc.string({ maxLength: 40 }),
-        fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))),
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
         fc.constantFrom('application/json', 'application/sdp', 'text/plain', 'application/octet-stream'),
         async (path, method, query, body, type) => {
           const url = `${server.app.url}${path}?${encodeURIComponent(query)}=${encodeURIComponent(query)}`;

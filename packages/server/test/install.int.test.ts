@@ -106,7 +106,10 @@ describe('installed from the npm tarballs (deploy/container/Dockerfile steps)', 
     assert.notEqual(user, '0');
     assert.match(only(runtime, 'HEALTHCHECK'), /\/healthz/);
     assert.equal(only(runtime, 'STOPSIGNAL'), 'SIGTERM');
-    assert.ok(runtime.instructions.some((i) => i.keyword === 'COPY' && i.args.includes(INSTALL_DIR)), 'the runtime copies the installed tree');
+    assert.ok(
+      runtime.instructions.some((i) => i.keyword === 'COPY' && i.args.includes(INSTALL_DIR)),
+      'the runtime copies the installed tree',
+    );
   });
 
   test('the installed tree holds compiled code only: no tsx, TypeScript or build tools', () => {
@@ -127,7 +130,8 @@ describe('installed from the npm tarballs (deploy/container/Dockerfile steps)', 
     const parley = (...args: string[]) => run('npx', ['--no-install', 'parley', ...args], { cwd: installDir, env });
     assert.equal((await parley('--version')).stdout.trim(), version);
     assert.match((await parley('serve', '--help')).stdout, /--data-dir/);
-    for (const command of ['token', 'turn', 'bot', 'load-test']) assert.match((await parley(command, '--help')).stdout, new RegExp(`usage: parley ${command}`));
+    for (const command of ['token', 'turn', 'bot', 'load-test'])
+      assert.match((await parley(command, '--help')).stdout, new RegExp(`usage: parley ${command}`));
     const jwt = (await parley('token', '--room', 'r1', '--identity', 'u1')).stdout.trim();
     assert.match(jwt, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     const bad = await parley('serve', '--prot', '80').then(

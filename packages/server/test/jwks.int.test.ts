@@ -16,8 +16,12 @@ interface KeyPair {
 }
 
 /** An identity provider's key set, served by a real HTTP server on port 0. */
-async function serveJwks(keys: Array<{ kid: string; alg: string; pair: KeyPair }>): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
-  const jwks = { keys: await Promise.all(keys.map(async ({ kid, alg, pair }) => ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' }))) };
+async function serveJwks(
+  keys: Array<{ kid: string; alg: string; pair: KeyPair }>,
+): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+  const jwks = {
+    keys: await Promise.all(keys.map(async ({ kid, alg, pair }) => ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' }))),
+  };
   let hits = 0;
   const server: Server = createServer((_req, res) => {
     hits++;
@@ -31,7 +35,13 @@ async function serveJwks(keys: Array<{ kid: string; alg: string; pair: KeyPair }
   };
 }
 
-function idpToken(key: CryptoKey, kid: string, alg: string, claims: JWTPayload, opts: { exp?: number; iss?: string; aud?: string } = {}): Promise<string> {
+function idpToken(
+  key: CryptoKey,
+  kid: string,
+  alg: string,
+  claims: JWTPayload,
+  opts: { exp?: number; iss?: string; aud?: string } = {},
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg, kid, typ: 'JWT' })
     .setSubject('idp-user-1')
@@ -77,12 +87,18 @@ describe('tokens from an identity provider (JWKS)', () => {
   const errorCode = (res: { ok: boolean; error?: { code: string } }) => (res.ok ? undefined : res.error?.code);
 
   it('accepts RS256 and ES256 tokens signed by the key set, through a real join', async () => {
-    const rs = await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', { room: 'idp-room', grants: { publish: ['audio'] } }));
+    const rs = await join(
+      'idp-room',
+      await idpToken(rsa.privateKey, 'rsa-1', 'RS256', { room: 'idp-room', grants: { publish: ['audio'] } }),
+    );
     assert.equal(rs.ok, true, JSON.stringify(rs));
     assert.ok(idp.hits() >= 1, 'the key set was fetched from the identity provider');
     const es = await join('idp-room', await idpToken(ec.privateKey, 'ec-1', 'ES256', { room: '*' }));
     assert.equal(es.ok, true, JSON.stringify(es));
-    const principal = await server.app.tokens.verify(await idpToken(rsa.privateKey, 'rsa-1', 'RS256', { room: 'idp-room', grants: { publish: ['audio'] } }), 'idp-room');
+    const principal = await server.app.tokens.verify(
+      await idpToken(rsa.privateKey, 'rsa-1', 'RS256', { room: 'idp-room', grants: { publish: ['audio'] } }),
+      'idp-room',
+    );
     assert.equal(principal.identity, 'idp-user-1');
     assert.deepEqual(principal.grants.publish, ['audio']);
   });
@@ -101,9 +117,18 @@ describe('tokens from an identity provider (JWKS)', () => {
     assert.equal(errorCode(await join('idp-room', none)), 'TOKEN_INVALID');
     const noneWithKid = `${b64({ alg: 'none', kid: 'rsa-1' })}.${b64({ sub: 'x', room: 'idp-room', iss: ISSUER, aud: AUDIENCE, exp: now + 600 })}.`;
     assert.equal(errorCode(await join('idp-room', noneWithKid)), 'TOKEN_INVALID');
-    assert.equal(errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { exp: now - 3600 }))), 'TOKEN_EXPIRED');
-    assert.equal(errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { iss: 'https://evil.example/' }))), 'TOKEN_INVALID');
-    assert.equal(errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { aud: 'someone-else' }))), 'TOKEN_INVALID');
+    assert.equal(
+      errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { exp: now - 3600 }))),
+      'TOKEN_EXPIRED',
+    );
+    assert.equal(
+      errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { iss: 'https://evil.example/' }))),
+      'TOKEN_INVALID',
+    );
+    assert.equal(
+      errorCode(await join('idp-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room, { aud: 'someone-else' }))),
+      'TOKEN_INVALID',
+    );
     // An identity-provider token still names its room.
     assert.equal(errorCode(await join('other-room', await idpToken(rsa.privateKey, 'rsa-1', 'RS256', room))), 'FORBIDDEN');
   });

@@ -48,13 +48,18 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
     it('assigns gap-free per-room sequence numbers to concurrent appends, in call order', async () => {
       const { store } = await open();
       const rooms = ['r1', 'r2', 'r3'];
-      const results = await Promise.all(
-        Array.from({ length: 600 }, (_, i) => store.append(rooms[i % 3]!, chat(`m${i}`))),
-      );
+      const results = await Promise.all(Array.from({ length: 600 }, (_, i) => store.append(rooms[i % 3]!, chat(`m${i}`))));
       for (const [k, room] of rooms.entries()) {
         const mine = results.filter((_, i) => i % 3 === k);
-        assert.deepEqual(mine.map((e) => e.seq), Array.from({ length: 200 }, (_, i) => i + 1), room);
-        assert.deepEqual(mine.map((e) => (e.kind === 'chat' ? e.text : '')), Array.from({ length: 200 }, (_, i) => `m${i * 3 + k}`));
+        assert.deepEqual(
+          mine.map((e) => e.seq),
+          Array.from({ length: 200 }, (_, i) => i + 1),
+          room,
+        );
+        assert.deepEqual(
+          mine.map((e) => (e.kind === 'chat' ? e.text : '')),
+          Array.from({ length: 200 }, (_, i) => `m${i * 3 + k}`),
+        );
         const stored = await store.range(room, { after: 0, limit: 1000 });
         assert.deepEqual(stored, mine);
         assert.equal(await store.lastSeq(room), 200);
@@ -62,7 +67,10 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       // Appends spread over several turns of the event loop keep the order too.
       const more: LogEntry[] = [];
       for (let i = 0; i < 20; i++) more.push(await store.append('r1', chat(`late${i}`)));
-      assert.deepEqual(more.map((e) => e.seq), Array.from({ length: 20 }, (_, i) => 201 + i));
+      assert.deepEqual(
+        more.map((e) => e.seq),
+        Array.from({ length: 20 }, (_, i) => 201 + i),
+      );
     });
 
     it('answers range queries: after, before, both, newest-by-limit, unknown room', async () => {
@@ -111,7 +119,8 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       assert.equal(stats.participantsSeen, 2);
       assert.equal(stats.files, 1);
       assert.equal(stats.fileBytes, 1000);
-      const payloadBytes = Buffer.byteLength(JSON.stringify({ text: 'é' })) + Buffer.byteLength(JSON.stringify({ file: fileInfo(SHA_A, 1000) }));
+      const payloadBytes =
+        Buffer.byteLength(JSON.stringify({ text: 'é' })) + Buffer.byteLength(JSON.stringify({ file: fileInfo(SHA_A, 1000) }));
       assert.equal(stats.bytes, payloadBytes);
       assert.ok(stats.createdAt <= stats.lastActivityAt);
       assert.deepEqual(await store.listRooms(), ['s']);
@@ -168,7 +177,10 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       const result = await store.prune('age', { beforeTs: cut });
       assert.equal(result.entries, 5);
       assert.deepEqual(result.releasedFiles, [SHA_C]);
-      assert.deepEqual((await store.range('age', { after: 0, limit: 10 })).map((e) => e.seq), [6, 7, 8]);
+      assert.deepEqual(
+        (await store.range('age', { after: 0, limit: 10 })).map((e) => e.seq),
+        [6, 7, 8],
+      );
       assert.equal(await store.lastSeq('age'), 8);
       const stats = await store.stats('age');
       assert.equal(stats?.messages, 3);
@@ -184,7 +196,10 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       const one = Buffer.byteLength(JSON.stringify({ text: 'xxxxxxxxxx' }));
       for (let i = 0; i < 10; i++) await store.append('size', chat('xxxxxxxxxx'));
       assert.equal((await store.prune('size', { maxBytes: one * 4 })).entries, 6);
-      assert.deepEqual((await store.range('size', { after: 0, limit: 20 })).map((e) => e.seq), [7, 8, 9, 10]);
+      assert.deepEqual(
+        (await store.range('size', { after: 0, limit: 20 })).map((e) => e.seq),
+        [7, 8, 9, 10],
+      );
       assert.equal((await store.stats('size'))?.bytes, one * 4);
       // A big file counts with its size: it pushes out everything older.
       await store.append('size', fileEntry(fileInfo(SHA_B, 10_000)));
@@ -192,7 +207,10 @@ export function describeLogStore(name: string, factory: StoreFactory, options: {
       const r = await store.prune('size', { maxBytes: 10_000 });
       assert.equal(r.entries, 5, 'the four chats and the file entry itself exceed the budget');
       assert.deepEqual(r.releasedFiles, [SHA_B]);
-      assert.deepEqual((await store.range('size', { after: 0, limit: 20 })).map((e) => e.seq), [12]);
+      assert.deepEqual(
+        (await store.range('size', { after: 0, limit: 20 })).map((e) => e.seq),
+        [12],
+      );
     });
   });
 }

@@ -34,12 +34,16 @@ function call(nginx: Nginx, path: string, opts: Call = {}, plain = false): Promi
   const url = new URL(path, plain ? nginx.httpUrl : nginx.httpsUrl);
   const send = plain ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: nginx.ca, localAddress: opts.from, agent: false, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = send(
+      url,
+      { method: opts.method ?? 'GET', headers: opts.headers, ca: nginx.ca, localAddress: opts.from, agent: false, timeout: 15_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${opts.method ?? 'GET'} ${path}: no answer within 15 s`)));
     req.on('error', reject);
     req.end(opts.body);
@@ -79,12 +83,26 @@ describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
    * A Socket.IO client (WebSocket only) connecting through nginx from `from`, optionally with
    * extra handshake headers: its socket once connected, or the refusal's catalogue code.
    */
-  async function connectVia(nginx: Nginx, from: string, headers: Record<string, string> = {}): Promise<{ socket: TestSocket } | { refused: string }> {
+  async function connectVia(
+    nginx: Nginx,
+    from: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ socket: TestSocket } | { refused: string }> {
     const node = { localAddress: from }; // engine.io-client hands this to the ws client (Node only)
-    const socket: TestSocket = ioClient(nginx.httpsUrl, { ...node, transports: ['websocket'], reconnection: false, forceNew: true, ca: nginx.ca, extraHeaders: headers });
+    const socket: TestSocket = ioClient(nginx.httpsUrl, {
+      ...node,
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      ca: nginx.ca,
+      extraHeaders: headers,
+    });
     sockets.push(socket);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no connect or connect_error from ${from} within 10 s\n${nginx.errorLog()}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no connect or connect_error from ${from} within 10 s\n${nginx.errorLog()}`)),
+        10_000,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve({ socket });
@@ -141,9 +159,24 @@ describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
     const cases: Array<[string, Promise<Reply>, number, string]> = [
       ['an SDP Parley cannot use', call(nginx, '/whep/test', sdp('v=0\r\nm=video 9 RTP/AVP 0\r\n')), 400, 'BAD_SDP'],
       ['a text/plain body', call(nginx, '/whip/cam', sdp('{}', 'text/plain')), 415, 'UNSUPPORTED'],
-      ['an SDP over Parley’s 64 KiB limit (under nginx’s 1 MiB)', call(nginx, '/whep/test', sdp(`v=0\r\n${'a=x\r\n'.repeat(20_000)}`)), 413, 'PAYLOAD_TOO_LARGE'],
-      ['DELETE of an unknown session', call(nginx, '/whep/test/00000000-0000-4000-8000-000000000000', { method: 'DELETE' }), 404, 'NOT_FOUND'],
-      ['/offer with a JSON body', call(nginx, '/offer', sdp(JSON.stringify({ sdp: 'nonsense', type: 'offer' }), 'application/json')), 400, 'BAD_SDP'],
+      [
+        'an SDP over Parley’s 64 KiB limit (under nginx’s 1 MiB)',
+        call(nginx, '/whep/test', sdp(`v=0\r\n${'a=x\r\n'.repeat(20_000)}`)),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'DELETE of an unknown session',
+        call(nginx, '/whep/test/00000000-0000-4000-8000-000000000000', { method: 'DELETE' }),
+        404,
+        'NOT_FOUND',
+      ],
+      [
+        '/offer with a JSON body',
+        call(nginx, '/offer', sdp(JSON.stringify({ sdp: 'nonsense', type: 'offer' }), 'application/json')),
+        400,
+        'BAD_SDP',
+      ],
     ];
     for (const [what, reply, status, code] of cases) {
       const r = await reply;
@@ -175,7 +208,11 @@ describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
     assert.ok('socket' in (await connectVia(nginx, '127.0.0.2')), 'first client of 127.0.0.2');
     assert.ok('socket' in (await connectVia(nginx, '127.0.0.3')), '127.0.0.3 has its own budget');
     assert.deepEqual(await connectVia(nginx, '127.0.0.2'), { refused: 'RATE_LIMITED' }, 'the cap still holds per client');
-    assert.deepEqual(await connectVia(nginx, '127.0.0.2', { 'x-forwarded-for': '1.2.3.4' }), { refused: 'RATE_LIMITED' }, 'a forged X-Forwarded-For');
+    assert.deepEqual(
+      await connectVia(nginx, '127.0.0.2', { 'x-forwarded-for': '1.2.3.4' }),
+      { refused: 'RATE_LIMITED' },
+      'a forged X-Forwarded-For',
+    );
 
     // HTTP agrees with Socket.IO on who the client is (one request per address here).
     assert.equal((await call(nginx, '/api/ice-servers', { from: '127.0.0.2' })).status, 200);

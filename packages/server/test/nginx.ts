@@ -31,13 +31,18 @@ export interface Nginx {
 function substitute(text: string, from: string, to: string, times = 1): string {
   const found = text.split(from).length - 1;
   if (found !== times) {
-    throw new Error(`deploy/nginx/parley.conf: expected ${times}× "${from}", found ${found}; update packages/server/test/nginx.ts with the file`);
+    throw new Error(
+      `deploy/nginx/parley.conf: expected ${times}× "${from}", found ${found}; update packages/server/test/nginx.ts with the file`,
+    );
   }
   return text.split(from).join(to);
 }
 
 /** The shipped site file with the CHANGE lines pointed at this test's ports, certificate and upstream. */
-export function siteConfig(shipped: string, s: { upstream: string; httpPort: number; httpsPort: number; cert: string; key: string }): string {
+export function siteConfig(
+  shipped: string,
+  s: { upstream: string; httpPort: number; httpsPort: number; cert: string; key: string },
+): string {
   let conf = shipped;
   conf = substitute(conf, 'server 127.0.0.1:8080;', `server ${s.upstream};`);
   conf = substitute(conf, 'listen 80;', `listen 127.0.0.1:${s.httpPort};`);
@@ -66,7 +71,23 @@ export async function startNginx(upstream: string, timeoutMs = 10_000): Promise<
   const key = join(dir, 'key.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
     { stdio: 'ignore' },
   );
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
@@ -102,7 +123,9 @@ export async function startNginx(upstream: string, timeoutMs = 10_000): Promise<
       '',
     ].join('\n'),
   );
-  const child = spawn(NGINX_BIN, ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', errorLogPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NGINX_BIN, ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', errorLogPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

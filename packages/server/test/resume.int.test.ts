@@ -39,7 +39,10 @@ describe('session resume after a dropped signaling connection', () => {
     const again = await join('resume-1', 'Alice', { resume: { peer: a.data.self.id, key: a.data.resumeKey }, lastSeq: a.data.lastSeq });
     assert.equal(again.data.resumed, true);
     assert.equal(again.data.self.id, a.data.self.id);
-    assert.deepEqual(again.data.entries.map((e) => e.kind === 'chat' && e.text), ['while away']);
+    assert.deepEqual(
+      again.data.entries.map((e) => e.kind === 'chat' && e.text),
+      ['while away'],
+    );
     assert.deepEqual(again.data.peers, [b.data.self]);
 
     // Offers addressed to the resumed id reach the new socket.

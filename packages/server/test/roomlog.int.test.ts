@@ -7,7 +7,15 @@ import type { ChatEntry, JoinResult, LogEntry } from '@parley-rtc/protocol';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 
 const ADMIN_KEY = 'test-admin-key-0123456789';
-const fastLimits = { eventsPerSec: 100_000, eventBurst: 100_000, connectionsPerMin: 100_000, connectionBurst: 100_000, maxConnectionsPerIp: 1000, httpPerSec: 100_000, httpBurst: 100_000 };
+const fastLimits = {
+  eventsPerSec: 100_000,
+  eventBurst: 100_000,
+  connectionsPerMin: 100_000,
+  connectionBurst: 100_000,
+  maxConnectionsPerIp: 1000,
+  httpPerSec: 100_000,
+  httpBurst: 100_000,
+};
 
 interface Joined {
   socket: TestSocket;
@@ -44,7 +52,7 @@ async function api(server: TestServer, path: string, init: RequestInit & { sessi
 describe('room log over Socket.IO and HTTP', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ adminKey: ADMIN_KEY, rateLimits: fastLimits } as never);
+    server = await startServer({ adminKey: ADMIN_KEY, rateLimits: fastLimits });
   });
   after(async () => {
     await server.close();
@@ -54,7 +62,7 @@ describe('room log over Socket.IO and HTTP', () => {
     const a = await joinRoom(server, 'reconnect', 'Alice');
     const b = await joinRoom(server, 'reconnect', 'Bob');
     for (let i = 0; i < 5; i++) await send(b.socket, `before ${i}`);
-    const seen = (await request<{ lastSeq: number }>(a.socket, 'history', {}));
+    const seen = await request<{ lastSeq: number }>(a.socket, 'history', {});
     assert.ok(seen.ok);
     const lastSeq = seen.data.lastSeq;
     a.socket.disconnect();
@@ -63,7 +71,10 @@ describe('room log over Socket.IO and HTTP', () => {
     const again = await joinRoom(server, 'reconnect', 'Alice', { lastSeq });
     assert.equal(again.result.truncated, false);
     assert.equal(again.result.lastSeq, lastSeq + 100);
-    assert.deepEqual(again.result.entries.map((e) => e.seq), sent);
+    assert.deepEqual(
+      again.result.entries.map((e) => e.seq),
+      sent,
+    );
     assert.deepEqual(
       again.result.entries.map((e) => (e.kind === 'chat' ? e.text : '')),
       Array.from({ length: 100 }, (_, i) => `missed ${i}`),
@@ -83,7 +94,10 @@ describe('room log over Socket.IO and HTTP', () => {
     let r = await api(server, '/api/rooms/http-room/messages', { session });
     assert.equal(r.status, 200);
     assert.equal(r.body['lastSeq'], 12);
-    assert.deepEqual(seqs(r.body), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs(r.body),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     r = await api(server, '/api/rooms/http-room/messages?after=9', { session });
     assert.deepEqual(seqs(r.body), [10, 11, 12]);
     r = await api(server, '/api/rooms/http-room/messages?before=4', { session });
@@ -142,7 +156,10 @@ describe('room log over Socket.IO and HTTP', () => {
     const big = await request(a.socket, 'room_event', { type: 'big', body: 'y'.repeat(20_000) });
     assert.equal(!big.ok && big.error.code, 'PAYLOAD_TOO_LARGE');
     const r = await api(server, '/api/rooms/guarded/messages', { session });
-    assert.deepEqual((r.body['entries'] as ChatEntry[]).map((e) => e.text), ['keep me']);
+    assert.deepEqual(
+      (r.body['entries'] as ChatEntry[]).map((e) => e.text),
+      ['keep me'],
+    );
   });
 
   it('deletes a room with the admin key: members are told, entries are gone, seq restarts', async () => {
@@ -178,17 +195,20 @@ describe('room log across a server restart and retention', () => {
   it('catches a reconnecting client up across a graceful restart on the same data dir', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-restart-'));
     try {
-      let server = await startServer({ dataDir, rateLimits: fastLimits } as never);
+      let server = await startServer({ dataDir, rateLimits: fastLimits });
       const a = await joinRoom(server, 'persist', 'Alice');
       for (let i = 0; i < 10; i++) await send(a.socket, `first ${i}`);
       await server.close();
-      server = await startServer({ dataDir, rateLimits: fastLimits } as never);
+      server = await startServer({ dataDir, rateLimits: fastLimits });
       try {
         const b = await joinRoom(server, 'persist', 'Bob');
         assert.equal(b.result.lastSeq, 10);
         for (let i = 0; i < 5; i++) await send(b.socket, `second ${i}`);
         const again = await joinRoom(server, 'persist', 'Alice', { lastSeq: 7 });
-        assert.deepEqual(again.result.entries.map((e) => e.seq), [8, 9, 10, 11, 12, 13, 14, 15]);
+        assert.deepEqual(
+          again.result.entries.map((e) => e.seq),
+          [8, 9, 10, 11, 12, 13, 14, 15],
+        );
       } finally {
         await server.close();
       }
@@ -199,7 +219,7 @@ describe('room log across a server restart and retention', () => {
 
   it('the retention job trims rooms by size in the background, and joins report the gap', async () => {
     const one = Buffer.byteLength(JSON.stringify({ text: 'm00' }));
-    const server = await startServer({ rateLimits: fastLimits, retention: { maxBytes: one * 5, intervalMs: 20 } } as never);
+    const server = await startServer({ rateLimits: fastLimits, retention: { maxBytes: one * 5, intervalMs: 20 } });
     try {
       const a = await joinRoom(server, 'trim', 'Alice');
       for (let i = 0; i < 20; i++) await send(a.socket, `m${String(i).padStart(2, '0')}`);
@@ -212,10 +232,16 @@ describe('room log across a server restart and retention', () => {
         if (entries.length === 5) break;
         await new Promise((res) => setTimeout(res, 20));
       }
-      assert.deepEqual(entries.map((e) => e.seq), [16, 17, 18, 19, 20]);
+      assert.deepEqual(
+        entries.map((e) => e.seq),
+        [16, 17, 18, 19, 20],
+      );
       const late = await joinRoom(server, 'trim', 'Bob', { lastSeq: 3 });
       assert.equal(late.result.truncated, true, 'entries 4..15 are gone');
-      assert.deepEqual(late.result.entries.map((e) => e.seq), [16, 17, 18, 19, 20]);
+      assert.deepEqual(
+        late.result.entries.map((e) => e.seq),
+        [16, 17, 18, 19, 20],
+      );
       const stats = await api(server, '/api/rooms/trim/stats', { session });
       assert.equal(stats.body['messages'], 5);
       assert.equal(stats.body['lastSeq'], 20);
@@ -224,4 +250,3 @@ describe('room log across a server restart and retention', () => {
     }
   });
 });
-

@@ -24,7 +24,11 @@ for (const major of [22, 24]) {
       // Without NODE_TEST_CONTEXT the child reports to its stdout, not to this test runner.
       const env: NodeJS.ProcessEnv = { ...process.env, PARLEY_EXPECT_SQLITE: 'node:sqlite' };
       delete env['NODE_TEST_CONTEXT'];
-      const { stdout } = await run(node, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: repoRoot, env, maxBuffer: 16 << 20 });
+      const { stdout } = await run(node, ['--import', 'tsx', '--test', '--test-reporter=spec', file], {
+        cwd: repoRoot,
+        env,
+        maxBuffer: 16 << 20,
+      });
       assert.match(stdout, /SQLite on node:sqlite/);
       assert.match(stdout, /ℹ fail 0/);
       assert.doesNotMatch(stdout, /ℹ pass 0\b/);
@@ -33,10 +37,14 @@ for (const major of [22, 24]) {
     test('the compiled server runs: health, a join, a clean SIGTERM', async () => {
       const node = nodeBinary(major);
       const dataDir = mkdtempSync(join(scratch, `node${major}-`));
-      const server = await spawnListening(node, [join(repoRoot, 'packages/server/dist/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json'], {
-        cwd: dataDir,
-        env: userEnv(),
-      });
+      const server = await spawnListening(
+        node,
+        [join(repoRoot, 'packages/server/dist/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json'],
+        {
+          cwd: dataDir,
+          env: userEnv(),
+        },
+      );
       try {
         assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
         const socket = await connectSocket(server.url);

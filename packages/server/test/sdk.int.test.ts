@@ -23,7 +23,7 @@ describe('GET /sdk/parley-client.js', () => {
     assert.ok(dir, '@parley-rtc/client resolves from the server');
     bundleFile = join(dir, 'parley-client.js');
     if (!existsSync(bundleFile)) {
-      const { bundle } = (await import(join(repoRoot, 'packages/client/scripts/bundle.mjs'))) as { bundle(): Promise<number> };
+      const { bundle } = (await import(join(repoRoot, 'packages/client/scripts/bundle.mjs'))) as { bundle: () => Promise<number> };
       await bundle();
     }
     server = await startServer();

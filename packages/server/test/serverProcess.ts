@@ -34,9 +34,17 @@ const listeningLine = z.object({ msg: z.literal('parley listening'), url: z.stri
  * given data dir and extra config, and resolves once its log says where it listens. `node` runs
  * it on another Node binary (test/otherNode.ts).
  */
-export async function spawnServer(dataDir: string, config: Record<string, unknown> = {}, timeoutMs = 30_000, node = process.execPath): Promise<ServerProcess> {
+export async function spawnServer(
+  dataDir: string,
+  config: Record<string, unknown> = {},
+  timeoutMs = 30_000,
+  node = process.execPath,
+): Promise<ServerProcess> {
   const configFile = join(dataDir, 'test-config.json');
-  writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'info', rateLimits: NO_RATE_LIMITS, ...config }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'info', rateLimits: NO_RATE_LIMITS, ...config }),
+  );
   return spawnListening(node, ['--import', 'tsx', cli, 'serve', '--config', configFile], { cwd: repoRoot }, timeoutMs);
 }
 

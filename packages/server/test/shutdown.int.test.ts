@@ -33,13 +33,23 @@ describe('graceful shutdown', () => {
       await closing;
       stop = true;
       await Promise.all(loops);
-      assert.equal(await fetch(`${server.app.url}/readyz`).then(() => 'reachable', () => 'closed'), 'closed');
+      assert.equal(
+        await fetch(`${server.app.url}/readyz`).then(
+          () => 'reachable',
+          () => 'closed',
+        ),
+        'closed',
+      );
 
       const store = new SqliteLogStore({ path: join(dataDir, 'parley.db') });
       try {
         const lastSeq = await store.lastSeq('load');
         const entries = await store.range('load', { after: 0, limit: 100_000 });
-        assert.deepEqual(entries.map((e) => e.seq), Array.from({ length: lastSeq }, (_, i) => i + 1), 'gap-free');
+        assert.deepEqual(
+          entries.map((e) => e.seq),
+          Array.from({ length: lastSeq }, (_, i) => i + 1),
+          'gap-free',
+        );
         const stored = new Set(entries.map((e) => e.seq));
         const lost = acked.filter((seq) => !stored.has(seq));
         assert.deepEqual(lost, [], 'every acknowledged entry is stored');

@@ -101,11 +101,14 @@ describe('signaling over a real Socket.IO server', () => {
       assert.equal(res.ok, true);
     }
     await waitFor(() => atB.items.length === 3, 5000, 'three chat messages');
-    assert.deepEqual(atB.items.map((e) => [e.seq, e.text, e.from.name]), [
-      [1, 'one', 'Alice'],
-      [2, 'two', 'Alice'],
-      [3, 'three', 'Alice'],
-    ]);
+    assert.deepEqual(
+      atB.items.map((e) => [e.seq, e.text, e.from.name]),
+      [
+        [1, 'one', 'Alice'],
+        [2, 'two', 'Alice'],
+        [3, 'three', 'Alice'],
+      ],
+    );
     assert.ok(Math.abs(atB.items[0]!.ts - Date.now()) < 60_000);
   });
 
@@ -144,7 +147,7 @@ describe('signaling over a real Socket.IO server', () => {
   });
 
   it('refuses joins past the room limit', async () => {
-    const small = await startServer({ limits: { maxPeersPerRoom: 2 } as never });
+    const small = await startServer({ limits: { maxPeersPerRoom: 2 } });
     try {
       const s1 = await small.connect();
       const s2 = await small.connect();

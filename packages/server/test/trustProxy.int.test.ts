@@ -47,7 +47,11 @@ describe('trustProxy configuration', () => {
       [{ hops: 1 }, /trustProxy: expected true, false, a hop count, or a list/],
     ];
     for (const [value, message] of cases) {
-      assert.throws(() => parseConfig({ trustProxy: value }), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(value));
+      assert.throws(
+        () => parseConfig({ trustProxy: value }),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+        JSON.stringify(value),
+      );
     }
     assert.throws(() => loadConfig({ 'trust-proxy': 'proxy.example.com' }, {}), /trustProxy: "proxy.example.com": invalid IP address/);
   });
@@ -102,7 +106,11 @@ describe('clientAddress on real requests', () => {
     // The "proxy" is 127.0.0.1; what it appended last is the client it saw.
     assert.equal(await addressOf(['127.0.0.1'], '127.0.0.1', '203.0.113.7'), '203.0.113.7');
     assert.equal(await addressOf(['127.0.0.1'], '127.0.0.1', '1.2.3.4, 203.0.113.7'), '203.0.113.7', 'a forged entry before it is ignored');
-    assert.equal(await addressOf(['127.0.0.1', '10.0.0.0/8'], '127.0.0.1', '203.0.113.7, 10.1.1.1'), '203.0.113.7', 'through two listed proxies');
+    assert.equal(
+      await addressOf(['127.0.0.1', '10.0.0.0/8'], '127.0.0.1', '203.0.113.7, 10.1.1.1'),
+      '203.0.113.7',
+      'through two listed proxies',
+    );
     assert.equal(await addressOf(['127.0.0.1'], '127.0.0.2', '1.2.3.4'), '127.0.0.2', 'a client that is not the proxy cannot forge');
   });
 
@@ -124,7 +132,10 @@ describe('the start-up log', () => {
       },
     });
     const dataDir = mkdtempSync(join(tmpdir(), 'parley-trust-'));
-    const app = await createApp({ host: '127.0.0.1', port: 0, dataDir, trustProxy: '127.0.0.1,10.0.0.0/8' }, { log: pino({ level: 'info' }, sink) });
+    const app = await createApp(
+      { host: '127.0.0.1', port: 0, dataDir, trustProxy: '127.0.0.1,10.0.0.0/8' },
+      { log: pino({ level: 'info' }, sink) },
+    );
     try {
       const listening = z.object({ msg: z.literal('parley listening'), trustProxy: z.string() });
       const line = lines.map((l) => listening.safeParse(l)).find((r) => r.success);

@@ -108,7 +108,10 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
         return pc.localDescription?.sdp ?? '';
       }, body.iceServers);
       const offerCandidates = candidateLines(offer);
-      assert.ok(offerCandidates.length > 0 && offerCandidates.every((c) => / typ relay /.test(c)), `page candidates:\n${offerCandidates.join('\n')}`);
+      assert.ok(
+        offerCandidates.length > 0 && offerCandidates.every((c) => / typ relay /.test(c)),
+        `page candidates:\n${offerCandidates.join('\n')}`,
+      );
 
       const echoed = resolvedWithin<void>('the page to open a data channel to the bot', 20_000, (resolve) =>
         bot.onDataChannel((dc) => {
@@ -137,7 +140,10 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
       const answer = bot.localDescription();
       assert.ok(answer && answer.type === 'answer', `bot description: ${JSON.stringify(answer)}`);
       const answerCandidates = candidateLines(answer.sdp);
-      assert.ok(answerCandidates.length > 0 && answerCandidates.every((c) => / typ relay /.test(c)), `bot candidates:\n${answerCandidates.join('\n')}`);
+      assert.ok(
+        answerCandidates.length > 0 && answerCandidates.every((c) => / typ relay /.test(c)),
+        `bot candidates:\n${answerCandidates.join('\n')}`,
+      );
       await page.evaluate(async (sdp) => {
         const side = window.__turnTest;
         if (!side) throw new Error('page state missing');
@@ -160,10 +166,18 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
         'five echoes at the page',
         () => page.evaluate(() => JSON.stringify(window.__turnTest?.received)),
       );
-      assert.deepEqual(await page.evaluate(() => window.__turnTest?.received), [0, 1, 2, 3, 4].map((i) => `echo:ping ${i}`));
+      assert.deepEqual(
+        await page.evaluate(() => window.__turnTest?.received),
+        [0, 1, 2, 3, 4].map((i) => `echo:ping ${i}`),
+      );
 
       // Video: the page's camera arrives at the bot as RTP, and keeps arriving.
-      await waitFor(async () => rtpPackets >= 100, 20_000, '100 RTP packets at the bot', async () => `${rtpPackets} packets, ${keep.tracks.length} track(s)`);
+      await waitFor(
+        async () => rtpPackets >= 100,
+        20_000,
+        '100 RTP packets at the bot',
+        async () => `${rtpPackets} packets, ${keep.tracks.length} track(s)`,
+      );
 
       // Chromium's selected pair: its own relay candidate, and on the far side the bot's relay
       // address (it may show up as 'prflx' when the bot's check arrived before the answer did,
@@ -179,11 +193,17 @@ describe('Chromium ↔ node-datachannel through TURN only', { skip: chromiumMiss
         return { local: local?.['candidateType'], remote: `${String(remote?.['address'])} ${String(remote?.['port'])}` };
       });
       assert.equal(pair.local, 'relay', JSON.stringify(pair));
-      assert.ok(answerCandidates.some((c) => c.includes(` ${pair.remote} typ relay`)), `${JSON.stringify(pair)} not among\n${answerCandidates.join('\n')}`);
+      assert.ok(
+        answerCandidates.some((c) => c.includes(` ${pair.remote} typ relay`)),
+        `${JSON.stringify(pair)} not among\n${answerCandidates.join('\n')}`,
+      );
       // The bot's selected pair: its relay candidate to one of the page's relay candidates.
       const botPair = bot.getSelectedCandidatePair();
       assert.equal(botPair?.local.type, 'relay', JSON.stringify(botPair));
-      assert.ok(offerCandidates.some((c) => c.includes(` ${botPair?.remote.address} ${botPair?.remote.port} typ relay`)), JSON.stringify(botPair));
+      assert.ok(
+        offerCandidates.some((c) => c.includes(` ${botPair?.remote.address} ${botPair?.remote.port} typ relay`)),
+        JSON.stringify(botPair),
+      );
     } finally {
       for (const dc of keep.channels) dc.close();
       for (const t of keep.tracks) t.close();

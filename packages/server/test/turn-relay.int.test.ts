@@ -85,7 +85,10 @@ describe('TURN relay through coturn', { skip: coturnMissing }, () => {
       }
       const pair = a.getSelectedCandidatePair();
       assert.equal(pair?.remote.port !== undefined && pair.remote.address, '127.0.0.1');
-      assert.ok(candidates.b.some((c) => c.includes(` ${pair?.remote.port} typ relay`)), `selected ${JSON.stringify(pair)}`);
+      assert.ok(
+        candidates.b.some((c) => c.includes(` ${pair?.remote.port} typ relay`)),
+        `selected ${JSON.stringify(pair)}`,
+      );
     } finally {
       for (const dc of channels) dc.close();
       a.close();
@@ -97,7 +100,11 @@ describe('TURN relay through coturn', { skip: coturnMissing }, () => {
     const forged = { urls: [`turn:127.0.0.1:${turn.port}?transport=udp`], ...mintTurnCredential('a-different-secret-entirely', 'x', 300) };
     const expired = { urls: forged.urls, ...mintTurnCredential(SECRET, 'x', 60, Math.floor(Date.now() / 1000) - 3600) };
     const good = { urls: forged.urls, ...mintTurnCredential(SECRET, 'x', 300) };
-    for (const [label, server, expectRelay] of [['forged', forged, false], ['expired', expired, false], ['valid', good, true]] as const) {
+    for (const [label, server, expectRelay] of [
+      ['forged', forged, false],
+      ['expired', expired, false],
+      ['valid', good, true],
+    ] as const) {
       const pc = relayPeer(label, toLibdatachannelServers([server]));
       try {
         const types = await gatherRelayCandidates(pc, 15_000);

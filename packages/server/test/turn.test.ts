@@ -19,7 +19,11 @@ describe('TURN REST credentials', () => {
   it('hands each peer its own TURN entry and never a static password', () => {
     const ice = new IceServerProvider({
       stunUrls: ['stun:turn.example.com:3478'],
-      turn: { urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'], secret: 's'.repeat(16), ttlSec: 600 },
+      turn: {
+        urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'],
+        secret: 's'.repeat(16),
+        ttlSec: 600,
+      },
       iceServers: [],
     });
     const [stun, turn] = ice.forPeer('p1');
@@ -28,7 +32,10 @@ describe('TURN REST credentials', () => {
     assert.notEqual(turn!.credential, 's'.repeat(16));
     assert.notEqual(ice.forPeer('p2')[1]!.username, turn!.username);
     assert.equal(ice.linkHeaders('p1').length, 3);
-    assert.match(ice.linkHeaders('p1')[1]!, /^<turn:turn\.example\.com:3478\?transport=udp>; rel="ice-server"; username="\d+:p1"; credential="[^"]+"; credential-type="password"$/);
+    assert.match(
+      ice.linkHeaders('p1')[1]!,
+      /^<turn:turn\.example\.com:3478\?transport=udp>; rel="ice-server"; username="\d+:p1"; credential="[^"]+"; credential-type="password"$/,
+    );
     assert.throws(
       () => parseConfig({ iceServers: [{ urls: 'turn:x:3478', username: 'u', credential: 'static' }] }),
       /must not carry static credentials/,
@@ -37,7 +44,11 @@ describe('TURN REST credentials', () => {
 
   it('converts ICE servers to node-datachannel objects (usernames may contain ":")', () => {
     const out = toLibdatachannelServers([
-      { urls: ['stun:127.0.0.1:3478', 'turn:127.0.0.1:3478?transport=tcp', 'turns:[::1]:5349?transport=tcp'], username: '1:p', credential: 'c=' },
+      {
+        urls: ['stun:127.0.0.1:3478', 'turn:127.0.0.1:3478?transport=tcp', 'turns:[::1]:5349?transport=tcp'],
+        username: '1:p',
+        credential: 'c=',
+      },
     ]);
     assert.deepEqual(out, [
       { hostname: '127.0.0.1', port: 3478 },
@@ -50,7 +61,12 @@ describe('TURN REST credentials', () => {
     const conf = readFileSync(COTURN_CONFIG, 'utf8');
     assert.match(conf, /^use-auth-secret$/m);
     assert.doesNotMatch(conf, /^static-auth-secret=/m, 'the secret comes from the command line, not the repo');
-    for (const range of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255']) {
+    for (const range of [
+      '10.0.0.0-10.255.255.255',
+      '172.16.0.0-172.31.255.255',
+      '192.168.0.0-192.168.255.255',
+      '127.0.0.0-127.255.255.255',
+    ]) {
       assert.match(conf, new RegExp(`^denied-peer-ip=${range.replace(/\./g, '\\.')}$`, 'm'));
     }
   });

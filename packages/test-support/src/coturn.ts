@@ -23,7 +23,10 @@ export async function freePort(): Promise<number> {
  * A throwaway coturn on 127.0.0.1 with `use-auth-secret`. Loopback peers are allowed here only
  * because the test's peers live on loopback; the shipped config denies them.
  */
-export async function startCoturn(secret: string, options: { port?: number } = {}): Promise<{ port: number; output: () => string; close(): Promise<void> }> {
+export async function startCoturn(
+  secret: string,
+  options: { port?: number } = {},
+): Promise<{ port: number; output: () => string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-coturn-'));
   // A given port lets a test restart "the same" TURN server (ICE restart after a TURN outage).
   const port = options.port ?? (await freePort());
@@ -61,7 +64,7 @@ export async function startCoturn(secret: string, options: { port?: number } = {
     child.kill('SIGKILL');
     await exited;
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}\n${output}`);
+    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
   }
   let closed: Promise<void> | undefined;
   return {

@@ -23,10 +23,13 @@ let packed: Map<string, string> | undefined;
 export async function tarballs(): Promise<Map<string, string>> {
   if (packed) return packed;
   const { packAll, PUBLISHED } = (await import(join(repoRoot, 'scripts/pack.mjs'))) as {
-    packAll(dir: string, opts: { build: boolean }): string[];
+    packAll: (dir: string, opts: { build: boolean }) => string[];
     PUBLISHED: string[];
   };
-  const built = PUBLISHED.every((p) => existsSync(join(repoRoot, 'packages', p, 'dist/index.js'))) && existsSync(join(repoRoot, 'packages/server/web/index.html')) && existsSync(join(repoRoot, 'packages/client/dist/browser/parley-client.js'));
+  const built =
+    PUBLISHED.every((p) => existsSync(join(repoRoot, 'packages', p, 'dist/index.js'))) &&
+    existsSync(join(repoRoot, 'packages/server/web/index.html')) &&
+    existsSync(join(repoRoot, 'packages/client/dist/browser/parley-client.js'));
   const files = packAll(mkdtempSync(join(tmpdir(), 'parley-pack-')), { build: !built });
   packed = new Map(PUBLISHED.map((p, i) => [p, files[i]!]));
   return packed;
@@ -38,7 +41,8 @@ export async function tarballs(): Promise<Map<string, string>> {
  */
 export function installInto(files: string[], opts: { dir?: string; omitDev?: boolean } = {}): string {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'parley-install-'));
-  if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'parley-install-test', private: true, type: 'module' }));
+  if (!existsSync(join(dir, 'package.json')))
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'parley-install-test', private: true, type: 'module' }));
   const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', ...(opts.omitDev === false ? [] : ['--omit=dev']), ...files];
   execFileSync('npm', args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: userEnv() });
   return dir;

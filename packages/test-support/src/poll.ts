@@ -16,7 +16,11 @@ export async function waitFor(
   let intervalMs = 10;
   while (!(await check())) {
     if (Date.now() > deadline) {
-      const detail = describe ? `: ${await Promise.resolve().then(describe).catch((e: unknown) => String(e))}` : '';
+      const detail = describe
+        ? `: ${await Promise.resolve()
+            .then(describe)
+            .catch((e: unknown) => String(e))}`
+        : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

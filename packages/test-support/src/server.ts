@@ -56,11 +56,7 @@ export function request<T>(socket: Socket, event: string, payload: unknown, time
 }
 
 /** Resolves with the args of the next `event` on `emitter`, or rejects after `timeoutMs`. */
-export function nextEvent<T = unknown>(
-  socket: Socket,
-  event: string,
-  timeoutMs = 5000,
-): Promise<T> {
+export function nextEvent<T = unknown>(socket: Socket, event: string, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, onEvent);

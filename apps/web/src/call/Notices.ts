@@ -24,7 +24,11 @@ export class NoticeStore extends Emitter<{ change: [] }> {
     if (this.#closed) return 0;
     const id = this.#next++;
     this.#items = [...this.#items.slice(-4), { id, level, text }];
-    if (ttlMs > 0) this.#timers.set(id, setTimeout(() => this.dismiss(id), ttlMs));
+    if (ttlMs > 0)
+      this.#timers.set(
+        id,
+        setTimeout(() => this.dismiss(id), ttlMs),
+      );
     this.emit('change');
     return id;
   }

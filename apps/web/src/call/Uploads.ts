@@ -57,20 +57,22 @@ export class UploadStore extends Emitter<{ change: [] }> {
     uploadFile(this.room, file, {
       signal: abort.signal,
       onProgress: ({ loaded }) => this.#update(id, { loaded: Math.min(loaded, file.size) }),
-    }).then(
-      () => {
-        this.#update(id, { state: 'done', loaded: file.size });
-        const timer = setTimeout(() => {
-          this.#timers.delete(timer);
-          this.dismiss(id);
-        }, DONE_TTL_MS);
-        this.#timers.add(timer);
-      },
-      (err: unknown) => {
-        if (err instanceof ClientError && err.reason === 'aborted') this.dismiss(id);
-        else this.#update(id, { state: 'error', error: describeUploadError(err, file.name) });
-      },
-    ).finally(() => this.#aborts.delete(id));
+    })
+      .then(
+        () => {
+          this.#update(id, { state: 'done', loaded: file.size });
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
+            this.dismiss(id);
+          }, DONE_TTL_MS);
+          this.#timers.add(timer);
+        },
+        (err: unknown) => {
+          if (err instanceof ClientError && err.reason === 'aborted') this.dismiss(id);
+          else this.#update(id, { state: 'error', error: describeUploadError(err, file.name) });
+        },
+      )
+      .finally(() => this.#aborts.delete(id));
   }
 
   cancel(id: number): void {

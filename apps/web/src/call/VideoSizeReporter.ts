@@ -41,7 +41,10 @@ export class VideoSizeReporter {
     this.#send = send;
     this.#debounceMs = options.debounceMs ?? 300;
     this.#threshold = options.threshold ?? 0.1;
-    this.#timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.#timers = options.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
   }
 
   /** The last size reported, if any. */

@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { LocalMediaState, PeerStats, RemotePeer, RemoteTrack } from '@parley-rtc/client';
 import type { CallSession } from '../call/CallSession.ts';
-import { useActiveSpeaker, useChatCount, useConnectionState, useLocalMedia, useMediaMode, usePeers, usePeerStats, useRemoteTracks } from '../hooks/useCall.ts';
+import {
+  useActiveSpeaker,
+  useChatCount,
+  useConnectionState,
+  useLocalMedia,
+  useMediaMode,
+  usePeers,
+  usePeerStats,
+  useRemoteTracks,
+} from '../hooks/useCall.ts';
 import { ChatPanel } from './ChatPanel.tsx';
 import { Controls } from './Controls.tsx';
 import { Icon } from './icons.tsx';
@@ -36,7 +45,16 @@ export function buildTiles(input: {
   ];
   const screens: TileModel[] = [];
   if (media.screen && input.screenStream) {
-    screens.push({ key: 'local-screen', peerId: 'local', name: input.selfName, source: 'screen', local: true, stream: input.screenStream, audio: false, video: true });
+    screens.push({
+      key: 'local-screen',
+      peerId: 'local',
+      name: input.selfName,
+      source: 'screen',
+      local: true,
+      stream: input.screenStream,
+      audio: false,
+      video: true,
+    });
   }
   for (const peer of peers) {
     const mine = tracks.filter((t) => t.peerId === peer.id);
@@ -56,7 +74,16 @@ export function buildTiles(input: {
     });
     for (const t of mine) {
       if (t.source !== 'screen' || !t.stream || t.track.kind !== 'video') continue;
-      screens.push({ key: `${peer.id}-screen-${t.track.id}`, peerId: peer.id, name: peer.name, source: 'screen', local: false, stream: t.stream, audio: false, video: true });
+      screens.push({
+        key: `${peer.id}-screen-${t.track.id}`,
+        peerId: peer.id,
+        name: peer.name,
+        source: 'screen',
+        local: false,
+        stream: t.stream,
+        audio: false,
+        video: true,
+      });
     }
   }
   return [...screens, ...tiles];
@@ -97,9 +124,15 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   );
 
   // Video nobody can see is not forwarded by the SFU (off-screen tiles, hidden page).
-  const onTileVisibility = useCallback<TileVisibilityHandler>((peerId, source, visible) => session.room.setVideoPaused(peerId, !visible, source), [session]);
+  const onTileVisibility = useCallback<TileVisibilityHandler>(
+    (peerId, source, visible) => session.room.setVideoPaused(peerId, !visible, source),
+    [session],
+  );
   // The SFU forwards the simulcast layer that fits each tile.
-  const onTileSize = useCallback<TileSizeHandler>((peerId, source, width, height) => session.room.setVideoSize(peerId, source, width, height), [session]);
+  const onTileSize = useCallback<TileSizeHandler>(
+    (peerId, source, width, height) => session.room.setVideoSize(peerId, source, width, height),
+    [session],
+  );
 
   const copyLink = () => {
     void navigator.clipboard
@@ -156,7 +189,13 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
         <VideoGrid tiles={tiles} onVisibility={onTileVisibility} onSize={onTileSize} />
         {chatOpen ? <ChatPanel session={session} onClose={() => setChatOpen(false)} /> : null}
       </main>
-      <Controls session={session} chatOpen={chatOpen} unread={chatCount - seen} onToggleChat={() => setChatOpen((v) => !v)} onLeave={onLeave} />
+      <Controls
+        session={session}
+        chatOpen={chatOpen}
+        unread={chatCount - seen}
+        onToggleChat={() => setChatOpen((v) => !v)}
+        onLeave={onLeave}
+      />
       <NoticeList session={session} />
     </div>
   );

@@ -30,15 +30,21 @@ function FileLine({ entry, room, selfId, time }: { entry: FileEntry; room: Room;
         {url ? (
           <a href={url} download={file.name} className="chat-file-link" data-testid="chat-file-link">
             <Icon name="attach" />
-            <span className="chat-file-name" data-testid="chat-file-name">{file.name}</span>
+            <span className="chat-file-name" data-testid="chat-file-name">
+              {file.name}
+            </span>
           </a>
         ) : (
           <span className="chat-file-link">
             <Icon name="attach" />
-            <span className="chat-file-name" data-testid="chat-file-name">{file.name}</span>
+            <span className="chat-file-name" data-testid="chat-file-name">
+              {file.name}
+            </span>
           </span>
         )}
-        <span className="chat-file-size" data-testid="chat-file-size">{formatBytes(file.size)}</span>
+        <span className="chat-file-size" data-testid="chat-file-size">
+          {formatBytes(file.size)}
+        </span>
       </div>
     </li>
   );
@@ -57,7 +63,13 @@ function UploadRow({ upload, onCancel, onDismiss }: { upload: Upload; onCancel: 
               : 'Failed'}
         </span>
         {upload.state === 'uploading' ? (
-          <button type="button" className="icon-btn small" data-testid="upload-cancel" onClick={onCancel} aria-label={`Cancel uploading ${upload.name}`}>
+          <button
+            type="button"
+            className="icon-btn small"
+            data-testid="upload-cancel"
+            onClick={onCancel}
+            aria-label={`Cancel uploading ${upload.name}`}
+          >
             ×
           </button>
         ) : (
@@ -67,7 +79,9 @@ function UploadRow({ upload, onCancel, onDismiss }: { upload: Upload; onCancel: 
         )}
       </div>
       {upload.state === 'error' ? (
-        <p className="error-text" data-testid="upload-error" role="alert">{upload.error}</p>
+        <p className="error-text" data-testid="upload-error" role="alert">
+          {upload.error}
+        </p>
       ) : (
         <progress data-testid="upload-progress" max={upload.size || 1} value={upload.state === 'done' ? upload.size || 1 : upload.loaded} />
       )}
@@ -148,11 +162,20 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
       {uploads.length > 0 ? (
         <ul className="uploads" data-testid="uploads" aria-label="Uploads">
           {uploads.map((u) => (
-            <UploadRow key={u.id} upload={u} onCancel={() => session.uploads.cancel(u.id)} onDismiss={() => session.uploads.dismiss(u.id)} />
+            <UploadRow
+              key={u.id}
+              upload={u}
+              onCancel={() => session.uploads.cancel(u.id)}
+              onDismiss={() => session.uploads.dismiss(u.id)}
+            />
           ))}
         </ul>
       ) : null}
-      {error ? <p className="error-text" data-testid="chat-error">{error}</p> : null}
+      {error ? (
+        <p className="error-text" data-testid="chat-error">
+          {error}
+        </p>
+      ) : null}
       <form className="chat-form" onSubmit={send}>
         <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={pickFiles} tabIndex={-1} />
         <button

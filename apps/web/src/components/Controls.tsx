@@ -83,7 +83,13 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
           </div>
         ) : null}
       </div>
-      <button className={`ctrl${chatOpen ? ' active' : ''}`} data-testid="toggle-chat" aria-pressed={chatOpen} title="Chat" onClick={onToggleChat}>
+      <button
+        className={`ctrl${chatOpen ? ' active' : ''}`}
+        data-testid="toggle-chat"
+        aria-pressed={chatOpen}
+        title="Chat"
+        onClick={onToggleChat}
+      >
         <Icon name="chat" />
         <span className="ctrl-label">Chat</span>
         {unread > 0 && !chatOpen ? (

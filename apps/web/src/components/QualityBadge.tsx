@@ -6,7 +6,10 @@ const LABEL = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor co
 export function QualityBadge({ stats }: { stats: PeerStats | undefined }) {
   const quality = stats ? rateQuality(stats) : 'unknown';
   const details = stats
-    ? [stats.rttMs !== null ? `RTT ${Math.round(stats.rttMs)} ms` : null, stats.lossPercent !== null ? `loss ${stats.lossPercent.toFixed(1)}%` : null]
+    ? [
+        stats.rttMs !== null ? `RTT ${Math.round(stats.rttMs)} ms` : null,
+        stats.lossPercent !== null ? `loss ${stats.lossPercent.toFixed(1)}%` : null,
+      ]
         .filter(Boolean)
         .join(', ')
     : '';

@@ -9,7 +9,15 @@ function columns(n: number): number {
 }
 
 /** A responsive grid: columns follow the tile count; narrow screens use fewer columns. */
-export function VideoGrid({ tiles, onVisibility, onSize }: { tiles: TileModel[]; onVisibility?: TileVisibilityHandler; onSize?: TileSizeHandler }) {
+export function VideoGrid({
+  tiles,
+  onVisibility,
+  onSize,
+}: {
+  tiles: TileModel[];
+  onVisibility?: TileVisibilityHandler;
+  onSize?: TileSizeHandler;
+}) {
   const n = tiles.length;
   const style = {
     '--cols': columns(n),

@@ -92,7 +92,12 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
 
   let udp: Check;
   if (srflxUdp || udpRelays.some(relayWorks)) {
-    udp = { verdict: 'works', detail: udpRelays.some(relayWorks) ? 'UDP works: the TURN server answered over UDP.' : 'UDP works: the STUN server answered over UDP.' };
+    udp = {
+      verdict: 'works',
+      detail: udpRelays.some(relayWorks)
+        ? 'UDP works: the TURN server answered over UDP.'
+        : 'UDP works: the STUN server answered over UDP.',
+    };
   } else if (hasStun || udpRelays.length > 0) {
     udp = { verdict: 'blocked', detail: 'UDP seems blocked: no STUN or TURN server answered over UDP.' };
   } else {
@@ -146,12 +151,16 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     advice.push({
       code: 'turn-auth-failed',
       level: 'error',
-      text: 'The TURN server refused the credentials Parley gave out. Ask the admin to check that turn.secret equals coturn\'s static-auth-secret and that the clocks of the Parley and TURN servers are in sync (NTP).',
+      text: "The TURN server refused the credentials Parley gave out. Ask the admin to check that turn.secret equals coturn's static-auth-secret and that the clocks of the Parley and TURN servers are in sync (NTP).",
     });
   }
 
   if (udp.verdict === 'blocked' && tcp.verdict === 'works') {
-    advice.push({ code: 'udp-blocked-tcp-works', level: 'info', text: 'Your network blocks UDP; calls will use TURN over TCP/TLS. They will work, with a little more delay.' });
+    advice.push({
+      code: 'udp-blocked-tcp-works',
+      level: 'info',
+      text: 'Your network blocks UDP; calls will use TURN over TCP/TLS. They will work, with a little more delay.',
+    });
   } else if (turnConfigured && relay.verdict === 'blocked' && !authFailed) {
     advice.push({
       code: relays.every((p) => p.result.errors.length > 0 || p.result.timedOut) ? 'turn-unreachable' : 'no-path',
@@ -182,10 +191,18 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     });
   }
   if (input.media && !input.media.ok) {
-    advice.push({ code: 'media-unavailable', level: 'warning', text: `Camera or microphone unavailable (${input.media.error}): you can still join, but others will not see or hear you.` });
+    advice.push({
+      code: 'media-unavailable',
+      level: 'warning',
+      text: `Camera or microphone unavailable (${input.media.error}): you can still join, but others will not see or hear you.`,
+    });
   }
   if (relay.verdict === 'works' && udp.verdict !== 'blocked' && !advice.some((a) => a.level === 'error' || a.level === 'warning')) {
-    advice.unshift({ code: 'all-good', level: 'ok', text: 'Your network is fine for calls: the TURN relay works, so calls should connect even across strict NATs.' });
+    advice.unshift({
+      code: 'all-good',
+      level: 'ok',
+      text: 'Your network is fine for calls: the TURN relay works, so calls should connect even across strict NATs.',
+    });
   }
   return { udp, tcp, relay, advice };
 }
@@ -213,7 +230,11 @@ export function turnProbes(servers: DiagnosticsResponse['iceServers']): Array<{ 
       out.push({
         url,
         kind,
-        server: { urls: url, ...(server.username === undefined ? {} : { username: server.username }), ...(server.credential === undefined ? {} : { credential: server.credential }) },
+        server: {
+          urls: url,
+          ...(server.username === undefined ? {} : { username: server.username }),
+          ...(server.credential === undefined ? {} : { credential: server.credential }),
+        },
       });
     }
   }

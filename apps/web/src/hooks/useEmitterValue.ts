@@ -5,11 +5,7 @@ import type { Emitter, EventMap } from '@parley-rtc/client';
  * Reads a value from an SDK object and re-reads it whenever one of `events` fires. Subscribes in
  * useEffect and unsubscribes on cleanup; the SDK keeps the state, React only mirrors it.
  */
-export function useEmitterValue<E extends EventMap<E>, T>(
-  emitter: Emitter<E> | undefined,
-  events: readonly (keyof E)[],
-  read: () => T,
-): T {
+export function useEmitterValue<E extends EventMap<E>, T>(emitter: Emitter<E> | undefined, events: readonly (keyof E)[], read: () => T): T {
   const readRef = useRef(read);
   readRef.current = read;
   const [value, setValue] = useState<T>(read);

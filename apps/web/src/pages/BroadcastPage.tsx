@@ -57,7 +57,11 @@ export default function BroadcastPage({ params }: RouteProps) {
         await fetch(`/api/recordings/${recording}`, { method: 'DELETE' });
         setRecording(null);
       } else {
-        const res = await fetch('/api/recordings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: name }) });
+        const res = await fetch('/api/recordings', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ stream: name }),
+        });
         const body: unknown = await res.json();
         if (!res.ok) {
           const error = errorResponse.safeParse(body);
@@ -79,11 +83,21 @@ export default function BroadcastPage({ params }: RouteProps) {
         <h1>Broadcast</h1>
         <label className="field">
           Stream name
-          <input data-testid="broadcast-name" value={name} onChange={(e) => setName(e.target.value.replace(/[^A-Za-z0-9_-]/g, ''))} disabled={status !== 'idle'} maxLength={64} />
+          <input
+            data-testid="broadcast-name"
+            value={name}
+            onChange={(e) => setName(e.target.value.replace(/[^A-Za-z0-9_-]/g, ''))}
+            disabled={status !== 'idle'}
+            maxLength={64}
+          />
         </label>
         <label className="field">
           Source
-          <select value={source} onChange={(e) => setSource(e.target.value === 'screen' ? 'screen' : 'camera')} disabled={status !== 'idle'}>
+          <select
+            value={source}
+            onChange={(e) => setSource(e.target.value === 'screen' ? 'screen' : 'camera')}
+            disabled={status !== 'idle'}
+          >
             <option value="camera">Camera and microphone</option>
             <option value="screen">Screen</option>
           </select>

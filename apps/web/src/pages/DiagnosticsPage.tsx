@@ -7,9 +7,7 @@ import { gatherCandidates } from '../diagnostics/probe.ts';
 const GATHER_TIMEOUT_MS = 10_000;
 
 type State =
-  | { phase: 'running'; step: string }
-  | { phase: 'error'; message: string }
-  | { phase: 'done'; diagnosis: Diagnosis; input: DiagnosisInput };
+  { phase: 'running'; step: string } | { phase: 'error'; message: string } | { phase: 'done'; diagnosis: Diagnosis; input: DiagnosisInput };
 
 async function fetchDiagnostics(signal: AbortSignal): Promise<{ diagnostics: DiagnosticsResponse; clockSkewMs: number }> {
   const params = new URLSearchParams(location.search);
@@ -145,13 +143,10 @@ function Results({ diagnosis, input }: { diagnosis: Diagnosis; input: DiagnosisI
           <li>TURN over UDP: {d.configured.turnUdp.join(', ') || 'none'}</li>
           <li>TURN over TCP: {d.configured.turnTcp.join(', ') || 'none'}</li>
           <li>TURN over TLS: {d.configured.turns.join(', ') || 'none'}</li>
-          <li>
-            Clock difference with the server: {skewSec === 0 ? 'none' : `${Math.abs(skewSec)} s ${skewSec > 0 ? 'ahead' : 'behind'}`}
-          </li>
+          <li>Clock difference with the server: {skewSec === 0 ? 'none' : `${Math.abs(skewSec)} s ${skewSec > 0 ? 'ahead' : 'behind'}`}</li>
           <li>Media bind address on the server: {d.server.mediaBindAddress ?? 'all interfaces'}</li>
           <li>
-            Candidates without restriction:{' '}
-            {input.all.candidates.map((c) => `${c.type}/${c.protocol}`).join(', ') || 'none'}
+            Candidates without restriction: {input.all.candidates.map((c) => `${c.type}/${c.protocol}`).join(', ') || 'none'}
             {input.all.timedOut ? ' (gathering timed out)' : ''}
           </li>
           {input.relays.map((r) => (

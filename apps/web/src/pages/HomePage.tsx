@@ -47,10 +47,14 @@ export default function HomePage(_props: RouteProps) {
         </button>
         <p className="lead home-links">
           Trouble connecting?{' '}
-          <a href="/diagnostics" data-testid="diagnostics-link" onClick={(e) => {
+          <a
+            href="/diagnostics"
+            data-testid="diagnostics-link"
+            onClick={(e) => {
               e.preventDefault();
               navigate('/diagnostics');
-            }}>
+            }}
+          >
             Check your connection
           </a>
         </p>

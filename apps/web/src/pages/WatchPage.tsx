@@ -34,7 +34,7 @@ export default function WatchPage({ params }: RouteProps) {
       }
     };
     void load();
-    const timer = setInterval(load, 5000);
+    const timer = setInterval(() => void load(), 5000);
     return () => {
       stop = true;
       clearInterval(timer);
@@ -81,8 +81,18 @@ export default function WatchPage({ params }: RouteProps) {
             ))}
           </select>
         </label>
-        <video ref={video} autoPlay playsInline muted controls style={{ width: '100%', background: '#000', borderRadius: 10 }} data-testid="watch-video" />
-        <p className="lead" data-testid="watch-status">{status}</p>
+        <video
+          ref={video}
+          autoPlay
+          playsInline
+          muted
+          controls
+          style={{ width: '100%', background: '#000', borderRadius: 10 }}
+          data-testid="watch-video"
+        />
+        <p className="lead" data-testid="watch-status">
+          {status}
+        </p>
         {error ? <p className="error-text">{error}</p> : null}
         <div style={{ display: 'flex', gap: 12 }}>
           <button className="btn primary" onClick={() => void play()} data-testid="watch-play">

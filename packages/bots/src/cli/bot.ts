@@ -62,27 +62,38 @@ export async function runBot(argv: string[], ctx: CliContext): Promise<number> {
   const stop = interrupted();
   const bots: Bot[] = [];
   let failed = 0;
-  await eachLimited(Array.from({ length: count }, (_, i) => i), 4, async (i) => {
-    const name = count === 1 ? values.name : `${values.name}-${i + 1}`;
-    const bot = new Bot({ url, room, name, token: tokenFor(ctx, values.token, `${name}-${process.pid}`, room, name), ...media, bindAddress: values.bind });
-    bot.on('mode', (mode) => ctx.out.write(`${name}: room is now in ${mode} mode\n`));
-    bot.on('peerJoined', (p) => ctx.out.write(`${name}: ${p.name} joined\n`));
-    bot.on('peerLeft', (p) => ctx.out.write(`${name}: ${p.name} left\n`));
-    bot.on('chat', (e) => ctx.out.write(`${name}: chat #${e.seq} from ${e.from.name}: ${e.text}\n`));
-    bot.on('error', (e) => ctx.err.write(`${name}: ${e.message}\n`));
-    bot.on('closed', (reason) => {
-      if (reason !== 'left' && reason !== 'interrupted') ctx.err.write(`${name}: closed: ${reason}\n`);
-    });
-    try {
-      const self = await bot.join();
-      bots.push(bot);
-      ctx.out.write(`${name}: joined ${room} as ${self.id} (${bot.mode} mode, ${bot.peers.length} others)\n`);
-      if (values.chat !== undefined) await bot.sendChat(values.chat);
-    } catch (err) {
-      failed++;
-      ctx.err.write(`${name}: could not join: ${describeError(err)}\n`);
-    }
-  });
+  await eachLimited(
+    Array.from({ length: count }, (_, i) => i),
+    4,
+    async (i) => {
+      const name = count === 1 ? values.name : `${values.name}-${i + 1}`;
+      const bot = new Bot({
+        url,
+        room,
+        name,
+        token: tokenFor(ctx, values.token, `${name}-${process.pid}`, room, name),
+        ...media,
+        bindAddress: values.bind,
+      });
+      bot.on('mode', (mode) => ctx.out.write(`${name}: room is now in ${mode} mode\n`));
+      bot.on('peerJoined', (p) => ctx.out.write(`${name}: ${p.name} joined\n`));
+      bot.on('peerLeft', (p) => ctx.out.write(`${name}: ${p.name} left\n`));
+      bot.on('chat', (e) => ctx.out.write(`${name}: chat #${e.seq} from ${e.from.name}: ${e.text}\n`));
+      bot.on('error', (e) => ctx.err.write(`${name}: ${e.message}\n`));
+      bot.on('closed', (reason) => {
+        if (reason !== 'left' && reason !== 'interrupted') ctx.err.write(`${name}: closed: ${reason}\n`);
+      });
+      try {
+        const self = await bot.join();
+        bots.push(bot);
+        ctx.out.write(`${name}: joined ${room} as ${self.id} (${bot.mode} mode, ${bot.peers.length} others)\n`);
+        if (values.chat !== undefined) await bot.sendChat(values.chat);
+      } catch (err) {
+        failed++;
+        ctx.err.write(`${name}: could not join: ${describeError(err)}\n`);
+      }
+    },
+  );
   if (bots.length === 0) {
     stop.dispose();
     return 1;
@@ -106,7 +117,10 @@ export async function runBot(argv: string[], ctx: CliContext): Promise<number> {
     let open = bots.length;
     for (const bot of bots) bot.on('closed', () => --open === 0 && resolve('every participant was closed'));
   });
-  const timeout = durationMs === undefined ? undefined : new Promise<string>((resolve) => setTimeout(() => resolve('duration reached'), durationMs).unref());
+  const timeout =
+    durationMs === undefined
+      ? undefined
+      : new Promise<string>((resolve) => setTimeout(() => resolve('duration reached'), durationMs).unref());
   const why = await Promise.race([stop.promise, allClosed, ...(timeout ? [timeout] : [])]);
   stop.dispose();
   clearInterval(report);

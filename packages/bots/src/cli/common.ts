@@ -47,7 +47,8 @@ export const COMMON_HELP = `  --url URL            the Parley server (default ht
 
 export function positiveInt(name: string, value: string | undefined, min = 0): number {
   const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min} (got ${value ?? 'nothing'})`);
+  if (value === undefined || !Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be a whole number ≥ ${min} (got ${value ?? 'nothing'})`);
   return n;
 }
 
@@ -58,7 +59,8 @@ export function checkUrl(value: string): string {
   } catch {
     throw new UsageError(`--url ${value} is not a URL (e.g. http://127.0.0.1:8080)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http:// or https:// (got ${url.protocol})`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--url must be http:// or https:// (got ${url.protocol})`);
   return url.toString().replace(/\/$/, '');
 }
 
@@ -77,7 +79,14 @@ export async function prepareMedia(values: {
   const video =
     values.video === 'none'
       ? undefined
-      : await prepareVideoClip({ source: values.video, width: Number(size[1]), height: Number(size[2]), fps, bitrateKbps: kbps, gop: fps * 2 });
+      : await prepareVideoClip({
+          source: values.video,
+          width: Number(size[1]),
+          height: Number(size[2]),
+          fps,
+          bitrateKbps: kbps,
+          gop: fps * 2,
+        });
   const audio = values.audio === 'none' ? undefined : await prepareAudioClip({ source: values.audio });
   return { video, audio };
 }

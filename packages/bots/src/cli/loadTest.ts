@@ -6,7 +6,17 @@
 import { parseArgs } from 'node:util';
 import { runLoadTest, type LoadTestProgress, type LoadTestResult } from '../load/LoadTest.ts';
 import { fmt, percentile, table } from '../stats/report.ts';
-import { COMMON_HELP, COMMON_OPTIONS, UsageError, checkUrl, interrupted, positiveInt, prepareMedia, tokenFor, type CliContext } from './common.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  UsageError,
+  checkUrl,
+  interrupted,
+  positiveInt,
+  prepareMedia,
+  tokenFor,
+  type CliContext,
+} from './common.ts';
 
 export const LOAD_TEST_USAGE = `usage: parley load-test [--room ROOM | --rooms K] [--publishers P] [--subscribers S] [flags]
 
@@ -29,7 +39,8 @@ ${COMMON_HELP}`;
 function progressLine(p: LoadTestProgress): string {
   const t = `${(p.elapsedMs / 1000).toFixed(0)} s`;
   if (p.phase === 'joining') return `[${t}] joining: ${p.connected}/${p.planned} connected, ${p.failed} failed`;
-  if (p.phase === 'running') return `[${t}] measuring: ${p.connected} connected, ${p.failed} failed, ${fmt((p.remainingMs ?? 0) / 1000)} s left`;
+  if (p.phase === 'running')
+    return `[${t}] measuring: ${p.connected} connected, ${p.failed} failed, ${fmt((p.remainingMs ?? 0) / 1000)} s left`;
   return `[${t}] leaving`;
 }
 
@@ -37,8 +48,16 @@ function progressLine(p: LoadTestProgress): string {
 export function formatResult(r: LoadTestResult): string {
   const subs = r.subscribers;
   const med = (f: (s: LoadTestResult['subscribers'][number]) => number | undefined, d = 0) =>
-    fmt(percentile(subs.map(f).filter((v): v is number => v !== undefined), 50), d);
-  const failed = Object.entries(r.failures).map(([code, n]) => `${code} × ${n}`).join(', ');
+    fmt(
+      percentile(
+        subs.map(f).filter((v): v is number => v !== undefined),
+        50,
+      ),
+      d,
+    );
+  const failed = Object.entries(r.failures)
+    .map(([code, n]) => `${code} × ${n}`)
+    .join(', ');
   const rows: string[][] = [
     ['metric', 'value'],
     ['participants connected', `${r.connected} / ${r.planned}`],
@@ -90,9 +109,12 @@ export async function runLoadTestCli(argv: string[], ctx: CliContext): Promise<n
   const publishers = positiveInt('publishers', values.publishers, 0);
   const subscribers = positiveInt('subscribers', values.subscribers, 0);
   if (publishers + subscribers === 0) throw new UsageError('nothing to do: --publishers and --subscribers are both 0');
-  const videoPublishers = values['video-publishers'] === undefined ? publishers : positiveInt('video-publishers', values['video-publishers'], 0);
-  const audioPublishers = values['audio-publishers'] === undefined ? publishers : positiveInt('audio-publishers', values['audio-publishers'], 0);
-  if (videoPublishers > publishers || audioPublishers > publishers) throw new UsageError('--video-publishers and --audio-publishers cannot exceed --publishers');
+  const videoPublishers =
+    values['video-publishers'] === undefined ? publishers : positiveInt('video-publishers', values['video-publishers'], 0);
+  const audioPublishers =
+    values['audio-publishers'] === undefined ? publishers : positiveInt('audio-publishers', values['audio-publishers'], 0);
+  if (videoPublishers > publishers || audioPublishers > publishers)
+    throw new UsageError('--video-publishers and --audio-publishers cannot exceed --publishers');
   const rooms = roomCount === 1 ? [values.room] : Array.from({ length: roomCount }, (_, i) => `${values.room}-${i + 1}`);
   const media = await prepareMedia(values);
 

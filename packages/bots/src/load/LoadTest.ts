@@ -89,11 +89,21 @@ function plan(o: LoadTestOptions): Participant[] {
     room,
     name,
     role,
-    options: { url: o.url, room, name, token: o.token?.(`${name}-${room}-${process.pid}`, room, name), video, audio, bindAddress: o.bindAddress },
+    options: {
+      url: o.url,
+      room,
+      name,
+      token: o.token?.(`${name}-${room}-${process.pid}`, room, name),
+      video,
+      audio,
+      bindAddress: o.bindAddress,
+    },
   });
   for (const room of o.rooms) {
     for (let i = 0; i < o.publishers; i++) {
-      out.push(make(room, `pub-${i + 1}`, 'publisher', i < o.videoPublishers ? o.video : undefined, i < o.audioPublishers ? o.audio : undefined));
+      out.push(
+        make(room, `pub-${i + 1}`, 'publisher', i < o.videoPublishers ? o.video : undefined, i < o.audioPublishers ? o.audio : undefined),
+      );
     }
   }
   // Subscribers come after every publisher, so their time to first frame is the server's.
@@ -141,7 +151,14 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
   let connected = 0;
   let failed = 0;
   const progress = setInterval(() => {
-    o.onProgress?.({ phase, planned: participants.length, connected, failed, elapsedMs: performance.now() - started, remainingMs: windowEnd === undefined ? undefined : Math.max(0, windowEnd - performance.now()) });
+    o.onProgress?.({
+      phase,
+      planned: participants.length,
+      connected,
+      failed,
+      elapsedMs: performance.now() - started,
+      remainingMs: windowEnd === undefined ? undefined : Math.max(0, windowEnd - performance.now()),
+    });
   }, 1000);
   let stopped = false;
   void o.stop?.then(() => {
@@ -180,7 +197,8 @@ export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
     for (const p of joined) if (p.bot!.state === 'reconnecting') closedEarly.push(`${p.room}/${p.name}: still reconnecting at the end`);
 
     const videoPublishers = new Map<string, number>();
-    for (const p of joined) if (p.role === 'publisher' && p.options.video) videoPublishers.set(p.room, (videoPublishers.get(p.room) ?? 0) + 1);
+    for (const p of joined)
+      if (p.role === 'publisher' && p.options.video) videoPublishers.set(p.room, (videoPublishers.get(p.room) ?? 0) + 1);
     const publisherIds = new Set(joined.filter((p) => p.role === 'publisher' && p.options.video).map((p) => p.bot!.self?.id));
     const ttffMs: number[] = [];
     let missingVideo = 0;

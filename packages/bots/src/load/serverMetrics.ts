@@ -16,10 +16,17 @@ function value(text: string, name: string): number | undefined {
 export async function sampleServer(url: string, bearer?: string): Promise<ServerSample> {
   const at = performance.now();
   try {
-    const res = await fetch(`${url}/metrics`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {}, signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${url}/metrics`, {
+      headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      signal: AbortSignal.timeout(3000),
+    });
     if (!res.ok) return { at, cpuSeconds: undefined, rssBytes: undefined };
     const text = await res.text();
-    return { at, cpuSeconds: value(text, 'parley_process_cpu_seconds_total'), rssBytes: value(text, 'parley_process_resident_memory_bytes') };
+    return {
+      at,
+      cpuSeconds: value(text, 'parley_process_cpu_seconds_total'),
+      rssBytes: value(text, 'parley_process_resident_memory_bytes'),
+    };
   } catch {
     return { at, cpuSeconds: undefined, rssBytes: undefined };
   }

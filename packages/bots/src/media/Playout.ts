@@ -103,7 +103,14 @@ export class Playout {
     const last = frame.payloads.length - 1;
     const sinks = [...this.#sinks];
     frame.payloads.forEach((payload, i) => {
-      const packet = writeRtp({ marker: i === last, payloadType: sinks[0]?.payloadType ?? 96, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: this.ssrc, payload });
+      const packet = writeRtp({
+        marker: i === last,
+        payloadType: sinks[0]?.payloadType ?? 96,
+        sequenceNumber: this.#seq,
+        timestamp: this.#ts,
+        ssrc: this.ssrc,
+        payload,
+      });
       this.#seq = (this.#seq + 1) & 0xffff;
       for (const sink of sinks) {
         if (sink.closed) {

@@ -57,7 +57,7 @@ export function clipCacheDir(): string {
 /** A clear error when ffmpeg is not installed. */
 export class FfmpegMissingError extends Error {
   constructor(cause: unknown) {
-    super('ffmpeg is needed to prepare the bots\' media (Debian: apt-get install ffmpeg)', { cause });
+    super("ffmpeg is needed to prepare the bots' media (Debian: apt-get install ffmpeg)", { cause });
     this.name = 'FfmpegMissingError';
   }
 }
@@ -97,13 +97,36 @@ export async function prepareVideoClip(options: VideoClipOptions): Promise<Encod
   const key = { v: 1, ...o, source: testsrc ? 'testsrc' : fileKey(o.source) };
   const path = cachePath('video', key, 'ivf');
   if (!existsSync(path)) {
-    const input = testsrc ? ['-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`] : ['-stream_loop', '-1', '-i', o.source];
-    await ffmpeg([
-      ...input, '-t', String(o.seconds), '-an',
-      '-vf', `scale=${o.width}:${o.height},fps=${o.fps}`,
-      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', `${o.bitrateKbps}k`,
-      '-g', String(o.gop), '-keyint_min', String(o.gop), '-auto-alt-ref', '0', '-f', 'ivf',
-    ], path);
+    const input = testsrc
+      ? ['-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`]
+      : ['-stream_loop', '-1', '-i', o.source];
+    await ffmpeg(
+      [
+        ...input,
+        '-t',
+        String(o.seconds),
+        '-an',
+        '-vf',
+        `scale=${o.width}:${o.height},fps=${o.fps}`,
+        '-c:v',
+        'libvpx',
+        '-deadline',
+        'realtime',
+        '-cpu-used',
+        '8',
+        '-b:v',
+        `${o.bitrateKbps}k`,
+        '-g',
+        String(o.gop),
+        '-keyint_min',
+        String(o.gop),
+        '-auto-alt-ref',
+        '0',
+        '-f',
+        'ivf',
+      ],
+      path,
+    );
   }
   return readIvf(readFileSync(path));
 }
@@ -117,8 +140,32 @@ export async function prepareAudioClip(options: AudioClipOptions): Promise<Encod
   const path = cachePath('audio', key, 'ogg');
   if (!existsSync(path)) {
     // The tone beeps (0.5 s on, 0.5 s off) so that receivers and the SFU's speaker detection see both.
-    const input = tone ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000,volume='if(lt(mod(t,1),0.5),1,0)':eval=frame`] : ['-stream_loop', '-1', '-i', options.source];
-    await ffmpeg([...input, '-t', String(seconds), '-vn', '-ac', '2', '-ar', '48000', '-c:a', 'libopus', '-b:a', '48k', '-frame_duration', '20', '-application', 'voip', '-f', 'ogg'], path);
+    const input = tone
+      ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000,volume='if(lt(mod(t,1),0.5),1,0)':eval=frame`]
+      : ['-stream_loop', '-1', '-i', options.source];
+    await ffmpeg(
+      [
+        ...input,
+        '-t',
+        String(seconds),
+        '-vn',
+        '-ac',
+        '2',
+        '-ar',
+        '48000',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '48k',
+        '-frame_duration',
+        '20',
+        '-application',
+        'voip',
+        '-f',
+        'ogg',
+      ],
+      path,
+    );
   }
   return readOggOpus(readFileSync(path));
 }
@@ -132,7 +179,7 @@ export function readIvf(buf: Buffer): EncodedClip {
   if (rate === 0 || scale === 0) throw new Error('IVF file without a frame rate');
   const duration = Math.round((90_000 * scale) / rate);
   const frames: ClipFrame[] = [];
-  for (let off = buf.readUInt16LE(6); off + 12 <= buf.length; ) {
+  for (let off = buf.readUInt16LE(6); off + 12 <= buf.length;) {
     const size = buf.readUInt32LE(off);
     const data = buf.subarray(off + 12, off + 12 + size);
     if (data.length < size) break;
@@ -147,7 +194,7 @@ export function readIvf(buf: Buffer): EncodedClip {
 export function readOggOpus(buf: Buffer): EncodedClip {
   const packets: Buffer[] = [];
   let partial: Buffer[] = [];
-  for (let off = 0; off + 27 <= buf.length; ) {
+  for (let off = 0; off + 27 <= buf.length;) {
     if (buf.toString('ascii', off, off + 4) !== 'OggS') throw new Error(`Ogg: no page at byte ${off}`);
     const segments = buf[off + 26]!;
     const table = buf.subarray(off + 27, off + 27 + segments);
@@ -186,5 +233,10 @@ export function opusPacketSamples(packet: Uint8Array): number {
 export function silenceClip(seconds: number): EncodedClip {
   const frame = Buffer.from([0xf8, 0xff, 0xfe]);
   const n = Math.max(1, Math.round(seconds * 50));
-  return { kind: 'audio', codec: 'opus', clockRate: 48_000, frames: Array.from({ length: n }, () => ({ payloads: [frame], key: true, duration: 960 })) };
+  return {
+    kind: 'audio',
+    codec: 'opus',
+    clockRate: 48_000,
+    frames: Array.from({ length: n }, () => ({ payloads: [frame], key: true, duration: 960 })),
+  };
 }

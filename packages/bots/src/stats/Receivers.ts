@@ -23,7 +23,8 @@ function add(into: KindTotals, s: InboundSnapshot): void {
   into.keyFrames += s.keyFrames;
   into.lost += s.lost;
   into.jitterMs = Math.max(into.jitterMs, s.jitterMs);
-  if (s.firstFrameAt !== undefined && (into.firstFrameAt === undefined || s.firstFrameAt < into.firstFrameAt)) into.firstFrameAt = s.firstFrameAt;
+  if (s.firstFrameAt !== undefined && (into.firstFrameAt === undefined || s.firstFrameAt < into.firstFrameAt))
+    into.firstFrameAt = s.firstFrameAt;
 }
 
 export class Receivers {

@@ -50,11 +50,7 @@ export const eventEntrySchema = z.object({
 export const fileEntrySchema = z.object({ ...entryBase, kind: z.literal('file'), file: fileInfoSchema });
 
 /** One entry of a room's durable, gap-free, ordered log. */
-export const logEntrySchema = z.discriminatedUnion('kind', [
-  chatEntrySchema,
-  eventEntrySchema,
-  fileEntrySchema,
-]);
+export const logEntrySchema = z.discriminatedUnion('kind', [chatEntrySchema, eventEntrySchema, fileEntrySchema]);
 export type ChatEntry = z.infer<typeof chatEntrySchema>;
 export type EventEntry = z.infer<typeof eventEntrySchema>;
 export type FileEntry = z.infer<typeof fileEntrySchema>;

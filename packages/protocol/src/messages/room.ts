@@ -15,7 +15,7 @@ export const displayNameSchema = z
   .trim()
   .min(1)
   .max(LIMITS.displayName)
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'display names cannot contain control characters');
 
 export const peerIdSchema = z.string().min(1).max(64);

@@ -52,7 +52,8 @@ export async function authenticateApi(req: FastifyRequest, deps: ApiAuthDeps): P
 
 /** Throws FORBIDDEN unless the caller may act on `room`. */
 export function requireRoom(caller: ApiCaller, room: string): void {
-  if (caller.scope === 'room' && caller.room !== room) throw new ParleyError('FORBIDDEN', `your token is the admin of room ${caller.room} only`);
+  if (caller.scope === 'room' && caller.room !== room)
+    throw new ParleyError('FORBIDDEN', `your token is the admin of room ${caller.room} only`);
 }
 
 /** Throws FORBIDDEN unless the caller acts for the whole server. */

@@ -113,7 +113,7 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
         if (deps.tokens.openMode) throw new ParleyError('UNSUPPORTED', 'no auth secret is configured: the server is in open mode');
         const ttlSec = body.ttlSec;
         const grants = body.grants === undefined ? undefined : grantsSchema.partial().parse(body.grants);
-        const token = await deps.tokens.mint(
+        const token = deps.tokens.mint(
           { identity: body.identity, room: body.room, name: body.name, grants, ttlSec },
           who.scope === 'server' && who.via === 'api-key' ? who.apiKey : undefined,
         );

@@ -65,7 +65,8 @@ export class TokenService {
   }
 
   mint(req: MintRequest, apiKey?: string): string {
-    const secret = apiKey === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, apiKey) ? this.config.apiKeys[apiKey] : undefined;
+    const secret =
+      apiKey === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, apiKey) ? this.config.apiKeys[apiKey] : undefined;
     if (!secret) throw new ParleyError('UNSUPPORTED', 'no signing secret is configured (open mode)');
     const now = Math.floor(Date.now() / 1000);
     const claims: TokenClaims = tokenClaimsSchema.parse({

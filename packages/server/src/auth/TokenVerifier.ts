@@ -49,7 +49,8 @@ export class TokenVerifier {
         return (await jwtVerify(token, this.#jwks, options)).payload;
       }
       const kid = header.kid;
-      const secret = kid === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, kid) ? this.config.apiKeys[kid] : undefined;
+      const secret =
+        kid === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, kid) ? this.config.apiKeys[kid] : undefined;
       if (!secret) throw new ParleyError('TOKEN_INVALID', 'the token was signed with an unknown key');
       return (await jwtVerify(token, new TextEncoder().encode(secret), { ...base, algorithms: ['HS256'] })).payload;
     } catch (err) {
@@ -64,7 +65,8 @@ function toParleyError(err: unknown): ParleyError {
   if (err instanceof errors.JOSEAlgNotAllowed) return new ParleyError('TOKEN_INVALID', 'the token algorithm is not accepted');
   if (err instanceof errors.JWSSignatureVerificationFailed) return new ParleyError('TOKEN_INVALID', 'the token signature does not match');
   if (err instanceof errors.JWKSNoMatchingKey) return new ParleyError('TOKEN_INVALID', 'the token was signed with an unknown key');
-  if (err instanceof errors.JWTClaimValidationFailed) return new ParleyError('TOKEN_INVALID', `the token claims are invalid: ${err.claim} ${err.reason}`);
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return new ParleyError('TOKEN_INVALID', `the token claims are invalid: ${err.claim} ${err.reason}`);
   if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid || err instanceof errors.JOSENotSupported) {
     return new ParleyError('TOKEN_INVALID', 'the token is malformed or uses an unsupported algorithm');
   }

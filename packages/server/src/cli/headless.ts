@@ -26,7 +26,8 @@ function signer(args: string[]): { rest: string[]; mintToken: MintToken | undefi
   const apiSecret = flags['api-secret'] ?? process.env['PARLEY_API_SECRET'];
   const ttlSec = 6 * 3600;
   if (apiKey !== undefined) {
-    if (!apiSecret || apiSecret.length < 16) throw new UsageError('--api-key needs its secret (16+ characters) in --api-secret or PARLEY_API_SECRET');
+    if (!apiSecret || apiSecret.length < 16)
+      throw new UsageError('--api-key needs its secret (16+ characters) in --api-secret or PARLEY_API_SECRET');
     const tokens = new TokenService({ apiKeys: { [apiKey]: apiSecret }, tokenTtlSec: ttlSec });
     return { rest, mintToken: (identity, room, name) => tokens.mint({ identity, room, name }, apiKey) };
   }

@@ -46,7 +46,10 @@ export function token(args: string[]): void {
   const config = loadConfig(flags);
   let grants: Partial<Grants> | undefined;
   if (values.grants !== undefined) {
-    const names = values.grants.split(',').map((g) => g.trim()).filter(Boolean);
+    const names = values.grants
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     const unknown = names.filter((g) => !(g in ALL_GRANTS));
     if (unknown.length) throw new ConfigError(`unknown grants: ${unknown.join(', ')} (known: ${Object.keys(ALL_GRANTS).join(', ')})`);
     grants = Object.fromEntries(Object.keys(ALL_GRANTS).map((g) => [g, names.includes(g)]));

@@ -14,7 +14,7 @@ export const fileNameSchema = z
       .string()
       .min(1, 'the file name is empty')
       .refine((s) => Buffer.byteLength(s) <= LIMITS.fileName, `the file name is longer than ${LIMITS.fileName} bytes`)
-      // eslint-disable-next-line no-control-regex
+      // eslint-disable-next-line no-control-regex -- refusing control characters is the point
       .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'the file name contains control characters')
       .refine((s) => !/[\\/]/.test(s), 'the file name contains a slash; send a bare name, not a path')
       .refine((s) => s !== '.' && s !== '..', 'the file name cannot be "." or ".."')

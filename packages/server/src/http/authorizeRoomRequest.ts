@@ -7,9 +7,7 @@ import { bearerToken } from './tokens.ts';
 import { sameSecret } from '../util/sameSecret.ts';
 
 /** Who an HTTP request acts as, for one room. */
-export type RoomCaller =
-  | { kind: 'member'; peer: { id: string; name: string } }
-  | { kind: 'admin' };
+export type RoomCaller = { kind: 'member'; peer: { id: string; name: string } } | { kind: 'admin' };
 
 export interface RoomAuthDeps {
   registry: Pick<RoomRegistry, 'roomOf'>;

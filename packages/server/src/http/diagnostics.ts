@@ -11,7 +11,10 @@ import { iceCaller } from './ice.ts';
  * which kinds of ICE server are configured, the server's clock (a skewed client or server clock
  * makes coturn reject the credentials) and a few server-side facts. No secrets.
  */
-export function registerDiagnosticsRoutes(http: FastifyInstance, deps: { config: ParleyConfig; tokens: TokenService; ice: IceServerProvider }): void {
+export function registerDiagnosticsRoutes(
+  http: FastifyInstance,
+  deps: { config: ParleyConfig; tokens: TokenService; ice: IceServerProvider },
+): void {
   const { config, tokens, ice } = deps;
   http.get('/api/diagnostics', async (req, reply): Promise<DiagnosticsResponse> => {
     const who = await iceCaller(req, tokens);

@@ -15,7 +15,12 @@ export function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 /** Verifies the request's token for `room` and requires a grant. Open mode allows everything. */
-export async function authorize(tokens: TokenService, req: FastifyRequest, room: string, grant?: keyof Principal['grants']): Promise<Principal> {
+export async function authorize(
+  tokens: TokenService,
+  req: FastifyRequest,
+  room: string,
+  grant?: keyof Principal['grants'],
+): Promise<Principal> {
   const principal = await tokens.verify(bearerToken(req), room);
   if (grant && principal.grants[grant] === false) throw new ParleyError('FORBIDDEN', `the token does not grant ${grant}`);
   return principal;
@@ -26,7 +31,12 @@ const mintSchema = z.strictObject({
   room: z.union([roomNameSchema, z.literal('*')]),
   name: z.string().max(64).optional(),
   grants: grantsSchema.partial().optional(),
-  ttlSec: z.number().int().min(60).max(30 * 24 * 3600).optional(),
+  ttlSec: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .optional(),
 });
 
 /**

@@ -118,9 +118,17 @@ export class StreamRegistry {
     const out: StreamListing[] = [];
     for (const [name, cfg] of Object.entries(this.#config.sources)) {
       const s = this.#ffmpegSources.get(name);
-      out.push({ name, kind: cfg.kind, live: cfg.kind === 'testsrc' || cfg.loop, viewers: s?.sinkCount ?? 0, video: codec(s?.video), audio: codec(s?.audio) });
+      out.push({
+        name,
+        kind: cfg.kind,
+        live: cfg.kind === 'testsrc' || cfg.loop,
+        viewers: s?.sinkCount ?? 0,
+        video: codec(s?.video),
+        audio: codec(s?.audio),
+      });
     }
-    for (const [name, s] of this.#live) out.push({ name, kind: 'live', live: true, viewers: s.sinkCount, video: codec(s.video), audio: codec(s.audio) });
+    for (const [name, s] of this.#live)
+      out.push({ name, kind: 'live', live: true, viewers: s.sinkCount, video: codec(s.video), audio: codec(s.audio) });
     for (const r of this.#recordings.list()) {
       if (r.state !== 'done') continue;
       const name = RECORDING_PREFIX + r.id;

@@ -44,9 +44,7 @@ export class Metrics {
       this.#loopDelay.reset();
       return [{ labels: {}, value: p99 }];
     });
-    this.gauge('parley_process_resident_memory_bytes', 'Resident set size.', () => [
-      { labels: {}, value: process.memoryUsage.rss() },
-    ]);
+    this.gauge('parley_process_resident_memory_bytes', 'Resident set size.', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
     this.collectedCounter('parley_process_cpu_seconds_total', 'CPU time (user + system) the server process used.', () => {
       const { user, system } = process.cpuUsage();
       return [{ labels: {}, value: (user + system) / 1e6 }];
@@ -62,7 +60,7 @@ export class Metrics {
     }
     counter.inc(labels, by);
     let values = this.#values.get(name);
-    if (!values) this.#values.set(name, (values = new Map()));
+    if (!values) this.#values.set(name, (values = new Map<string, number>()));
     const key = labelKey(labels);
     values.set(key, (values.get(key) ?? 0) + by);
   }

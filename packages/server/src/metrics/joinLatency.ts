@@ -18,7 +18,9 @@ export function timeJoinAck(metrics: Metrics, event: string, ack: unknown): unkn
   const started = performance.now();
   return (res: unknown) => {
     const seconds = (performance.now() - started) / 1000;
-    metrics.observe('parley_join_duration_seconds', 'Time from a join request to its answer, by outcome.', seconds, { outcome: outcomeOf(res) });
+    metrics.observe('parley_join_duration_seconds', 'Time from a join request to its answer, by outcome.', seconds, {
+      outcome: outcomeOf(res),
+    });
     Reflect.apply(ack, undefined, [res]);
   };
 }

@@ -37,7 +37,9 @@ export class RateLimiter {
     this.#steady = store({ keyPrefix: `${prefix}:steady`, points: 1, duration: 1 / limit.ratePerSec });
     const extra = limit.burst - 1;
     this.#burst =
-      extra > 0 ? store({ keyPrefix: `${prefix}:burst`, points: extra, duration: (BURST_WINDOW_FACTOR * extra) / limit.ratePerSec }) : undefined;
+      extra > 0
+        ? store({ keyPrefix: `${prefix}:burst`, points: extra, duration: (BURST_WINDOW_FACTOR * extra) / limit.ratePerSec })
+        : undefined;
     this.#limiter = this.#burst ? new BurstyRateLimiter(this.#steady, this.#burst) : this.#steady;
   }
 

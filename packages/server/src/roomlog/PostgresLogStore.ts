@@ -265,10 +265,9 @@ export class PostgresLogStore implements LogStore {
   async referencedFiles(sha256s: readonly string[]): Promise<Set<string>> {
     this.#assertOpen();
     if (sha256s.length === 0) return new Set();
-    const res = await this.pool.query<{ sha256: string }>(
-      'SELECT DISTINCT sha256 FROM room_files WHERE sha256 = ANY($1::text[])',
-      [sha256s],
-    );
+    const res = await this.pool.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM room_files WHERE sha256 = ANY($1::text[])', [
+      sha256s,
+    ]);
     return new Set(res.rows.map((r) => r.sha256));
   }
 
@@ -280,10 +279,10 @@ export class PostgresLogStore implements LogStore {
       if (locked.rowCount === 0) return { entries: 0, releasedFiles: [] };
       let cutoff = 0;
       if (policy.beforeTs !== undefined) {
-        const res = await client.query<{ seq: string | null }>(
-          'SELECT max(seq) AS seq FROM entries WHERE room = $1 AND ts < $2',
-          [room, policy.beforeTs],
-        );
+        const res = await client.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM entries WHERE room = $1 AND ts < $2', [
+          room,
+          policy.beforeTs,
+        ]);
         cutoff = Math.max(cutoff, Number(res.rows[0]?.seq ?? 0));
       }
       if (policy.maxBytes !== undefined) {
@@ -298,10 +297,10 @@ export class PostgresLogStore implements LogStore {
         cutoff = Math.max(cutoff, Number(res.rows[0]?.seq ?? 0));
       }
       if (cutoff === 0) return { entries: 0, releasedFiles: [] };
-      const released = await client.query<{ sha256: string }>(
-        'SELECT DISTINCT sha256 FROM room_files WHERE room = $1 AND seq <= $2',
-        [room, cutoff],
-      );
+      const released = await client.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM room_files WHERE room = $1 AND seq <= $2', [
+        room,
+        cutoff,
+      ]);
       const deleted = await client.query<{ n: string; bytes: string }>(
         `WITH d AS (DELETE FROM entries WHERE room = $1 AND seq <= $2 RETURNING size)
          SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM d`,
@@ -363,9 +362,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
-      await client.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
-      );
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
       const current = res.rows[0]?.v ?? 0;
       for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {

@@ -90,12 +90,14 @@ export class RetentionJob {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.runOnce().then(
-        (report) => {
-          if (report.entries > 0 || report.filesDeleted > 0) this.#options.log.info(report, 'retention pass');
-        },
-        (err: unknown) => this.#options.log.error({ err }, 'retention pass failed'),
-      ).finally(() => this.#schedule());
+      this.runOnce()
+        .then(
+          (report) => {
+            if (report.entries > 0 || report.filesDeleted > 0) this.#options.log.info(report, 'retention pass');
+          },
+          (err: unknown) => this.#options.log.error({ err }, 'retention pass failed'),
+        )
+        .finally(() => this.#schedule());
     }, this.#options.config.intervalMs);
     this.#timer.unref();
   }

@@ -57,9 +57,7 @@ export class SqliteLogStore implements LogStore {
     migrate(this.db);
     const db = this.db;
     this.#stmts = {
-      ensureRoom: db.prepare(
-        'INSERT INTO rooms (name, created_at, last_activity_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
-      ),
+      ensureRoom: db.prepare('INSERT INTO rooms (name, created_at, last_activity_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING'),
       bumpRoom: db.prepare(
         'UPDATE rooms SET last_seq = last_seq + 1, messages = messages + 1, bytes = bytes + ?, last_activity_at = ? WHERE name = ? RETURNING last_seq',
       ),
@@ -68,15 +66,9 @@ export class SqliteLogStore implements LogStore {
       ),
       insertFile: db.prepare('INSERT INTO room_files (room, seq, sha256, name, size, type) VALUES (?, ?, ?, ?, ?, ?)'),
       lastSeq: db.prepare('SELECT last_seq FROM rooms WHERE name = ?'),
-      after: db.prepare(
-        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq > ? AND e.seq < ? ORDER BY e.seq ASC LIMIT ?`,
-      ),
-      before: db.prepare(
-        `SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?`,
-      ),
-      participant: db.prepare(
-        'INSERT INTO participants (room, name, first_seen_at) VALUES (?, ?, ?) ON CONFLICT(room, name) DO NOTHING',
-      ),
+      after: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq > ? AND e.seq < ? ORDER BY e.seq ASC LIMIT ?`),
+      before: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries e WHERE e.room = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?`),
+      participant: db.prepare('INSERT INTO participants (room, name, first_seen_at) VALUES (?, ?, ?) ON CONFLICT(room, name) DO NOTHING'),
       stats: db.prepare(
         `SELECT name, messages, bytes, last_seq, created_at, last_activity_at,
           (SELECT count(*) FROM participants p WHERE p.room = rooms.name) AS participants,
@@ -89,9 +81,7 @@ export class SqliteLogStore implements LogStore {
         `SELECT ${ENTRY_COLUMNS} FROM room_files f JOIN entries e ON e.room = f.room AND e.seq = f.seq
          WHERE f.room = ? AND f.sha256 = ? ORDER BY f.seq DESC LIMIT 1`,
       ),
-      referenced: db.prepare(
-        'SELECT DISTINCT sha256 FROM room_files WHERE sha256 IN (SELECT value FROM json_each(?))',
-      ),
+      referenced: db.prepare('SELECT DISTINCT sha256 FROM room_files WHERE sha256 IN (SELECT value FROM json_each(?))'),
       ageCutoff: db.prepare('SELECT max(seq) AS seq FROM entries WHERE room = ? AND ts < ?'),
       bytesCutoff: db.prepare(
         `SELECT seq FROM (
@@ -101,9 +91,7 @@ export class SqliteLogStore implements LogStore {
          ) WHERE suffix > ? ORDER BY seq DESC LIMIT 1`,
       ),
       releasedUpTo: db.prepare('SELECT DISTINCT sha256 FROM room_files WHERE room = ? AND seq <= ?'),
-      countUpTo: db.prepare(
-        'SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM entries WHERE room = ? AND seq <= ?',
-      ),
+      countUpTo: db.prepare('SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM entries WHERE room = ? AND seq <= ?'),
       deleteUpTo: db.prepare('DELETE FROM entries WHERE room = ? AND seq <= ?'),
       shrinkRoom: db.prepare('UPDATE rooms SET messages = messages - ?, bytes = bytes - ? WHERE name = ?'),
       roomExists: db.prepare('SELECT messages FROM rooms WHERE name = ?'),

@@ -54,7 +54,7 @@ const roomLog: FeaturePlugin = async (scope, { config, store, signaling, log: ro
     authorize,
     isAdmin: (req, room) => isAdminRequest(req, room, authDeps),
     adminEnabled: config.adminKey !== undefined || !tokens.openMode,
-    deleteRoom: service.deleteRoom,
+    deleteRoom: (room) => service.deleteRoom(room),
   });
   await registerFileRoutes(scope, {
     store,

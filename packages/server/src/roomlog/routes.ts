@@ -7,7 +7,10 @@ import type { LogStore } from './LogStore.ts';
 
 export const roomParamsSchema = z.object({ room: roomNameSchema });
 
-const seqParam = z.string().regex(/^\d{1,15}$/, 'expected a non-negative integer').transform(Number);
+const seqParam = z
+  .string()
+  .regex(/^\d{1,15}$/, 'expected a non-negative integer')
+  .transform(Number);
 
 /** Unknown query keys (`peer`, `token`) are allowed: they carry credentials for links. */
 const messagesQuerySchema = z.object({

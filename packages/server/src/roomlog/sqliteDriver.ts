@@ -43,11 +43,12 @@ function nodeSqlite(): NodeSqliteModule | undefined {
   const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
   // Loading it prints "SQLite is an experimental feature" on Node 22/23: a warning for us, not
   // for the person running the server, so that one is held back while the module loads.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- restored below, and called with .call(process)
   const emitWarning = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     if (/SQLite is an experimental feature/.test(typeof warning === 'string' ? warning : warning.message)) return;
     (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
+  };
   let mod: unknown;
   try {
     mod = get?.call(process, 'node:sqlite');

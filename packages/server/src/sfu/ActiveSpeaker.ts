@@ -113,7 +113,10 @@ export class ActiveSpeaker extends TypedEmitter<ActiveSpeakerEvents> {
     let next: SpeakerLevel | undefined = current;
     if (!current) next = loudest;
     else if (loudest && loudest !== current && loudest.level + this.#margin <= current.level) next = loudest;
-    const key = speakers.map((s) => s.producerId).sort().join(',');
+    const key = speakers
+      .map((s) => s.producerId)
+      .sort()
+      .join(',');
     if (next?.producerId !== this.#active || key !== this.#speakingKey) {
       this.#active = next?.producerId;
       this.#speakingKey = key;

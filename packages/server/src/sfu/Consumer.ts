@@ -366,7 +366,13 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
       const elapsedMs = Math.max(0, performance.now() - this.#lastOutAt);
       rtpTimestamp = (this.#lastOutTs + Math.round((elapsedMs * this.#clockRate) / 1000)) >>> 0;
     }
-    return writeSenderReport({ ssrc: this.#ssrc, ...ntp, rtpTimestamp, packetCount: this.stats.packetsSent, octetCount: this.stats.octetsSent });
+    return writeSenderReport({
+      ssrc: this.#ssrc,
+      ...ntp,
+      rtpTimestamp,
+      packetCount: this.stats.packetsSent,
+      octetCount: this.stats.octetsSent,
+    });
   }
 
   /**

@@ -22,7 +22,10 @@ export class Forwarding {
   addProducer(producer: Producer): void {
     if (producer.closed || this.#consumersOf.has(producer)) return;
     this.#consumersOf.set(producer, new Set());
-    this.#offs.set(producer, producer.once('close', () => this.#producerClosed(producer)));
+    this.#offs.set(
+      producer,
+      producer.once('close', () => this.#producerClosed(producer)),
+    );
   }
 
   /** Starts feeding a consumer from its producer (and from the ones it switches to later). */

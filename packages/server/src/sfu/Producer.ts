@@ -76,7 +76,6 @@ export interface LastSenderReport {
   rtpTimestamp: number;
 }
 
-
 /** What a Producer asks of the consumers it forwards to (the Consumer implements it). */
 export interface ProducerSink {
   /** Forwards one packet (header fields already read); false when it was not sent. */

@@ -20,7 +20,14 @@ import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
 import { chooseIngestCodec, EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
 import type { Logger } from '../util/logger.ts';
 import { ActiveSpeaker } from './ActiveSpeaker.ts';
-import { describeConsumerClose, describePeerClose, describeProducerClose, describeRouterClose, type PeerCloseReason, type RouterCloseReason } from './closeReasons.ts';
+import {
+  describeConsumerClose,
+  describePeerClose,
+  describeProducerClose,
+  describeRouterClose,
+  type PeerCloseReason,
+  type RouterCloseReason,
+} from './closeReasons.ts';
 import { Consumer } from './Consumer.ts';
 import { Forwarding } from './Forwarding.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';
@@ -132,7 +139,13 @@ export class Router extends TypedEmitter<RouterEvents> {
         const sends = m.port !== 0 && (m.direction === 'sendonly' || m.direction === 'sendrecv');
         const match = sends ? chooseIngestCodec(m) : undefined;
         if (!match || this.#producers.size >= this.#limits.maxProducers) {
-          entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
+          entry.peer.addTrack({
+            mid: m.mid,
+            kind: m.kind,
+            direction: 'inactive',
+            codec: undefined,
+            payloadType: m.codecs[0]?.payloadType ?? 96,
+          });
           continue;
         }
         const keyFrames = this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs };
@@ -140,7 +153,15 @@ export class Router extends TypedEmitter<RouterEvents> {
         if (ridExt !== undefined) {
           const midExt = extmapId(m, EXT_MID);
           const extmaps = [{ id: ridExt, uri: EXT_RID }, ...(midExt === undefined ? [] : [{ id: midExt, uri: EXT_MID }])];
-          const track = entry.peer.addTrack({ mid: m.mid, kind: 'video', direction: 'recv', codec: match.codec, payloadType: match.payloadType, extmaps, simulcastRids: m.sendRids });
+          const track = entry.peer.addTrack({
+            mid: m.mid,
+            kind: 'video',
+            direction: 'recv',
+            codec: match.codec,
+            payloadType: match.payloadType,
+            extmaps,
+            simulcastRids: m.sendRids,
+          });
           const sim = new Simulcast({
             id: `p-${randomUUID()}`,
             peerId,
@@ -159,7 +180,14 @@ export class Router extends TypedEmitter<RouterEvents> {
         }
         const levelExt = m.kind === 'audio' ? extmapId(m, EXT_AUDIO_LEVEL) : undefined;
         const extmaps = levelExt === undefined ? [] : [{ id: levelExt, uri: EXT_AUDIO_LEVEL }];
-        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'recv', codec: match.codec, payloadType: match.payloadType, extmaps });
+        const track = entry.peer.addTrack({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'recv',
+          codec: match.codec,
+          payloadType: match.payloadType,
+          extmaps,
+        });
         const producerId = `p-${randomUUID()}`;
         const producer = new Producer({
           id: producerId,
@@ -171,13 +199,16 @@ export class Router extends TypedEmitter<RouterEvents> {
           sendRtcp: (packet) => track.sendRtcp(packet),
           localSsrc: track.ssrc,
           ...keyFrames,
-          ...(levelExt === undefined ? {} : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
+          ...(levelExt === undefined
+            ? {}
+            : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
         });
         track.on('rtp', (p) => producer.receiveRtp(p));
         track.on('rtcp', (p) => producer.receiveRtcp(p));
         this.#register(entry, producer);
       }
-      if (entry.producers.length === 0) this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
+      if (entry.producers.length === 0)
+        this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
       const answer = await entry.peer.answer(offerSdp);
       if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
       this.#watch(entry);
@@ -212,7 +243,11 @@ export class Router extends TypedEmitter<RouterEvents> {
    * Answers a subscriber's offer: its receiving sections, in order, consume `producerIds` (first
    * unused producer of the section's kind whose codec the section offers). Unknown producers → NOT_FOUND.
    */
-  async subscribe(offerSdp: unknown, producerIds: unknown, opts: { paused?: boolean } = {}): Promise<{ peerId: string; answer: string; consumers: ConsumerInfo[] }> {
+  async subscribe(
+    offerSdp: unknown,
+    producerIds: unknown,
+    opts: { paused?: boolean } = {},
+  ): Promise<{ peerId: string; answer: string; consumers: ConsumerInfo[] }> {
     if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
     if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerPeer) {
@@ -220,12 +255,14 @@ export class Router extends TypedEmitter<RouterEvents> {
     }
     const wanted: Publication[] = [];
     for (const id of producerIds) {
-      if (typeof id !== 'string' || !ID_RE.test(id)) this.#reject('INVALID_PAYLOAD', 'producer ids are strings of letters, digits, - and _');
+      if (typeof id !== 'string' || !ID_RE.test(id))
+        this.#reject('INVALID_PAYLOAD', 'producer ids are strings of letters, digits, - and _');
       const p = this.#producers.get(id);
       if (!p) this.#reject('NOT_FOUND', `no producer ${id} in this room`);
       if (!wanted.includes(p)) wanted.push(p);
     }
-    if (this.#consumers.size + wanted.length > this.#limits.maxConsumers) this.#reject('ROOM_FULL', 'the room has its maximum of consumers');
+    if (this.#consumers.size + wanted.length > this.#limits.maxConsumers)
+      this.#reject('ROOM_FULL', 'the room has its maximum of consumers');
     const offer = this.#parse(offerSdp);
     const peerId = `sub-${randomUUID()}`;
     const entry = this.#newPeer(peerId, 'subscriber');
@@ -239,18 +276,41 @@ export class Router extends TypedEmitter<RouterEvents> {
         const producer = idx === -1 ? undefined : pending.splice(idx, 1)[0];
         const offered = producer ? matchCodec(m, producer.codec) : undefined;
         if (!producer || !offered) {
-          entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
+          entry.peer.addTrack({
+            mid: m.mid,
+            kind: m.kind,
+            direction: 'inactive',
+            codec: undefined,
+            payloadType: m.codecs[0]?.payloadType ?? 96,
+          });
           continue;
         }
-        const track = entry.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'send', codec: producer.codec, payloadType: offered.payloadType, streamId: producer.peerId });
+        const track = entry.peer.addTrack({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'send',
+          codec: producer.codec,
+          payloadType: offered.payloadType,
+          streamId: producer.peerId,
+        });
         const source = producer instanceof Simulcast ? producer.initialLayer() : producer;
-        const consumer = new Consumer({ id: `c-${randomUUID()}`, peerId, producer: source, output: track, payloadType: offered.payloadType, paused: opts.paused ?? false });
+        const consumer = new Consumer({
+          id: `c-${randomUUID()}`,
+          peerId,
+          producer: source,
+          output: track,
+          payloadType: offered.payloadType,
+          paused: opts.paused ?? false,
+        });
         if (producer instanceof Simulcast) producer.track(consumer);
         this.#attachConsumer(entry, consumer, track);
         infos.push({ id: consumer.id, producerId: producer.id, kind: m.kind, mid: m.mid, ssrc: track.ssrc });
       }
       if (pending.length > 0) {
-        this.#reject('UNSUPPORTED', `the offer has no receiving ${pending.map((p) => `${p.kind} section with ${p.codec.name}`).join(', ')} for the requested producers`);
+        this.#reject(
+          'UNSUPPORTED',
+          `the offer has no receiving ${pending.map((p) => `${p.kind} section with ${p.codec.name}`).join(', ')} for the requested producers`,
+        );
       }
       const answer = await entry.peer.answer(offerSdp);
       if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
@@ -275,8 +335,15 @@ export class Router extends TypedEmitter<RouterEvents> {
       const i = entry.consumers.indexOf(consumer);
       if (i !== -1) entry.consumers.splice(i, 1);
       track.close();
-      const why = describeConsumerClose(reason, { producer: reason === 'producerclose' ? this.#whyProducer(consumer.producer) : undefined, peer: entry.closing, router: this.#closeReason });
-      this.#log.info({ consumerId: consumer.id, producerId: consumer.producer.id, peerId: consumer.peerId, reason }, `consumer closed: ${why}`);
+      const why = describeConsumerClose(reason, {
+        producer: reason === 'producerclose' ? this.#whyProducer(consumer.producer) : undefined,
+        peer: entry.closing,
+        router: this.#closeReason,
+      });
+      this.#log.info(
+        { consumerId: consumer.id, producerId: consumer.producer.id, peerId: consumer.peerId, reason },
+        `consumer closed: ${why}`,
+      );
       this.emit('consumerclose', consumer.id, reason);
     });
   }
@@ -312,7 +379,14 @@ export class Router extends TypedEmitter<RouterEvents> {
   }
 
   #newPeer(peerId: string, role: PeerEntry['role']): PeerEntry {
-    const entry: PeerEntry = { peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)), role, producers: [], consumers: [], timers: new Set(), closing: undefined };
+    const entry: PeerEntry = {
+      peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)),
+      role,
+      producers: [],
+      consumers: [],
+      timers: new Set(),
+      closing: undefined,
+    };
     this.#peers.set(peerId, entry);
     return entry;
   }

@@ -159,14 +159,20 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
     const own = state.peersOf.get(ctx.memberId)?.size ?? 0;
-    if (own >= (this.#opts.maxPeersPerMember ?? 8)) throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
+    if (own >= (this.#opts.maxPeersPerMember ?? 8))
+      throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
     return state;
   }
 
   #routerOf(state: RoomState): Router {
     if (state.router) return state.router;
     const log = this.#opts.log.child({ room: state.name });
-    const router = new Router({ id: state.name, peerOptions: this.#opts.peerOptions, log, ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}) });
+    const router = new Router({
+      id: state.name,
+      peerOptions: this.#opts.peerOptions,
+      log,
+      ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}),
+    });
     router.on('speakers', (active, speakers) => {
       if (this.#closed) return;
       const known = (s: SpeakerLevel): Speaker | undefined => {
@@ -246,7 +252,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const router = state.router;
     const r = await router.subscribe(sdp, producerIds);
     this.#own(state, ctx, router, r.peerId);
-    return { peerId: r.peerId, answer: r.answer, consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })) };
+    return {
+      peerId: r.peerId,
+      answer: r.answer,
+      consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })),
+    };
   }
 
   #closeOwn(ctx: FeatureEventContext, peerId: string): null {

@@ -217,7 +217,14 @@ export class Simulcast extends TypedEmitter<SimulcastEvents> {
   }
 
   layerInfo(): LayerInfo[] {
-    return this.layers.map((l, i) => ({ rid: this.#rids[i]!, ssrc: l.ssrc, width: l.width, height: l.height, bitrate: l.bitrate, consumers: l.consumerCount }));
+    return this.layers.map((l, i) => ({
+      rid: this.#rids[i]!,
+      ssrc: l.ssrc,
+      width: l.width,
+      height: l.height,
+      bitrate: l.bitrate,
+      consumers: l.consumerCount,
+    }));
   }
 
   /** Asks every layer for a key frame (the publisher just connected). */

@@ -65,7 +65,11 @@ export function describeRouterClose(reason: RouterCloseReason): string {
 }
 
 /** Why a producer closed, given its publisher's connection's reason and the router's. */
-export function describeProducerClose(reason: ProducerCloseReason, peer: PeerCloseReason | undefined, router: RouterCloseReason | undefined): string {
+export function describeProducerClose(
+  reason: ProducerCloseReason,
+  peer: PeerCloseReason | undefined,
+  router: RouterCloseReason | undefined,
+): string {
   if (reason === 'close') return 'closed on request';
   if (reason === 'routerclose') return describeRouterClose(router ?? 'close');
   return describePeerClose('publisher', peer ?? 'transportclose', router);
@@ -76,7 +80,10 @@ export function describeProducerClose(reason: ProducerCloseReason, peer: PeerClo
  * `peer` its subscriber's connection's reason (for `transportclose`; undefined when only its
  * track closed).
  */
-export function describeConsumerClose(reason: ConsumerCloseReason, ctx: { producer?: string | undefined; peer?: PeerCloseReason | undefined; router?: RouterCloseReason | undefined }): string {
+export function describeConsumerClose(
+  reason: ConsumerCloseReason,
+  ctx: { producer?: string | undefined; peer?: PeerCloseReason | undefined; router?: RouterCloseReason | undefined },
+): string {
   switch (reason) {
     case 'close':
       return 'closed on request';

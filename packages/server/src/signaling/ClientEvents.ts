@@ -7,8 +7,7 @@ import type { Caller } from './Caller.ts';
 import { handle } from './handler.ts';
 
 /** The data of a successful ack to client event `E` (e.g. `JoinResult` for `join`). */
-export type AckData<E extends ClientEventName> =
-  Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer T> ? T : never;
+export type AckData<E extends ClientEventName> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer T> ? T : never;
 
 /** Runs one client event for a caller; the payload is already parsed by the event's schema. */
 export type ClientEventHandler<E extends ClientEventName, S extends z.ZodType> = (
@@ -96,8 +95,12 @@ export class ClientEvents {
         }
         return;
       }
-      const listener = handle(entry.schema, (req) => entry.fn(caller, req), caller.log, caller.logContext, (code) =>
-        metrics.inc('parley_errors_total', ERRORS_HELP, { code }),
+      const listener = handle(
+        entry.schema,
+        (req) => entry.fn(caller, req),
+        caller.log,
+        caller.logContext,
+        (code) => metrics.inc('parley_errors_total', ERRORS_HELP, { code }),
       );
       listener(payload, ack);
     });

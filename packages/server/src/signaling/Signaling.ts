@@ -65,12 +65,8 @@ export class Signaling {
       this.#events.attach(caller);
       watchDisconnect(this.#hub, caller);
     });
-    options.metrics.gauge('parley_rooms', 'Rooms with at least one peer on this node.', () => [
-      { labels: {}, value: registry.size },
-    ]);
-    options.metrics.gauge('parley_peers', 'Peers joined to a room on this node.', () => [
-      { labels: {}, value: registry.memberCount },
-    ]);
+    options.metrics.gauge('parley_rooms', 'Rooms with at least one peer on this node.', () => [{ labels: {}, value: registry.size }]);
+    options.metrics.gauge('parley_peers', 'Peers joined to a room on this node.', () => [{ labels: {}, value: registry.memberCount }]);
   }
 
   /** Releases timers (rate limits, resume grace). Sockets are closed by the Socket.IO server. */

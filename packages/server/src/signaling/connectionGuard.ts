@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { ParleyError } from '@parley-rtc/protocol';
 import { RateLimiter } from '../ratelimit/RateLimiter.ts';
 import type { Metrics } from '../metrics/Metrics.ts';
@@ -24,14 +24,15 @@ export function guardConnections(
 ): { close(): void } {
   const rate = new RateLimiter({ ratePerSec: limits.connectionsPerMin / 60, burst: limits.connectionBurst });
   const open = new Map<string, number>();
-  io.use(async (socket, next) => {
+  const admit = async (socket: Socket, next: (err?: Error) => void): Promise<void> => {
     const ip = addressOf(socket.request) ?? socket.handshake.address;
     const refuse = (error: ParleyError) => {
       metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: error.code });
       next(Object.assign(new Error(error.message), { data: error.toWire() }));
     };
     const retryAfterMs = await rate.take(ip);
-    if (retryAfterMs > 0) return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
+    if (retryAfterMs > 0)
+      return refuse(new ParleyError('RATE_LIMITED', `too many connections; retry in ${retryAfterMs} ms`, { retryAfterMs }));
     const count = open.get(ip) ?? 0;
     if (count >= limits.maxConnectionsPerIp) {
       return refuse(new ParleyError('RATE_LIMITED', `at most ${limits.maxConnectionsPerIp} connections per address`));
@@ -43,6 +44,11 @@ export function guardConnections(
       else open.set(ip, n);
     });
     next();
+  };
+  // Socket.IO ignores a middleware's promise: a failure goes to `next` (the client gets a
+  // connect_error) rather than becoming an unhandled rejection that leaves the handshake hanging.
+  io.use((socket, next) => {
+    admit(socket, next).catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
   });
   return {
     close: () => {

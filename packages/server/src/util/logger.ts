@@ -16,6 +16,11 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
   const options = { level, base: { service: 'parley' } };
   if (resolveLogFormat(format) === 'json') return pino(options);
   // Synchronous, so the last lines before an exit are not lost; colours only on a terminal.
-  const stream = pretty({ sync: true, colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' });
+  const stream = pretty({
+    sync: true,
+    colorize: process.stdout.isTTY === true,
+    ignore: 'pid,hostname,service',
+    translateTime: 'SYS:HH:MM:ss.l',
+  });
   return pino(options, stream);
 }

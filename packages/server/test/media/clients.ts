@@ -27,8 +27,28 @@ export function testClip(seconds = 4, gop = 10, size = '320x240'): IvfMedia {
   const path = join(tmpdir(), `parley-test-${seconds}s-g${gop}${size === '320x240' ? '' : `-${size}`}.ivf`);
   if (!existsSync(path)) {
     execFileSync('ffmpeg', [
-      '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=30:duration=${seconds}`,
-      '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '400k', '-g', String(gop), '-auto-alt-ref', '0', `${path}.tmp.ivf`,
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${size}:rate=30:duration=${seconds}`,
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-b:v',
+      '400k',
+      '-g',
+      String(gop),
+      '-auto-alt-ref',
+      '0',
+      `${path}.tmp.ivf`,
     ]);
     execFileSync('mv', [`${path}.tmp.ivf`, path]);
   }
@@ -36,7 +56,7 @@ export function testClip(seconds = 4, gop = 10, size = '320x240'): IvfMedia {
   if (buf.toString('ascii', 0, 4) !== 'DKIF') throw new Error('not an IVF file');
   const headerLen = buf.readUInt16LE(6);
   const frames: IvfMedia['frames'] = [];
-  for (let off = headerLen; off + 12 <= buf.length; ) {
+  for (let off = headerLen; off + 12 <= buf.length;) {
     const size = buf.readUInt32LE(off);
     const data = buf.subarray(off + 12, off + 12 + size);
     frames.push({ data, key: isVp8KeyFrame(data) });
@@ -116,7 +136,17 @@ export class Vp8Pacer {
   /** Sends one RTP packet in the stream's sequence space (fields overridable for bad input). */
   send(track: MediaTrack, p: { payloadType: number; payload: Buffer; marker?: boolean; ssrc?: number }): void {
     const extension = this.extension;
-    track.sendRtp(writeRtp({ marker: p.marker ?? false, payloadType: p.payloadType, sequenceNumber: this.#seq, timestamp: this.#ts, ssrc: p.ssrc ?? this.ssrc, payload: p.payload, ...(extension ? { extension } : {}) }));
+    track.sendRtp(
+      writeRtp({
+        marker: p.marker ?? false,
+        payloadType: p.payloadType,
+        sequenceNumber: this.#seq,
+        timestamp: this.#ts,
+        ssrc: p.ssrc ?? this.ssrc,
+        payload: p.payload,
+        ...(extension ? { extension } : {}),
+      }),
+    );
     this.#seq = (this.#seq + 1) & 0xffff;
   }
 
@@ -161,7 +191,14 @@ export class NodeWhipPublisher {
       this.peer?.close();
       if (this.location) await fetch(this.location, { method: 'DELETE' }).catch(() => {});
       this.peer = new MediaPeer('whip-pub', PEER_OPTIONS);
-      this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96, ssrc: this.#pacer.ssrc });
+      this.track = this.peer.addTrack({
+        mid: '0',
+        kind: 'video',
+        direction: 'send',
+        codec: { kind: 'video', name: 'vp8', clockRate: 90000 },
+        payloadType: 96,
+        ssrc: this.#pacer.ssrc,
+      });
       this.track.on('rtcp', (packets) => {
         if (packets.some((p) => p.type === 'pli')) {
           this.plis++;
@@ -203,8 +240,20 @@ export class RtpViewer {
   async #setup(): Promise<string> {
     this.peer?.close();
     this.peer = new MediaPeer(this.name, PEER_OPTIONS);
-    this.video = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96 });
-    this.audio = this.peer.addTrack({ mid: '1', kind: 'audio', direction: 'recv', codec: { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 }, payloadType: 111 });
+    this.video = this.peer.addTrack({
+      mid: '0',
+      kind: 'video',
+      direction: 'recv',
+      codec: { kind: 'video', name: 'vp8', clockRate: 90000 },
+      payloadType: 96,
+    });
+    this.audio = this.peer.addTrack({
+      mid: '1',
+      kind: 'audio',
+      direction: 'recv',
+      codec: { kind: 'audio', name: 'opus', clockRate: 48000, channels: 2 },
+      payloadType: 111,
+    });
     this.video.on('rtp', (p) => {
       this.firstPacketAt ??= performance.now();
       this.videoPackets++;
@@ -230,7 +279,11 @@ export class RtpViewer {
   async offer(url: string, stream?: string, timeoutMs = 8000): Promise<void> {
     await withRetry(`${this.name} offer`, async () => {
       const offer = await this.#setup();
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: offer, type: 'offer', stream }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sdp: offer, type: 'offer', stream }),
+      });
       const body: unknown = await res.json();
       if (res.status !== 200 || typeof body !== 'object' || body === null || !('sdp' in body) || typeof body.sdp !== 'string') {
         throw new Error(`POST /offer: ${res.status} ${JSON.stringify(body)}`);

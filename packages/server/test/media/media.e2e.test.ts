@@ -32,7 +32,11 @@ after(async () => {
 const newPage = (): Promise<Page> => webRtcPage(browser, server.app.url);
 
 /** In the page: connect via `mode` and resolve with decode stats once frames decode. */
-async function watch(page: Page, mode: 'offer' | 'whep', stream: string): Promise<{ framesDecoded: number; pong: string | null; ms: number; location: string | null }> {
+async function watch(
+  page: Page,
+  mode: 'offer' | 'whep',
+  stream: string,
+): Promise<{ framesDecoded: number; pong: string | null; ms: number; location: string | null }> {
   return page.evaluate(
     async ({ mode, stream }) => {
       const t0 = performance.now();
@@ -58,7 +62,11 @@ async function watch(page: Page, mode: 'offer' | 'whep', stream: string): Promis
       let answer: string;
       let location: string | null = null;
       if (mode === 'offer') {
-        const res = await fetch('/offer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: offer, type: 'offer', stream }) });
+        const res = await fetch('/offer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sdp: offer, type: 'offer', stream }),
+        });
         if (!res.ok) throw new Error(`/offer ${res.status} ${await res.text()}`);
         answer = ((await res.json()) as { sdp: string }).sdp;
       } else {
@@ -126,16 +134,24 @@ test('Chromium watches over WHEP what a node-datachannel client publishes over W
   }
 });
 
-test('Chromium: the Watch page plays the test stream over WHEP', { skip: chromiumMissing || (!existsSync(join(webDir, 'index.html')) && 'web app not built (npm run build:web)') }, async () => {
-  const page = await newPage();
-  try {
-    await page.goto(`${server.app.url}/watch?stream=test`);
-    await page.getByTestId('watch-play').click();
-    await page.waitForFunction(() => {
-      const v = document.querySelector<HTMLVideoElement>('[data-testid="watch-video"]');
-      return v !== null && v.videoWidth > 0 && v.currentTime > 0.3;
-    }, undefined, { timeout: 15_000 });
-  } finally {
-    await page.context().close();
-  }
-});
+test(
+  'Chromium: the Watch page plays the test stream over WHEP',
+  { skip: chromiumMissing || (!existsSync(join(webDir, 'index.html')) && 'web app not built (npm run build:web)') },
+  async () => {
+    const page = await newPage();
+    try {
+      await page.goto(`${server.app.url}/watch?stream=test`);
+      await page.getByTestId('watch-play').click();
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector<HTMLVideoElement>('[data-testid="watch-video"]');
+          return v !== null && v.videoWidth > 0 && v.currentTime > 0.3;
+        },
+        undefined,
+        { timeout: 15_000 },
+      );
+    } finally {
+      await page.context().close();
+    }
+  },
+);

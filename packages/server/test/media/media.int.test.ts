@@ -44,7 +44,14 @@ async function json(res: Response): Promise<{ status: number; body: unknown }> {
 }
 
 function errorCode(body: unknown): unknown {
-  return typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object' && body.error !== null && 'code' in body.error ? body.error.code : undefined;
+  return typeof body === 'object' &&
+    body !== null &&
+    'error' in body &&
+    typeof body.error === 'object' &&
+    body.error !== null &&
+    'code' in body.error
+    ? body.error.code
+    : undefined;
 }
 
 test('POST /offer streams the test pattern (video + audio) to node-datachannel viewers sharing one ffmpeg', async () => {
@@ -94,7 +101,13 @@ test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back vi
     for (const v of viewers) await v.whep(`${url}/whep/cam1`);
     await waitFor(() => viewers.every((v) => v.frames >= 10), 8000, 'frames on both WHEP viewers');
 
-    const started = await json(await fetch(`${url}/api/recordings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: 'cam1' }) }));
+    const started = await json(
+      await fetch(`${url}/api/recordings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stream: 'cam1' }),
+      }),
+    );
     assert.equal(started.status, 201);
     const id = (started.body as { recording: { id: string } }).recording.id;
     const t0 = performance.now();
@@ -107,7 +120,13 @@ test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back vi
     assert.equal(rec.state, 'done');
 
     const path = `${server.dataDir}/recordings/${id}.webm`;
-    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration,format_name', '-of', 'json', path], { encoding: 'utf8' })) as {
+    const probe = JSON.parse(
+      execFileSync(
+        'ffprobe',
+        ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration,format_name', '-of', 'json', path],
+        { encoding: 'utf8' },
+      ),
+    ) as {
       streams: Array<{ codec_name: string; codec_type: string; width: number; height: number }>;
       format: { duration: string; format_name: string };
     };
@@ -116,7 +135,10 @@ test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back vi
     assert.equal(probe.streams[0]?.width, clip.width);
     assert.match(probe.format.format_name, /webm|matroska/);
     const duration = Number(probe.format.duration) * 1000;
-    assert.ok(Math.abs(duration - recordedMs) <= recordedMs * 0.1, `ffprobe duration ${duration} ms vs recorded ${recordedMs.toFixed(0)} ms`);
+    assert.ok(
+      Math.abs(duration - recordedMs) <= recordedMs * 0.1,
+      `ffprobe duration ${duration} ms vs recorded ${recordedMs.toFixed(0)} ms`,
+    );
     // every frame decodes
     execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-xerror', '-i', path, '-f', 'null', '-']);
 
@@ -134,17 +156,40 @@ test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back vi
     for (const v of viewers) await v.close();
     await pub.close();
   }
-  await waitFor(async () => {
-    const s = await json(await fetch(`${url}/api/streams`));
-    return !(s.body as { streams: Array<{ name: string }> }).streams.some((x) => x.name === 'cam1');
-  }, 5000, 'the live stream to disappear after WHIP DELETE');
+  await waitFor(
+    async () => {
+      const s = await json(await fetch(`${url}/api/streams`));
+      return !(s.body as { streams: Array<{ name: string }> }).streams.some((x) => x.name === 'cam1');
+    },
+    5000,
+    'the live stream to disappear after WHIP DELETE',
+  );
 });
 
 test('bad requests get 4xx JSON errors and leave the server healthy', async () => {
-  const sdpPost = (path: string, body: string, type = 'application/sdp') => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const sdpPost = (path: string, body: string, type = 'application/sdp') =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
   const cases: Array<[string, Promise<Response>, number, string]> = [
-    ['garbage SDP to /offer', fetch(`${url}/offer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: 'nonsense', type: 'offer' }) }), 400, 'BAD_SDP'],
-    ['wrong /offer type', fetch(`${url}/offer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: 'v=0', type: 'answer' }) }), 400, 'INVALID_PAYLOAD'],
+    [
+      'garbage SDP to /offer',
+      fetch(`${url}/offer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sdp: 'nonsense', type: 'offer' }),
+      }),
+      400,
+      'BAD_SDP',
+    ],
+    [
+      'wrong /offer type',
+      fetch(`${url}/offer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sdp: 'v=0', type: 'answer' }),
+      }),
+      400,
+      'INVALID_PAYLOAD',
+    ],
     ['garbage SDP to WHEP', sdpPost('/whep/test', 'v=0\r\nm=video 9 RTP/AVP 0\r\n'), 400, 'BAD_SDP'],
     ['empty WHIP body', sdpPost('/whip/x', ''), 400, 'BAD_SDP'],
     ['WHEP with a text/plain body', sdpPost('/whep/test', '{}', 'text/plain'), 415, 'UNSUPPORTED'],
@@ -153,7 +198,16 @@ test('bad requests get 4xx JSON errors and leave the server healthy', async () =
     ['DELETE unknown WHEP session', fetch(`${url}/whep/test/00000000-0000-4000-8000-000000000000`, { method: 'DELETE' }), 404, 'NOT_FOUND'],
     ['DELETE malformed session id', fetch(`${url}/whip/test/xyz`, { method: 'DELETE' }), 400, 'INVALID_PAYLOAD'],
     ['DELETE unknown recording', fetch(`${url}/api/recordings/nothing-here`, { method: 'DELETE' }), 404, 'NOT_FOUND'],
-    ['record unknown stream', fetch(`${url}/api/recordings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: 'nope' }) }), 404, 'NOT_FOUND'],
+    [
+      'record unknown stream',
+      fetch(`${url}/api/recordings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stream: 'nope' }),
+      }),
+      404,
+      'NOT_FOUND',
+    ],
     ['oversized SDP', sdpPost('/whep/test', 'v=0\r\n' + 'a=x\r\n'.repeat(20000)), 413, 'PAYLOAD_TOO_LARGE'],
   ];
   for (const [what, req, status, code] of cases) {
@@ -172,12 +226,16 @@ test('bad requests get 4xx JSON errors and leave the server healthy', async () =
       p.close();
     }
   };
-  const h264Only = await offerFor((p) => p.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: { kind: 'video', name: 'h264', clockRate: 90000 }, payloadType: 102 }));
+  const h264Only = await offerFor((p) =>
+    p.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: { kind: 'video', name: 'h264', clockRate: 90000 }, payloadType: 102 }),
+  );
   const vp9Send = await offerFor((p) => {
     const t = p.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: undefined, payloadType: 98 });
     void t;
   });
-  const vp8Send = await offerFor((p) => p.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96 }));
+  const vp8Send = await offerFor((p) =>
+    p.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: { kind: 'video', name: 'vp8', clockRate: 90000 }, payloadType: 96 }),
+  );
   const unknown = await json(await sdpPost('/whep/nope', h264Only));
   assert.equal(unknown.status, 404);
   assert.equal(errorCode(unknown.body), 'NOT_FOUND');
@@ -205,9 +263,19 @@ test('PATCH: trickle is accepted, ICE restart is refused with 501', async () => 
   const v = new RtpViewer('patch');
   try {
     await v.whep(`${url}/whep/test`);
-    const trickle = await fetch(v.location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=mid:0\r\na=candidate:1 1 UDP 2114977791 127.0.0.1 9 typ host\r\n' });
+    const trickle = await fetch(v.location, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
+      body: 'a=mid:0\r\na=candidate:1 1 UDP 2114977791 127.0.0.1 9 typ host\r\n',
+    });
     assert.equal(trickle.status, 204);
-    const restart = await json(await fetch(v.location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag' }, body: 'a=ice-ufrag:zzzz\r\na=ice-pwd:zzzzzzzzzzzzzzzzzzzzzz\r\n' }));
+    const restart = await json(
+      await fetch(v.location, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
+        body: 'a=ice-ufrag:zzzz\r\na=ice-pwd:zzzzzzzzzzzzzzzzzzzzzz\r\n',
+      }),
+    );
     assert.equal(restart.status, 501);
     assert.equal(errorCode(restart.body), 'UNSUPPORTED');
   } finally {
@@ -219,7 +287,14 @@ test('a missing ffmpeg gives MEDIA_UNAVAILABLE only for sources that need it; sh
   const s = await startServer({ media: { bindAddress: '127.0.0.1', ffmpegPath: '/nonexistent/ffmpeg' } });
   try {
     const probe = new RtpViewer('no-ffmpeg');
-    const res = await fetch(`${s.app.url}/offer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=fingerprint:sha-256 AA\r\na=ice-ufrag:abcd\r\na=rtpmap:96 VP8/90000\r\n', type: 'offer' }) });
+    const res = await fetch(`${s.app.url}/offer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=fingerprint:sha-256 AA\r\na=ice-ufrag:abcd\r\na=rtpmap:96 VP8/90000\r\n',
+        type: 'offer',
+      }),
+    });
     const body = await json(res);
     assert.equal(body.status, 503);
     assert.equal(errorCode(body.body), 'MEDIA_UNAVAILABLE');

@@ -4,7 +4,8 @@ import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 
 const SECRET = 'media-auth-secret-0123456789';
 const TURN_SECRET = 'turn-secret-0123456789abcdef';
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n';
+const OFFER =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n';
 
 describe('media routes check tokens and hand out minted TURN credentials', () => {
   let server: TestServer;
@@ -61,7 +62,10 @@ describe('media routes check tokens and hand out minted TURN credentials', () =>
     const res = await fetch(`${server.app.url}/whep/test`, { method: 'OPTIONS', headers: bearer('test') });
     assert.equal(res.status, 204);
     const link = res.headers.get('link') ?? '';
-    assert.match(link, /<turn:turn\.example\.test:3478\?transport=udp>; rel="ice-server"; username="\d+:cam1"; credential="[A-Za-z0-9+/=]+"; credential-type="password"/);
+    assert.match(
+      link,
+      /<turn:turn\.example\.test:3478\?transport=udp>; rel="ice-server"; username="\d+:cam1"; credential="[A-Za-z0-9+/=]+"; credential-type="password"/,
+    );
     assert.doesNotMatch(link, new RegExp(TURN_SECRET));
   });
 });

@@ -30,7 +30,23 @@ before(async () => {
   const sources: Record<string, { kind: 'file'; path: string; loop: boolean }> = {};
   for (const [ext, codecArgs] of Object.entries(FILES)) {
     const path = join(dir, `clip.${ext}`);
-    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '3', ...codecArgs, path]);
+    execFileSync('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '3',
+      ...codecArgs,
+      path,
+    ]);
     sources[ext] = { kind: 'file', path, loop: true };
   }
   server = await startServer({ media: { bindAddress: '127.0.0.1', sources } });
@@ -57,7 +73,11 @@ function play(page: Page, stream: string): Promise<{ codec: string; framesDecode
       pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
       setTimeout(resolve, 3000);
     });
-    const res = await fetch('/offer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer', stream }) });
+    const res = await fetch('/offer', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer', stream }),
+    });
     if (!res.ok) throw new Error(`/offer ${res.status} ${await res.text()}`);
     await pc.setRemoteDescription({ type: 'answer', sdp: ((await res.json()) as { sdp: string }).sdp });
     const deadline = performance.now() + 15000;
@@ -81,7 +101,11 @@ function play(page: Page, stream: string): Promise<{ codec: string; framesDecode
   }, stream);
 }
 
-for (const [stream, codec] of [['mp4', 'video/H264'], ['webm', 'video/VP8'], ['avi', 'video/VP8']] as const) {
+for (const [stream, codec] of [
+  ['mp4', 'video/H264'],
+  ['webm', 'video/VP8'],
+  ['avi', 'video/VP8'],
+] as const) {
   test(`Chromium decodes the ${stream} file source (${codec}) with audio over POST /offer`, { skip: chromiumMissing }, async () => {
     const page = await newPage();
     try {

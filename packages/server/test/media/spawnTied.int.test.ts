@@ -22,9 +22,11 @@ describe('helper processes die with the server', () => {
 const c = spawnTied('/bin/sleep', ['120'], { stdio: 'ignore' });
 process.stdout.write(String(c.pid) + '\\n');
 setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(() => /^\d+\n/.test(out), 15_000, 'the child pid');
     const pid = Number(out.trim());
     await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'setpriv to exec the program');

@@ -7,10 +7,23 @@ import { ActiveSpeaker, type SpeakerLevel } from '../../src/sfu/ActiveSpeaker.ts
 import { waitFor } from '@parley-rtc/test-support/poll';
 
 const rtp = (extension?: { profile: number; data: Buffer }): Buffer =>
-  writeRtp({ marker: false, payloadType: 111, sequenceNumber: 1, timestamp: 2, ssrc: 3, payload: Buffer.from([1, 2, 3]), ...(extension ? { extension } : {}) });
+  writeRtp({
+    marker: false,
+    payloadType: 111,
+    sequenceNumber: 1,
+    timestamp: 2,
+    ssrc: 3,
+    payload: Buffer.from([1, 2, 3]),
+    ...(extension ? { extension } : {}),
+  });
 
 test('audio level from one-byte and two-byte extension blocks', () => {
-  const one = rtp(oneByteExtension([{ id: 2, data: Buffer.from([1, 2]) }, { id: 5, data: Buffer.from([0x80 | 33]) }]));
+  const one = rtp(
+    oneByteExtension([
+      { id: 2, data: Buffer.from([1, 2]) },
+      { id: 5, data: Buffer.from([0x80 | 33]) },
+    ]),
+  );
   assert.deepEqual(readAudioLevel(one, 5), { level: 33, voice: true });
   assert.deepEqual(findExtension(one, 2), { offset: 17, length: 2 });
   assert.equal(readAudioLevel(one, 7), undefined, 'absent id');
@@ -36,14 +49,19 @@ test('malformed extension blocks read as absent, never out of bounds', () => {
 
 function changes(detector: ActiveSpeaker): Array<{ active: string | undefined; speakers: string[] }> {
   const out: Array<{ active: string | undefined; speakers: string[] }> = [];
-  detector.on('change', (active: SpeakerLevel | undefined, speakers: SpeakerLevel[]) => out.push({ active: active?.producerId, speakers: speakers.map((s) => s.producerId) }));
+  detector.on('change', (active: SpeakerLevel | undefined, speakers: SpeakerLevel[]) =>
+    out.push({ active: active?.producerId, speakers: speakers.map((s) => s.producerId) }),
+  );
   return out;
 }
 
 test('the loudest speaker becomes active; a slightly louder one does not take over, a much louder one does', async () => {
   const d = new ActiveSpeaker({ intervalMs: 10, windowMs: 30, speakingLevel: 70, switchMarginDb: 6 });
   const seen = changes(d);
-  const levels = new Map([['a', 30], ['b', 110]]);
+  const levels = new Map([
+    ['a', 30],
+    ['b', 110],
+  ]);
   const feed = setInterval(() => {
     for (const [id, level] of levels) d.observe(id, level);
   }, 2);

@@ -57,7 +57,10 @@ test('closing the producer closes its consumers with reason producerclose, befor
   assert.equal(p.consumerCount, 2);
   p.close('transportclose');
   assert.deepEqual(order, ['a:producerclose', 'bb:producerclose', 'producer:transportclose']);
-  assert.deepEqual(cs.map((c) => c.closeReason), ['producerclose', 'producerclose']);
+  assert.deepEqual(
+    cs.map((c) => c.closeReason),
+    ['producerclose', 'producerclose'],
+  );
   assert.equal(p.closeReason, 'transportclose');
   assert.equal(p.consumerCount, 0);
   assert.deepEqual(table.size, { producers: 0, consumers: 0 }, 'the table forgot both sides');
@@ -107,7 +110,16 @@ test('a consumer switching to a producer that closes stays on its current one', 
 
 test('closing a simulcast publication closes each layer and each consumer once, with the same reason chain', () => {
   const table = new Forwarding();
-  const sim = new Simulcast({ id: 's', peerId: 'pub', codec: VP8, payloadType: 96, rids: ['q', 'h', 'f'], ridExtId: 10, sendRtcp: () => true, localSsrc: 7 });
+  const sim = new Simulcast({
+    id: 's',
+    peerId: 'pub',
+    codec: VP8,
+    payloadType: 96,
+    rids: ['q', 'h', 'f'],
+    ridExtId: 10,
+    sendRtcp: () => true,
+    localSsrc: 7,
+  });
   for (const l of sim.layers) table.addProducer(l);
   const layerCloses = sim.layers.map((l) => closes(l));
   const simCloses = closes(sim);
@@ -129,7 +141,10 @@ test('closing a simulcast publication closes each layer and each consumer once, 
 test('close reasons read as a chain in the log text', () => {
   const producerText = describeProducerClose('transportclose', 'peerleft', undefined);
   assert.equal(producerText, 'publisher left');
-  assert.equal(`consumer closed: ${describeConsumerClose('producerclose', { producer: producerText })}`, 'consumer closed: producer closed (publisher left)');
+  assert.equal(
+    `consumer closed: ${describeConsumerClose('producerclose', { producer: producerText })}`,
+    'consumer closed: producer closed (publisher left)',
+  );
   assert.equal(describeConsumerClose('routerclose', { router: 'roomempty' }), 'router closed (the last member left)');
   assert.equal(describeConsumerClose('transportclose', { peer: 'disconnected' }), 'subscriber stayed disconnected');
   assert.equal(describeConsumerClose('transportclose', {}), 'subscriber track closed');

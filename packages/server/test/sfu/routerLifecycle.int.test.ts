@@ -32,7 +32,7 @@ async function offer(name: string, direction: 'send' | 'recv'): Promise<string> 
 /** A router with one publisher (2 producers) and two subscribers of both (4 consumers); every event recorded. */
 async function room(id: string) {
   const lines: Array<{ msg: string; reason?: string }> = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string; reason?: string }) });
   const router = new Router({ id, peerOptions: () => PEER_OPTIONS, log });
   const events: string[] = [];
   router.on('consumerclose', (cid, reason) => events.push(`consumer ${cid} ${reason}`));
@@ -51,14 +51,28 @@ test('a publisher leaving closes its producers (transportclose) and their consum
   router.closePeer(pub.peerId, 'peerleft');
   const consumerIds = subs.flatMap((s) => s.consumers.map((c) => c.id));
   assert.deepEqual(events.filter((e) => e.startsWith('consumer')).sort(), consumerIds.map((id) => `consumer ${id} producerclose`).sort());
-  assert.deepEqual(events.filter((e) => e.startsWith('producer')).sort(), pub.producers.map((p) => `producer ${p.id} transportclose`).sort());
-  assert.deepEqual(events.filter((e) => e.startsWith('peer')), [`peer ${pub.peerId} peerleft`]);
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('producer')).sort(),
+    pub.producers.map((p) => `producer ${p.id} transportclose`).sort(),
+  );
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('peer')),
+    [`peer ${pub.peerId} peerleft`],
+  );
   // each producer's two consumers close before the router announces that producer's end
-  assert.deepEqual(events.map((e) => e.split(' ')[0]), ['consumer', 'consumer', 'producer', 'consumer', 'consumer', 'producer', 'peer'], events.join(', '));
+  assert.deepEqual(
+    events.map((e) => e.split(' ')[0]),
+    ['consumer', 'consumer', 'producer', 'consumer', 'consumer', 'producer', 'peer'],
+    events.join(', '),
+  );
   assert.equal(lines.filter((l) => l.msg === 'consumer closed: producer closed (publisher left)').length, 4, JSON.stringify(lines));
   assert.equal(lines.filter((l) => l.msg === 'producer closed: publisher left').length, 2);
   assert.ok(lines.some((l) => l.msg === 'sfu peer closed: publisher left' && l.reason === 'peerleft'));
-  assert.deepEqual([router.stats().peers, router.stats().producers, router.stats().consumers], [2, 0, 0], 'subscribers stay, with nothing to receive');
+  assert.deepEqual(
+    [router.stats().peers, router.stats().producers, router.stats().consumers],
+    [2, 0, 0],
+    'subscribers stay, with nothing to receive',
+  );
   for (const s of subs) for (const c of s.consumers) assert.equal(router.consumer(c.id), undefined);
   router.close();
 });
@@ -71,14 +85,21 @@ test('closing the router closes everything once (routerclose), emits close, then
   router.close('shutdown');
   router.closePeer(pub.peerId);
   assert.equal(events.filter((e) => e.startsWith('consumer')).length, 4);
-  assert.ok(events.filter((e) => e.startsWith('consumer')).every((e) => e.endsWith(' routerclose')), events.join(', '));
+  assert.ok(
+    events.filter((e) => e.startsWith('consumer')).every((e) => e.endsWith(' routerclose')),
+    events.join(', '),
+  );
   assert.equal(events.filter((e) => e.startsWith('producer')).length, 2);
   assert.ok(events.filter((e) => e.startsWith('producer') || e.startsWith('peer')).every((e) => e.endsWith(' routerclose')));
   assert.equal(events.filter((e) => e.startsWith('peer')).length, 3);
-  assert.deepEqual(events.filter((e) => e.startsWith('router')), ['router roomempty']);
+  assert.deepEqual(
+    events.filter((e) => e.startsWith('router')),
+    ['router roomempty'],
+  );
   assert.equal(events.at(-1), 'router roomempty', 'close comes last');
   assert.ok(consumers.every((c) => c.closeReason === 'routerclose') && producers.every((p) => p.closeReason === 'routerclose'));
-  for (const event of ['close', 'consumerclose', 'producerclose', 'peerclose', 'speakers'] as const) assert.equal(router.listenerCount(event), 0, event);
+  for (const event of ['close', 'consumerclose', 'producerclose', 'peerclose', 'speakers'] as const)
+    assert.equal(router.listenerCount(event), 0, event);
   assert.ok(lines.some((l) => l.msg === 'consumer closed: router closed (the last member left)'));
   assert.deepEqual([router.stats().peers, router.stats().producers, router.stats().consumers], [0, 0, 0]);
   await assert.rejects(router.publish(await offer('late', 'send')), { code: 'SHUTTING_DOWN' });

@@ -27,7 +27,6 @@ after(() => {
   releaseNativeWebRtc();
 });
 
-
 class Publisher {
   peer!: MediaPeer;
   track!: MediaTrack;
@@ -222,7 +221,10 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
     await waitFor(() => producer.stats.keyFrameRequests >= req0 + 30, 5000, '30 key-frame requests at the router');
     await waitFor(() => producer.stats.keyFrameRequestsSent > sent0, 5000, 'a coalesced PLI');
     const elapsed = performance.now() - t0;
-    assert.ok(producer.stats.keyFrameRequestsSent - sent0 <= Math.ceil(elapsed / 500) + 1, `at most one PLI per 500 ms (${producer.stats.keyFrameRequestsSent - sent0} in ${elapsed.toFixed(0)} ms)`);
+    assert.ok(
+      producer.stats.keyFrameRequestsSent - sent0 <= Math.ceil(elapsed / 500) + 1,
+      `at most one PLI per 500 ms (${producer.stats.keyFrameRequestsSent - sent0} in ${elapsed.toFixed(0)} ms)`,
+    );
 
     // bad input from the publisher (wrong PT, bad padding) and subscribers (NACK/PLI for an unknown SSRC)
     const stats0 = router.stats();
@@ -232,10 +234,14 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
     pub.track.sendRtp(writeRtp({ payloadType: 97, sequenceNumber: 10, timestamp: 1, ssrc: other, payload: Buffer.from([1, 2, 3]) }));
     pub.track.sendRtp(writeRtp({ payloadType: 96, sequenceNumber: 11, timestamp: 1, ssrc: other, payload: Buffer.from([0x10, 1, 2, 3]) }));
     subs[2]!.sendRtcp(writeNack(subs[2]!.track.ssrc, 0x12345678, [1, 2, 3]));
-    await waitFor(() => {
-      const s = router.stats();
-      return s.droppedPayloadType > stats0.droppedPayloadType && s.droppedUnknownSsrc >= stats0.droppedUnknownSsrc + 2;
-    }, 5000, 'drops counted').catch((err: Error) => {
+    await waitFor(
+      () => {
+        const s = router.stats();
+        return s.droppedPayloadType > stats0.droppedPayloadType && s.droppedUnknownSsrc >= stats0.droppedUnknownSsrc + 2;
+      },
+      5000,
+      'drops counted',
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify({ before: stats0, after: router.stats() })}`);
     });
 
@@ -306,14 +312,20 @@ test('subscribe requests for unknown producers, malformed ids and bad SDP are re
 });
 
 test('publishers get receiver reports and a REMB: the bitrate cap without subscriber estimates, the lowest subscriber estimate otherwise', async () => {
-  const fast = new Router({ id: 'feedback', peerOptions: () => PEER_OPTIONS, senderReportIntervalMs: 200, publishBitrate: { min: 100_000, max: 1_800_000 } });
+  const fast = new Router({
+    id: 'feedback',
+    peerOptions: () => PEER_OPTIONS,
+    senderReportIntervalMs: 200,
+    publishBitrate: { min: 100_000, max: 1_800_000 },
+  });
   const pub = new Publisher(testClip(4, 10));
   const sub = new Subscriber('remb-sub');
   const saved = router;
   router = fast;
   try {
     await pub.connect();
-    const lastOf = <T extends RtcpPacket['type']>(type: T) => pub.feedback.findLast((p): p is Extract<RtcpPacket, { type: T }> => p.type === type);
+    const lastOf = <T extends RtcpPacket['type']>(type: T) =>
+      pub.feedback.findLast((p): p is Extract<RtcpPacket, { type: T }> => p.type === type);
     await waitFor(() => lastOf('rr') !== undefined && lastOf('remb') !== undefined, 8000, 'RR and REMB at the publisher');
     const rr = lastOf('rr')!;
     assert.equal(rr.reports.length, 1);
@@ -329,7 +341,11 @@ test('publishers get receiver reports and a REMB: the bitrate cap without subscr
     const cut = pub.feedback.length;
     const remb = setInterval(() => sub.track.sendRtcp(writeRemb(1, 400_000, [sub.consumerSsrc])), 100);
     try {
-      await waitFor(() => pub.feedback.slice(cut).some((p) => p.type === 'remb' && p.bitrate <= 400_000), 8000, 'REMB ≤ 400 kbit/s at the publisher');
+      await waitFor(
+        () => pub.feedback.slice(cut).some((p) => p.type === 'remb' && p.bitrate <= 400_000),
+        8000,
+        'REMB ≤ 400 kbit/s at the publisher',
+      );
       const asked = pub.feedback.slice(cut).findLast((p) => p.type === 'remb');
       assert.ok(asked && asked.type === 'remb' && asked.bitrate >= 399_000, `REMB ${JSON.stringify(asked)}`);
       assert.equal(fast.producer(pub.producerId)?.stats.rembSent, asked.bitrate);

@@ -48,7 +48,16 @@ function consume(init: ConsumerInit): Consumer {
 
 function makeProducer(id = 'p1', ssrc = 0x1111, opts: { keyFrameIntervalMs?: number } = {}): { producer: Producer; plis: number[] } {
   const plis: number[] = [];
-  const producer = new Producer({ id, peerId: 'pub', kind: 'video', codec: VP8, payloadType: 96, ssrc, sendKeyFrameRequest: () => plis.push(performance.now()), ...opts });
+  const producer = new Producer({
+    id,
+    peerId: 'pub',
+    kind: 'video',
+    codec: VP8,
+    payloadType: 96,
+    ssrc,
+    sendKeyFrameRequest: () => plis.push(performance.now()),
+    ...opts,
+  });
   return { producer, plis };
 }
 
@@ -102,9 +111,21 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
   const seqs = out.seqs();
   assert.deepEqual(seqs, [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
   const ts = out.sent.map((p) => p.readUInt32BE(4));
-  for (let i = 1; i < ts.length; i++) assert.ok(((ts[i]! - ts[i - 1]!) >>> 0) > 0 && ((ts[i]! - ts[i - 1]!) >>> 0) < 0x80000000, `timestamps increase at ${i}`);
+  for (let i = 1; i < ts.length; i++)
+    assert.ok((ts[i]! - ts[i - 1]!) >>> 0 > 0 && (ts[i]! - ts[i - 1]!) >>> 0 < 0x80000000, `timestamps increase at ${i}`);
   assert.ok(out.sent.every((p) => p.readUInt32BE(8) === 0xabc));
-  assert.throws(() => c.switchProducer(new Producer({ id: 'o', peerId: 'x', kind: 'audio', codec: { kind: 'audio', name: 'opus', clockRate: 48000 }, payloadType: 111, sendKeyFrameRequest: () => {} })));
+  assert.throws(() =>
+    c.switchProducer(
+      new Producer({
+        id: 'o',
+        peerId: 'x',
+        kind: 'audio',
+        codec: { kind: 'audio', name: 'opus', clockRate: 48000 },
+        payloadType: 111,
+        sendKeyFrameRequest: () => {},
+      }),
+    ),
+  );
 });
 
 test('NACKs are answered from the producer buffer, mapped back from the consumer sequence space', () => {
@@ -121,7 +142,10 @@ test('NACKs are answered from the producer buffer, mapped back from the consumer
   const nack = parseRtcp(writeNack(0x5555, 0xabc, [505, 507, 502, 40000]));
   c.receiveRtcp(nack);
   const resent = out.sent.slice(before);
-  assert.deepEqual(resent.map((p) => p.readUInt16BE(2)), [505, 507]);
+  assert.deepEqual(
+    resent.map((p) => p.readUInt16BE(2)),
+    [505, 507],
+  );
   assert.ok(resent.every((p) => p.readUInt32BE(8) === 0xabc));
   assert.equal(c.stats.retransmitted, 2);
   assert.equal(c.stats.retransmitMissed, 2, '502 predates the mapping, 40000 was never sent');
@@ -149,8 +173,12 @@ test('sender reports map the publisher SR into each consumer timestamp space', (
   c.switchProducer(b.producer);
   b.producer.receiveRtp(rtp(9, 50_000, true, 0x2222));
   const outTs = out.sent[1]!.readUInt32BE(4);
-  b.producer.receiveRtcp([{ type: 'sr', ssrc: 0x2222, ntpSec: 123, ntpFrac: 456, rtpTimestamp: 50_000 + 900, packetCount: 0, octetCount: 0, reports: [] }]);
-  b.producer.receiveRtcp([{ type: 'sr', ssrc: 0x3333, ntpSec: 1, ntpFrac: 1, rtpTimestamp: 1, packetCount: 0, octetCount: 0, reports: [] }]);
+  b.producer.receiveRtcp([
+    { type: 'sr', ssrc: 0x2222, ntpSec: 123, ntpFrac: 456, rtpTimestamp: 50_000 + 900, packetCount: 0, octetCount: 0, reports: [] },
+  ]);
+  b.producer.receiveRtcp([
+    { type: 'sr', ssrc: 0x3333, ntpSec: 1, ntpFrac: 1, rtpTimestamp: 1, packetCount: 0, octetCount: 0, reports: [] },
+  ]);
   assert.equal(b.producer.stats.droppedUnknownSsrc, 1);
   const sr = parseRtcp(c.senderReport()!)[0];
   assert.ok(sr?.type === 'sr');
@@ -210,7 +238,15 @@ test('malformed packets, wrong payload types and unknown SSRCs are dropped and c
   producer.receiveRtp(rtp(2, 0, false, 0x1111, 97));
   assert.equal(producer.stats.droppedPayloadType, 1);
   // CSRCs and header extensions are stripped (copy), the payload kept
-  const withExt = writeRtp({ payloadType: 96, sequenceNumber: 2, timestamp: 3000, ssrc: 0x1111, csrcs: [7], extension: { profile: 0xbede, data: Buffer.from([0x10, 1, 0, 0]) }, payload: DELTA });
+  const withExt = writeRtp({
+    payloadType: 96,
+    sequenceNumber: 2,
+    timestamp: 3000,
+    ssrc: 0x1111,
+    csrcs: [7],
+    extension: { profile: 0xbede, data: Buffer.from([0x10, 1, 0, 0]) },
+    payload: DELTA,
+  });
   producer.receiveRtp(withExt);
   assert.deepEqual(out.seqs(), [1, 2]);
   const p = parseRtp(out.sent[1]!);
@@ -226,7 +262,14 @@ test('malformed packets, wrong payload types and unknown SSRCs are dropped and c
 
 test('an output that throws neither escapes the packet path nor stops the fan-out', () => {
   const { producer } = makeProducer();
-  const bad: RtpOutput = { ssrc: 1, isOpen: true, sendRtp: () => { throw new Error('boom'); }, sendRtcp: () => true };
+  const bad: RtpOutput = {
+    ssrc: 1,
+    isOpen: true,
+    sendRtp: () => {
+      throw new Error('boom');
+    },
+    sendRtcp: () => true,
+  };
   const good = new FakeOutput(0xabc);
   consume({ id: 'bad', peerId: 's1', producer, output: bad, payloadType: 96 }).start();
   consume({ id: 'good', peerId: 's2', producer, output: good, payloadType: 96 }).start();

@@ -6,7 +6,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SfuMode, SfuProducerInfo, SfuPublishResult, SfuSubscribeResult } from '@parley-rtc/protocol';
-import { startServer, request, nextEvent, collect, type TestServer, type TestSocket, data, errorCode } from '@parley-rtc/test-support/server';
+import {
+  startServer,
+  request,
+  nextEvent,
+  collect,
+  type TestServer,
+  type TestSocket,
+  data,
+  errorCode,
+} from '@parley-rtc/test-support/server';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
 import { packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
@@ -32,7 +41,6 @@ async function join(room: string, name: string): Promise<{ socket: TestSocket; i
   const joined = data(await request<{ self: { id: string } }>(socket, 'join', { room, name }));
   return { socket, id: joined.self.id, mode };
 }
-
 
 test('rooms switch mesh → SFU above the threshold; publish, announce, subscribe, receive RTP, clean up on leave', async () => {
   const clip = testClip(4, 10);
@@ -94,7 +102,9 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
       subPeer?.close();
       subPeer = new MediaPeer('room-sub', PEER_OPTIONS);
       const recv = subPeer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 96 });
-      const res = data(await request<SfuSubscribeResult>(b.socket, 'sfu_subscribe', { sdp: await subPeer.createOffer(), producerIds: [heard.id] }, 10_000));
+      const res = data(
+        await request<SfuSubscribeResult>(b.socket, 'sfu_subscribe', { sdp: await subPeer.createOffer(), producerIds: [heard.id] }, 10_000),
+      );
       recv.on('rtp', (p) => {
         packets++;
         if (p.readUInt32BE(8) === ssrc) wrongSsrc++;
@@ -108,7 +118,8 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     await waitFor(() => packets >= 30, 10_000, '30 RTP packets at the subscriber');
     assert.equal(wrongSsrc, 0, 'the publisher SSRC is rewritten');
     // the SFU's counters on /metrics grow with the forwarded packets
-    const scrape = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${server.app.url}/metrics`)).text())?.[1]);
+    const scrape = async (name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`${server.app.url}/metrics`)).text())?.[1]);
     const forwarded = await scrape('parley_sfu_packets_forwarded_total');
     assert.ok(forwarded >= 30, `parley_sfu_packets_forwarded_total is ${forwarded}`);
     assert.equal(await scrape('parley_sfu_consumers'), 1);
@@ -176,7 +187,13 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     const member = server.app.signaling.registry.roomOf(lateJoin.self.id)!.members.get(lateJoin.self.id)!;
     server.app.io.sockets.sockets.get(member.socketId!)?.conn.close();
     await waitFor(() => socket.disconnected, 5000, 'the late joiner disconnected');
-    const resumed = data(await request<{ resumed: boolean }>(again, 'join', { room: 'sfu-late', name: 'late', resume: { peer: lateJoin.self.id, key: lateJoin.resumeKey } }));
+    const resumed = data(
+      await request<{ resumed: boolean }>(again, 'join', {
+        room: 'sfu-late',
+        name: 'late',
+        resume: { peer: lateJoin.self.id, key: lateJoin.resumeKey },
+      }),
+    );
     assert.equal(resumed.resumed, true);
     assert.equal((await mode).mode, 'sfu');
     await waitFor(() => producersAgain.items.length >= 1, 5000, 'producers repeated on resume');

@@ -35,7 +35,6 @@ async function join(room: string, name: string): Promise<{ socket: TestSocket; i
   return { socket, id: joined.self.id };
 }
 
-
 /** An Opus publisher whose packets carry an audio level that the test sets. */
 class AudioPublisher {
   peer: MediaPeer | undefined;
@@ -49,7 +48,15 @@ class AudioPublisher {
     await withRetry('audio publish', async () => {
       this.peer?.close();
       const peer = (this.peer = new MediaPeer('speaker', PEER_OPTIONS));
-      peer.addTrack({ mid: '0', kind: 'audio', direction: 'send', codec: OPUS, payloadType: 111, ssrc: this.#ssrc, extmaps: [{ id: LEVEL_EXT, uri: EXT_AUDIO_LEVEL }] });
+      peer.addTrack({
+        mid: '0',
+        kind: 'audio',
+        direction: 'send',
+        codec: OPUS,
+        payloadType: 111,
+        ssrc: this.#ssrc,
+        extmaps: [{ id: LEVEL_EXT, uri: EXT_AUDIO_LEVEL }],
+      });
       const res = data(await request<SfuPublishResult>(socket, 'sfu_publish', { sdp: await peer.createOffer() }, 10_000));
       assert.match(res.answer, new RegExp(`a=extmap:${LEVEL_EXT} ${EXT_AUDIO_LEVEL}`), 'the answer accepts the audio-level extension');
       peer.setAnswer(res.answer);
@@ -64,7 +71,17 @@ class AudioPublisher {
     let ts = Math.floor(Math.random() * 1e9);
     this.#timer = setInterval(() => {
       const extension = oneByteExtension([{ id: LEVEL_EXT, data: Buffer.from([0x80 | this.level]) }]);
-      track.sendRtp(writeRtp({ marker: false, payloadType: 111, sequenceNumber: seq, timestamp: ts, ssrc: this.#ssrc, payload: Buffer.from([0xfc, 0xff, 0xfe]), extension }));
+      track.sendRtp(
+        writeRtp({
+          marker: false,
+          payloadType: 111,
+          sequenceNumber: seq,
+          timestamp: ts,
+          ssrc: this.#ssrc,
+          payload: Buffer.from([0xfc, 0xff, 0xfe]),
+          extension,
+        }),
+      );
       seq = (seq + 1) & 0xffff;
       ts = (ts + 960) >>> 0;
       this.sent++;
@@ -97,7 +114,11 @@ test('the room hears the active speaker, and a louder one takes over', async () 
     // both talk, bob much louder: he takes over; then both stop: nobody is active
     pubB.level = 5;
     await waitFor(() => heard.items.at(-1)?.active?.peer === b.id, 8000, 'bob takes over');
-    assert.deepEqual(heard.items.at(-1)!.speakers.map((s) => s.peer), [b.id, a.id], 'loudest first');
+    assert.deepEqual(
+      heard.items.at(-1)!.speakers.map((s) => s.peer),
+      [b.id, a.id],
+      'loudest first',
+    );
     pubA.level = 127;
     pubB.level = 127;
     await waitFor(() => heard.items.at(-1)?.active === null, 8000, 'silence: no active speaker');
@@ -123,7 +144,14 @@ test('a subscriber pauses and resumes a consumer; others cannot touch it', async
       sub = new MediaPeer('pause-sub', PEER_OPTIONS);
       const recv = sub.addTrack({ mid: '0', kind: 'audio', direction: 'recv', codec: OPUS, payloadType: 111 });
       recv.on('rtp', () => received++);
-      const r = data(await request<SfuSubscribeResult>(b.socket, 'sfu_subscribe', { sdp: await sub.createOffer(), producerIds: [pub.producerId] }, 10_000));
+      const r = data(
+        await request<SfuSubscribeResult>(
+          b.socket,
+          'sfu_subscribe',
+          { sdp: await sub.createOffer(), producerIds: [pub.producerId] },
+          10_000,
+        ),
+      );
       sub.setAnswer(r.answer);
       await sub.waitConnected(8000);
       return r;

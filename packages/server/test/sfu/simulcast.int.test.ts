@@ -25,7 +25,6 @@ const RIDS = ['q', 'h', 'f'];
 
 after(() => releaseNativeWebRtc());
 
-
 test('simulcast: the subscriber gets the layer that fits its tile and its bandwidth, in one continuous stream', async () => {
   const router = new Router({ id: 'simulcast', peerOptions: () => PEER_OPTIONS, senderReportIntervalMs: 200, keyFrameIntervalMs: 100 });
   const pacers = SIZES.map((size, i) => {
@@ -39,7 +38,16 @@ test('simulcast: the subscriber gets the layer that fits its tile and its bandwi
     const published = await withRetry('publish', async () => {
       pub?.close();
       pub = new MediaPeer('sim-pub', PEER_OPTIONS);
-      const track = pub.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96, ssrc: pacers[0]!.ssrc, extmaps: [{ id: RID_EXT, uri: EXT_RID }], simulcastRids: RIDS });
+      const track = pub.addTrack({
+        mid: '0',
+        kind: 'video',
+        direction: 'send',
+        codec: VP8,
+        payloadType: 96,
+        ssrc: pacers[0]!.ssrc,
+        extmaps: [{ id: RID_EXT, uri: EXT_RID }],
+        simulcastRids: RIDS,
+      });
       track.on('rtcp', (packets) => {
         for (const p of packets) if (p.type === 'pli') pacers.find((x) => x.ssrc === p.mediaSsrc)?.jumpToKeyFrame();
       });
@@ -54,7 +62,10 @@ test('simulcast: the subscriber gets the layer that fits its tile and its bandwi
     const sim = router.publication(published.producers[0]!.id);
     assert.ok(sim instanceof Simulcast);
     await waitFor(() => sim.layerInfo().every((l) => l.width > 0), 8000, 'key frames of all three layers');
-    assert.deepEqual(sim.layerInfo().map((l) => `${l.width}x${l.height}`), SIZES);
+    assert.deepEqual(
+      sim.layerInfo().map((l) => `${l.width}x${l.height}`),
+      SIZES,
+    );
 
     // the subscriber: one VP8 section; remember key-frame sizes and sequence continuity
     const keySizes: string[] = [];

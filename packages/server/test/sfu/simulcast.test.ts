@@ -46,14 +46,33 @@ function publisher(sim: Simulcast) {
       const l = LAYERS[layer]!;
       const extension = withRid ? oneByteExtension([{ id: RID_EXT, data: Buffer.from(rid) }]) : undefined;
       const s = seq[layer]!++;
-      sim.receiveRtp(writeRtp({ payloadType: 96, sequenceNumber: s, timestamp: s * 3000, ssrc: l.ssrc, marker: true, payload: frame(l.width, l.height, key), ...(extension ? { extension } : {}) }));
+      sim.receiveRtp(
+        writeRtp({
+          payloadType: 96,
+          sequenceNumber: s,
+          timestamp: s * 3000,
+          ssrc: l.ssrc,
+          marker: true,
+          payload: frame(l.width, l.height, key),
+          ...(extension ? { extension } : {}),
+        }),
+      );
     },
   };
 }
 
 function setup() {
   const rtcp: Buffer[] = [];
-  const sim = new Simulcast({ id: 'p1', peerId: 'pub', codec: VP8, payloadType: 96, rids: ['q', 'h', 'f'], ridExtId: RID_EXT, sendRtcp: (b) => rtcp.push(b) > 0, localSsrc: 7 });
+  const sim = new Simulcast({
+    id: 'p1',
+    peerId: 'pub',
+    codec: VP8,
+    payloadType: 96,
+    rids: ['q', 'h', 'f'],
+    ridExtId: RID_EXT,
+    sendRtcp: (b) => rtcp.push(b) > 0,
+    localSsrc: 7,
+  });
   const pub = publisher(sim);
   for (let i = 0; i < 3; i++) pub.send(i, true);
   const out = new Output();
@@ -69,11 +88,23 @@ const layerOf = (sim: Simulcast, c: Consumer) => sim.layers.indexOf(c.producer);
 test('layers are demultiplexed by rid, then by SSRC; key frames tell their sizes; unknown rids are dropped', () => {
   const { sim, pub } = setup();
   pub.send(1, false, false); // no rid any more: known by its SSRC
-  assert.deepEqual(sim.layerInfo().map((l) => [l.rid, l.ssrc, l.width, l.height]), LAYERS.map((l) => [l.rid, l.ssrc, l.width, l.height]));
+  assert.deepEqual(
+    sim.layerInfo().map((l) => [l.rid, l.ssrc, l.width, l.height]),
+    LAYERS.map((l) => [l.rid, l.ssrc, l.width, l.height]),
+  );
   assert.equal(sim.layers[1]!.stats.packetsIn, 2);
   pub.send(0, false, true, 'x'); // an SSRC we know, even with a wrong rid, stays its layer
   const before = sim.droppedUnknown;
-  sim.receiveRtp(writeRtp({ payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 0x9999, payload: frame(1, 1, true), extension: oneByteExtension([{ id: RID_EXT, data: Buffer.from('zz') }]) }));
+  sim.receiveRtp(
+    writeRtp({
+      payloadType: 96,
+      sequenceNumber: 1,
+      timestamp: 1,
+      ssrc: 0x9999,
+      payload: frame(1, 1, true),
+      extension: oneByteExtension([{ id: RID_EXT, data: Buffer.from('zz') }]),
+    }),
+  );
   sim.receiveRtp(writeRtp({ payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 0x9998, payload: frame(1, 1, true) }));
   assert.equal(sim.droppedUnknown, before + 2, 'unknown SSRC without a known rid');
   sim.close();
@@ -136,7 +167,16 @@ test("the subscriber's bandwidth estimate caps the layer; publisher feedback is 
 
 test('a PLI asks each layer by its own SSRC', () => {
   const rtcp: Buffer[] = [];
-  const sim = new Simulcast({ id: 'p2', peerId: 'pub', codec: VP8, payloadType: 96, rids: ['q', 'h', 'f'], ridExtId: RID_EXT, sendRtcp: (b) => rtcp.push(b) > 0, localSsrc: 7 });
+  const sim = new Simulcast({
+    id: 'p2',
+    peerId: 'pub',
+    codec: VP8,
+    payloadType: 96,
+    rids: ['q', 'h', 'f'],
+    ridExtId: RID_EXT,
+    sendRtcp: (b) => rtcp.push(b) > 0,
+    localSsrc: 7,
+  });
   const pub = publisher(sim);
   for (let i = 0; i < 3; i++) pub.send(i, false);
   sim.requestKeyFrame();

@@ -49,10 +49,16 @@ test('events reach the receiver in order per room, signed, with the key named', 
     const events = await Promise.all(receiver.requests.map((r) => verified(r.body, r.headers['parley-signature'])));
     assert.deepEqual(
       events.map((e) => e.event),
-      ['room_started', ...Array(5).fill('participant_joined'), 'room_finished'],
+      ['room_started', ...Array<string>(5).fill('participant_joined'), 'room_finished'],
     );
-    assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7]);
-    assert.deepEqual(events.slice(1, 6).map((e) => e.participant?.id), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    assert.deepEqual(
+      events.slice(1, 6).map((e) => e.participant?.id),
+      ['m0', 'm1', 'm2', 'm3', 'm4'],
+    );
     assert.ok(receiver.requests.every((r) => r.headers['parley-key'] === 'key1'));
     assert.equal(new Set(events.map((e) => e.id)).size, 7);
     assert.equal(metrics.value('parley_webhooks_total', { outcome: 'delivered' }), 7);

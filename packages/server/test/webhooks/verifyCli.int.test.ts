@@ -17,11 +17,18 @@ function verify(body: string, signature: string, secret = SECRET): { status: num
 }
 
 test('parley webhook-verify accepts a genuine body and refuses an altered one or a wrong secret', async () => {
-  const body = JSON.stringify({ id: 'e1', event: 'participant_joined', createdAt: Date.now(), room: 'demo', seq: 3, participant: { id: 'm', name: 'Ada' } });
+  const body = JSON.stringify({
+    id: 'e1',
+    event: 'participant_joined',
+    createdAt: Date.now(),
+    room: 'demo',
+    seq: 3,
+    participant: { id: 'm', name: 'Ada' },
+  });
   const signature = await signWebhook(body, SECRET);
   const good = verify(body, signature);
   assert.equal(good.status, 0, good.stderr);
-  assert.equal(JSON.parse(good.stdout).participant.name, 'Ada');
+  assert.equal((JSON.parse(good.stdout) as { participant: { name: string } }).participant.name, 'Ada');
   const altered = verify(body.replace('Ada', 'Eve'), signature);
   assert.equal(altered.status, 1);
   assert.match(altered.stderr, /not genuine \(mismatch\)/);

@@ -37,7 +37,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 function sdpBody(contentType: string | undefined, body: unknown): string {
-  if (!contentType?.toLowerCase().startsWith('application/sdp')) throw new ParleyError('UNSUPPORTED', 'the offer must be sent as application/sdp');
+  if (!contentType?.toLowerCase().startsWith('application/sdp'))
+    throw new ParleyError('UNSUPPORTED', 'the offer must be sent as application/sdp');
   if (typeof body !== 'string' || body.trim().length === 0) throw new ParleyError('BAD_SDP', 'the request body must be an SDP offer');
   return body;
 }
@@ -76,7 +77,11 @@ export function registerMediaRoutes(
   });
 
   const created = (reply: FastifyReply, location: string, answer: string, who: string) => {
-    reply.status(201).header('location', location).header('content-type', 'application/sdp').header('etag', `"${location.split('/').pop()}"`);
+    reply
+      .status(201)
+      .header('location', location)
+      .header('content-type', 'application/sdp')
+      .header('etag', `"${location.split('/').pop()}"`);
     reply.header('accept-patch', 'application/trickle-ice-sdpfrag');
     const link = links(who);
     if (link.length > 0) reply.header('link', link);
@@ -106,7 +111,12 @@ export function registerMediaRoutes(
       const principal = await allow(req, stream, role === 'whip' ? 'publish' : 'subscribe');
       const offer = sdpBody(req.headers['content-type'], req.body);
       const { id, answer } = role === 'whep' ? await media.view(stream, offer, req.ip) : await media.publish(stream, offer, req.ip);
-      return created(reply, `/${role}/${encodeURIComponent(stream)}/${id}`, answer, principal.identity === 'anonymous' ? id : principal.identity);
+      return created(
+        reply,
+        `/${role}/${encodeURIComponent(stream)}/${id}`,
+        answer,
+        principal.identity === 'anonymous' ? id : principal.identity,
+      );
     });
 
     http.delete<{ Params: { stream: string; id: string } }>(`/${role}/:stream/:id`, async (req, reply) => {
@@ -125,7 +135,9 @@ export function registerMediaRoutes(
       const lines = req.body.split(/\r?\n/);
       const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))?.slice(12);
       if (ufrag !== undefined && ufrag !== media.remoteUfrag(id)) {
-        return reply.status(501).send({ error: { code: 'UNSUPPORTED', message: 'ICE restart is not supported; start a new session (POST) instead' } });
+        return reply
+          .status(501)
+          .send({ error: { code: 'UNSUPPORTED', message: 'ICE restart is not supported; start a new session (POST) instead' } });
       }
       let mid = session.peer.tracks[0]?.mid ?? '0';
       for (const line of lines) {

@@ -25,7 +25,7 @@ class Clock {
       this.#first = ts;
       this.#last = ts;
     }
-    const delta = ((ts - this.#last) | 0);
+    const delta = (ts - this.#last) | 0;
     this.#ext += delta;
     this.#last = ts;
     return (this.#ext * 1000) / this.rate;
@@ -73,7 +73,16 @@ export class Recorder implements RtpSink {
   #open(width: number, height: number): void {
     const tracks: WebmTrack[] = [];
     if (this.#source.video) tracks.push({ number: 1, kind: 'video', codecId: 'V_VP8', width, height });
-    if (this.#source.audio) tracks.push({ number: 2, kind: 'audio', codecId: 'A_OPUS', channels: 2, sampleRate: 48000, codecPrivate: opusHead(2), codecDelayNs: 6_500_000 });
+    if (this.#source.audio)
+      tracks.push({
+        number: 2,
+        kind: 'audio',
+        codecId: 'A_OPUS',
+        channels: 2,
+        sampleRate: 48000,
+        codecPrivate: opusHead(2),
+        codecDelayNs: 6_500_000,
+      });
     this.#writer = new WebmWriter(this.path, tracks);
     this.#startWall = Date.now();
   }

@@ -50,7 +50,14 @@ export class RecordingManager {
       if (info.stream === source.name) return { ...info };
     }
     const id = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-    const info: RecordingInfo = { id, stream: source.name, startedAt: new Date().toISOString(), durationMs: 0, bytes: 0, state: 'recording' };
+    const info: RecordingInfo = {
+      id,
+      stream: source.name,
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      bytes: 0,
+      state: 'recording',
+    };
     const recorder = new Recorder(source, this.pathOf(id), (reason) => {
       this.#log.info({ id, reason }, 'recorded stream ended');
       this.stop(id);

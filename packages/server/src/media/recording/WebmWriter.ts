@@ -89,7 +89,15 @@ export class WebmWriter {
   constructor(path: string, tracks: WebmTrack[]) {
     this.path = path;
     this.#fd = openSync(path, 'w');
-    const ebml = el(0x1a45dfa3, [uint(0x4286, 1), uint(0x42f7, 1), uint(0x42f2, 4), uint(0x42f3, 8), str(0x4282, 'webm'), uint(0x4287, 4), uint(0x4285, 2)]);
+    const ebml = el(0x1a45dfa3, [
+      uint(0x4286, 1),
+      uint(0x42f7, 1),
+      uint(0x42f2, 4),
+      uint(0x42f3, 8),
+      str(0x4282, 'webm'),
+      uint(0x4287, 4),
+      uint(0x4285, 2),
+    ]);
     this.#write(ebml);
     this.#write(idBytes(0x18538067));
     this.#segmentSizeOffset = this.#offset;

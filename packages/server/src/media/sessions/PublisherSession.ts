@@ -13,7 +13,6 @@ import { LiveSource } from '../sources/LiveSource.ts';
 import type { TrackKind } from '../sources/StreamSource.ts';
 import type { SessionEvents } from './ViewerSession.ts';
 
-
 export class PublisherSession extends TypedEmitter<SessionEvents> {
   readonly id: string;
   readonly stream: string;
@@ -32,7 +31,12 @@ export class PublisherSession extends TypedEmitter<SessionEvents> {
     this.#log = log;
     this.peer = new MediaPeer(id, peerOptions);
     const codecs = this.#addTracks(offer);
-    this.source = new LiveSource({ name: stream, video: codecs.video, audio: codecs.audio, requestKeyFrame: () => this.#tracks.video?.requestKeyFrame() });
+    this.source = new LiveSource({
+      name: stream,
+      video: codecs.video,
+      audio: codecs.audio,
+      requestKeyFrame: () => this.#tracks.video?.requestKeyFrame(),
+    });
   }
 
   /** Builds the peer for a WHIP offer; `register` publishes the source before media can flow. */
@@ -67,7 +71,8 @@ export class PublisherSession extends TypedEmitter<SessionEvents> {
       let match: { codec: CodecSpec; payloadType: number } | undefined;
       if (sends && chosen[m.kind] === undefined) {
         match = chooseIngestCodec(m);
-        if (!match) unsupported ??= `no supported ${m.kind} codec offered (${m.codecs.map((c) => c.name).join(', ') || 'none'}); use VP8/H.264 and Opus`;
+        if (!match)
+          unsupported ??= `no supported ${m.kind} codec offered (${m.codecs.map((c) => c.name).join(', ') || 'none'}); use VP8/H.264 and Opus`;
       }
       if (match) {
         const kind = m.kind;
@@ -79,7 +84,13 @@ export class PublisherSession extends TypedEmitter<SessionEvents> {
           if ((packet[1]! & 0x7f) === pt) this.source.push(kind, packet);
         });
       } else {
-        this.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
+        this.peer.addTrack({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'inactive',
+          codec: undefined,
+          payloadType: m.codecs[0]?.payloadType ?? 96,
+        });
       }
     }
     if (!chosen.video && !chosen.audio) throw new ParleyError('UNSUPPORTED', unsupported ?? 'the offer sends no media');
@@ -87,7 +98,11 @@ export class PublisherSession extends TypedEmitter<SessionEvents> {
   }
 
   #watch(): void {
-    this.#stopWatching = watchLiveness(this.peer, (reason) => this.close(reason), () => this.#tracks.video?.requestKeyFrame());
+    this.#stopWatching = watchLiveness(
+      this.peer,
+      (reason) => this.close(reason),
+      () => this.#tracks.video?.requestKeyFrame(),
+    );
   }
 
   /** Idempotent: ends the live source (its viewers close) and the peer. */

@@ -89,7 +89,14 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
       }
       if (wantsMedia && codec && offered && !used.has(m.kind)) {
         used.add(m.kind);
-        const track = this.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'send', codec, payloadType: offered.payloadType, streamId: this.stream });
+        const track = this.peer.addTrack({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'send',
+          codec,
+          payloadType: offered.payloadType,
+          streamId: this.stream,
+        });
         this.#out[m.kind] = {
           track,
           rewriter: new RtpRewriter(track.ssrc, offered.payloadType, m.kind === 'video' ? 3000 : 960),
@@ -108,7 +115,13 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
         });
       } else {
         const first = m.codecs.find((c) => ['vp8', 'opus'].includes(c.name.toLowerCase())) ?? m.codecs[0];
-        this.peer.addTrack({ mid: m.mid, kind: m.kind, direction: 'inactive', codec: undefined, payloadType: first?.payloadType ?? (m.kind === 'video' ? 96 : 111) });
+        this.peer.addTrack({
+          mid: m.mid,
+          kind: m.kind,
+          direction: 'inactive',
+          codec: undefined,
+          payloadType: first?.payloadType ?? (m.kind === 'video' ? 96 : 111),
+        });
       }
     }
     if (used.size === 0) {

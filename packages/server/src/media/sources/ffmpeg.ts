@@ -8,7 +8,8 @@ import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 
 /** Resolves a binary name through PATH; throws MEDIA_UNAVAILABLE when it is not installed. */
 export function resolveBinary(name: string, what: string): string {
-  const candidates = isAbsolute(name) || name.includes('/') ? [name] : (process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, name));
+  const candidates =
+    isAbsolute(name) || name.includes('/') ? [name] : (process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, name));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -54,7 +55,15 @@ export function probeFile(ffprobe: string, path: string, timeoutMs = 10_000): Pr
   return new Promise((resolve, reject) => {
     execFile(
       ffprobe,
-      ['-v', 'error', '-show_entries', 'stream=index,codec_type,codec_name,profile,level,channels:format=duration,format_name', '-of', 'json', path],
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=index,codec_type,codec_name,profile,level,channels:format=duration,format_name',
+        '-of',
+        'json',
+        path,
+      ],
       { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) {
@@ -95,8 +104,24 @@ export interface TestsrcOptions {
 }
 
 const VP8_ENCODE = (kbps: number, fps: number) => [
-  '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-threads', '1',
-  '-b:v', `${kbps}k`, '-g', String(fps), '-auto-alt-ref', '0', '-error-resilient', '1', '-pix_fmt', 'yuv420p',
+  '-c:v',
+  'libvpx',
+  '-deadline',
+  'realtime',
+  '-cpu-used',
+  '8',
+  '-threads',
+  '1',
+  '-b:v',
+  `${kbps}k`,
+  '-g',
+  String(fps),
+  '-auto-alt-ref',
+  '0',
+  '-error-resilient',
+  '1',
+  '-pix_fmt',
+  'yuv420p',
 ];
 const OPUS_ENCODE = ['-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '64k', '-application', 'lowdelay'];
 const VP8: CodecSpec = { kind: 'video', name: 'vp8', clockRate: 90000 };
@@ -108,8 +133,16 @@ export function testsrcPlan(o: TestsrcOptions): SourcePlan {
     video: VP8,
     audio: OPUS,
     inputArgs: [
-      '-re', '-f', 'lavfi', '-i', `testsrc=size=${o.width}x${o.height}:rate=${o.fps}`,
-      '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${o.width}x${o.height}:rate=${o.fps}`,
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
     ],
     videoArgs: ['-map', '0:v:0', ...VP8_ENCODE(o.videoKbps, o.fps)],
     audioArgs: ['-map', '1:a:0', ...OPUS_ENCODE],
@@ -150,5 +183,13 @@ export function filePlan(path: string, probe: ProbeResult, loop: boolean, videoK
 
 /** The RTP output for one track, sent to a loopback UDP port we listen on. */
 export function rtpOutputArgs(payloadType: number, ssrc: number, port: number): string[] {
-  return ['-payload_type', String(payloadType), '-ssrc', String(ssrc), '-f', 'rtp', `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`];
+  return [
+    '-payload_type',
+    String(payloadType),
+    '-ssrc',
+    String(ssrc),
+    '-f',
+    'rtp',
+    `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`,
+  ];
 }

@@ -1,6 +1,13 @@
 /** Membership and presence: `join` (new session or resume), `leave`, and what a dropped socket means. */
 import { randomBytes } from 'node:crypto';
-import { CLIENT_EVENT_SCHEMAS, ParleyError, PROTOCOL_VERSION, type JoinRequest, type JoinResult, type LogEntry } from '@parley-rtc/protocol';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  ParleyError,
+  PROTOCOL_VERSION,
+  type JoinRequest,
+  type JoinResult,
+  type LogEntry,
+} from '@parley-rtc/protocol';
 import { sameSecret } from '../../util/sameSecret.ts';
 import type { Caller } from '../Caller.ts';
 import type { ClientEvents } from '../ClientEvents.ts';
