@@ -167,7 +167,11 @@ describe('parley bot', () => {
     const watcher = await server.connect();
     data(await request<{ self: PeerInfo }>(watcher, 'join', { room: 'demo', name: 'watcher' }));
     const run = parley(['bot', '--url', server.app.url, '--room', 'demo', '--count', '2', '--interval', '1', ...MEDIA]);
-    await waitFor(() => /from bot-2: video [1-9]/.test(run.stdout()) && /from bot-1: video [1-9]/.test(run.stdout()), 60_000, 'reception reports');
+    await waitFor(
+      () => /from bot-2: video [1-9]/.test(run.stdout()) && /from bot-1: video [1-9]/.test(run.stdout()),
+      60_000,
+      'reception reports',
+    );
     const left = [nextEvent<{ id: string }>(watcher, 'peer_left', 30_000)];
     run.child.kill('SIGINT');
     const { code } = await finished(run, 30_000);

@@ -294,9 +294,7 @@ export class Room extends Emitter<RoomEvents> {
         this.#modes.sfu?.removeProducer(p.id);
       }),
     );
-    signal.on('peerMedia', ({ id, ...flags }) =>
-      whenJoined(() => this.#roster.serverFlags(id, flags)),
-    );
+    signal.on('peerMedia', ({ id, ...flags }) => whenJoined(() => this.#roster.serverFlags(id, flags)));
     signal.on('sfuSpeakers', (m) => whenJoined(() => this.#roster.setSpeakers(m.active?.peer ?? null, m.speakers)));
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),

@@ -284,10 +284,13 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
   /** Subscribes whatever is pending after the backoff delay (one timer for all subscriptions). */
   #retryLater(): void {
     if (this.#closed || this.#retryTimer !== undefined) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#scheduleSubscribe();
-    }, retryDelay(this.#failures++, this.#recovery));
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.#scheduleSubscribe();
+      },
+      retryDelay(this.#failures++, this.#recovery),
+    );
   }
 
   #closeSub(sub: Subscription, report = true): void {

@@ -12,7 +12,8 @@ import { VideoPreferences } from './VideoPreferences.ts';
  * How the transport talks to the server's SFU; the SignalClient implements it.
  * @internal
  */
-export interface SfuSignal extends SfuPublisherSignal, SfuSubscriberSignal, Pick<SfuVideoControlOptions['signal'], 'sfuPause' | 'sfuVideoSize'> {}
+export interface SfuSignal
+  extends SfuPublisherSignal, SfuSubscriberSignal, Pick<SfuVideoControlOptions['signal'], 'sfuPause' | 'sfuVideoSize'> {}
 
 /**
  * An SfuSignal that asks `get()` for the signal client at each call; async, so a missing client

@@ -67,8 +67,20 @@ describe('SfuVideoControl', () => {
     consumers.push(...ann, consumer('ann', 'screen'), consumer('bob', 'camera'));
     prefs.setPaused('ann', 'camera', true);
     assert.equal(sent.length, 2);
-    assert.equal(sent[0], `pause true ${ann.slice(0, LIMITS.sfuConsumersPerRequest).map((c) => c.consumerId).join(',')}`);
-    assert.equal(sent[1], `pause true ${ann.slice(-2).map((c) => c.consumerId).join(',')}`);
+    assert.equal(
+      sent[0],
+      `pause true ${ann
+        .slice(0, LIMITS.sfuConsumersPerRequest)
+        .map((c) => c.consumerId)
+        .join(',')}`,
+    );
+    assert.equal(
+      sent[1],
+      `pause true ${ann
+        .slice(-2)
+        .map((c) => c.consumerId)
+        .join(',')}`,
+    );
     sent.length = 0;
     prefs.setSize('bob', 'camera', 640, 360);
     prefs.setPaused('cat', 'camera', true);

@@ -50,7 +50,12 @@ describe('SignalClient inbound validation', () => {
       'invalid session_ended',
       'sessionEnded kicked',
     ];
-    await waitFor(() => seen.length >= expected.length, 5000, 'six events', () => seen.join(', '));
+    await waitFor(
+      () => seen.length >= expected.length,
+      5000,
+      'six events',
+      () => seen.join(', '),
+    );
     assert.deepEqual(seen, expected);
   });
 

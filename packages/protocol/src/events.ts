@@ -10,14 +10,7 @@ import type {
   RoomEventRequest,
 } from './messages/log.ts';
 import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia, SessionEnded } from './messages/room.ts';
-import type {
-  AnswerRelay,
-  AnswerRequest,
-  CandidateRelay,
-  CandidateRequest,
-  OfferRelay,
-  OfferRequest,
-} from './messages/signal.ts';
+import type { AnswerRelay, AnswerRequest, CandidateRelay, CandidateRequest, OfferRelay, OfferRequest } from './messages/signal.ts';
 import {
   joinRequestSchema,
   mediaFlagsSchema,
@@ -38,7 +31,19 @@ import { chatEntrySchema, chatRequestSchema, historyRequestSchema, roomEventEntr
 import * as z from 'zod';
 import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteNoticeSchema, muteRequestSchema, roomControlRequestSchema, roomStateSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
+import type {
+  SfuCloseRequest,
+  SfuMode,
+  SfuPauseRequest,
+  SfuProducerClosed,
+  SfuProducerInfo,
+  SfuPublishRequest,
+  SfuPublishResult,
+  SfuSpeakers,
+  SfuSubscribeRequest,
+  SfuSubscribeResult,
+  SfuVideoSizeRequest,
+} from './messages/sfu.ts';
 import {
   sfuCloseRequestSchema,
   sfuModeSchema,

@@ -66,6 +66,7 @@ describe('wire event names', () => {
     const [clientPart, serverPart] = doc.split('## Server → client');
     assert.ok(clientPart && serverPart, 'docs/protocol.md has a "Server → client" section');
     for (const name of CLIENT_EVENT_NAMES) assert.match(clientPart, new RegExp(`^\\| \`${name}\` \\|`, 'm'), `client event ${name}`);
-    for (const name of SERVER_EVENT_NAMES) assert.match(serverPart, new RegExp(`^\\| (\`[a-z_]+\`, )*\`${name}\``, 'm'), `server event ${name}`);
+    for (const name of SERVER_EVENT_NAMES)
+      assert.match(serverPart, new RegExp(`^\\| (\`[a-z_]+\`, )*\`${name}\``, 'm'), `server event ${name}`);
   });
 });

@@ -38,7 +38,10 @@ export const sfuCloseRequestSchema = z.object({ peerId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
 /** Pause or resume forwarding of some of your consumers (e.g. tiles scrolled out of view). */
-export const sfuPauseRequestSchema = z.object({ consumerIds: z.array(sfuId).min(1).max(LIMITS.sfuConsumersPerRequest), paused: z.boolean() });
+export const sfuPauseRequestSchema = z.object({
+  consumerIds: z.array(sfuId).min(1).max(LIMITS.sfuConsumersPerRequest),
+  paused: z.boolean(),
+});
 export type SfuPauseRequest = z.infer<typeof sfuPauseRequestSchema>;
 
 const peerId = z.string().min(1).max(64);

@@ -1,5 +1,12 @@
 import { ParleyError } from '@parley-rtc/protocol';
-import type { CreateRoomRequest, MemberView, RoomSettings, RoomSummary, SendMessageRequest, UpdateMemberRequest } from '@parley-rtc/protocol/serverApi';
+import type {
+  CreateRoomRequest,
+  MemberView,
+  RoomSettings,
+  RoomSummary,
+  SendMessageRequest,
+  UpdateMemberRequest,
+} from '@parley-rtc/protocol/serverApi';
 import { grantsSchema, type Grants } from '../auth/grants.ts';
 import type { LogStore } from '../roomlog/LogStore.ts';
 import type { RoomLogService } from '../roomlog/feature.ts';

@@ -53,7 +53,11 @@ export class MediaService {
       portRangeBegin: opts.media.portRangeBegin,
       portRangeEnd: opts.media.portRangeEnd,
     };
-    this.recordings = new RecordingManager(resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')), opts.log, opts.onRecordingFinished);
+    this.recordings = new RecordingManager(
+      resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')),
+      opts.log,
+      opts.onRecordingFinished,
+    );
     this.streams = new StreamRegistry(opts.media, this.recordings, opts.log);
   }
 

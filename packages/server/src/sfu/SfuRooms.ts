@@ -6,7 +6,16 @@
  * SFU connections close when it leaves or disconnects (`peerleft`); the router closes with the last
  * member (`roomempty`) and at shutdown (`shutdown`, from `close()`).
  */
-import { CLIENT_EVENT_SCHEMAS, ParleyError, type MediaSource, type SfuMode, type SfuProducerInfo, type SfuPublishResult, type SfuSubscribeResult, type Speaker } from '@parley-rtc/protocol';
+import {
+  CLIENT_EVENT_SCHEMAS,
+  ParleyError,
+  type MediaSource,
+  type SfuMode,
+  type SfuProducerInfo,
+  type SfuPublishResult,
+  type SfuSubscribeResult,
+  type Speaker,
+} from '@parley-rtc/protocol';
 import { canPublish, type Grants, type PublishSource } from '../auth/grants.ts';
 import { publishSourceOf } from './sfuGrants.ts';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
@@ -113,7 +122,16 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (this.#closed) return;
     let state = this.#rooms.get(room);
     if (!state) {
-      state = { name: room, members, mode: this.#modeOf(room, members), router: undefined, peersOf: new Map(), producerOwner: new Map(), announced: new Map(), publishers: new Map() };
+      state = {
+        name: room,
+        members,
+        mode: this.#modeOf(room, members),
+        router: undefined,
+        peersOf: new Map(),
+        producerOwner: new Map(),
+        announced: new Map(),
+        publishers: new Map(),
+      };
       this.#rooms.set(room, state);
     }
     state.members = members;
@@ -189,7 +207,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       state.producerOwner.delete(id);
       state.announced.delete(id);
       state.publishers.delete(id);
-      if (info && publisher) this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
+      if (info && publisher)
+        this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
       if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu_producer_closed', { id, peer });
     });
     router.on('peerclose', (peerId) => {

@@ -53,7 +53,11 @@ export function startRoomWebhooks(deps: {
   deps.events.on('trackPublished', (room, participant, track) => sender.send({ event: 'track_published', room, participant, track }));
   deps.events.on('trackUnpublished', (room, participant, track) => sender.send({ event: 'track_unpublished', room, participant, track }));
   deps.events.on('recordingFinished', (stream, r) => {
-    sender.send({ event: 'recording_finished', room: `stream:${stream}`, recording: { id: r.id, bytes: r.bytes, durationMs: r.durationMs, state: r.state } });
+    sender.send({
+      event: 'recording_finished',
+      room: `stream:${stream}`,
+      recording: { id: r.id, bytes: r.bytes, durationMs: r.durationMs, state: r.state },
+    });
   });
   return sender;
 }

@@ -111,9 +111,15 @@ describe('server API through createServerClient', () => {
     await api.removeMember('ops', b.id, 'bye');
     assert.deepEqual(await kicked, { reason: 'kicked', message: 'bye' });
     assert.equal((await left).id, b.id);
-    assert.deepEqual((await api.listMembers('ops')).map((m) => m.id), [a.id]);
+    assert.deepEqual(
+      (await api.listMembers('ops')).map((m) => m.id),
+      [a.id],
+    );
     assert.equal(await code(api.removeMember('ops', b.id)), 'PEER_NOT_FOUND');
-    assert.deepEqual(chat.items.map((c) => c.text), ['back', 'maintenance at noon']);
+    assert.deepEqual(
+      chat.items.map((c) => c.text),
+      ['back', 'maintenance at noon'],
+    );
     assert.equal(chat.items[1]!.from.id, 'server');
     chat.stop();
   });

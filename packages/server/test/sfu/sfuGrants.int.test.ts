@@ -16,7 +16,10 @@ let server: TestServer;
 let api: ServerClient;
 
 before(async () => {
-  server = await startServer({ auth: { apiKeys: { k: 'sfu-grants-secret-0123456789' } }, media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 0 } });
+  server = await startServer({
+    auth: { apiKeys: { k: 'sfu-grants-secret-0123456789' } },
+    media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 0 },
+  });
   api = createServerClient({ url: server.app.url, apiKey: 'k', apiSecret: 'sfu-grants-secret-0123456789' });
 });
 after(async () => {

@@ -28,7 +28,8 @@ test('a room, its members and a published track reach a receiver in order, signe
   try {
     const mint = (identity: string) => server.app.tokens.mint({ identity, room: 'hooked', name: identity }, 'hooks');
     const ada = await server.connect();
-    const adaId = data(await request<{ self: { id: string } }>(ada, 'join', { room: 'hooked', name: 'Ada', token: await mint('ada') })).self.id;
+    const adaId = data(await request<{ self: { id: string } }>(ada, 'join', { room: 'hooked', name: 'Ada', token: await mint('ada') })).self
+      .id;
     const bob = await server.connect();
     data(await request(bob, 'join', { room: 'hooked', name: 'Bob', token: await mint('bob') }));
     data(await request(ada, 'chat_message', { text: 'not sent: chat is opt-in' }));
@@ -47,7 +48,9 @@ test('a room, its members and a published track reach a receiver in order, signe
     const events: WebhookEvent[] = [];
     for (const r of receiver.requests) {
       const signature = r.headers['parley-signature'];
-      events.push(await verifyWebhook({ body: r.body, signature: typeof signature === 'string' ? signature : undefined, secret: API_SECRET }));
+      events.push(
+        await verifyWebhook({ body: r.body, signature: typeof signature === 'string' ? signature : undefined, secret: API_SECRET }),
+      );
     }
     assert.deepEqual(
       events.map((e) => `${e.event}${e.participant ? `:${e.participant.identity}` : ''}`),
@@ -62,7 +65,10 @@ test('a room, its members and a published track reach a receiver in order, signe
         'room_finished',
       ],
     );
-    assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
     assert.ok(events.every((e) => e.room === 'hooked'));
     assert.equal(events[1]!.participant!.id, adaId);
     assert.equal(events[1]!.participant!.name, 'Ada');

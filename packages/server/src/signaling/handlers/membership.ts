@@ -98,7 +98,10 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
     // Everyone's media flags, so the joiner can show mute icons without a link to them.
     for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer_media', { id: m.id, ...m.media });
-    log.info({ room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed }, resumed ? 'member resumed' : 'member joined');
+    log.info(
+      { room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed },
+      resumed ? 'member resumed' : 'member joined',
+    );
     return {
       self: { id: me.id, name: me.name },
       peers: room.peers(me.id),
