@@ -127,7 +127,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       log.info('shutting down');
       signaling.stopAdmitting();
       io.emit('session_ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();
       await webhooks?.close('server shutdown');

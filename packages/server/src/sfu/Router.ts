@@ -17,7 +17,7 @@ import { ParleyError } from '@parley-rtc/protocol';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
-import { chooseIngestCodec, EXT_AUDIO_LEVEL, EXT_MID, EXT_RID, extmapId, matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
+import { chooseIngestCodec, matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
 import type { Logger } from '../util/logger.ts';
 import { ActiveSpeaker } from './ActiveSpeaker.ts';
 import {
@@ -31,6 +31,8 @@ import {
 import { Consumer } from './Consumer.ts';
 import { Forwarding } from './Forwarding.ts';
 import { Producer, type BitrateLimits } from './Producer.ts';
+import { createPublication } from './publication.ts';
+import { collectRouterStats } from './routerStats.ts';
 import type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 import { Simulcast } from './Simulcast.ts';
 
@@ -148,64 +150,12 @@ export class Router extends TypedEmitter<RouterEvents> {
           });
           continue;
         }
-        const keyFrames = this.#opts.keyFrameIntervalMs === undefined ? {} : { keyFrameIntervalMs: this.#opts.keyFrameIntervalMs };
-        const ridExt = m.kind === 'video' && m.sendRids.length >= 2 ? extmapId(m, EXT_RID) : undefined;
-        if (ridExt !== undefined) {
-          const midExt = extmapId(m, EXT_MID);
-          const extmaps = [{ id: ridExt, uri: EXT_RID }, ...(midExt === undefined ? [] : [{ id: midExt, uri: EXT_MID }])];
-          const track = entry.peer.addTrack({
-            mid: m.mid,
-            kind: 'video',
-            direction: 'recv',
-            codec: match.codec,
-            payloadType: match.payloadType,
-            extmaps,
-            simulcastRids: m.sendRids,
-          });
-          const sim = new Simulcast({
-            id: `p-${randomUUID()}`,
-            peerId,
-            codec: match.codec,
-            payloadType: match.payloadType,
-            rids: m.sendRids,
-            ridExtId: ridExt,
-            sendRtcp: (packet) => track.sendRtcp(packet),
-            localSsrc: track.ssrc,
-            ...keyFrames,
-          });
-          track.on('rtp', (p) => sim.receiveRtp(p));
-          track.on('rtcp', (p) => sim.receiveRtcp(p));
-          this.#register(entry, sim);
-          continue;
-        }
-        const levelExt = m.kind === 'audio' ? extmapId(m, EXT_AUDIO_LEVEL) : undefined;
-        const extmaps = levelExt === undefined ? [] : [{ id: levelExt, uri: EXT_AUDIO_LEVEL }];
-        const track = entry.peer.addTrack({
-          mid: m.mid,
-          kind: m.kind,
-          direction: 'recv',
-          codec: match.codec,
-          payloadType: match.payloadType,
-          extmaps,
-        });
-        const producerId = `p-${randomUUID()}`;
-        const producer = new Producer({
-          id: producerId,
+        const pub = createPublication(entry.peer, m, match, {
           peerId,
-          kind: m.kind,
-          codec: match.codec,
-          payloadType: match.payloadType,
-          sendKeyFrameRequest: () => track.requestKeyFrame(),
-          sendRtcp: (packet) => track.sendRtcp(packet),
-          localSsrc: track.ssrc,
-          ...keyFrames,
-          ...(levelExt === undefined
-            ? {}
-            : { audioLevel: { extId: levelExt, observe: (level: number) => this.#speaker.observe(producerId, level) } }),
+          keyFrameIntervalMs: this.#opts.keyFrameIntervalMs,
+          observeLevel: (producerId, level) => this.#speaker.observe(producerId, level),
         });
-        track.on('rtp', (p) => producer.receiveRtp(p));
-        track.on('rtcp', (p) => producer.receiveRtcp(p));
-        this.#register(entry, producer);
+        this.#register(entry, pub);
       }
       if (entry.producers.length === 0)
         this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
@@ -441,34 +391,13 @@ export class Router extends TypedEmitter<RouterEvents> {
   }
 
   stats(): RouterStats {
-    const s: RouterStats = {
-      peers: this.#peers.size,
-      producers: this.#producers.size,
-      consumers: this.#consumers.size,
-      packetsIn: 0,
-      packetsForwarded: 0,
-      droppedMalformed: 0,
-      droppedUnknownSsrc: 0,
-      droppedPayloadType: 0,
-      droppedByTracks: 0,
-      keyFrameRequestsSent: 0,
-      retransmitted: this.#retransmittedClosed,
-      rejectedRequests: this.#rejected,
-    };
-    for (const p of [...this.#producers.values()].flatMap((x) => (x instanceof Simulcast ? x.layers : [x]))) {
-      s.packetsIn += p.stats.packetsIn;
-      s.packetsForwarded += p.stats.packetsForwarded;
-      s.droppedMalformed += p.stats.droppedMalformed;
-      s.droppedUnknownSsrc += p.stats.droppedUnknownSsrc;
-      s.droppedPayloadType += p.stats.droppedPayloadType;
-      s.keyFrameRequestsSent += p.stats.keyFrameRequestsSent;
-    }
-    for (const c of this.#consumers.values()) {
-      s.droppedUnknownSsrc += c.stats.droppedUnknownSsrc;
-      s.retransmitted += c.stats.retransmitted;
-    }
-    for (const e of this.#peers.values()) for (const t of e.peer.tracks) s.droppedByTracks += t.malformedDropped;
-    return s;
+    return collectRouterStats({
+      peers: this.#peers.values(),
+      publications: this.#producers.values(),
+      consumers: this.#consumers.values(),
+      retransmittedClosed: this.#retransmittedClosed,
+      rejected: this.#rejected,
+    });
   }
 
   /**

@@ -28,10 +28,9 @@ test('a room, its members and a published track reach a receiver in order, signe
   try {
     const mint = (identity: string) => server.app.tokens.mint({ identity, room: 'hooked', name: identity }, 'hooks');
     const ada = await server.connect();
-    const adaId = data(await request<{ self: { id: string } }>(ada, 'join', { room: 'hooked', name: 'Ada', token: await mint('ada') })).self
-      .id;
+    const adaId = data(await request<{ self: { id: string } }>(ada, 'join', { room: 'hooked', name: 'Ada', token: mint('ada') })).self.id;
     const bob = await server.connect();
-    data(await request(bob, 'join', { room: 'hooked', name: 'Bob', token: await mint('bob') }));
+    data(await request(bob, 'join', { room: 'hooked', name: 'Bob', token: mint('bob') }));
     data(await request(ada, 'chat_message', { text: 'not sent: chat is opt-in' }));
 
     const peer = new MediaPeer('hook-pub', PEER_OPTIONS);
