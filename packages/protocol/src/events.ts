@@ -22,7 +22,7 @@ import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
-import type { KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
+import type { GrantsChanged, KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
 import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
 import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema, sfuVideoSizeRequestSchema } from './messages/sfu.ts';
@@ -74,6 +74,8 @@ export interface ServerToClientEvents {
   'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
   'room-state': (state: RoomState) => void;
   'mute-request': (msg: MuteNotice) => void;
+  /** Your grants changed while you are in the room (server API); what they are now. */
+  grants_changed: (msg: GrantsChanged) => void;
   /** A member's media flags (on change, and for every member right after a join or resume). */
   'peer-media': (msg: PeerMedia) => void;
   /** A room member published a track through the SFU (also sent for existing ones on join). */
