@@ -2,6 +2,7 @@ import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, typ
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
+import { bindMemberControls } from './memberControls.ts';
 import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
@@ -275,6 +276,8 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('chat', (e) => this.#addEntries([e]));
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
+    const apply = this.#options.applyMuteRequests !== false;
+    bindMemberControls(signal, { media: this.media, apply, muteRequested: (r) => this.emit('muteRequested', r), grantsChanged: (g) => this.emit('grantsChanged', g) });
     signal.on('sfuMode', (m) => {
       this.#membership.announce(m.mode);
       whenJoined(() => {

@@ -8,8 +8,10 @@ import {
   chatEntrySchema,
   eventEntrySchema,
   fileEntrySchema,
+  grantsChangedSchema,
   historyResultSchema,
   joinResultSchema,
+  muteNoticeSchema,
   offerRelaySchema,
   ParleyError,
   peerInfoSchema,
@@ -29,11 +31,13 @@ import {
   type ClientToServerEvents,
   type EventEntry,
   type FileEntry,
+  type GrantsChanged,
   type HistoryRequest,
   type HistoryResult,
   type JoinRequest,
   type JoinResult,
   type MediaSource,
+  type MuteNotice,
   type OfferRelay,
   type PeerInfo,
   type PeerLeft,
@@ -85,6 +89,10 @@ export interface SignalClientEvents {
   sfuProducer: [msg: SfuProducerInfo];
   sfuProducerClosed: [msg: SfuProducerClosed];
   sfuSpeakers: [msg: SfuSpeakers];
+  /** An admin or the server asks us to stop sending a kind of media. */
+  muteRequested: [msg: MuteNotice];
+  /** The server API changed our grants. */
+  grantsChanged: [msg: GrantsChanged];
   /** A server message failed its schema and was dropped. */
   invalidMessage: [event: string, error: z.ZodError];
 }
@@ -280,5 +288,7 @@ export class SignalClient extends Emitter<SignalClientEvents> {
       accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
     );
     s.on('sfu-speakers', (p: unknown) => accept('sfu-speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
+    s.on('mute-request', (p: unknown) => accept('mute-request', muteNoticeSchema, p, (v) => this.emit('muteRequested', v)));
+    s.on('grants_changed', (p: unknown) => accept('grants_changed', grantsChangedSchema, p, (v) => this.emit('grantsChanged', v)));
   }
 }

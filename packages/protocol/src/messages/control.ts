@@ -34,3 +34,5 @@ export type MuteNotice = z.infer<typeof muteNoticeSchema>;
 /** Sent to a member whose grants the server API changed while it is in the room: its grants now. */
 export const grantsChangedSchema = z.object({ grants: grantsViewSchema });
 export type GrantsChanged = z.infer<typeof grantsChangedSchema>;
+/** A member's grants as the server applies them (every grant present). */
+export type MemberGrants = GrantsChanged['grants'];
