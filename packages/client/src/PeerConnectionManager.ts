@@ -49,6 +49,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   #iceServers: RTCIceServer[] = [];
   #localState: PeerMediaState = EMPTY_MEDIA_STATE;
   #closed = false;
+  #receive = true;
 
   constructor(options: PeerConnectionManagerOptions) {
     super();
@@ -91,6 +92,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       signal: this.#signal,
       createPeerConnection: this.#create,
       initiator,
+      receive: this.#receive,
     });
     this.#links.set(peer.id, link);
     link.on('track', (t) => this.emit('track', t));
@@ -138,6 +140,12 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       const local = this.#local.get(slot);
       return local ? [[slot, local] as [TrackSlot, LocalTrack]] : [];
     });
+  }
+
+  /** Whether we may receive media (the subscribe grant), on every link, present and future. */
+  setReceive(receive: boolean): void {
+    this.#receive = receive;
+    for (const link of this.#links.values()) link.setReceive(receive);
   }
 
   setLocalState(state: PeerMediaState): void {

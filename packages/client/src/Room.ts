@@ -256,6 +256,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#self = res.self;
     this.#iceServers = res.iceServers;
     this.#pcs.configure(res.self.id, res.iceServers);
+    this.#pcs.setReceive(res.grants?.subscribe ?? true);
     this.emit('joined', res.self);
     // The mode came with the join: a room in SFU mode gets no mesh links at all.
     const announced = this.#membership.announcedMode;
@@ -277,7 +278,8 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
     const apply = this.#options.applyMuteRequests !== false;
-    bindMemberControls(signal, { media: this.media, apply, muteRequested: (r) => this.emit('muteRequested', r), grantsChanged: (g) => this.emit('grantsChanged', g) });
+    const setReceive = (receive: boolean) => this.#pcs.setReceive(receive);
+    bindMemberControls(signal, { media: this.media, apply, setReceive, muteRequested: (r) => this.emit('muteRequested', r), grantsChanged: (g) => this.emit('grantsChanged', g) });
     signal.on('sfuMode', (m) => {
       this.#membership.announce(m.mode);
       whenJoined(() => {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { grantsViewSchema } from '../serverApi.ts';
+import { memberGrantsSchema } from './grants.ts';
 
 const peer = z.string().min(1).max(64);
 
@@ -32,7 +32,5 @@ export const muteNoticeSchema = z.object({ kind: z.enum(['audio', 'video', 'scre
 export type MuteNotice = z.infer<typeof muteNoticeSchema>;
 
 /** Sent to a member whose grants the server API changed while it is in the room: its grants now. */
-export const grantsChangedSchema = z.object({ grants: grantsViewSchema });
+export const grantsChangedSchema = z.object({ grants: memberGrantsSchema });
 export type GrantsChanged = z.infer<typeof grantsChangedSchema>;
-/** A member's grants as the server applies them (every grant present). */
-export type MemberGrants = GrantsChanged['grants'];
