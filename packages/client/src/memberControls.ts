@@ -3,9 +3,9 @@
  * the server API wants a kind of media off) and `grants_changed` (the server API changed what the
  * member may do). By default a mute request is applied to the Room's LocalMedia (microphone or
  * camera muted, screen share stopped), whose state change then goes out as `media_state` as
- * usual. A grant change that takes `subscribe` away (or gives it back) turns the mesh links'
- * receiving off (or on again). The app hears of both through the Room's `muteRequested` and
- * `grantsChanged` events.
+ * usual. On a grant change the mesh links follow the new `publish` and `subscribe` grants
+ * (PeerConnectionManager.applyGrants). The app hears of both through the Room's `muteRequested`
+ * and `grantsChanged` events.
  */
 import type { MemberGrants, MuteNotice } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
@@ -16,8 +16,8 @@ export interface MemberControlsOptions {
   media: LocalMedia | undefined;
   /** False when the app applies mute requests itself (RoomOptions.applyMuteRequests). */
   apply: boolean;
-  /** Whether the member may receive media now (its subscribe grant): the mesh links follow. */
-  setReceive: (receive: boolean) => void;
+  /** The member's grants changed: the mesh links follow `publish` and `subscribe`. */
+  applyGrants: (grants: MemberGrants) => void;
   muteRequested: (request: MuteNotice) => void;
   grantsChanged: (grants: MemberGrants) => void;
 }
@@ -35,7 +35,7 @@ export function bindMemberControls(signal: SignalClient, options: MemberControls
     options.muteRequested(request);
   });
   signal.on('grantsChanged', ({ grants }) => {
-    options.setReceive(grants.subscribe);
+    options.applyGrants(grants);
     options.grantsChanged(grants);
   });
 }
