@@ -14,6 +14,17 @@ function sdp(...lines: [kind: 'audio' | 'video', direction: Direction][]): strin
   return ['v=0', ...media, 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', ''].join('\r\n');
 }
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function refusal(ack: Ack<unknown>): { code: string; message: string } | undefined {
   return ack.ok ? undefined : { code: ack.error.code, message: ack.error.message };
 }
@@ -38,10 +49,13 @@ describe('grants in mesh rooms (relay)', () => {
   async function relay(from: TestSocket, to: { socket: TestSocket; id: string }, body: string) {
     const results = [];
     for (const type of ['offer', 'answer'] as const) {
-      const relayed = nextEvent(to.socket, type, 2000);
+      // Listen before sending: the relayed event may arrive before the ack.
+      let arrived!: () => void;
+      const relayed = new Promise<void>((resolve) => (arrived = resolve));
+      to.socket.once(type, arrived);
       const ack = await request(from, type, { to: to.id, description: { type, sdp: body } });
-      if (ack.ok) await relayed;
-      else relayed.catch(() => undefined);
+      if (ack.ok) await within(relayed, 2000, `the relayed ${type}`);
+      else to.socket.off(type, arrived);
       results.push(refusal(ack));
     }
     assert.equal(results[0]?.code, results[1]?.code);
