@@ -36,6 +36,8 @@ export interface Participant {
 export interface JoinOptions {
   /** Run before any page script, e.g. to make getUserMedia fail. */
   initScript?: string;
+  /** An access token for a server with auth (the room page reads `?token=`). */
+  token?: string;
 }
 
 /** Opens the room page in a fresh context (own cookies, own fake camera) and joins through the UI. */
@@ -48,7 +50,8 @@ export async function join(browser: Browser, baseUrl: string, room: string, name
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
   });
-  await page.goto(`${baseUrl}/room/${encodeURIComponent(room)}`);
+  const query = options.token ? `?token=${encodeURIComponent(options.token)}` : '';
+  await page.goto(`${baseUrl}/room/${encodeURIComponent(room)}${query}`);
   await page.getByTestId('name-input').fill(name);
   await page.getByTestId('join-button').click();
   await page.getByTestId('call-view').waitFor({ timeout: 15_000 });

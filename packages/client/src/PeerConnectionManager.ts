@@ -1,4 +1,4 @@
-import type { PeerInfo } from '@parley-rtc/protocol';
+import type { MemberGrants, PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { isPolite } from './negotiation.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
@@ -42,6 +42,8 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   #iceServers: RTCIceServer[] = [];
   #localState: PeerMediaState = EMPTY_MEDIA_STATE;
   #closed = false;
+  #receive = true;
+  #publish: MemberGrants['publish'] = true;
 
   constructor(options: PeerConnectionManagerOptions) {
     super();
@@ -84,6 +86,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       signal: this.#signal,
       createPeerConnection: this.#create,
       initiator,
+      receive: this.#receive,
     });
     this.#links.set(peer.id, link);
     link.on('track', (t) => this.emit('track', t));
@@ -92,7 +95,9 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     link.on('connectionState', (s) => this.emit('connectionState', peer.id, s));
     link.on('error', (e) => this.emit('error', peer.id, e));
     link.setLocalState(this.#localState);
-    for (const [slot, local] of this.#local) void link.setTrack(slot, local).catch((e: unknown) => this.#fail(peer.id, e));
+    for (const [slot, local] of this.#local) {
+      if (this.#mayPublish(slot)) void link.setTrack(slot, local).catch((e: unknown) => this.#fail(peer.id, e));
+    }
     return link;
   }
 
@@ -115,7 +120,19 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   async setTrack(slot: TrackSlot, local: LocalTrack | null): Promise<void> {
     if (local) this.#local.set(slot, local);
     else this.#local.delete(slot);
-    await Promise.all(this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))));
+    await this.#pushSlot(slot);
+  }
+
+  /** Sends the slot's track on every link, or withdraws it when the publish grant does not allow it. */
+  async #pushSlot(slot: TrackSlot): Promise<void> {
+    const local = this.#mayPublish(slot) ? (this.#local.get(slot) ?? null) : null;
+    await Promise.all(
+      this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))),
+    );
+  }
+
+  #mayPublish(slot: TrackSlot): boolean {
+    return typeof this.#publish === 'boolean' ? this.#publish : this.#publish.includes(slot);
   }
 
   localTrack(slot: TrackSlot): LocalTrack | undefined {
@@ -129,6 +146,22 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       const local = this.#local.get(slot);
       return local ? [[slot, local] as [TrackSlot, LocalTrack]] : [];
     });
+  }
+
+  /**
+   * Follows our grants on every link, present and future (the server refuses mesh SDPs beyond
+   * them): only the slots `publish` allows are sent (the others are kept and sent again when the
+   * grant returns), and without `subscribe` the links receive nothing.
+   */
+  applyGrants(grants: Pick<MemberGrants, 'publish' | 'subscribe'>): void {
+    const before = this.#publish;
+    this.#publish = grants.publish;
+    this.#receive = grants.subscribe;
+    for (const link of this.#links.values()) link.setReceive(grants.subscribe);
+    for (const slot of this.#local.keys()) {
+      const was = typeof before === 'boolean' ? before : before.includes(slot);
+      if (was !== this.#mayPublish(slot)) void this.#pushSlot(slot);
+    }
   }
 
   setLocalState(state: PeerMediaState): void {

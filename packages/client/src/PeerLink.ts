@@ -1,6 +1,7 @@
 import type { CandidateRequest, PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { decideOnDescription } from './negotiation.ts';
+import { setReceiveDirections } from './receiveDirections.ts';
 import {
   EMPTY_MEDIA_STATE,
   PEER_CHANNEL_ID,
@@ -52,6 +53,8 @@ export interface PeerLinkOptions {
   initiatorTimeoutMs?: number;
   /** Restart ICE when a negotiated connection has not connected within this many ms. */
   iceWatchdogMs?: number;
+  /** False without the subscribe grant: our descriptions then receive nothing (default true). */
+  receive?: boolean;
 }
 
 /** @internal */
@@ -94,9 +97,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   #pendingCandidates: RTCIceCandidateInit[] = [];
   #inbox: Promise<void> = Promise.resolve();
   #closed = false;
+  #receive: boolean;
 
   constructor(options: PeerLinkOptions) {
     super();
+    this.#receive = options.receive ?? true;
     this.peer = options.peer;
     this.polite = options.polite;
     this.#signal = options.signal;
@@ -166,6 +171,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (description.type === 'offer') {
         // The newcomer publishes now: tracks added before the answer ride on the offered m-lines.
         this.#start();
+        if (!this.#receive) setReceiveDirections(pc, false);
         await pc.setLocalDescription();
         await this.#sendLocalDescription();
       }
@@ -208,6 +214,16 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const streams = local.stream ? [local.stream] : [];
       this.#senders.set(slot, this.pc.addTrack(local.track, ...streams));
     }
+  }
+
+  /**
+   * Whether we may receive media (the subscribe grant). A change renegotiates at once: the new
+   * directions make the browser fire negotiationneeded.
+   */
+  setReceive(receive: boolean): void {
+    if (this.#closed || receive === this.#receive) return;
+    this.#receive = receive;
+    if (this.#started) setReceiveDirections(this.pc, receive);
   }
 
   /** Tells the remote our mute flags and stream ids over the data channel (sent again on open). */
@@ -287,6 +303,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#closed) return;
     try {
       this.#makingOffer = true;
+      if (!this.#receive) setReceiveDirections(this.pc, false);
       await this.pc.setLocalDescription();
       await this.#sendLocalDescription();
     } catch (err) {

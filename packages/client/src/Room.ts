@@ -1,7 +1,8 @@
-import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, type MediaFlags, type PeerInfo } from '@parley-rtc/protocol';
+import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, type MediaFlags, type MemberGrants, type PeerInfo } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
+import { bindMemberControls } from './memberControls.ts';
 import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
@@ -255,6 +256,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#self = res.self;
     this.#iceServers = res.iceServers;
     this.#pcs.configure(res.self.id, res.iceServers);
+    this.#pcs.applyGrants(res.grants ?? { publish: true, subscribe: true });
     this.emit('joined', res.self);
     // The mode came with the join: a room in SFU mode gets no mesh links at all.
     const announced = this.#membership.announcedMode;
@@ -275,6 +277,9 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('chat', (e) => this.#addEntries([e]));
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
+    const apply = this.#options.applyMuteRequests !== false;
+    const applyGrants = (g: MemberGrants) => this.#pcs.applyGrants(g);
+    bindMemberControls(signal, { media: this.media, apply, applyGrants, muteRequested: (r) => this.emit('muteRequested', r), grantsChanged: (g) => this.emit('grantsChanged', g) });
     signal.on('sfuMode', (m) => {
       this.#membership.announce(m.mode);
       whenJoined(() => {

@@ -34,6 +34,8 @@ export type {
   FileInfo,
   HistoryRequest,
   LogEntry,
+  MemberGrants,
+  MuteNotice,
   PeerInfo,
   SessionEndReason,
   Speaker,

@@ -1,5 +1,5 @@
 /** The Room's public types: its states, events, options and how it sees a remote peer. */
-import type { ChatEntry, LogEntry, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
+import type { ChatEntry, LogEntry, MemberGrants, MuteNotice, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { RemoteTrack } from './PeerLink.ts';
@@ -32,6 +32,14 @@ export interface RoomEvents {
   /** Any new room-log entry: chat, event or file (deduplicated). */
   entry: [entry: LogEntry];
   sessionEnded: [reason: SessionEndReason, message: string];
+  /**
+   * An admin (`by` is its member id) or the server API (`by` is `'server'`) asked us to stop
+   * sending a kind of media. Unless `RoomOptions.applyMuteRequests` is false, the Room has already
+   * muted the LocalMedia's microphone or camera, or stopped its screen share, when this fires.
+   */
+  muteRequested: [request: MuteNotice];
+  /** The server API changed our grants while we are in the room; these are the grants now. */
+  grantsChanged: [grants: MemberGrants];
   /** The media path changed: peer-to-peer links (`mesh`) or the server's SFU (`sfu`). */
   mode: [mode: MediaMode];
   /**
@@ -74,4 +82,10 @@ export interface RoomOptions {
    * can forward each subscriber the layer its tile needs (default true).
    */
   simulcast?: boolean;
+  /**
+   * Apply a mute request (`muteRequested`) to `media` at once: mute the microphone or camera, or
+   * stop the screen share (default true). Set false to decide in the app; the server still stops
+   * forwarding that source in SFU rooms until the member turns it on again.
+   */
+  applyMuteRequests?: boolean;
 }

@@ -6,5 +6,6 @@ export * from './messages/room.ts';
 export * from './messages/signal.ts';
 export * from './messages/log.ts';
 export * from './messages/control.ts';
+export * from './messages/grants.ts';
 export * from './messages/diagnostics.ts';
 export * from './messages/sfu.ts';

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { wireErrorSchema } from './errors.ts';
 import { displayNameSchema, mediaFlagsSchema, peerIdSchema, roomNameSchema } from './messages/room.ts';
 import { LIMITS } from './limits.ts';
+import { MEDIA_KINDS, memberGrantsSchema } from './messages/grants.ts';
 
 /**
  * The server API (`/api/v1/…`, docs/server-api.md): what a backend uses to manage rooms, members
@@ -13,7 +14,7 @@ import { LIMITS } from './limits.ts';
 
 export const API_PREFIX = '/api/v1';
 
-export const MEDIA_KINDS = ['audio', 'video', 'screen'] as const;
+export { MEDIA_KINDS };
 
 export const grantsInputSchema = z.object({
   join: z.boolean().optional(),
@@ -26,15 +27,7 @@ export const grantsInputSchema = z.object({
 });
 export type GrantsInput = z.infer<typeof grantsInputSchema>;
 
-export const grantsViewSchema = z.object({
-  join: z.boolean(),
-  publish: z.union([z.boolean(), z.array(z.enum(MEDIA_KINDS))]),
-  subscribe: z.boolean(),
-  chat: z.boolean(),
-  upload: z.boolean(),
-  record: z.boolean(),
-  admin: z.boolean(),
-});
+export const grantsViewSchema = memberGrantsSchema;
 
 export const roomSettingsSchema = z.object({
   /** Most members at once (at most the server's limits.maxPeersPerRoom). */

@@ -1,4 +1,4 @@
-import { LocalMedia, Room, type MediaAccessError } from '@parley-rtc/client';
+import { LocalMedia, Room, type MediaAccessError, type MuteNotice } from '@parley-rtc/client';
 import { exposeTestHooks } from '../testHooks.ts';
 import { NoticeStore } from './Notices.ts';
 import { UploadStore } from './Uploads.ts';
@@ -15,6 +15,18 @@ const MEDIA_HELP: Record<string, string> = {
 };
 
 export { describeError } from './describeError.ts';
+
+const MUTED: Record<MuteNotice['kind'], string> = {
+  audio: 'Microphone muted',
+  video: 'Camera turned off',
+  screen: 'Screen sharing stopped',
+};
+
+/** What the call says after a mute request: "Microphone muted by Ada", "… by the server". */
+export function describeMuteRequest(request: MuteNotice, nameOf: (id: string) => string | undefined): string {
+  const who = request.by === 'server' ? 'the server' : (nameOf(request.by) ?? 'an admin');
+  return `${MUTED[request.kind]} by ${who}`;
+}
 
 export function describeMediaError(error: Pick<MediaAccessError, 'kind' | 'reason'>): string {
   const what = error.kind === 'audio' ? 'Microphone' : error.kind === 'video' ? 'Camera' : 'Screen sharing';
@@ -37,9 +49,14 @@ export class CallSession {
   #name: string | undefined;
   #mediaReady = false;
 
+  /**
+   * `token`: the access token to join with (the room page takes it from `?token=`), for servers
+   * with auth; none in open mode.
+   */
   constructor(
     readonly roomName: string,
     private readonly serverUrl: string = window.location.origin,
+    private readonly token?: string,
   ) {
     const { room, media, notices } = this;
     this.#unsubscribe.push(
@@ -60,6 +77,10 @@ export class CallSession {
         }
       }),
       room.on('sessionEnded', (_reason, message) => notices.push(`The server ended the call: ${message}`, 'error', 0)),
+      // The Room has already applied the request to `media` (the controls show it muted).
+      room.on('muteRequested', (request) =>
+        notices.push(describeMuteRequest(request, (id) => room.peers.find((p) => p.id === id)?.name), 'warn', 10_000),
+      ),
       room.on('error', (err) => console.warn('[parley]', err)),
     );
   }
@@ -97,7 +118,7 @@ export class CallSession {
     this.#setStage('joining');
     try {
       this.#name = name;
-      await this.room.connect(this.serverUrl, { room: this.roomName, name });
+      await this.room.connect(this.serverUrl, { room: this.roomName, name, ...this.#tokenOption() });
       this.#setStage('call');
     } catch (err) {
       this.#setStage('lobby');
@@ -109,7 +130,7 @@ export class CallSession {
   async rejoin(): Promise<void> {
     const self = this.room.self;
     if (this.room.state !== 'disconnected' || !this.#name) return;
-    await this.room.connect(this.serverUrl, { room: this.roomName, name: self?.name ?? this.#name });
+    await this.room.connect(this.serverUrl, { room: this.roomName, name: self?.name ?? this.#name, ...this.#tokenOption() });
   }
 
   async leave(): Promise<void> {
@@ -128,6 +149,10 @@ export class CallSession {
     this.notices.close();
     this.uploads.close();
     this.#stageListeners.clear();
+  }
+
+  #tokenOption(): { token?: string } {
+    return this.token ? { token: this.token } : {};
   }
 
   #setStage(stage: Stage): void {

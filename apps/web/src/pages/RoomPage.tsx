@@ -14,7 +14,9 @@ export default function RoomPage({ params }: RouteProps) {
 
   useEffect(() => {
     if (!roomName) return undefined;
-    const s = new CallSession(roomName);
+    // On a server with auth, the link carries the member's access token: /room/<name>?token=…
+    const token = new URLSearchParams(window.location.search).get('token') ?? undefined;
+    const s = new CallSession(roomName, window.location.origin, token);
     setSession(s);
     void s.startMedia();
     document.title = `${roomName} · Parley`;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { memberGrantsSchema } from './grants.ts';
 
 const peer = z.string().min(1).max(64);
 
@@ -29,3 +30,7 @@ export type MuteRequest = z.infer<typeof muteRequestSchema>;
 /** Sent to a peer an admin asked to mute; a conforming client stops sending that kind. */
 export const muteNoticeSchema = z.object({ kind: z.enum(['audio', 'video', 'screen']), by: peer });
 export type MuteNotice = z.infer<typeof muteNoticeSchema>;
+
+/** Sent to a member whose grants the server API changed while it is in the room: its grants now. */
+export const grantsChangedSchema = z.object({ grants: memberGrantsSchema });
+export type GrantsChanged = z.infer<typeof grantsChangedSchema>;

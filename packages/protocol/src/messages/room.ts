@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { LIMITS } from '../limits.ts';
+import { memberGrantsSchema } from './grants.ts';
 import { logEntrySchema } from './log.ts';
 
 /** Room names: letters, digits, `-`, `_`, `.`; must start with a letter or digit. */
@@ -77,6 +78,8 @@ export const joinResultSchema = z.object({
   session: z.string().min(1).max(256),
   /** True when this join resumed the session named in `resume` (same peer id, no leave/join seen). */
   resumed: z.boolean(),
+  /** What this member may do (from its token, or open mode); later changes come as `grants_changed`. */
+  grants: memberGrantsSchema.optional(),
 });
 export type JoinResult = z.infer<typeof joinResultSchema>;
 

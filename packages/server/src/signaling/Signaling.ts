@@ -119,7 +119,8 @@ export class Signaling {
 
   /**
    * Replaces a connected member's grants (server API). Signaling checks read them on every event;
-   * the features are told so they can drop what is no longer allowed. False for an unknown member.
+   * the member is told (`grants_changed`) and the features too, so they can drop what is no longer
+   * allowed. False for an unknown member.
    */
   updateGrants(memberId: string, grants: Grants): boolean {
     const room = this.registry.roomOf(memberId);
@@ -127,6 +128,7 @@ export class Signaling {
     if (!room || !member) return false;
     member.grants = grants;
     this.options.log.info({ room: room.name, memberId, grants }, 'member grants changed');
+    this.io.to(memberRoom(memberId)).emit('grants_changed', { grants });
     this.#each('grantsChanged', (l) => l.grantsChanged?.(memberId, room.name, grants), room.name);
     return true;
   }

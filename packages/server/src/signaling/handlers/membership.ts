@@ -112,6 +112,7 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
       resumeKey: me.resumeKey,
       session: `${me.id}.${me.sessionKey}`,
       resumed,
+      grants: me.grants,
     };
   } catch (err) {
     hub.removeMember(me.id);

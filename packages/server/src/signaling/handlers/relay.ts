@@ -1,21 +1,15 @@
 /** Targeted relay of `offer` / `answer` / `candidate` from one member to another in its room. */
 import { CLIENT_EVENT_SCHEMAS, ParleyError } from '@parley-rtc/protocol';
-import { canPublish } from '../../auth/grants.ts';
-import { sentMediaKinds } from '../../auth/sdpMedia.ts';
+import { checkMeshSdp } from '../../auth/meshSdpPolicy.ts';
 import type { Caller } from '../Caller.ts';
 import type { ClientEvents } from '../ClientEvents.ts';
 import { memberRoom, type SignalingHub } from '../types.ts';
 
 export function registerRelayHandlers(events: ClientEvents, hub: SignalingHub): void {
-  /** Checks the relay and names its target; an SDP that sends media needs the publish grant. */
+  /** Checks the relay and names its target; an SDP must respect the sender's grants (meshSdpPolicy). */
   const relay = (caller: Caller, kind: 'offer' | 'answer' | 'candidate', to: string, sdp?: string) => {
     const { room, me } = caller.self();
-    if (sdp !== undefined && !canPublish(me.grants)) {
-      const kinds = sentMediaKinds(sdp);
-      if (kinds.size > 0) {
-        throw new ParleyError('FORBIDDEN', `the token does not grant publish (the ${kind} sends ${[...kinds].join(' and ')})`);
-      }
-    }
+    if (sdp !== undefined && kind !== 'candidate') checkMeshSdp(me.grants, kind, sdp);
     if (to === me.id || !room.members.has(to)) {
       throw new ParleyError('PEER_NOT_FOUND', `peer ${to} is not in room ${room.name}`);
     }
