@@ -16,7 +16,10 @@ async function roomErrors(page: Page): Promise<string[]> {
   const errors: string[] = [];
   await page.exposeFunction('__reportRoomError', (m: string) => errors.push(m));
   await page.evaluate(() =>
-    window.__parley?.room.on('error', (e) => void (window as unknown as { __reportRoomError(m: string): void }).__reportRoomError(e.message)),
+    window.__parley?.room.on(
+      'error',
+      (e) => void (window as unknown as { __reportRoomError(m: string): void }).__reportRoomError(e.message),
+    ),
   );
   return errors;
 }
@@ -34,9 +37,12 @@ describe('web app: publish and subscribe grants in a mesh room, in headless Chro
   let bot: Bot | undefined;
   after(() => bot?.close());
 
-  async function joinWithBot(room: string, grants: Record<string, unknown>): Promise<{ ada: Participant; adaId: string; errors: string[]; bot: Bot }> {
+  async function joinWithBot(
+    room: string,
+    grants: Record<string, unknown>,
+  ): Promise<{ ada: Participant; adaId: string; errors: string[]; bot: Bot }> {
     api ??= createServerClient({ url: suite.server.app.url, apiKey: API_KEY, apiSecret: API_SECRET });
-    await bot?.close();
+    bot?.close();
     bot = await joinBot(suite.server.app.url, room, 'Robo', { token: (await api.mintToken({ room, identity: 'robo' })).token });
     const { token } = await api.mintToken({ room, identity: 'ada', name: 'Ada', grants });
     const ada = await suite.join(room, 'Ada', { token });
@@ -46,29 +52,40 @@ describe('web app: publish and subscribe grants in a mesh room, in headless Chro
   }
 
   it('subscribe: false publishes without receiving, and receives once the grant comes back', () =>
-    withDiagnostics(() => suite.pages, async () => {
-      const { ada, adaId, errors, bot } = await joinWithBot('listen-free', { subscribe: false });
-      try {
-        // The bot decodes Ada's camera: the send-only link works.
-        await botReceives(bot, ['Ada'], { frames: 20, timeoutMs: 20_000 });
-        assert.deepEqual(await inboundVideo(ada.page), [], 'Ada receives no video without the grant');
-        await api.updateMember('listen-free', adaId, { grants: { subscribe: true } });
-        await waitForDecoding(ada.page, 1, { timeoutMs: 20_000 });
-        assert.deepEqual(errors, []);
-      } finally {
-        await ada.page.close();
-      }
-    }));
+    withDiagnostics(
+      () => suite.pages,
+      async () => {
+        const { ada, adaId, errors, bot } = await joinWithBot('listen-free', { subscribe: false });
+        try {
+          // The bot decodes Ada's camera: the send-only link works.
+          await botReceives(bot, ['Ada'], { frames: 20, timeoutMs: 20_000 });
+          assert.deepEqual(await inboundVideo(ada.page), [], 'Ada receives no video without the grant');
+          await api.updateMember('listen-free', adaId, { grants: { subscribe: true } });
+          await waitForDecoding(ada.page, 1, { timeoutMs: 20_000 });
+          assert.deepEqual(errors, []);
+        } finally {
+          await ada.page.close();
+        }
+      },
+    ));
 
   it("publish: ['audio'] sends the microphone only, and the camera once video is granted", () =>
-    withDiagnostics(() => suite.pages, async () => {
-      const { adaId, errors, bot } = await joinWithBot('voice-only', { publish: ['audio'] });
-      const audioFrom = () => bot.stats().received.find((r) => r.name === 'Ada')?.audio.packets ?? 0;
-      await waitFor(() => audioFrom() >= 50, 20_000, 'the bot receiving Ada’s audio', () => JSON.stringify(bot.stats()));
-      assert.equal(framesFrom(bot, 'Ada'), 0, 'no video from Ada without the grant');
-      await api.updateMember('voice-only', adaId, { grants: { publish: ['audio', 'video'] } });
-      await botReceives(bot, ['Ada'], { frames: 20, timeoutMs: 20_000 });
-      assert.deepEqual(errors, []);
-      await bot.close();
-    }));
+    withDiagnostics(
+      () => suite.pages,
+      async () => {
+        const { adaId, errors, bot } = await joinWithBot('voice-only', { publish: ['audio'] });
+        const audioFrom = () => bot.stats().received.find((r) => r.name === 'Ada')?.audio.packets ?? 0;
+        await waitFor(
+          () => audioFrom() >= 50,
+          20_000,
+          'the bot receiving Ada’s audio',
+          () => JSON.stringify(bot.stats()),
+        );
+        assert.equal(framesFrom(bot, 'Ada'), 0, 'no video from Ada without the grant');
+        await api.updateMember('voice-only', adaId, { grants: { publish: ['audio', 'video'] } });
+        await botReceives(bot, ['Ada'], { frames: 20, timeoutMs: 20_000 });
+        assert.deepEqual(errors, []);
+        bot.close();
+      },
+    ));
 });

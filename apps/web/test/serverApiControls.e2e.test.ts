@@ -57,7 +57,12 @@ describe('web app: server API mute and kick in headless Chromium', { skip: chrom
       assert.equal(await ada.page.getByRole('status').filter({ hasText: 'Microphone muted by the server' }).count(), 1);
       // The SDK sent its media flags as usual: the server API shows the microphone off.
       const adaMedia = async () => (await api.listMembers(ROOM)).find((m) => m.id === adaId)?.media;
-      await waitFor(async () => (await adaMedia())?.audio === false, 10_000, 'media flags with audio off', async () => JSON.stringify(await adaMedia()));
+      await waitFor(
+        async () => (await adaMedia())?.audio === false,
+        10_000,
+        'media flags with audio off',
+        async () => JSON.stringify(await adaMedia()),
+      );
     }));
 
   it('an admin member mutes the camera: the notice names the admin', () =>
@@ -83,6 +88,10 @@ describe('web app: server API mute and kick in headless Chromium', { skip: chrom
       await notice('The server ended the call: removed by the host').waitFor({ timeout: 10_000 });
       await ada.page.getByTestId('connection-banner').filter({ hasText: 'Disconnected' }).waitFor({ timeout: 10_000 });
       // The room ends with its last member (then there is no room to list).
-      await waitFor(async () => (await api.listMembers(ROOM).catch(() => [])).every((m) => m.id !== adaId), 10_000, 'Ada gone from the room');
+      await waitFor(
+        async () => (await api.listMembers(ROOM).catch(() => [])).every((m) => m.id !== adaId),
+        10_000,
+        'Ada gone from the room',
+      );
     }));
 });

@@ -126,9 +126,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   /** Sends the slot's track on every link, or withdraws it when the publish grant does not allow it. */
   async #pushSlot(slot: TrackSlot): Promise<void> {
     const local = this.#mayPublish(slot) ? (this.#local.get(slot) ?? null) : null;
-    await Promise.all(
-      this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))),
-    );
+    await Promise.all(this.links().map((link) => link.setTrack(slot, local).catch((e: unknown) => this.#fail(link.peer.id, e))));
   }
 
   #mayPublish(slot: TrackSlot): boolean {

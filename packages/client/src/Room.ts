@@ -1,4 +1,12 @@
-import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, type MediaFlags, type MemberGrants, type PeerInfo } from '@parley-rtc/protocol';
+import {
+  ParleyError,
+  type AppendResult,
+  type HistoryRequest,
+  type LogEntry,
+  type MediaFlags,
+  type MemberGrants,
+  type PeerInfo,
+} from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
@@ -279,7 +287,13 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
     const apply = this.#options.applyMuteRequests !== false;
     const applyGrants = (g: MemberGrants) => this.#pcs.applyGrants(g);
-    bindMemberControls(signal, { media: this.media, apply, applyGrants, muteRequested: (r) => this.emit('muteRequested', r), grantsChanged: (g) => this.emit('grantsChanged', g) });
+    bindMemberControls(signal, {
+      media: this.media,
+      apply,
+      applyGrants,
+      muteRequested: (r) => this.emit('muteRequested', r),
+      grantsChanged: (g) => this.emit('grantsChanged', g),
+    });
     signal.on('sfuMode', (m) => {
       this.#membership.announce(m.mode);
       whenJoined(() => {

@@ -3,19 +3,14 @@ import * as z from 'zod';
 import {
   ackSchema,
   appendResultSchema,
-  candidateRelaySchema,
-  chatEntrySchema,
-  eventEntrySchema,
-  fileEntrySchema,
-  grantsChangedSchema,
   historyResultSchema,
   joinResultSchema,
-  muteNoticeSchema,
-  offerRelaySchema,
   ParleyError,
   SERVER_EVENT_SCHEMAS,
   sfuPublishResultSchema,
   sfuSubscribeResultSchema,
+  type GrantsChanged,
+  type MuteNotice,
   type AnswerRelay,
   type AppendResult,
   type CandidateRelay,
@@ -24,13 +19,11 @@ import {
   type ClientToServerEvents,
   type EventEntry,
   type FileEntry,
-  type GrantsChanged,
   type HistoryRequest,
   type HistoryResult,
   type JoinRequest,
   type JoinResult,
   type MediaSource,
-  type MuteNotice,
   type OfferRelay,
   type PeerInfo,
   type PeerLeft,
@@ -264,24 +257,20 @@ export class SignalClient extends Emitter<SignalClientEvents> {
       if (parsed.success) fn(parsed.data);
       else this.emit('invalidMessage', event, parsed.error);
     };
-    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
-    s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
-    s.on('peer-media', (p: unknown) => accept('peer-media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
-    s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));
-    s.on('answer', (p: unknown) => accept('answer', answerRelaySchema, p, (v) => this.emit('answer', v)));
-    s.on('candidate', (p: unknown) => accept('candidate', candidateRelaySchema, p, (v) => this.emit('candidate', v)));
-    s.on('chat_message', (p: unknown) => accept('chat_message', chatEntrySchema, p, (v) => this.emit('chat', v)));
-    s.on('room_event', (p: unknown) => accept('room_event', roomEventSchema, p, (v) => this.emit('roomEvent', v)));
-    s.on('session-ended', (p: unknown) =>
-      accept('session-ended', sessionEndedSchema, p, (v) => this.emit('sessionEnded', v)),
-    );
-    s.on('sfu-mode', (p: unknown) => accept('sfu-mode', sfuModeSchema, p, (v) => this.emit('sfuMode', v)));
-    s.on('sfu-producer', (p: unknown) => accept('sfu-producer', sfuProducerInfoSchema, p, (v) => this.emit('sfuProducer', v)));
-    s.on('sfu-producer-closed', (p: unknown) =>
-      accept('sfu-producer-closed', sfuProducerClosedSchema, p, (v) => this.emit('sfuProducerClosed', v)),
-    );
-    s.on('sfu-speakers', (p: unknown) => accept('sfu-speakers', sfuSpeakersSchema, p, (v) => this.emit('sfuSpeakers', v)));
-    s.on('mute-request', (p: unknown) => accept('mute-request', muteNoticeSchema, p, (v) => this.emit('muteRequested', v)));
-    s.on('grants_changed', (p: unknown) => accept('grants_changed', grantsChangedSchema, p, (v) => this.emit('grantsChanged', v)));
+    s.on('peer_joined', (p) => accept('peer_joined', p, (v) => this.emit('peerJoined', v)));
+    s.on('peer_left', (p) => accept('peer_left', p, (v) => this.emit('peerLeft', v)));
+    s.on('peer_media', (p) => accept('peer_media', p, (v) => this.emit('peerMedia', v)));
+    s.on('offer', (p) => accept('offer', p, (v) => this.emit('offer', v)));
+    s.on('answer', (p) => accept('answer', p, (v) => this.emit('answer', v)));
+    s.on('candidate', (p) => accept('candidate', p, (v) => this.emit('candidate', v)));
+    s.on('chat_message', (p) => accept('chat_message', p, (v) => this.emit('chat', v)));
+    s.on('room_event', (p) => accept('room_event', p, (v) => this.emit('roomEvent', v)));
+    s.on('session_ended', (p) => accept('session_ended', p, (v) => this.emit('sessionEnded', v)));
+    s.on('sfu_mode', (p) => accept('sfu_mode', p, (v) => this.emit('sfuMode', v)));
+    s.on('sfu_producer', (p) => accept('sfu_producer', p, (v) => this.emit('sfuProducer', v)));
+    s.on('sfu_producer_closed', (p) => accept('sfu_producer_closed', p, (v) => this.emit('sfuProducerClosed', v)));
+    s.on('sfu_speakers', (p) => accept('sfu_speakers', p, (v) => this.emit('sfuSpeakers', v)));
+    s.on('mute_request', (p) => accept('mute_request', p, (v) => this.emit('muteRequested', v)));
+    s.on('grants_changed', (p) => accept('grants_changed', p, (v) => this.emit('grantsChanged', v)));
   }
 }

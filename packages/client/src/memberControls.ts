@@ -1,5 +1,5 @@
 /**
- * What the server asks of this member outside the call's own flow: a `mute-request` (an admin or
+ * What the server asks of this member outside the call's own flow: a `mute_request` (an admin or
  * the server API wants a kind of media off) and `grants_changed` (the server API changed what the
  * member may do). By default a mute request is applied to the Room's LocalMedia (microphone or
  * camera muted, screen share stopped), whose state change then goes out as `media_state` as

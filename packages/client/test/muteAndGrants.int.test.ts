@@ -59,7 +59,11 @@ describe('Room: mute requests and grant changes from the server', () => {
 
   async function joined(roomName: string, options: { applyMuteRequests?: boolean } = {}) {
     const { token } = await api.mintToken({ room: roomName, identity: `u${rooms.length}`, name: 'N' });
-    const room = new Room({ createPeerConnection, ackTimeoutMs: 3000, ...(options.applyMuteRequests !== undefined ? { applyMuteRequests: options.applyMuteRequests } : {}) });
+    const room = new Room({
+      createPeerConnection,
+      ackTimeoutMs: 3000,
+      ...(options.applyMuteRequests !== undefined ? { applyMuteRequests: options.applyMuteRequests } : {}),
+    });
     rooms.push(room);
     const self = await room.connect(server.app.url, { room: roomName, name: 'N', token });
     return { room, id: self.id };

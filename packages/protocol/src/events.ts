@@ -30,9 +30,38 @@ import {
 import { chatEntrySchema, chatRequestSchema, historyRequestSchema, roomEventEntrySchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
 import type { GrantsChanged, KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
-import { kickRequestSchema, muteRequestSchema, roomControlRequestSchema } from './messages/control.ts';
-import type { SfuCloseRequest, SfuMode, SfuPauseRequest, SfuProducerClosed, SfuProducerInfo, SfuPublishRequest, SfuPublishResult, SfuSpeakers, SfuSubscribeRequest, SfuSubscribeResult, SfuVideoSizeRequest } from './messages/sfu.ts';
-import { sfuCloseRequestSchema, sfuPauseRequestSchema, sfuPublishRequestSchema, sfuSubscribeRequestSchema, sfuVideoSizeRequestSchema } from './messages/sfu.ts';
+import {
+  grantsChangedSchema,
+  kickRequestSchema,
+  muteNoticeSchema,
+  muteRequestSchema,
+  roomControlRequestSchema,
+  roomStateSchema,
+} from './messages/control.ts';
+import type {
+  SfuCloseRequest,
+  SfuMode,
+  SfuPauseRequest,
+  SfuProducerClosed,
+  SfuProducerInfo,
+  SfuPublishRequest,
+  SfuPublishResult,
+  SfuSpeakers,
+  SfuSubscribeRequest,
+  SfuSubscribeResult,
+  SfuVideoSizeRequest,
+} from './messages/sfu.ts';
+import {
+  sfuCloseRequestSchema,
+  sfuModeSchema,
+  sfuPauseRequestSchema,
+  sfuProducerClosedSchema,
+  sfuProducerInfoSchema,
+  sfuPublishRequestSchema,
+  sfuSpeakersSchema,
+  sfuSubscribeRequestSchema,
+  sfuVideoSizeRequestSchema,
+} from './messages/sfu.ts';
 
 type AckFn<T> = (res: Ack<T>) => void;
 
@@ -75,9 +104,9 @@ export interface ServerToClientEvents {
   candidate: (msg: CandidateRelay) => void;
   chat_message: (entry: ChatEntry) => void;
   room_event: (entry: EventEntry | FileEntry) => void;
-  'session-ended': (msg: { reason: SessionEndReason; message: string }) => void;
-  'room-state': (state: RoomState) => void;
-  'mute-request': (msg: MuteNotice) => void;
+  session_ended: (msg: SessionEnded) => void;
+  room_state: (state: RoomState) => void;
+  mute_request: (msg: MuteNotice) => void;
   /** Your grants changed while you are in the room (server API); what they are now. */
   grants_changed: (msg: GrantsChanged) => void;
   /** A member's media flags (on change, and for every member right after a join or resume). */
@@ -133,6 +162,7 @@ export const SERVER_EVENT_SCHEMAS = {
   session_ended: sessionEndedSchema,
   room_state: roomStateSchema,
   mute_request: muteNoticeSchema,
+  grants_changed: grantsChangedSchema,
   peer_media: peerMediaSchema,
   sfu_producer: sfuProducerInfoSchema,
   sfu_producer_closed: sfuProducerClosedSchema,

@@ -79,7 +79,11 @@ export class CallSession {
       room.on('sessionEnded', (_reason, message) => notices.push(`The server ended the call: ${message}`, 'error', 0)),
       // The Room has already applied the request to `media` (the controls show it muted).
       room.on('muteRequested', (request) =>
-        notices.push(describeMuteRequest(request, (id) => room.peers.find((p) => p.id === id)?.name), 'warn', 10_000),
+        notices.push(
+          describeMuteRequest(request, (id) => room.peers.find((p) => p.id === id)?.name),
+          'warn',
+          10_000,
+        ),
       ),
       room.on('error', (err) => console.warn('[parley]', err)),
     );

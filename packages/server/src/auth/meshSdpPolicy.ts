@@ -23,7 +23,11 @@ export function checkMeshSdp(grants: Grants, what: 'offer' | 'answer', sdp: stri
   if (grants.publish === true && grants.subscribe) return;
   const lines = sdpMediaLines(sdp);
   if (grants.publish !== true) {
-    const missing = missingSources(grants, lines.filter((l) => l.sends && l.kind === 'audio').length, lines.filter((l) => l.sends && l.kind === 'video').length);
+    const missing = missingSources(
+      grants,
+      lines.filter((l) => l.sends && l.kind === 'audio').length,
+      lines.filter((l) => l.sends && l.kind === 'video').length,
+    );
     if (missing.length > 0) {
       throw new ParleyError('FORBIDDEN', `the token does not grant publishing ${missing.join(' or ')} (the ${what} sends it)`);
     }

@@ -27,5 +27,9 @@ export function sdpMediaLines(sdp: string): SdpMediaLine[] {
 
 /** The media kinds an SDP would send. */
 export function sentMediaKinds(sdp: string): Set<'audio' | 'video'> {
-  return new Set(sdpMediaLines(sdp).filter((l) => l.sends).map((l) => l.kind));
+  return new Set(
+    sdpMediaLines(sdp)
+      .filter((l) => l.sends)
+      .map((l) => l.kind),
+  );
 }
