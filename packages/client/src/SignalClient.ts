@@ -12,6 +12,7 @@ import {
   joinResultSchema,
   offerRelaySchema,
   ParleyError,
+  SESSION_END_REASONS,
   peerInfoSchema,
   peerLeftSchema,
   peerMediaSchema,
@@ -55,7 +56,7 @@ type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type TimedSocket = ReturnType<ParleySocket['timeout']>;
 
 const sessionEndedSchema = z.object({
-  reason: z.enum(['server-shutdown', 'kicked', 'room-closed']),
+  reason: z.enum(SESSION_END_REASONS),
   message: z.string(),
 });
 const roomEventSchema = z.discriminatedUnion('kind', [eventEntrySchema, fileEntrySchema]);

@@ -9,7 +9,7 @@ import type {
   HistoryResult,
   RoomEventRequest,
 } from './messages/log.ts';
-import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
+import type { IceServersRequest, IceServersResult, JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
 import type {
   AnswerRelay,
   AnswerRequest,
@@ -18,7 +18,7 @@ import type {
   OfferRelay,
   OfferRequest,
 } from './messages/signal.ts';
-import { joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
+import { iceServersRequestSchema, joinRequestSchema, mediaFlagsSchema } from './messages/room.ts';
 import { answerRequestSchema, candidateRequestSchema, offerRequestSchema } from './messages/signal.ts';
 import { chatRequestSchema, historyRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
@@ -57,10 +57,17 @@ export interface ClientToServerEvents {
   sfu_pause: (req: SfuPauseRequest, ack: AckFn<null>) => void;
   /** How large you show some of your SFU video consumers (simulcast layer choice). */
   sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
+  /** Fresh ICE servers (TURN credentials), e.g. before the ones from the join expire. */
+  ice_servers: (req: IceServersRequest, ack: AckFn<IceServersResult>) => void;
 }
 
-/** Why the server ended a session; sent in `session-ended` before it disconnects the socket. */
-export type SessionEndReason = 'server-shutdown' | 'kicked' | 'room-closed';
+/**
+ * Why the server ended a session; sent in `session-ended` before it disconnects the socket.
+ * `replaced`: another connection took this seat over (the same token identity joined the room
+ * again, or a reloaded page resumed the session); the seat lives on there.
+ */
+export const SESSION_END_REASONS = ['server-shutdown', 'kicked', 'room-closed', 'replaced'] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
@@ -104,6 +111,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_close: sfuCloseRequestSchema,
   sfu_pause: sfuPauseRequestSchema,
   sfu_video_size: sfuVideoSizeRequestSchema,
+  ice_servers: iceServersRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;

@@ -91,6 +91,10 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     valid: [{ consumerIds: ['c-1'], paused: true }, { consumerIds: ['c-1', 'c-2'], paused: false }],
     invalid: [{ consumerIds: [], paused: true }, { consumerIds: ['c-1'] }, { consumerIds: ['../x'], paused: true }, { consumerIds: ['c-1'], paused: 'yes' }],
   },
+  ice_servers: {
+    valid: [{}, { token: 'eyJ.a.b' }],
+    invalid: [{ token: 42 }, { token: 'x'.repeat(10_000) }, null],
+  },
 };
 
 describe('client event schemas', () => {

@@ -53,7 +53,18 @@ export const joinRequestSchema = z.object({
    * Resume an earlier session after a signaling reconnect: the peer id and resume key from that
    * session's join ack. Within the grace period the peer keeps its id and nobody sees it leave.
    */
-  resume: z.object({ peer: peerIdSchema, key: z.string().min(1).max(128) }).optional(),
+  resume: z
+    .object({
+      peer: peerIdSchema,
+      key: z.string().min(1).max(128),
+      /**
+       * The client kept nothing of the session but this key (a page reload): the server takes the
+       * seat over as a new connection of the same peer id, so the others rebuild their links to it
+       * (they get `peer-joined` again, never `peer-left`) and its SFU connections are dropped.
+       */
+      restarted: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 
@@ -75,10 +86,33 @@ export const joinResultSchema = z.object({
    * public peer id alone is never accepted.
    */
   session: z.string().min(1).max(256),
-  /** True when this join resumed the session named in `resume` (same peer id, no leave/join seen). */
+  /**
+   * True when this join kept an existing seat: the session named in `resume`, or (with auth on) the
+   * seat of the same token identity in this room, which this join took over. Same peer id, and the
+   * others never see it leave.
+   */
   resumed: z.boolean(),
+  /**
+   * When the TURN credentials in `iceServers` expire (seconds since epoch; never after the token's
+   * `exp`). Absent when no TURN credentials were minted. Ask `ice_servers` for fresh ones before.
+   */
+  iceExpiresAt: z.number().int().optional(),
 });
 export type JoinResult = z.infer<typeof joinResultSchema>;
 
 export const peerLeftSchema = z.object({ id: peerIdSchema });
 export type PeerLeft = z.infer<typeof peerLeftSchema>;
+
+/** `ice_servers`: fresh ICE servers (TURN credentials) for the member, e.g. before the old ones expire. */
+export const iceServersRequestSchema = z.object({
+  /** A newer access token for the same identity and room; its `exp` bounds the new credentials. */
+  token: z.string().max(LIMITS.token).optional(),
+});
+export type IceServersRequest = z.infer<typeof iceServersRequestSchema>;
+
+export const iceServersResultSchema = z.object({
+  iceServers: z.array(iceServerSchema),
+  /** When the TURN credentials expire (seconds since epoch); absent without TURN credentials. */
+  expiresAt: z.number().int().optional(),
+});
+export type IceServersResult = z.infer<typeof iceServersResultSchema>;
