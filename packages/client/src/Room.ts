@@ -2,6 +2,8 @@ import { ParleyError, type AppendResult, type HistoryRequest, type LogEntry, typ
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
+import { IceRefresher } from './IceRefresher.ts';
+import { bindLocalMedia } from './localMediaBinding.ts';
 import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
@@ -34,8 +36,8 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
-  readonly #membership = new Membership();
-  #iceServers: RTCIceServer[] = [];
+  readonly #membership: Membership;
+  readonly #ice: IceRefresher;
   #localFlags: MediaFlags | undefined;
   /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
   readonly #videoPrefs = new VideoPreferences();
@@ -45,6 +47,12 @@ export class Room extends Emitter<RoomEvents> {
     this.#options = options;
     this.log = new RoomLog(options.logCapacity);
     this.media = options.media;
+    this.#membership = new Membership(options.resumeStorage);
+    this.#ice = new IceRefresher({
+      fetch: () => this.#requireSignal().iceServers(this.token),
+      apply: (servers) => [this.#pcs, this.#modes.sfu].forEach((target) => target?.setIceServers(servers)),
+      onError: (err) => this.emit('error', err),
+    });
     this.#pcs = new PeerConnectionManager({
       signal: {
         offer: (to, sdp) => this.#requireSignal().offer(to, sdp),
@@ -68,7 +76,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#bindPeers();
     this.#bindRoster();
     this.#bindModes();
-    if (options.media) this.#bindMedia(options.media);
+    const sink = { setMediaState: (s: PeerMediaState) => this.setMediaState(s), setTrack: (slot: TrackSlot, t: LocalTrack | null) => void this.publish(slot, t) };
+    if (options.media) this.#unsubscribe.push(...bindLocalMedia(options.media, sink));
   }
 
   get state(): RoomConnectionState {
@@ -96,6 +105,12 @@ export class Room extends Emitter<RoomEvents> {
   /** The access token given to the last `connect()`, if any. */
   get token(): string | undefined {
     return this.#membership.args?.token;
+  }
+
+  /** A newer access token (same identity and room) for rejoins; TURN credentials are refreshed with it at once. */
+  updateToken(token: string): void {
+    this.#membership.setToken(token);
+    if (this.#self) this.#ice.refreshNow();
   }
 
   /** How media flows now: `mesh` (a link per peer) or `sfu` (through the server). */
@@ -156,6 +171,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state === 'closed') return;
     this.#teardown('closed', 'closed');
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#ice.close();
     this.#modes.close();
     this.#pcs.close();
     this.#roster.close();
@@ -240,9 +256,11 @@ export class Room extends Emitter<RoomEvents> {
 
   async #join(signal: SignalClient): Promise<PeerInfo> {
     const res = await this.#membership.join((req) => signal.join(req), this.log.lastSeq);
+    // Same seat and our links intact; a seat taken back after a reload (`restarted`) starts afresh.
+    const kept = res.resumed && !this.#membership.restarted;
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
-    if (res.resumed) {
+    if (kept) {
       // Same peer id, links intact: drop peers that left while we were away (and below, make the
       // first offer to those who joined meanwhile: they saw us in their peer list and wait for us).
       const present = new Set(res.peers.map((p) => p.id));
@@ -253,13 +271,13 @@ export class Room extends Emitter<RoomEvents> {
       this.#resetSfu();
     }
     this.#self = res.self;
-    this.#iceServers = res.iceServers;
     this.#pcs.configure(res.self.id, res.iceServers);
+    this.#ice.use(res.iceServers, res.iceExpiresAt);
     this.emit('joined', res.self);
     // The mode came with the join: a room in SFU mode gets no mesh links at all.
     const announced = this.#membership.announcedMode;
-    if (!res.resumed && announced) this.#modes.setMode(announced, res.self.id);
-    for (const peer of res.peers) this.#addPeer(peer, res.resumed);
+    if (!kept && announced) this.#modes.setMode(announced, res.self.id);
+    for (const peer of res.peers) this.#addPeer(peer, kept);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
     this.#membership.flush();
     return res.self;
@@ -267,7 +285,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #bindSignal(signal: SignalClient): void {
     const whenJoined = (fn: () => void) => this.#membership.whenJoined(fn, this.#self !== undefined);
-    signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
+    signal.on('peerJoined', ({ restarted, ...p }) => whenJoined(() => this.#addPeer(p, true, restarted)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#roster.remove(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
@@ -340,26 +358,6 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
-  #bindMedia(media: LocalMedia): void {
-    const publishState = () =>
-      this.setMediaState({
-        audio: media.state.audio.enabled,
-        video: media.state.video.enabled,
-        cameraStream: media.cameraStream?.id ?? null,
-        screenStream: media.screenStream?.id ?? null,
-      });
-    for (const [slot, local] of media.published()) void this.#pcs.setTrack(slot, local);
-    publishState();
-    this.#unsubscribe.push(
-      media.on('track', (slot, local) => {
-        publishState();
-        this.#modes.sfu?.setTrack(slot, local);
-        void this.#pcs.setTrack(slot, local);
-      }),
-      media.on('state', publishState),
-    );
-  }
-
   #bindRoster(): void {
     const roster = this.#roster;
     roster.on('peerJoined', (peer) => this.emit('peerJoined', peer));
@@ -383,8 +381,15 @@ export class Room extends Emitter<RoomEvents> {
     modes.on('error', (err) => this.emit('error', err));
   }
 
-  /** `initiator`: whether we make the first offer (true for peers who joined after us). */
-  #addPeer(info: PeerInfo, initiator: boolean): void {
+  /**
+   * `initiator`: whether we make the first offer (true for peers who joined after us).
+   * `restarted`: a peer took its seat back without its connections (a reload): rebuild our link.
+   */
+  #addPeer(info: PeerInfo, initiator: boolean, restarted = false): void {
+    if (restarted && this.#pcs.link(info.id)) {
+      this.#pcs.remove(info.id);
+      this.#pcs.add(info, initiator);
+    }
     if (this.#roster.has(info.id) || info.id === this.#self?.id) return;
     // In SFU mode the peer's media comes through the SFU's connections, not a link of its own.
     if (this.#modes.mode === 'mesh') this.#pcs.add(info, initiator);
@@ -396,7 +401,7 @@ export class Room extends Emitter<RoomEvents> {
     const sfu = new SfuTransport({
       signal: sfuSignalVia(() => this.#requireSignal()),
       selfId,
-      iceServers: this.#iceServers,
+      iceServers: this.#ice.servers,
       createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
       videoPreferences: this.#videoPrefs,
       ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
@@ -427,6 +432,7 @@ export class Room extends Emitter<RoomEvents> {
     const signal = this.#signal;
     this.#signal = undefined;
     this.#self = undefined;
+    this.#ice.stop();
     this.#membership.end();
     this.#roster.removeAll();
     this.#pcs.removeAll();

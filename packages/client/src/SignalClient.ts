@@ -9,11 +9,12 @@ import {
   eventEntrySchema,
   fileEntrySchema,
   historyResultSchema,
+  iceServersResultSchema,
   joinResultSchema,
   offerRelaySchema,
   ParleyError,
   SESSION_END_REASONS,
-  peerInfoSchema,
+  peerJoinedSchema,
   peerLeftSchema,
   peerMediaSchema,
   sfuModeSchema,
@@ -32,11 +33,12 @@ import {
   type FileEntry,
   type HistoryRequest,
   type HistoryResult,
+  type IceServersResult,
   type JoinRequest,
   type JoinResult,
   type MediaSource,
   type OfferRelay,
-  type PeerInfo,
+  type PeerJoined,
   type PeerLeft,
   type PeerMedia,
   type MediaFlags,
@@ -64,6 +66,7 @@ const nullAck = ackSchema(z.null());
 const joinAck = ackSchema(joinResultSchema);
 const appendAck = ackSchema(appendResultSchema);
 const historyAck = ackSchema(historyResultSchema);
+const iceServersAck = ackSchema(iceServersResultSchema);
 const sfuPublishAck = ackSchema(sfuPublishResultSchema);
 const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
 
@@ -73,7 +76,7 @@ export interface SignalClientEvents {
   /** The socket dropped. `willReconnect` is false when the server or `close()` ended it for good. */
   disconnect: [reason: string, willReconnect: boolean];
   connectError: [error: Error];
-  peerJoined: [peer: PeerInfo];
+  peerJoined: [peer: PeerJoined];
   peerLeft: [peer: PeerLeft];
   peerMedia: [msg: PeerMedia];
   offer: [msg: OfferRelay];
@@ -185,6 +188,12 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('history', (s) => s.emitWithAck('history', req), historyAck);
   }
 
+  /** Fresh ICE servers (TURN credentials); a newer `token` of the same identity may extend them. */
+  iceServers(token?: string): Promise<IceServersResult> {
+    const req = token !== undefined ? { token } : {};
+    return this.#request('ice_servers', (s) => s.emitWithAck('ice_servers', req), iceServersAck);
+  }
+
   /** Publishes the offer's tracks through the SFU; `source` labels every one of them. */
   sfuPublish(sdp: string, source?: MediaSource): Promise<SfuPublishResult> {
     const req = source ? { sdp, source } : { sdp };
@@ -264,7 +273,7 @@ export class SignalClient extends Emitter<SignalClientEvents> {
       if (parsed.success) fn(parsed.data);
       else this.emit('invalidMessage', event, parsed.error);
     };
-    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerInfoSchema, p, (v) => this.emit('peerJoined', v)));
+    s.on('peer-joined', (p: unknown) => accept('peer-joined', peerJoinedSchema, p, (v) => this.emit('peerJoined', v)));
     s.on('peer-left', (p: unknown) => accept('peer-left', peerLeftSchema, p, (v) => this.emit('peerLeft', v)));
     s.on('peer-media', (p: unknown) => accept('peer-media', peerMediaSchema, p, (v) => this.emit('peerMedia', v)));
     s.on('offer', (p: unknown) => accept('offer', offerRelaySchema, p, (v) => this.emit('offer', v)));

@@ -9,7 +9,7 @@ import type {
   HistoryResult,
   RoomEventRequest,
 } from './messages/log.ts';
-import type { IceServersRequest, IceServersResult, JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia } from './messages/room.ts';
+import type { IceServersRequest, IceServersResult, JoinRequest, JoinResult, MediaFlags, PeerJoined, PeerLeft, PeerMedia } from './messages/room.ts';
 import type {
   AnswerRelay,
   AnswerRequest,
@@ -71,7 +71,7 @@ export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
-  'peer-joined': (peer: PeerInfo) => void;
+  'peer-joined': (peer: PeerJoined) => void;
   'peer-left': (peer: PeerLeft) => void;
   offer: (msg: OfferRelay) => void;
   answer: (msg: AnswerRelay) => void;

@@ -23,6 +23,16 @@ export const peerIdSchema = z.string().min(1).max(64);
 export const peerInfoSchema = z.object({ id: peerIdSchema, name: displayNameSchema });
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
+/** `peer-joined`: a member joined, or (`restarted`) took its seat back without its old connections. */
+export const peerJoinedSchema = peerInfoSchema.extend({
+  /**
+   * Same peer id as before (a reloaded page, or the same identity on another device): drop the
+   * link to it and connect anew. It never left, so no `peer-left` came before.
+   */
+  restarted: z.boolean().optional(),
+});
+export type PeerJoined = z.infer<typeof peerJoinedSchema>;
+
 /** What a member sends of its own media: microphone on, camera on, sharing a screen. */
 export const mediaFlagsSchema = z.object({ audio: z.boolean(), video: z.boolean(), screen: z.boolean() });
 export type MediaFlags = z.infer<typeof mediaFlagsSchema>;

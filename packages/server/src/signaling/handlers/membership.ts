@@ -160,7 +160,7 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
     } else if (restarted) {
       // Same peer id, nothing kept: the others drop their links to it and connect anew.
       hub.notify('restarted', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
-      socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
+      socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name, restarted: true });
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
     // Everyone's media flags, so the joiner can show mute icons without a link to them.
     for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer-media', { id: m.id, ...m.media });
