@@ -16,7 +16,8 @@ export default function RoomPage({ params }: RouteProps) {
     if (!roomName) return undefined;
     const s = new CallSession(roomName);
     setSession(s);
-    void s.startMedia();
+    // After a reload during a call, join again at once (within the grace it is the same seat).
+    void s.startMedia().then(() => (s.resumeName ? s.join(s.resumeName) : undefined)).catch((err: unknown) => console.warn('[parley] rejoin after reload failed', err));
     document.title = `${roomName} · Parley`;
     return () => {
       s.close();
