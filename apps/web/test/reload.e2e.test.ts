@@ -38,7 +38,15 @@ describe('web app: a reload resumes the seat', { skip: chromiumMissing }, () => 
           await alice.page.getByTestId('call-view').waitFor({ timeout: 20_000 });
           await waitFor(async () => (await selfId(alice.page)) !== '', 10_000, 'the reloaded page joined');
           assert.equal(await selfId(alice.page), before, 'same peer id after the reload');
-          await waitForDecoding(alice.page, 1, { growth: 10 });
+          await waitForDecoding(alice.page, 1, { growth: 10 }).catch(async (err: unknown) => {
+            const state = await alice.page.evaluate(() => {
+              const r = window.__parley?.room;
+              const pcs = r?.peers.map((p) => { const pc = r.peerConnection(p.id); return pc ? { ss: pc.signalingState, rd: pc.remoteDescription?.type, ld: pc.localDescription?.type, ice: pc.iceConnectionState } : null; });
+              return { mode: r?.mode, state: r?.state, peers: r?.peers.map((p) => ({ id: p.id, cs: p.connectionState })), tracks: r?.remoteTracks.length, pcs };
+            });
+            console.error('after the reload: page', JSON.stringify(state), 'bot', JSON.stringify(bot.stats()));
+            throw err;
+          });
           await botReceives(bot, ['Alice'], { frames: 10, timeoutMs: 30_000 });
           assert.deepEqual(left, [], 'the bot never saw Alice leave');
           assert.equal(suite.server.app.signaling.registry.room('reload-room')?.members.size, 2, 'no ghost seat');

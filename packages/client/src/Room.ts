@@ -256,8 +256,7 @@ export class Room extends Emitter<RoomEvents> {
 
   async #join(signal: SignalClient): Promise<PeerInfo> {
     const res = await this.#membership.join((req) => signal.join(req), this.log.lastSeq);
-    // Same seat and our links intact; a seat taken back after a reload (`restarted`) starts afresh.
-    const kept = res.resumed && !this.#membership.restarted;
+    const kept = res.resumed && !this.#membership.restarted; // same seat, and our links are intact
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
     if (kept) {
@@ -277,7 +276,8 @@ export class Room extends Emitter<RoomEvents> {
     // The mode came with the join: a room in SFU mode gets no mesh links at all.
     const announced = this.#membership.announcedMode;
     if (!kept && announced) this.#modes.setMode(announced, res.self.id);
-    for (const peer of res.peers) this.#addPeer(peer, kept);
+    // Back in our seat (resumed or restarted), we make the first offers: the others wait for them.
+    for (const peer of res.peers) this.#addPeer(peer, res.resumed);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
     this.#membership.flush();
     return res.self;
@@ -285,7 +285,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #bindSignal(signal: SignalClient): void {
     const whenJoined = (fn: () => void) => this.#membership.whenJoined(fn, this.#self !== undefined);
-    signal.on('peerJoined', ({ restarted, ...p }) => whenJoined(() => this.#addPeer(p, true, restarted)));
+    signal.on('peerJoined', ({ restarted, ...p }) => whenJoined(() => this.#addPeer(p, !restarted, restarted)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#roster.remove(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
@@ -386,7 +386,7 @@ export class Room extends Emitter<RoomEvents> {
    * `restarted`: a peer took its seat back without its connections (a reload): rebuild our link.
    */
   #addPeer(info: PeerInfo, initiator: boolean, restarted = false): void {
-    if (restarted && this.#pcs.link(info.id)) {
+    if (restarted && this.#roster.has(info.id) && this.#modes.mode === 'mesh') {
       this.#pcs.remove(info.id);
       this.#pcs.add(info, initiator);
     }

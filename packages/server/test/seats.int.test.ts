@@ -103,7 +103,7 @@ describe('seats follow identity, not sockets', () => {
       assert.ok(again.res.ok);
       assert.equal(again.res.data.self.id, aId);
       assert.equal(again.res.data.resumed, true);
-      assert.deepEqual(await rejoinedAtB, { id: aId, name: 'Alice' }, 'Bob rebuilds its link to the same id');
+      assert.deepEqual(await rejoinedAtB, { id: aId, name: 'Alice', restarted: true }, 'Bob rebuilds its link to the same id');
       // Bob can still reach Alice by the same id.
       const chat = nextEvent<{ text: string }>(again.socket, 'chat_message');
       assert.equal((await request(b.socket, 'chat_message', { text: 'welcome back' })).ok, true);
@@ -153,7 +153,7 @@ describe('seats follow identity, not sockets', () => {
       assert.notEqual(again.data.resumeKey, a.data.resumeKey, 'the old connection cannot resume it back');
       assert.equal((await ended).reason, 'replaced');
       assert.equal(await closed, 'io server disconnect');
-      assert.deepEqual(await rejoinedAtB, { id: a.data.self.id, name: 'Alice (phone)' });
+      assert.deepEqual(await rejoinedAtB, { id: a.data.self.id, name: 'Alice (phone)', restarted: true });
       assert.deepEqual(again.data.peers, [b.data.self]);
       assert.equal(server.app.signaling.registry.room('takeover')?.members.size, 2);
 

@@ -27,7 +27,8 @@ export type PeerInfo = z.infer<typeof peerInfoSchema>;
 export const peerJoinedSchema = peerInfoSchema.extend({
   /**
    * Same peer id as before (a reloaded page, or the same identity on another device): drop the
-   * link to it and connect anew. It never left, so no `peer-left` came before.
+   * link to it and wait for its offer (it offers to everyone, as after a resume). It never left,
+   * so no `peer-left` came before.
    */
   restarted: z.boolean().optional(),
 });
