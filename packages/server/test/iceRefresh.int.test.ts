@@ -56,4 +56,15 @@ describe('TURN credentials follow the token', () => {
     const outsider = await server.connect();
     assert.equal(errorCode(await request(outsider, 'ice_servers', {})), 'NOT_IN_ROOM');
   });
+
+  it('GET /api/ice-servers caps TURN credentials at the token expiry too', async () => {
+    const issued = Math.floor(Date.now() / 1000);
+    const token = server.app.tokens.mint({ identity: 'http-user', room: 'ice-http', ttlSec: 45 });
+    const res = await fetch(`${server.app.url}/api/ice-servers?room=ice-http`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { iceServers: { urls: string | string[]; username?: string }[]; expiresAt?: number };
+    const expiry = turnExpiry(body.iceServers);
+    assert.ok(expiry <= issued + 45 + 1 && expiry >= issued + 44, `credentials end with the token (${expiry} vs ${issued + 45})`);
+    assert.equal(body.expiresAt, expiry);
+  });
 });

@@ -51,10 +51,10 @@ export class IceServerProvider {
     return { iceServers: servers, expiresAt };
   }
 
-  /** RFC 8840-style `Link` header values for WHIP/WHEP responses. */
-  linkHeaders(peerId: string): string[] {
+  /** RFC 8840-style `Link` header values for WHIP/WHEP responses (TURN capped at `notAfterSec`). */
+  linkHeaders(peerId: string, notAfterSec?: number): string[] {
     const out: string[] = [];
-    for (const server of this.forPeer(peerId)) {
+    for (const server of this.forMember(peerId, notAfterSec).iceServers) {
       const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
       for (const url of urls) {
         const params = ['rel="ice-server"'];
