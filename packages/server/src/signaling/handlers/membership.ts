@@ -158,7 +158,7 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
       hub.notify('joined', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
       socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name });
     } else if (restarted) {
-      // Same peer id, nothing kept: the others drop their links to it and connect anew.
+      // Same peer id, nothing kept: the others drop their links to it and wait for its offers.
       hub.notify('restarted', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
       socket.to(room.name).emit('peer-joined', { id: me.id, name: me.name, restarted: true });
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
