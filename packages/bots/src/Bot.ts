@@ -263,7 +263,8 @@ export class Bot extends TypedEmitter<BotEvents> {
       if (this.#buffer) this.#buffer.push(fn);
       else if (this.#self) fn();
     };
-    signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
+    // A restarted peer (same id, new connections) makes the first offer itself, as the SDK's Room does.
+    signal.on('peerJoined', ({ restarted, ...p }) => whenJoined(() => this.#addPeer(p, !restarted, restarted)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#removePeer(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#links.get(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#links.get(m.from)?.handleDescription(m.description)));
@@ -311,7 +312,14 @@ export class Bot extends TypedEmitter<BotEvents> {
     });
   }
 
-  #addPeer(info: PeerInfo, initiator: boolean): void {
+  /** `restarted`: the peer took its seat back without its connections (a reload): relink. */
+  #addPeer(info: PeerInfo, initiator: boolean, restarted = false): void {
+    if (restarted && this.#peers.has(info.id)) {
+      // Its old link is dead (and may already have closed itself): a new one, whatever is left.
+      this.#links.get(info.id)?.close('peer restarted');
+      this.#links.delete(info.id);
+      if (this.#mode === 'mesh') this.#link(info, initiator);
+    }
     if (this.#peers.has(info.id) || info.id === this.#self?.id) return;
     this.#peers.set(info.id, info);
     if (this.#mode === 'mesh') this.#link(info, initiator);

@@ -4,6 +4,7 @@ import { isPolite } from './negotiation.ts';
 import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
 import { PeerLink, type LocalTrack, type PeerLinkOptions, type RemoteTrack, type SignalSender, type TrackSlot } from './PeerLink.ts';
 import type { PeerStats } from './stats.ts';
+import { applyIceServers } from './iceConfig.ts';
 
 /** @internal */
 export interface PeerConnectionManagerOptions {
@@ -55,6 +56,12 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   configure(selfId: string, iceServers: RTCIceServer[]): void {
     this.#selfId = selfId;
     this.#iceServers = iceServers;
+  }
+
+  /** Fresh ICE servers (TURN credentials) for every link, present and future (used by ICE restarts). */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#iceServers = iceServers;
+    for (const link of this.#links.values()) applyIceServers(link.pc, iceServers);
   }
 
   get size(): number {

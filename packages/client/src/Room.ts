@@ -11,6 +11,9 @@ import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
 import { bindMemberControls } from './memberControls.ts';
+import { bindSfuSignals } from './sfuSignals.ts';
+import { IceRefresher } from './IceRefresher.ts';
+import { bindLocalMedia } from './localMediaBinding.ts';
 import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
@@ -43,8 +46,8 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #state: RoomConnectionState = 'idle';
   #self: PeerInfo | undefined;
-  readonly #membership = new Membership();
-  #iceServers: RTCIceServer[] = [];
+  readonly #membership: Membership;
+  readonly #ice: IceRefresher;
   #localFlags: MediaFlags | undefined;
   /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
   readonly #videoPrefs = new VideoPreferences();
@@ -54,6 +57,12 @@ export class Room extends Emitter<RoomEvents> {
     this.#options = options;
     this.log = new RoomLog(options.logCapacity);
     this.media = options.media;
+    this.#membership = new Membership(options.resumeStorage);
+    this.#ice = new IceRefresher({
+      fetch: () => this.#requireSignal().iceServers(this.token),
+      apply: (servers) => [this.#pcs, this.#modes.sfu].forEach((target) => target?.setIceServers(servers)),
+      onError: (err) => this.emit('error', err),
+    });
     this.#pcs = new PeerConnectionManager({
       signal: {
         offer: (to, sdp) => this.#requireSignal().offer(to, sdp),
@@ -77,7 +86,11 @@ export class Room extends Emitter<RoomEvents> {
     this.#bindPeers();
     this.#bindRoster();
     this.#bindModes();
-    if (options.media) this.#bindMedia(options.media);
+    const sink = {
+      setMediaState: (s: PeerMediaState) => this.setMediaState(s),
+      setTrack: (slot: TrackSlot, t: LocalTrack | null) => void this.publish(slot, t),
+    };
+    if (options.media) this.#unsubscribe.push(...bindLocalMedia(options.media, sink));
   }
 
   get state(): RoomConnectionState {
@@ -105,6 +118,12 @@ export class Room extends Emitter<RoomEvents> {
   /** The access token given to the last `connect()`, if any. */
   get token(): string | undefined {
     return this.#membership.args?.token;
+  }
+
+  /** A newer access token (same identity and room) for rejoins; TURN credentials are refreshed with it at once. */
+  updateToken(token: string): void {
+    this.#membership.setToken(token);
+    if (this.#self) this.#ice.refreshNow();
   }
 
   /** How media flows now: `mesh` (a link per peer) or `sfu` (through the server). */
@@ -165,6 +184,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state === 'closed') return;
     this.#teardown('closed', 'closed');
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#ice.close();
     this.#modes.close();
     this.#pcs.close();
     this.#roster.close();
@@ -249,9 +269,10 @@ export class Room extends Emitter<RoomEvents> {
 
   async #join(signal: SignalClient): Promise<PeerInfo> {
     const res = await this.#membership.join((req) => signal.join(req), this.log.lastSeq);
+    const kept = res.resumed && !this.#membership.restarted; // same seat, and our links are intact
     // Our media flags for the room (peers without a link to us show mute icons from them).
     if (this.#localFlags) void signal.mediaState(this.#localFlags).catch(() => undefined);
-    if (res.resumed) {
+    if (kept) {
       // Same peer id, links intact: drop peers that left while we were away (and below, make the
       // first offer to those who joined meanwhile: they saw us in their peer list and wait for us).
       const present = new Set(res.peers.map((p) => p.id));
@@ -262,13 +283,14 @@ export class Room extends Emitter<RoomEvents> {
       this.#resetSfu();
     }
     this.#self = res.self;
-    this.#iceServers = res.iceServers;
     this.#pcs.configure(res.self.id, res.iceServers);
     this.#pcs.applyGrants(res.grants ?? { publish: true, subscribe: true });
+    this.#ice.use(res.iceServers, res.iceExpiresAt);
     this.emit('joined', res.self);
     // The mode came with the join: a room in SFU mode gets no mesh links at all.
     const announced = this.#membership.announcedMode;
-    if (!res.resumed && announced) this.#modes.setMode(announced, res.self.id);
+    if (!kept && announced) this.#modes.setMode(announced, res.self.id);
+    // Back in our seat (resumed or restarted), we make the first offers: the others wait for them.
     for (const peer of res.peers) this.#addPeer(peer, res.resumed);
     for (const entry of this.log.applyJoin(res)) this.#emitEntry(entry);
     this.#membership.flush();
@@ -277,7 +299,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #bindSignal(signal: SignalClient): void {
     const whenJoined = (fn: () => void) => this.#membership.whenJoined(fn, this.#self !== undefined);
-    signal.on('peerJoined', (p) => whenJoined(() => this.#addPeer(p, true)));
+    signal.on('peerJoined', ({ restarted, ...p }) => whenJoined(() => this.#addPeer(p, !restarted, restarted)));
     signal.on('peerLeft', ({ id }) => whenJoined(() => this.#roster.remove(id)));
     signal.on('offer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
     signal.on('answer', (m) => whenJoined(() => void this.#pcs.link(m.from)?.handleDescription(m.description)));
@@ -285,36 +307,15 @@ export class Room extends Emitter<RoomEvents> {
     signal.on('chat', (e) => this.#addEntries([e]));
     signal.on('roomEvent', (e) => this.#addEntries([e]));
     signal.on('sessionEnded', (m) => this.emit('sessionEnded', m.reason, m.message));
-    const apply = this.#options.applyMuteRequests !== false;
-    const applyGrants = (g: MemberGrants) => this.#pcs.applyGrants(g);
     bindMemberControls(signal, {
       media: this.media,
-      apply,
-      applyGrants,
+      apply: this.#options.applyMuteRequests !== false,
+      applyGrants: (g: MemberGrants) => this.#pcs.applyGrants(g),
       muteRequested: (r) => this.emit('muteRequested', r),
       grantsChanged: (g) => this.emit('grantsChanged', g),
     });
-    signal.on('sfuMode', (m) => {
-      this.#membership.announce(m.mode);
-      whenJoined(() => {
-        if (this.#self) this.#modes.setMode(m.mode, this.#self.id);
-      });
-    });
-    signal.on('sfuProducer', (p) =>
-      whenJoined(() => {
-        if (p.peer === this.#self?.id) return;
-        this.#roster.producerAdded(p);
-        this.#modes.sfu?.addProducer(p);
-      }),
-    );
-    signal.on('sfuProducerClosed', (p) =>
-      whenJoined(() => {
-        this.#roster.producerClosed(p);
-        this.#modes.sfu?.removeProducer(p.id);
-      }),
-    );
-    signal.on('peerMedia', ({ id, ...flags }) => whenJoined(() => this.#roster.serverFlags(id, flags)));
-    signal.on('sfuSpeakers', (m) => whenJoined(() => this.#roster.setSpeakers(m.active?.peer ?? null, m.speakers)));
+    const self = () => this.#self?.id;
+    bindSfuSignals(signal, { whenJoined, membership: this.#membership, selfId: self, modes: this.#modes, roster: this.#roster });
     signal.on('invalidMessage', (event, error) =>
       this.emit('error', new ClientError('invalid-response', `dropped an invalid ${event} message`, { cause: error })),
     );
@@ -357,26 +358,6 @@ export class Room extends Emitter<RoomEvents> {
     });
   }
 
-  #bindMedia(media: LocalMedia): void {
-    const publishState = () =>
-      this.setMediaState({
-        audio: media.state.audio.enabled,
-        video: media.state.video.enabled,
-        cameraStream: media.cameraStream?.id ?? null,
-        screenStream: media.screenStream?.id ?? null,
-      });
-    for (const [slot, local] of media.published()) void this.#pcs.setTrack(slot, local);
-    publishState();
-    this.#unsubscribe.push(
-      media.on('track', (slot, local) => {
-        publishState();
-        this.#modes.sfu?.setTrack(slot, local);
-        void this.#pcs.setTrack(slot, local);
-      }),
-      media.on('state', publishState),
-    );
-  }
-
   #bindRoster(): void {
     const roster = this.#roster;
     roster.on('peerJoined', (peer) => this.emit('peerJoined', peer));
@@ -400,8 +381,15 @@ export class Room extends Emitter<RoomEvents> {
     modes.on('error', (err) => this.emit('error', err));
   }
 
-  /** `initiator`: whether we make the first offer (true for peers who joined after us). */
-  #addPeer(info: PeerInfo, initiator: boolean): void {
+  /**
+   * `initiator`: whether we make the first offer (true for peers who joined after us).
+   * `restarted`: a peer took its seat back without its connections (a reload): rebuild our link.
+   */
+  #addPeer(info: PeerInfo, initiator: boolean, restarted = false): void {
+    if (restarted && this.#roster.has(info.id) && this.#modes.mode === 'mesh') {
+      this.#pcs.remove(info.id);
+      this.#pcs.add(info, initiator);
+    }
     if (this.#roster.has(info.id) || info.id === this.#self?.id) return;
     // In SFU mode the peer's media comes through the SFU's connections, not a link of its own.
     if (this.#modes.mode === 'mesh') this.#pcs.add(info, initiator);
@@ -413,7 +401,7 @@ export class Room extends Emitter<RoomEvents> {
     const sfu = new SfuTransport({
       signal: sfuSignalVia(() => this.#requireSignal()),
       selfId,
-      iceServers: this.#iceServers,
+      iceServers: this.#ice.servers,
       createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
       videoPreferences: this.#videoPrefs,
       ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
@@ -444,6 +432,7 @@ export class Room extends Emitter<RoomEvents> {
     const signal = this.#signal;
     this.#signal = undefined;
     this.#self = undefined;
+    this.#ice.stop();
     this.#membership.end();
     this.#roster.removeAll();
     this.#pcs.removeAll();

@@ -1,4 +1,5 @@
 import type { MediaSource as ProducerSource, SfuPublishResult } from '@parley-rtc/protocol';
+import { applyIceServers } from './iceConfig.ts';
 import { Emitter } from './Emitter.ts';
 import type { LocalTrack, PeerLinkOptions, TrackSlot } from './PeerLink.ts';
 import { isPermanent, recoveryOptions, retryDelay, watchConnection, type SfuRecoveryOptions } from './sfuRecovery.ts';
@@ -104,6 +105,7 @@ interface Publication {
  */
 export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   readonly #opts: SfuPublisherOptions;
+  #iceServers: RTCIceServer[];
   readonly #local = new Map<TrackSlot, LocalTrack>();
   readonly #pubs = new Map<TrackSlot, Publication>();
   /** Each slot's publishing work runs in order (a publish, then maybe another after a withdrawal). */
@@ -119,6 +121,7 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   constructor(options: SfuPublisherOptions) {
     super();
     this.#opts = options;
+    this.#iceServers = options.iceServers;
     this.#recovery = recoveryOptions(options.recovery);
   }
 
@@ -193,6 +196,12 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   }
 
   /** Closes every publication (and tells the server), drops listeners. Idempotent. */
+  /** ICE servers for connections created from now on and for the next ICE restart of the live ones. */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#iceServers = iceServers;
+    for (const pub of this.#pubs.values()) applyIceServers(pub.pc, iceServers);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -229,7 +238,7 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
   async #publish(slot: TrackSlot): Promise<void> {
     const local = this.#local.get(slot);
     if (!local) return;
-    const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
+    const pc = this.#opts.createPeerConnection({ iceServers: this.#iceServers });
     const encodings = this.#encodingsFor(slot, local.track);
     const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: local.stream ? [local.stream] : [] };
     if (encodings.length > 0) init.sendEncodings = encodings;

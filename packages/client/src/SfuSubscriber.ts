@@ -1,4 +1,5 @@
 import { LIMITS, type SfuProducerInfo, type SfuSubscribeResult } from '@parley-rtc/protocol';
+import { applyIceServers } from './iceConfig.ts';
 import { Emitter } from './Emitter.ts';
 import type { PeerLinkOptions, RemoteTrack } from './PeerLink.ts';
 import type { VideoConsumer } from './SfuVideoControl.ts';
@@ -67,6 +68,7 @@ interface Subscription {
  */
 export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
   readonly #opts: SfuSubscriberOptions;
+  #iceServers: RTCIceServer[];
   /** Announced producers of other members that still exist. */
   readonly #producers = new Map<string, SfuProducerInfo>();
   readonly #subs = new Set<Subscription>();
@@ -83,6 +85,7 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
   constructor(options: SfuSubscriberOptions) {
     super();
     this.#opts = options;
+    this.#iceServers = options.iceServers;
     this.#recovery = recoveryOptions(options.recovery);
   }
 
@@ -166,6 +169,12 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
    * Closes every subscribing connection (and tells the server), reports each remote track removed
    * and drops listeners. Idempotent.
    */
+  /** ICE servers for connections created from now on and for the next ICE restart of the live ones. */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#iceServers = iceServers;
+    for (const sub of this.#subs) applyIceServers(sub.pc, iceServers);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -202,7 +211,7 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
   }
 
   async #subscribe(producers: SfuProducerInfo[]): Promise<void> {
-    const pc = this.#opts.createPeerConnection({ iceServers: this.#opts.iceServers });
+    const pc = this.#opts.createPeerConnection({ iceServers: this.#iceServers });
     const sub: Subscription = { pc, peerId: undefined, items: new Map(), requested: producers.map((p) => p.id), unwatch: () => undefined };
     this.#subs.add(sub);
     sub.unwatch = watchConnection(pc, this.#recovery.disconnectedTimeoutMs, {

@@ -174,6 +174,12 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   }
 
   /** Closes every connection (and tells the server), drops listeners. Idempotent. */
+  /** Fresh ICE servers (TURN credentials) for every SFU connection, present and future. */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#publisher.setIceServers(iceServers);
+    this.#subscriber.setIceServers(iceServers);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

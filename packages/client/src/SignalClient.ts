@@ -4,6 +4,7 @@ import {
   ackSchema,
   appendResultSchema,
   historyResultSchema,
+  iceServersResultSchema,
   joinResultSchema,
   ParleyError,
   SERVER_EVENT_SCHEMAS,
@@ -21,11 +22,12 @@ import {
   type FileEntry,
   type HistoryRequest,
   type HistoryResult,
+  type IceServersResult,
   type JoinRequest,
   type JoinResult,
   type MediaSource,
   type OfferRelay,
-  type PeerInfo,
+  type PeerJoined,
   type PeerLeft,
   type PeerMedia,
   type MediaFlags,
@@ -52,6 +54,7 @@ const nullAck = ackSchema(z.null());
 const joinAck = ackSchema(joinResultSchema);
 const appendAck = ackSchema(appendResultSchema);
 const historyAck = ackSchema(historyResultSchema);
+const iceServersAck = ackSchema(iceServersResultSchema);
 const sfuPublishAck = ackSchema(sfuPublishResultSchema);
 const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
 
@@ -61,7 +64,7 @@ export interface SignalClientEvents {
   /** The socket dropped. `willReconnect` is false when the server or `close()` ended it for good. */
   disconnect: [reason: string, willReconnect: boolean];
   connectError: [error: Error];
-  peerJoined: [peer: PeerInfo];
+  peerJoined: [peer: PeerJoined];
   peerLeft: [peer: PeerLeft];
   peerMedia: [msg: PeerMedia];
   offer: [msg: OfferRelay];
@@ -175,6 +178,12 @@ export class SignalClient extends Emitter<SignalClientEvents> {
 
   history(req: HistoryRequest = {}): Promise<HistoryResult> {
     return this.#request('history', (s) => s.emitWithAck('history', req), historyAck);
+  }
+
+  /** Fresh ICE servers (TURN credentials); a newer `token` of the same identity may extend them. */
+  iceServers(token?: string): Promise<IceServersResult> {
+    const req = token !== undefined ? { token } : {};
+    return this.#request('ice_servers', (s) => s.emitWithAck('ice_servers', req), iceServersAck);
   }
 
   /** Publishes the offer's tracks through the SFU; `source` labels every one of them. */

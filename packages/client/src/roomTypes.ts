@@ -3,6 +3,7 @@ import type { ChatEntry, LogEntry, MemberGrants, MuteNotice, PeerInfo, SessionEn
 import type { LocalMedia } from './LocalMedia.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { RemoteTrack } from './PeerLink.ts';
+import type { ResumeStorage } from './resumeStore.ts';
 import type { SignalClientOptions } from './SignalClient.ts';
 
 export type RoomConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
@@ -88,4 +89,10 @@ export interface RoomOptions {
    * forwarding that source in SFU rooms until the member turns it on again.
    */
   applyMuteRequests?: boolean;
+  /**
+   * Where the session's resume secret is kept so that a page reload takes the seat back (same
+   * peer id; the others see no leave) within the server's resume grace. Default: `sessionStorage`
+   * in a browser (per tab), none elsewhere. `null` keeps it in memory only.
+   */
+  resumeStorage?: ResumeStorage | null;
 }

@@ -9,12 +9,23 @@ import type {
   HistoryResult,
   RoomEventRequest,
 } from './messages/log.ts';
-import type { JoinRequest, JoinResult, MediaFlags, PeerInfo, PeerLeft, PeerMedia, SessionEnded } from './messages/room.ts';
+import type {
+  IceServersRequest,
+  IceServersResult,
+  JoinRequest,
+  JoinResult,
+  MediaFlags,
+  PeerJoined,
+  PeerLeft,
+  PeerMedia,
+  SessionEnded,
+} from './messages/room.ts';
 import type { AnswerRelay, AnswerRequest, CandidateRelay, CandidateRequest, OfferRelay, OfferRequest } from './messages/signal.ts';
 import {
+  iceServersRequestSchema,
   joinRequestSchema,
   mediaFlagsSchema,
-  peerInfoSchema,
+  peerJoinedSchema,
   peerLeftSchema,
   peerMediaSchema,
   sessionEndedSchema,
@@ -93,11 +104,13 @@ export interface ClientToServerEvents {
   sfu_pause: (req: SfuPauseRequest, ack: AckFn<null>) => void;
   /** How large you show some of your SFU video consumers (simulcast layer choice). */
   sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
+  /** Fresh ICE servers (TURN credentials), e.g. before the ones from the join expire. */
+  ice_servers: (req: IceServersRequest, ack: AckFn<IceServersResult>) => void;
 }
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
-  peer_joined: (peer: PeerInfo) => void;
+  peer_joined: (peer: PeerJoined) => void;
   peer_left: (peer: PeerLeft) => void;
   offer: (msg: OfferRelay) => void;
   answer: (msg: AnswerRelay) => void;
@@ -139,6 +152,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_close: sfuCloseRequestSchema,
   sfu_pause: sfuPauseRequestSchema,
   sfu_video_size: sfuVideoSizeRequestSchema,
+  ice_servers: iceServersRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;
@@ -152,7 +166,7 @@ export type ServerEventPayload<K extends keyof ServerToClientEvents> = Parameter
  * schema's output must be exactly the payload type of `ServerToClientEvents`.
  */
 export const SERVER_EVENT_SCHEMAS = {
-  peer_joined: peerInfoSchema,
+  peer_joined: peerJoinedSchema,
   peer_left: peerLeftSchema,
   offer: offerRelaySchema,
   answer: answerRelaySchema,

@@ -132,6 +132,10 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
       { consumerIds: ['c-1'], paused: 'yes' },
     ],
   },
+  ice_servers: {
+    valid: [{}, { token: 'eyJ.a.b' }],
+    invalid: [{ token: 42 }, { token: 'x'.repeat(10_000) }, null],
+  },
 };
 
 describe('client event schemas', () => {

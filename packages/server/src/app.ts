@@ -113,7 +113,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     metrics,
     eventRate: { ratePerSec: config.rateLimits.eventsPerSec, burst: config.rateLimits.eventBurst },
     log: log.child({ module: 'signaling' }),
-    iceServers: (memberId) => ice.forPeer(memberId),
+    iceServers: (memberId, notAfterSec) => ice.forMember(memberId, notAfterSec),
     limits: config.limits,
   });
 

@@ -16,7 +16,10 @@ describe('access control with tokens and grants', () => {
     await server.close();
   });
 
-  const mint = (room: string, grants: Record<string, unknown> = {}, identity = 'u') => server.app.tokens.mint({ identity, room, grants });
+  // Each token is its own user unless named: a second join of one identity takes its seat over.
+  let users = 0;
+  const mint = (room: string, grants: Record<string, unknown> = {}, identity = `u-${++users}`) =>
+    server.app.tokens.mint({ identity, room, grants });
 
   async function join(room: string, token: string | undefined, name = 'N') {
     const socket = await server.connect();

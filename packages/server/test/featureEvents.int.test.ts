@@ -32,7 +32,7 @@ describe('feature client events on one dispatcher', () => {
     tokens: new TokenService(config.auth),
     metrics,
     eventRate: { ratePerSec: 1000, burst: 1000 },
-    iceServers: () => [],
+    iceServers: () => ({ iceServers: [], expiresAt: undefined }),
     limits: config.limits,
   });
   const sockets: TestSocket[] = [];

@@ -14,7 +14,10 @@ describe('room controls: lock, password, participant limit, kick, mute', () => {
     await server.close();
   });
 
-  const token = (room: string, admin = false) => server.app.tokens.mint({ identity: admin ? 'host' : 'guest', room, grants: { admin } });
+  // Each join is its own user: a second join of the same identity would take the first one's seat over.
+  let users = 0;
+  const token = (room: string, admin = false) =>
+    server.app.tokens.mint({ identity: `${admin ? 'host' : 'guest'}-${++users}`, room, grants: { admin } });
 
   async function join(room: string, opts: { admin?: boolean; password?: string } = {}) {
     const socket: TestSocket = await server.connect();

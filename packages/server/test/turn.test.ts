@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mintTurnCredential } from '../src/ice/turnCredentials.ts';
-import { IceServerProvider } from '../src/ice/IceServerProvider.ts';
+import { cappedTtl, IceServerProvider } from '../src/ice/IceServerProvider.ts';
 import { toLibdatachannelServers } from '@parley-rtc/rtc/iceServers';
 import { COTURN_CONFIG } from '../src/ice/coturn.ts';
 import { parseConfig } from '../src/config.ts';
@@ -40,6 +40,25 @@ describe('TURN REST credentials', () => {
       () => parseConfig({ iceServers: [{ urls: 'turn:x:3478', username: 'u', credential: 'static' }] }),
       /must not carry static credentials/,
     );
+  });
+
+  it('caps the credential lifetime at the token expiry and leaves TURN out once the token expired', () => {
+    const ice = new IceServerProvider({
+      stunUrls: [],
+      turn: { urls: ['turn:turn.example.com:3478'], secret: 's'.repeat(16), ttlSec: 3600 },
+      iceServers: [],
+    });
+    const now = 1_700_000_000;
+    assert.equal(cappedTtl(3600, undefined, now), 3600, 'open mode: the configured TTL');
+    assert.equal(cappedTtl(3600, now + 60, now), 60, 'a token ending sooner wins');
+    assert.equal(cappedTtl(60, now + 3600, now), 60, 'a TTL ending sooner wins');
+    const capped = ice.forMember('p1', now + 90, now);
+    assert.equal(capped.expiresAt, now + 90);
+    assert.equal(capped.iceServers[0]!.username, `${now + 90}:p1`);
+    const open = ice.forMember('p1', undefined, now);
+    assert.equal(open.expiresAt, now + 3600);
+    const expired = ice.forMember('p1', now - 1, now);
+    assert.deepEqual(expired, { iceServers: [], expiresAt: undefined });
   });
 
   it('converts ICE servers to node-datachannel objects (usernames may contain ":")', () => {

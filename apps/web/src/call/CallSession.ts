@@ -2,6 +2,7 @@ import { LocalMedia, Room, type MediaAccessError, type MuteNotice } from '@parle
 import { exposeTestHooks } from '../testHooks.ts';
 import { NoticeStore } from './Notices.ts';
 import { UploadStore } from './Uploads.ts';
+import { forgetCall, rememberCall, rememberedCall } from './rememberedCall.ts';
 
 export type Stage = 'lobby' | 'joining' | 'call' | 'left';
 
@@ -48,6 +49,8 @@ export class CallSession {
   #closed = false;
   #name: string | undefined;
   #mediaReady = false;
+  /** The name this tab was in the call with before a reload: the page joins again at once. */
+  readonly resumeName: string | undefined;
 
   /**
    * `token`: the access token to join with (the room page takes it from `?token=`), for servers
@@ -59,6 +62,7 @@ export class CallSession {
     private readonly token?: string,
   ) {
     const { room, media, notices } = this;
+    this.resumeName = rememberedCall(roomName);
     this.#unsubscribe.push(
       exposeTestHooks({ room, media, stats: () => room.getStats() }),
       media.on('error', (e) => notices.push(describeMediaError(e), 'warn', 10_000)),
@@ -73,10 +77,14 @@ export class CallSession {
         if (state === 'reconnecting') notices.push('Disconnected from the server. Reconnecting…', 'warn');
         if (state === 'connected' && this.#stage === 'call') notices.push('Reconnected.');
         if (state === 'disconnected' && this.#stage === 'call' && reason !== 'left') {
+          forgetCall(roomName);
           notices.push(`Disconnected from the server${reason ? ` (${reason})` : ''}.`, 'error', 0);
         }
       }),
-      room.on('sessionEnded', (_reason, message) => notices.push(`The server ended the call: ${message}`, 'error', 0)),
+      room.on('sessionEnded', (_reason, message) => {
+        forgetCall(roomName);
+        notices.push(`The server ended the call: ${message}`, 'error', 0);
+      }),
       // The Room has already applied the request to `media` (the controls show it muted).
       room.on('muteRequested', (request) =>
         notices.push(
@@ -123,6 +131,7 @@ export class CallSession {
     try {
       this.#name = name;
       await this.room.connect(this.serverUrl, { room: this.roomName, name, ...this.#tokenOption() });
+      rememberCall(this.roomName, name);
       this.#setStage('call');
     } catch (err) {
       this.#setStage('lobby');
@@ -139,6 +148,7 @@ export class CallSession {
 
   async leave(): Promise<void> {
     this.media.stopScreenShare();
+    forgetCall(this.roomName);
     await this.room.leave();
     this.#setStage('left');
   }
@@ -147,6 +157,8 @@ export class CallSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // The page closes the call (navigating away, not a reload): a later visit starts in the lobby.
+    if (this.#stage !== 'lobby') forgetCall(this.roomName);
     for (const off of this.#unsubscribe.splice(0)) off();
     this.room.close();
     this.media.close();

@@ -18,7 +18,11 @@ export default function RoomPage({ params }: RouteProps) {
     const token = new URLSearchParams(window.location.search).get('token') ?? undefined;
     const s = new CallSession(roomName, window.location.origin, token);
     setSession(s);
-    void s.startMedia();
+    // After a reload during a call, join again at once (within the grace it is the same seat).
+    void s
+      .startMedia()
+      .then(() => (s.resumeName ? s.join(s.resumeName) : undefined))
+      .catch((err: unknown) => console.warn('[parley] rejoin after reload failed', err));
     document.title = `${roomName} · Parley`;
     return () => {
       s.close();

@@ -33,8 +33,9 @@ export const COMMON_OPTIONS = {
 } as const;
 
 export const COMMON_HELP = `  --url URL            the Parley server (default http://127.0.0.1:8080)
-  --token TOKEN        access token for every participant (or let the CLI mint one per
-                       participant: PARLEY_AUTH_SECRET, or --api-key KEY with PARLEY_API_SECRET)
+  --token TOKEN        access token for every participant: one identity, so participants of
+                       one room replace each other; or let the CLI mint one per participant:
+                       PARLEY_AUTH_SECRET, or --api-key KEY with PARLEY_API_SECRET
   --video SOURCE       testsrc (default), a VP8 .ivf file (sent as is), any media file
                        ffmpeg can read (encoded once, cached), or none
   --video-size WxH     video size (default 320x240)

@@ -17,8 +17,8 @@ export function registerDiagnosticsRoutes(
 ): void {
   const { config, tokens, ice } = deps;
   http.get('/api/diagnostics', async (req, reply): Promise<DiagnosticsResponse> => {
-    const who = await iceCaller(req, tokens);
-    const iceServers = ice.forPeer(who);
+    const { who, notAfterSec } = await iceCaller(req, tokens);
+    const { iceServers } = ice.forMember(who, notAfterSec);
     const configured: DiagnosticsResponse['configured'] = { stun: [], turnUdp: [], turnTcp: [], turns: [] };
     let expiresAt: number | undefined;
     for (const server of iceServers) {

@@ -16,6 +16,11 @@ export interface IceConfig {
   iceServers: IceServer[];
 }
 
+/** A credential lifetime of at most `ttlSec` that ends no later than `notAfterSec` (if given). */
+export function cappedTtl(ttlSec: number, notAfterSec: number | undefined, nowSec: number): number {
+  return notAfterSec === undefined ? ttlSec : Math.min(ttlSec, Math.floor(notAfterSec) - nowSec);
+}
+
 /** Builds the ICE server list for one participant, minting its TURN credentials. */
 export class IceServerProvider {
   constructor(private readonly config: IceConfig) {}
@@ -26,20 +31,34 @@ export class IceServerProvider {
 
   /** The list for `peerId`, with TURN credentials valid for the configured TTL. */
   forPeer(peerId: string): IceServer[] {
+    return this.forMember(peerId, undefined).iceServers;
+  }
+
+  /**
+   * The list for a member whose access token expires at `notAfterSec` (seconds since epoch;
+   * undefined in open mode): its TURN credentials expire after the configured TTL or at
+   * `notAfterSec`, whichever comes first, and are left out once the token has expired.
+   * `expiresAt` says when they expire (undefined without TURN credentials).
+   */
+  forMember(
+    peerId: string,
+    notAfterSec: number | undefined,
+    nowSec = Math.floor(Date.now() / 1000),
+  ): { iceServers: IceServer[]; expiresAt: number | undefined } {
     const servers: IceServer[] = [...this.config.iceServers];
     if (this.config.stunUrls.length) servers.push({ urls: [...this.config.stunUrls] });
     const { turn } = this.config;
-    if (turn.urls.length && turn.secret) {
-      const { username, credential } = mintTurnCredential(turn.secret, peerId, turn.ttlSec);
-      servers.push({ urls: [...turn.urls], username, credential });
-    }
-    return servers;
+    const ttlSec = cappedTtl(turn.ttlSec, notAfterSec, nowSec);
+    if (!turn.urls.length || !turn.secret || ttlSec <= 0) return { iceServers: servers, expiresAt: undefined };
+    const { username, credential, expiresAt } = mintTurnCredential(turn.secret, peerId, ttlSec, nowSec);
+    servers.push({ urls: [...turn.urls], username, credential });
+    return { iceServers: servers, expiresAt };
   }
 
-  /** RFC 8840-style `Link` header values for WHIP/WHEP responses. */
-  linkHeaders(peerId: string): string[] {
+  /** RFC 8840-style `Link` header values for WHIP/WHEP responses (TURN capped at `notAfterSec`). */
+  linkHeaders(peerId: string, notAfterSec?: number): string[] {
     const out: string[] = [];
-    for (const server of this.forPeer(peerId)) {
+    for (const server of this.forMember(peerId, notAfterSec).iceServers) {
       const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
       for (const url of urls) {
         const params = ['rel="ice-server"'];

@@ -85,6 +85,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       joined: (memberId, room, peers) => this.#joined(memberId, room, peers),
       left: (memberId, room, peers) => this.#left(memberId, room, peers),
       resumed: (memberId, room) => this.#resumed(memberId, room),
+      restarted: (memberId, room) => this.#restarted(memberId, room),
       grantsChanged: (memberId, room, grants) => this.#grantsChanged(memberId, room, grants),
       muteRequested: (memberId, room, kind) => this.#setMuted(memberId, room, kind, true),
       mediaChanged: (memberId, room, flags) => {
@@ -152,6 +153,15 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (!state || this.#closed) return;
     this.#announce(memberId, state);
     for (const info of state.announced.values()) this.#opts.signaling.emitTo(memberId, 'sfu_producer', info);
+  }
+
+  /** A new client took the member's seat over: its SFU connections are dead; start it afresh. */
+  #restarted(memberId: string, room: string): void {
+    const state = this.#rooms.get(room);
+    if (!state || this.#closed) return;
+    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'peerleft');
+    state.peersOf.delete(memberId);
+    this.#resumed(memberId, room);
   }
 
   #left(memberId: string, room: string, members: number): void {

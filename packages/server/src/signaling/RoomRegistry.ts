@@ -18,8 +18,12 @@ export interface Member extends PeerInfo {
   sessionKey: string;
   /** The member's media flags, once it sent `media_state`. */
   media?: MediaFlags;
+  /** The token's `exp` (seconds since epoch; undefined in open mode): TURN credentials end by then. */
+  expiresAt: number | undefined;
   /** The Socket.IO socket currently carrying this session; undefined while detached. */
   socketId: string | undefined;
+  /** While detached: since when (ms since epoch). */
+  detachedAt?: number | undefined;
   /** While detached: the timer that ends the session when the grace period runs out. */
   graceTimer?: NodeJS.Timeout | undefined;
 }
@@ -62,6 +66,22 @@ export class LiveRoom {
     if (!this.#password) return true;
     if (password === undefined) return false;
     return timingSafeEqual(scryptSync(password, this.#password.salt, 32), this.#password.hash);
+  }
+
+  /** The seat whose socket dropped longest ago (waiting for a resume), if any. */
+  oldestDetached(): Member | undefined {
+    let oldest: Member | undefined;
+    for (const m of this.members.values()) {
+      if (m.socketId !== undefined || m.detachedAt === undefined) continue;
+      if (!oldest || m.detachedAt < oldest.detachedAt!) oldest = m;
+    }
+    return oldest;
+  }
+
+  /** A seat held by this token identity (auth mode only: in open mode everyone is 'anonymous'). */
+  seatOf(identity: string): Member | undefined {
+    for (const m of this.members.values()) if (m.identity === identity) return m;
+    return undefined;
   }
 
   peers(except?: string): PeerInfo[] {
@@ -125,13 +145,16 @@ export class RoomRegistry {
 
   /**
    * Adds a member to a room, creating the room. Throws ALREADY_IN_ROOM, TOO_MANY_ROOMS, ROOM_FULL,
-   * and — for non-admins — ROOM_LOCKED and BAD_PASSWORD.
+   * and — for non-admins — ROOM_LOCKED and BAD_PASSWORD. When the room is full, detached seats
+   * (sockets dropped, waiting for a resume) do not count against the joiner: `release` ends the
+   * oldest of them (it must remove the member) until a seat is free, and only then is it ROOM_FULL.
    */
   add(
     roomName: string,
     member: PeerInfo,
-    auth: { identity: string; grants: Grants; resumeKey: string; sessionKey: string; socketId: string },
+    auth: { identity: string; grants: Grants; expiresAt: number | undefined; resumeKey: string; sessionKey: string; socketId: string },
     password?: string,
+    release: (memberId: string) => void = (id) => void this.remove(id),
   ): LiveRoom {
     if (this.#roomOf.has(member.id)) throw new ParleyError('ALREADY_IN_ROOM');
     let room = this.#rooms.get(roomName);
@@ -146,9 +169,16 @@ export class RoomRegistry {
         throw new ParleyError('BAD_PASSWORD', password === undefined ? 'this room needs a password' : 'wrong room password');
       }
     }
-    if (room.members.size >= Math.min(room.maxParticipants, this.limits.maxPeersPerRoom)) {
+    const capacity = Math.min(room.maxParticipants, this.limits.maxPeersPerRoom);
+    for (let ghost = room.oldestDetached(); room.members.size >= capacity && ghost; ghost = room.oldestDetached()) {
+      release(ghost.id);
+      if (room.members.has(ghost.id)) break; // the release did not remove it: do not spin
+    }
+    if (room.members.size >= capacity) {
       throw new ParleyError('ROOM_FULL', `room ${roomName} is full (${room.members.size} peers)`);
     }
+    // Releasing the last member forgets an unmanaged room; this join keeps it.
+    if (!this.#rooms.has(roomName)) this.#rooms.set(roomName, room);
     room.members.set(member.id, { ...member, ...auth, joinedAt: Date.now() });
     this.#roomOf.set(member.id, room);
     return room;

@@ -14,6 +14,7 @@ import {
   memberRoom,
   type FeatureEventContext,
   type MemberInfo,
+  type MembershipChange,
   type MembershipListener,
   type MediaKind,
   type ParleyIo,
@@ -180,7 +181,7 @@ export class Signaling {
     return stored;
   }
 
-  #notify(kind: 'joined' | 'left' | 'resumed', member: MemberInfo, room: string, members: number): void {
+  #notify(kind: MembershipChange, member: MemberInfo, room: string, members: number): void {
     this.#each(kind, (l) => l[kind]?.(member.id, room, members, member), room);
   }
 

@@ -15,8 +15,11 @@ export interface SignalingOptions {
   metrics: Metrics;
   /** Per-socket event rate. */
   eventRate: { ratePerSec: number; burst: number };
-  /** ICE servers for a joining member (may mint per-member TURN credentials). */
-  iceServers: (memberId: string) => IceServer[];
+  /**
+   * ICE servers for a member (may mint per-member TURN credentials that expire by `notAfterSec`,
+   * the member's token expiry) and when those credentials expire.
+   */
+  iceServers: (memberId: string, notAfterSec: number | undefined) => { iceServers: IceServer[]; expiresAt: number | undefined };
   limits: {
     maxPeersPerRoom: number;
     maxRooms: number;
@@ -50,6 +53,11 @@ export interface MembershipListener {
   left?(memberId: string, room: string, members: number, member: MemberInfo): void;
   /** The member came back on a new socket within the resume grace (it may have missed events). */
   resumed?(memberId: string, room: string, members: number, member: MemberInfo): void;
+  /**
+   * The member's seat was taken over by a client that kept nothing of it (a reloaded page, or the
+   * same token identity joining again): same member id, but its media connections are gone.
+   */
+  restarted?(memberId: string, room: string, members: number, member: MemberInfo): void;
   /** The member's grants changed (server API); features drop what the new grants no longer allow. */
   grantsChanged?(memberId: string, room: string, grants: Grants): void;
   /** The member was asked to stop sending a kind of media (an admin or the server API). */
@@ -57,6 +65,8 @@ export interface MembershipListener {
   /** The member's own media flags (`media_state`) changed. */
   mediaChanged?(memberId: string, room: string, flags: MediaFlags): void;
 }
+
+export type MembershipChange = 'joined' | 'left' | 'resumed' | 'restarted';
 
 export type MediaKind = 'audio' | 'video' | 'screen';
 
@@ -93,5 +103,5 @@ export interface SignalingHub {
   /** Tells the membership listeners about a member's new media flags. */
   mediaChanged(memberId: string, room: string, flags: MediaFlags): void;
   /** Tells the features' membership listeners. */
-  notify(kind: 'joined' | 'left' | 'resumed', member: MemberInfo, room: string, members: number): void;
+  notify(kind: MembershipChange, member: MemberInfo, room: string, members: number): void;
 }

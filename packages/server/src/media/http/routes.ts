@@ -48,8 +48,11 @@ export function registerMediaRoutes(
   deps: { media: MediaService; tokens: TokenService; ice: IceServerProvider; log: Logger },
 ): void {
   const { media, tokens, ice, log } = deps;
-  /** ICE servers for the client of one request, as RFC 9725 §4.4 Link headers (TURN minted per client). */
-  const links = (who: string) => ice.linkHeaders(who);
+  /**
+   * ICE servers for the client of one request, as RFC 9725 §4.4 Link headers (TURN minted per
+   * client, expiring with its token at the latest).
+   */
+  const links = (who: string, notAfterSec: number | undefined) => ice.linkHeaders(who, notAfterSec);
   /**
    * Media routes check tokens like the rest of the server: the token's room is the stream name
    * (or '*'); WHIP needs `publish`, playback `subscribe`, recordings `record`. Open mode allows all.
@@ -76,14 +79,14 @@ export function registerMediaRoutes(
     return { sdp: answer, type: 'answer' as const };
   });
 
-  const created = (reply: FastifyReply, location: string, answer: string, who: string) => {
+  const created = (reply: FastifyReply, location: string, answer: string, who: string, notAfterSec: number | undefined) => {
     reply
       .status(201)
       .header('location', location)
       .header('content-type', 'application/sdp')
       .header('etag', `"${location.split('/').pop()}"`);
     reply.header('accept-patch', 'application/trickle-ice-sdpfrag');
-    const link = links(who);
+    const link = links(who, notAfterSec);
     if (link.length > 0) reply.header('link', link);
     return reply.send(answer);
   };
@@ -97,7 +100,8 @@ export function registerMediaRoutes(
       const stream = nameSchema.safeParse(req.params.stream);
       if (stream.success) {
         try {
-          const link = links((await allow(req, stream.data, role === 'whip' ? 'publish' : 'subscribe')).identity);
+          const principal = await allow(req, stream.data, role === 'whip' ? 'publish' : 'subscribe');
+          const link = links(principal.identity, principal.expiresAt);
           if (link.length > 0) reply.header('link', link);
         } catch {
           // No Link headers for an unauthorized pre-flight; the POST will say why.
@@ -116,6 +120,7 @@ export function registerMediaRoutes(
         `/${role}/${encodeURIComponent(stream)}/${id}`,
         answer,
         principal.identity === 'anonymous' ? id : principal.identity,
+        principal.expiresAt,
       );
     });
 

@@ -23,6 +23,18 @@ const FINAL_DISCONNECTS = new Set(['client namespace disconnect', 'server namesp
 export function registerMembershipHandlers(events: ClientEvents, hub: SignalingHub): void {
   events.on('join', CLIENT_EVENT_SCHEMAS.join, (caller, req) => join(hub, caller, req));
 
+  events.on('ice_servers', CLIENT_EVENT_SCHEMAS.ice_servers, async (caller, req) => {
+    const { room, me } = caller.self();
+    if (req.token !== undefined) {
+      // A newer token of the same identity extends how long this member's TURN credentials may last.
+      const principal = await hub.options.tokens.verify(req.token, room.name);
+      if (principal.identity !== me.identity) throw new ParleyError('FORBIDDEN', 'the token is for another identity');
+      me.expiresAt = principal.expiresAt;
+    }
+    const ice = hub.options.iceServers(me.id, me.expiresAt);
+    return { iceServers: ice.iceServers, ...(ice.expiresAt !== undefined ? { expiresAt: ice.expiresAt } : {}) };
+  });
+
   events.on('leave', CLIENT_EVENT_SCHEMAS.leave, (caller) => {
     const { room, id } = caller.currentRoom();
     void caller.socket.leave(room.name);
@@ -33,9 +45,53 @@ export function registerMembershipHandlers(events: ClientEvents, hub: SignalingH
   });
 }
 
-/** A new session, or the resumption of a detached one (same member id, new socket). */
+/** A seat this join may take: its member, its room, and whether the client kept nothing of it. */
+interface Seat {
+  room: LiveRoom;
+  member: Member;
+  /** The client starts over (page reload, another device): the others rebuild their links to it. */
+  restarted: boolean;
+}
+
+/**
+ * The seat a join takes over, if any: the session named in `resume` (with its key, in this room),
+ * or — with auth on — the seat of the token's identity in this room. Seats follow identity, not
+ * sockets: a reload or a second connection of the same user replaces the seat instead of leaving
+ * a ghost. In open mode everyone is 'anonymous', so only the resume key names a seat.
+ */
+function seatFor(hub: SignalingHub, req: JoinRequest, identity: string): Seat | undefined {
+  const { registry, options } = hub;
+  if (req.resume) {
+    const room = registry.roomOf(req.resume.peer);
+    const member = room?.members.get(req.resume.peer);
+    if (room && member && room.name === req.room && sameSecret(member.resumeKey, req.resume.key)) {
+      return { room, member, restarted: req.resume.restarted === true };
+    }
+  }
+  if (options.tokens.openMode) return undefined;
+  const room = registry.room(req.room);
+  const member = room?.seatOf(identity);
+  return room && member ? { room, member, restarted: true } : undefined;
+}
+
+/** Moves a seat to the caller's socket; the socket that held it, if any, is told why and closed. */
+function takeOver(hub: SignalingHub, seat: Seat, caller: Caller): void {
+  const { member } = seat;
+  clearTimeout(member.graceTimer);
+  member.graceTimer = undefined;
+  member.detachedAt = undefined;
+  const previous = member.socketId === undefined ? undefined : hub.io.sockets.sockets.get(member.socketId);
+  if (previous && previous.id !== caller.socket.id) {
+    previous.data.memberId = undefined;
+    previous.emit('session_ended', { reason: 'replaced', message: 'this session continues on another connection' });
+    previous.disconnect(true);
+  }
+  member.socketId = caller.socket.id;
+}
+
+/** A new session, the resumption of a detached one, or the takeover of this identity's seat. */
 async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promise<JoinResult> {
-  const { registry, io, options } = hub;
+  const { registry, options } = hub;
   const { store, limits, tokens } = options;
   const { socket, log } = caller;
   if (!hub.isAdmitting()) throw new ParleyError('SHUTTING_DOWN');
@@ -47,30 +103,43 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
   const current = caller.memberId;
   if (current !== undefined && registry.roomOf(current)) throw new ParleyError('ALREADY_IN_ROOM');
 
-  const resumable = req.resume && registry.roomOf(req.resume.peer);
-  const old = resumable ? resumable.members.get(req.resume!.peer) : undefined;
-  const resumed = !!old && resumable!.name === req.room && sameSecret(old.resumeKey, req.resume!.key);
+  const seat = seatFor(hub, req, principal.identity);
+  const resumed = seat !== undefined;
+  const restarted = seat?.restarted === true;
   let room: LiveRoom;
   let me: Member;
-  if (resumed && resumable && old) {
-    // Take the session over from its previous socket, if that one is still around.
-    clearTimeout(old.graceTimer);
-    old.graceTimer = undefined;
-    const previous = old.socketId === undefined ? undefined : io.sockets.sockets.get(old.socketId);
-    if (previous && previous.id !== socket.id) {
-      previous.data.memberId = undefined;
-      previous.disconnect(true);
+  if (seat) {
+    takeOver(hub, seat, caller);
+    ({ room, member: me } = seat);
+    // The token just verified bounds the TURN credentials from now on.
+    me.expiresAt = principal.expiresAt;
+    if (restarted) {
+      me.name = req.name;
+      if (!req.resume) {
+        // A new connection of this identity: its token rules, and the old connection's secrets die.
+        me.grants = principal.grants;
+        me.resumeKey = newSecret();
+        me.sessionKey = newSecret();
+      }
     }
-    old.socketId = socket.id;
-    room = resumable;
-    me = old;
   } else {
     const id = newMemberId();
     room = registry.add(
       req.room,
       { id, name: req.name },
-      { identity: principal.identity, grants: principal.grants, resumeKey: newSecret(), sessionKey: newSecret(), socketId: socket.id },
+      {
+        identity: principal.identity,
+        grants: principal.grants,
+        expiresAt: principal.expiresAt,
+        resumeKey: newSecret(),
+        sessionKey: newSecret(),
+        socketId: socket.id,
+      },
       req.password,
+      (ghost) => {
+        log.info({ room: req.room, memberId: ghost }, 'released a detached seat for a joiner');
+        hub.removeMember(ghost);
+      },
     );
     me = room.members.get(id)!;
   }
@@ -95,17 +164,23 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
       // so nobody starts a mesh link to a peer it will reach through the SFU.
       hub.notify('joined', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
       socket.to(room.name).emit('peer_joined', { id: me.id, name: me.name });
+    } else if (restarted) {
+      // Same peer id, nothing kept: the others drop their links to it and wait for its offers.
+      hub.notify('restarted', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
+      socket.to(room.name).emit('peer_joined', { id: me.id, name: me.name, restarted: true });
     } else hub.notify('resumed', { id: me.id, name: me.name, identity: me.identity }, room.name, room.members.size);
     // Everyone's media flags, so the joiner can show mute icons without a link to them.
     for (const m of room.members.values()) if (m.id !== me.id && m.media) socket.emit('peer_media', { id: m.id, ...m.media });
     log.info(
-      { room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed },
-      resumed ? 'member resumed' : 'member joined',
+      { room: room.name, memberId: me.id, name: me.name, members: room.members.size, resumed, restarted },
+      restarted ? 'member took its seat over' : resumed ? 'member resumed' : 'member joined',
     );
+    const ice = options.iceServers(me.id, me.expiresAt);
     return {
       self: { id: me.id, name: me.name },
       peers: room.peers(me.id),
-      iceServers: options.iceServers(me.id),
+      iceServers: ice.iceServers,
+      ...(ice.expiresAt !== undefined ? { iceExpiresAt: ice.expiresAt } : {}),
       lastSeq: latest,
       entries,
       truncated,
@@ -141,6 +216,7 @@ export function watchDisconnect(hub: SignalingHub, caller: Caller): void {
     // The transport dropped: keep the session for a while so the client can resume it.
     const graceMs = options.limits.resumeGraceMs;
     member.socketId = undefined;
+    member.detachedAt = Date.now();
     member.graceTimer = setTimeout(() => {
       if (hub.removeMember(id)) log.info({ memberId: id }, 'member did not resume in time');
     }, graceMs);
