@@ -182,7 +182,7 @@ function jsPathMicros(): number {
   const vp8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
   const producer = new Producer({
     id: 'p',
-    peerId: 'pub',
+    connectionId: 'pub',
     kind: 'video',
     codec: vp8,
     payloadType: 96,
@@ -193,7 +193,7 @@ function jsPathMicros(): number {
   let sink = 0;
   for (let i = 0; i < 320; i++) {
     const output = { ssrc: 1000 + i, isOpen: true, sendRtp: (b: Buffer) => (sink += b[3]!) >= 0, sendRtcp: () => true };
-    const consumer = new Consumer({ id: `c${i}`, peerId: 'sub', producer, output, payloadType: 100 });
+    const consumer = new Consumer({ id: `c${i}`, connectionId: 'sub', producer, output, payloadType: 100 });
     forwarding.add(consumer);
     consumer.start();
   }

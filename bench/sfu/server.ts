@@ -5,7 +5,7 @@ import { serveBench } from './control.ts';
 
 const router = new Router({
   id: 'bench',
-  peerOptions: () => ({ iceServers: [], bindAddress: '127.0.0.1' }),
+  connectionOptions: () => ({ iceServers: [], bindAddress: '127.0.0.1' }),
   limits: { maxConsumers: 5000 },
 });
 

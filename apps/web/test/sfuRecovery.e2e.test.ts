@@ -77,11 +77,11 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
     return { ann, ben, annId: await selfId(ann.page), router };
   }
 
-  /** The server-side connection that publishes `peerId`'s camera now. */
+  /** The SFU connection that publishes `peerId`'s camera now. */
   function cameraPublisher(router: Router, peerId: string): string | undefined {
     for (const p of announced.values()) {
       const publication = p.peer === peerId && p.source === 'camera' ? router.publication(p.id) : undefined;
-      if (publication && !publication.closed) return publication.peerId;
+      if (publication && !publication.closed) return publication.connectionId;
     }
     return undefined;
   }
@@ -108,8 +108,8 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
         const oldTracks = await cameraTrackIds(ben.page, annId);
         assert.equal(oldTracks.length, 1);
 
-        router.closePeer(publisher, 'close');
-        assert.equal(router.peer(publisher), undefined);
+        router.closeConnection(publisher, 'close');
+        assert.equal(router.connection(publisher), undefined);
         await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,
@@ -152,7 +152,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
           async () => {
             for (const id of sizedConsumers) {
               const consumer = router.consumer(id);
-              if (consumer && !consumer.closed && consumer.producer.peerId === publisher) subscriber = consumer.peerId;
+              if (consumer && !consumer.closed && consumer.producer.connectionId === publisher) subscriber = consumer.connectionId;
             }
             return subscriber !== undefined;
           },
@@ -164,7 +164,7 @@ describe('web app: SFU media recovers from lost connections', { skip: chromiumMi
         assert.equal(oldTracks.length, 1);
         await recordStates(ben.page, annId);
 
-        router.closePeer(subscriber, 'close');
+        router.closeConnection(subscriber, 'close');
         await waitFor(
           async () => (await newCameraFrames(ben.page, annId, oldTracks)) >= 10,
           20_000,

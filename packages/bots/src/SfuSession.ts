@@ -17,7 +17,7 @@ import type { InboundStream } from './stats/InboundStream.ts';
 export interface SfuRequests {
   sfuPublish(sdp: string, source?: MediaSource): Promise<SfuPublishResult>;
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult>;
-  sfuClose(peerId: string): Promise<unknown>;
+  sfuClose(connectionId: string): Promise<unknown>;
 }
 
 export interface SfuSessionOptions {
@@ -127,7 +127,7 @@ export class SfuSession extends TypedEmitter<SfuSessionEvents> {
     let serverId: string | undefined;
     try {
       const res = await this.#opts.signal.sfuPublish(await peer.createOffer(), what);
-      serverId = res.peerId;
+      serverId = res.connectionId;
       if (this.#peers.has(peer)) this.#peers.set(peer, serverId);
       peer.setAnswer(res.answer);
       await peer.waitConnected(10_000);
@@ -168,7 +168,7 @@ export class SfuSession extends TypedEmitter<SfuSessionEvents> {
         await peer.createOffer(),
         infos.map((p) => p.id),
       );
-      serverId = res.peerId;
+      serverId = res.connectionId;
       if (this.#peers.has(peer)) this.#peers.set(peer, serverId);
       peer.setAnswer(res.answer);
       const byMid = new Map(res.consumers.map((c) => [c.mid, c.producerId]));

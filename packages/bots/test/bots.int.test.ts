@@ -149,8 +149,8 @@ describe('bots in SFU rooms', () => {
     await waitFor(() => a.mode === 'mesh' && b.mode === 'mesh', 10_000, 'mesh mode again');
     await everyoneReceives([a, b], 30, 30_000);
     // Once the links carry the media again, the bots close their SFU connections on the server too.
-    const sfuPeers = () => sfuRoomsOf(server.app)?.router('switch')?.stats().peers ?? 0;
-    await waitFor(() => sfuPeers() === 0, 20_000, `the bots' SFU connections closed (still ${sfuPeers()})`);
+    const sfuConnections = () => sfuRoomsOf(server.app)?.router('switch')?.stats().connections ?? 0;
+    await waitFor(() => sfuConnections() === 0, 20_000, `the bots' SFU connections closed (still ${sfuConnections()})`);
     await a.leave();
     await b.leave();
   });

@@ -12,7 +12,7 @@ import { gathered } from './whep.ts';
  */
 export interface SfuPublisherSignal {
   sfuPublish(sdp: string, source: ProducerSource): Promise<SfuPublishResult>;
-  sfuClose(peerId: string): Promise<unknown>;
+  sfuClose(connectionId: string): Promise<unknown>;
 }
 
 /** @internal */
@@ -78,15 +78,15 @@ interface Publication {
   sender: RTCRtpSender;
   /** The simulcast layers' rids, lowest first (empty without simulcast). */
   rids: string[];
-  /** The server-side connection, once the answer arrived. */
-  peerId: string | undefined;
+  /** The SFU connection id, once the answer arrived. */
+  connectionId: string | undefined;
   /** The producers the server made of it (from the answer). */
   producerIds: string[];
   /** Stops watching the connection's state. */
   unwatch: () => void;
   /** The connection is closed (withdrawn, failed or the publisher closed). */
   closed: boolean;
-  /** `sfu_close` was sent for `peerId`. */
+  /** `sfu_close` was sent for `connectionId`. */
   released: boolean;
 }
 
@@ -250,7 +250,7 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
         pc,
         sender,
         rids: encodings.map((e) => e.rid ?? ''),
-        peerId: undefined,
+        connectionId: undefined,
         producerIds: [],
         unwatch: () => undefined,
         closed: false,
@@ -270,7 +270,7 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       await gathered(pc, this.#opts.gatheringTimeoutMs ?? 2000);
       if (pub.closed) return;
       const res = await this.#opts.signal.sfuPublish(pc.localDescription?.sdp ?? '', SLOT_SOURCE[slot]);
-      pub.peerId = res.peerId;
+      pub.connectionId = res.connectionId;
       pub.producerIds = res.producers.map((p) => p.id);
       // Withdrawn (or everything closed) while the offer was in flight: release the server side too.
       if (pub.closed) {
@@ -344,9 +344,9 @@ export class SfuPublisher extends Emitter<SfuPublisherEvents> {
       pub.unwatch();
       pub.pc.close();
     }
-    if (pub.peerId !== undefined && !pub.released) {
+    if (pub.connectionId !== undefined && !pub.released) {
       pub.released = true;
-      this.#opts.signal.sfuClose(pub.peerId).catch(() => undefined);
+      this.#opts.signal.sfuClose(pub.connectionId).catch(() => undefined);
     }
   }
 

@@ -11,7 +11,7 @@ import { gathered } from './whep.ts';
 /** @internal */
 export interface SfuSubscriberSignal {
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult>;
-  sfuClose(peerId: string): Promise<unknown>;
+  sfuClose(connectionId: string): Promise<unknown>;
 }
 
 /** @internal */
@@ -44,7 +44,7 @@ export interface SfuSubscriberEvents {
 
 interface Subscription {
   pc: RTCPeerConnection;
-  peerId: string | undefined;
+  connectionId: string | undefined;
   /** producer id → what it carries here */
   items: Map<string, { peer: string; mid: string; consumerId: string; remote: RemoteTrack }>;
   /** Producers requested by this subscription (until its answer maps them). */
@@ -137,7 +137,7 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
       if (!item) continue;
       sub.items.delete(id);
       this.#dropRemote(item.remote);
-      if (sub.items.size === 0 && sub.peerId !== undefined) this.#closeSub(sub);
+      if (sub.items.size === 0 && sub.connectionId !== undefined) this.#closeSub(sub);
     }
   }
 
@@ -212,7 +212,13 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
 
   async #subscribe(producers: SfuProducerInfo[]): Promise<void> {
     const pc = this.#opts.createPeerConnection({ iceServers: this.#iceServers });
-    const sub: Subscription = { pc, peerId: undefined, items: new Map(), requested: producers.map((p) => p.id), unwatch: () => undefined };
+    const sub: Subscription = {
+      pc,
+      connectionId: undefined,
+      items: new Map(),
+      requested: producers.map((p) => p.id),
+      unwatch: () => undefined,
+    };
     this.#subs.add(sub);
     sub.unwatch = watchConnection(pc, this.#recovery.disconnectedTimeoutMs, {
       change: (state) => {
@@ -235,7 +241,7 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
         return;
       }
       const res = await this.#opts.signal.sfuSubscribe(pc.localDescription?.sdp ?? '', wanted);
-      sub.peerId = res.peerId;
+      sub.connectionId = res.connectionId;
       if (this.#closed || !this.#subs.has(sub)) {
         this.#closeSub(sub);
         return;
@@ -309,7 +315,7 @@ export class SfuSubscriber extends Emitter<SfuSubscriberEvents> {
     sub.items.clear();
     sub.requested = [];
     sub.pc.close();
-    if (sub.peerId !== undefined) this.#opts.signal.sfuClose(sub.peerId).catch(() => undefined);
+    if (sub.connectionId !== undefined) this.#opts.signal.sfuClose(sub.connectionId).catch(() => undefined);
     if (report) for (const i of items) this.#dropRemote(i.remote);
   }
 

@@ -209,8 +209,8 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('sfu_video_size', (s) => s.emitWithAck('sfu_video_size', { consumerIds, width, height }), nullAck);
   }
 
-  sfuClose(peerId: string): Promise<null> {
-    return this.#request('sfu_close', (s) => s.emitWithAck('sfu_close', { peerId }), nullAck);
+  sfuClose(connectionId: string): Promise<null> {
+    return this.#request('sfu_close', (s) => s.emitWithAck('sfu_close', { connectionId }), nullAck);
   }
 
   /** Disconnects for good and drops every listener. Idempotent. */

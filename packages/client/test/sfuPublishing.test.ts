@@ -88,7 +88,7 @@ function setup(options: Partial<SfuPublisherOptions> = {}) {
     n++;
     const kind = call.source === 'microphone' ? 'audio' : 'video';
     call.resolve({
-      peerId: `srv${n}`,
+      connectionId: `srv${n}`,
       answer: 'v=0 answer',
       producers: [{ id: `prod${n}`, peer: 'me', kind, source: call.source, layers: 1 }],
     });

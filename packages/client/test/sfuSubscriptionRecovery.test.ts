@@ -113,7 +113,7 @@ function setup() {
     assert.ok(call, 'a subscribe request was sent');
     n++;
     call.resolve({
-      peerId: `sub${n}`,
+      connectionId: `sub${n}`,
       answer: 'v=0 answer',
       consumers: call.producerIds.map((producerId, i) => ({
         id: `c${n}-${i}`,

@@ -70,20 +70,20 @@ describe('feature client events on one dispatcher', () => {
     const seen: FeatureEventContext[] = [];
     signaling.registerClientEvent('sfu_close', CLIENT_EVENT_SCHEMAS.sfu_close, (ctx, req) => {
       seen.push(ctx);
-      if (req.peerId === 'missing') throw new ParleyError('NOT_FOUND', 'no such connection');
+      if (req.connectionId === 'missing') throw new ParleyError('NOT_FOUND', 'no such connection');
       return null;
     });
     const outsider = await connect();
-    assert.equal(errorCode(await request(outsider, 'sfu_close', { peerId: 'p1' })), 'NOT_IN_ROOM');
+    assert.equal(errorCode(await request(outsider, 'sfu_close', { connectionId: 'p1' })), 'NOT_IN_ROOM');
     assert.equal(seen.length, 0, 'the handler does not run for a socket outside a room');
 
     const member = await connect();
     const joined = data(await request<JoinResult>(member, 'join', { room: 'feature-room', name: 'B' }));
-    assert.deepEqual(await request(member, 'sfu_close', { peerId: 'p1' }), { ok: true, data: null });
+    assert.deepEqual(await request(member, 'sfu_close', { connectionId: 'p1' }), { ok: true, data: null });
     assert.equal(seen[0]?.memberId, joined.self.id);
     assert.equal(seen[0]?.room, 'feature-room');
     assert.equal(seen[0]?.grants.publish, true);
-    assert.equal(errorCode(await request(member, 'sfu_close', { peerId: 'missing' })), 'NOT_FOUND');
+    assert.equal(errorCode(await request(member, 'sfu_close', { connectionId: 'missing' })), 'NOT_FOUND');
     assert.equal(errorCode(await request(member, 'sfu_close', {})), 'INVALID_PAYLOAD');
     assert.equal(seen.length, 2, 'an invalid payload never reaches the handler');
     assert.equal(metrics.value('parley_signaling_events_total', { event: 'sfu_close' }), 4, 'counted like core events');

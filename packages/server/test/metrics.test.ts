@@ -58,7 +58,7 @@ describe('Metrics (prom-client)', () => {
   it('SFU counters only grow, across routers that come and go', async () => {
     const m = new Metrics();
     const stats = (packetsForwarded: number, consumers: number): RouterStats => ({
-      peers: 2,
+      connections: 2,
       producers: 1,
       consumers,
       packetsIn: packetsForwarded,

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { LIMITS } from '../limits.ts';
 
-/** Ids of SFU producers/peers: letters, digits, `-`, `_` (server-generated). */
+/** Ids of SFU connections, producers and consumers: letters, digits, `-`, `_` (server-generated). */
 const sfuId = z.string().regex(/^[\w-]{1,64}$/);
 const sdp = z.string().min(1).max(LIMITS.sdp);
 
@@ -34,7 +34,7 @@ export const sfuVideoSizeRequestSchema = z.object({
 export type SfuVideoSizeRequest = z.infer<typeof sfuVideoSizeRequestSchema>;
 
 /** Close one of the caller's own SFU connections (stop publishing or subscribing). */
-export const sfuCloseRequestSchema = z.object({ peerId: sfuId });
+export const sfuCloseRequestSchema = z.object({ connectionId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 
 /** Pause or resume forwarding of some of your consumers (e.g. tiles scrolled out of view). */
@@ -66,8 +66,8 @@ export type SfuProducerClosed = z.infer<typeof sfuProducerClosedSchema>;
 
 /** The `sfu_publish` result. */
 export const sfuPublishResultSchema = z.object({
-  /** The server-side connection; pass it to `sfu_close`. */
-  peerId: sfuId,
+  /** The SFU connection; pass it to `sfu_close`. */
+  connectionId: sfuId,
   answer: sdp,
   producers: z.array(sfuProducerInfoSchema).max(64),
 });
@@ -75,7 +75,8 @@ export type SfuPublishResult = z.infer<typeof sfuPublishResultSchema>;
 
 /** The `sfu_subscribe` result: which section (`mid`) carries which producer. */
 export const sfuSubscribeResultSchema = z.object({
-  peerId: sfuId,
+  /** The SFU connection; pass it to `sfu_close`. */
+  connectionId: sfuId,
   answer: sdp,
   consumers: z.array(z.object({ id: sfuId, producerId: sfuId, kind, mid: z.string().min(1).max(64) })).max(64),
 });

@@ -29,8 +29,8 @@ export interface RtpOutput {
 
 export interface ConsumerInit {
   id: string;
-  /** Id of the subscriber's peer in the router. */
-  peerId: string;
+  /** Id of the subscriber's SFU connection in the router. */
+  connectionId: string;
   producer: Producer;
   output: RtpOutput;
   /** Payload type negotiated with the subscriber for the producer's codec. */
@@ -72,7 +72,7 @@ const REMB_MAX_AGE_MS = 5000;
 
 export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSink {
   readonly id: string;
-  readonly peerId: string;
+  readonly connectionId: string;
   readonly output: RtpOutput;
   readonly payloadType: number;
   readonly stats: ConsumerStats = {
@@ -113,7 +113,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
   constructor(init: ConsumerInit) {
     super();
     this.id = init.id;
-    this.peerId = init.peerId;
+    this.connectionId = init.connectionId;
     this.output = init.output;
     this.payloadType = init.payloadType & 0x7f;
     this.#producer = init.producer;

@@ -21,8 +21,8 @@ import type { ProducerCloseReason } from './closeReasons.ts';
 
 export interface ProducerInit {
   id: string;
-  /** Id of the publisher's peer in the router. */
-  peerId: string;
+  /** Id of the publisher's SFU connection in the router. */
+  connectionId: string;
   kind: 'audio' | 'video';
   codec: CodecSpec;
   /** Payload type the publisher sends this codec with; other payload types are dropped. */
@@ -91,7 +91,7 @@ export interface ProducerEvents {
 
 export class Producer extends TypedEmitter<ProducerEvents> {
   readonly id: string;
-  readonly peerId: string;
+  readonly connectionId: string;
   readonly kind: 'audio' | 'video';
   readonly codec: CodecSpec;
   readonly payloadType: number;
@@ -141,7 +141,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   constructor(init: ProducerInit) {
     super();
     this.id = init.id;
-    this.peerId = init.peerId;
+    this.connectionId = init.connectionId;
     this.kind = init.kind;
     this.codec = init.codec;
     this.payloadType = init.payloadType;

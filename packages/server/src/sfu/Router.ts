@@ -6,8 +6,8 @@
  * forwarding table (which consumers each producer feeds) and sends each consumer's RTCP sender
  * reports from one timer.
  *
- * Closing (docs/lifecycle.md): closing a peer closes its consumers, or its producers (whose
- * consumers close with `producerclose`), with `transportclose`; `close()` closes every peer,
+ * Closing (docs/lifecycle.md): closing a connection closes its consumers, or its producers (whose
+ * consumers close with `producerclose`), with `transportclose`; `close()` closes every connection,
  * subscribers first, with `routerclose`, then emits `close` and drops its listeners. Each closing
  * is logged at info level with its reason chain ("consumer closed: producer closed (publisher left)").
  */
@@ -22,10 +22,10 @@ import type { Logger } from '../util/logger.ts';
 import { ActiveSpeaker } from './ActiveSpeaker.ts';
 import {
   describeConsumerClose,
-  describePeerClose,
+  describeConnectionClose,
   describeProducerClose,
   describeRouterClose,
-  type PeerCloseReason,
+  type ConnectionCloseReason,
   type RouterCloseReason,
 } from './closeReasons.ts';
 import { Consumer } from './Consumer.ts';
@@ -38,14 +38,14 @@ import { Simulcast } from './Simulcast.ts';
 
 export type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 
-interface PeerEntry {
+interface ConnectionEntry {
   peer: MediaPeer;
   role: 'publisher' | 'subscriber';
   producers: Publication[];
   consumers: Consumer[];
   timers: Set<NodeJS.Timeout>;
-  /** Set when closePeer() starts (the entry stays listed until its children closed). */
-  closing: PeerCloseReason | undefined;
+  /** Set when closeConnection() starts (the entry stays listed until its children closed). */
+  closing: ConnectionCloseReason | undefined;
 }
 
 const ID_RE = /^[\w-]{1,64}$/;
@@ -56,7 +56,7 @@ export class Router extends TypedEmitter<RouterEvents> {
   readonly #log: Logger;
   readonly #forwarding = new Forwarding();
   readonly #limits: RouterLimits;
-  readonly #peers = new Map<string, PeerEntry>();
+  readonly #connections = new Map<string, ConnectionEntry>();
   readonly #producers = new Map<string, Publication>();
   readonly #consumers = new Map<string, Consumer>();
   readonly #speaker: ActiveSpeaker;
@@ -71,7 +71,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.id = opts.id;
     this.#opts = opts;
     this.#log = opts.log ?? pino({ enabled: false });
-    this.#limits = { maxProducers: 32, maxConsumers: 2000, maxConsumersPerPeer: 16, ...opts.limits };
+    this.#limits = { maxProducers: 32, maxConsumers: 2000, maxConsumersPerConnection: 16, ...opts.limits };
     this.#srTimer = setInterval(() => this.#sendReports(), opts.senderReportIntervalMs ?? 1000);
     this.#srTimer.unref();
     this.#speaker = new ActiveSpeaker(opts.activeSpeaker);
@@ -119,8 +119,9 @@ export class Router extends TypedEmitter<RouterEvents> {
     return [...this.#producers.values()].map(producerInfo);
   }
 
-  peer(peerId: string): MediaPeer | undefined {
-    return this.#peers.get(peerId)?.peer;
+  /** The MediaPeer of one SFU connection (undefined once it closed). */
+  connection(connectionId: string): MediaPeer | undefined {
+    return this.#connections.get(connectionId)?.peer;
   }
 
   #reject(code: 'NOT_FOUND' | 'UNSUPPORTED' | 'BAD_SDP' | 'ROOM_FULL' | 'SHUTTING_DOWN' | 'INVALID_PAYLOAD', message: string): never {
@@ -129,12 +130,12 @@ export class Router extends TypedEmitter<RouterEvents> {
   }
 
   /** Answers a publisher's offer: one producer per sending VP8/H.264/Opus section. */
-  async publish(offerSdp: unknown): Promise<{ peerId: string; answer: string; producers: ProducerInfo[] }> {
+  async publish(offerSdp: unknown): Promise<{ connectionId: string; answer: string; producers: ProducerInfo[] }> {
     if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
     const offer = this.#parse(offerSdp);
-    const peerId = `pub-${randomUUID()}`;
-    const entry = this.#newPeer(peerId, 'publisher');
+    const connectionId = `pub-${randomUUID()}`;
+    const entry = this.#newConnection(connectionId, 'publisher');
     try {
       for (const m of offer.media) {
         if (m.kind === 'application') continue;
@@ -151,7 +152,7 @@ export class Router extends TypedEmitter<RouterEvents> {
           continue;
         }
         const pub = createPublication(entry.peer, m, match, {
-          peerId,
+          connectionId,
           keyFrameIntervalMs: this.#opts.keyFrameIntervalMs,
           observeLevel: (producerId, level) => this.#speaker.observe(producerId, level),
         });
@@ -160,18 +161,18 @@ export class Router extends TypedEmitter<RouterEvents> {
       if (entry.producers.length === 0)
         this.#reject('UNSUPPORTED', 'the offer sends no VP8/H.264/Opus media (or the room has its maximum of producers)');
       const answer = await entry.peer.answer(offerSdp);
-      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
+      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the connection closed during setup');
       this.#watch(entry);
       const producers = entry.producers.map(producerInfo);
       for (const p of producers) this.emit('producer', p);
-      return { peerId, answer, producers };
+      return { connectionId, answer, producers };
     } catch (err) {
-      this.closePeer(peerId, 'setupfailed');
+      this.closeConnection(connectionId, 'setupfailed');
       throw err;
     }
   }
 
-  #register(entry: PeerEntry, pub: Publication): void {
+  #register(entry: ConnectionEntry, pub: Publication): void {
     entry.producers.push(pub);
     this.#producers.set(pub.id, pub);
     // the forwarding table hears of a producer's end first: its consumers close before it is gone
@@ -179,14 +180,17 @@ export class Router extends TypedEmitter<RouterEvents> {
     pub.once('close', (reason) => {
       this.#speaker.remove(pub.id);
       this.#producers.delete(pub.id);
-      this.#log.info({ producerId: pub.id, peerId: pub.peerId, kind: pub.kind, reason }, `producer closed: ${this.#whyProducer(pub)}`);
+      this.#log.info(
+        { producerId: pub.id, connectionId: pub.connectionId, kind: pub.kind, reason },
+        `producer closed: ${this.#whyProducer(pub)}`,
+      );
       this.emit('producerclose', pub.id, reason);
     });
   }
 
   /** Why a producer (or simulcast layer) closed, with its publisher's reason. */
   #whyProducer(p: Publication): string {
-    return describeProducerClose(p.closeReason ?? 'close', this.#peers.get(p.peerId)?.closing, this.#closeReason);
+    return describeProducerClose(p.closeReason ?? 'close', this.#connections.get(p.connectionId)?.closing, this.#closeReason);
   }
 
   /**
@@ -197,11 +201,11 @@ export class Router extends TypedEmitter<RouterEvents> {
     offerSdp: unknown,
     producerIds: unknown,
     opts: { paused?: boolean } = {},
-  ): Promise<{ peerId: string; answer: string; consumers: ConsumerInfo[] }> {
+  ): Promise<{ connectionId: string; answer: string; consumers: ConsumerInfo[] }> {
     if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
-    if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerPeer) {
-      this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerPeer} ids`);
+    if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerConnection) {
+      this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerConnection} ids`);
     }
     const wanted: Publication[] = [];
     for (const id of producerIds) {
@@ -214,8 +218,8 @@ export class Router extends TypedEmitter<RouterEvents> {
     if (this.#consumers.size + wanted.length > this.#limits.maxConsumers)
       this.#reject('ROOM_FULL', 'the room has its maximum of consumers');
     const offer = this.#parse(offerSdp);
-    const peerId = `sub-${randomUUID()}`;
-    const entry = this.#newPeer(peerId, 'subscriber');
+    const connectionId = `sub-${randomUUID()}`;
+    const entry = this.#newConnection(connectionId, 'subscriber');
     const infos: ConsumerInfo[] = [];
     try {
       const pending = [...wanted];
@@ -241,12 +245,12 @@ export class Router extends TypedEmitter<RouterEvents> {
           direction: 'send',
           codec: producer.codec,
           payloadType: offered.payloadType,
-          streamId: producer.peerId,
+          streamId: producer.connectionId,
         });
         const source = producer instanceof Simulcast ? producer.initialLayer() : producer;
         const consumer = new Consumer({
           id: `c-${randomUUID()}`,
-          peerId,
+          connectionId,
           producer: source,
           output: track,
           payloadType: offered.payloadType,
@@ -263,16 +267,16 @@ export class Router extends TypedEmitter<RouterEvents> {
         );
       }
       const answer = await entry.peer.answer(offerSdp);
-      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the peer closed during setup');
+      if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the connection closed during setup');
       this.#watch(entry);
-      return { peerId, answer, consumers: infos };
+      return { connectionId, answer, consumers: infos };
     } catch (err) {
-      this.closePeer(peerId, 'setupfailed');
+      this.closeConnection(connectionId, 'setupfailed');
       throw err;
     }
   }
 
-  #attachConsumer(entry: PeerEntry, consumer: Consumer, track: MediaTrack): void {
+  #attachConsumer(entry: ConnectionEntry, consumer: Consumer, track: MediaTrack): void {
     entry.consumers.push(consumer);
     this.#consumers.set(consumer.id, consumer);
     this.#forwarding.add(consumer);
@@ -287,11 +291,11 @@ export class Router extends TypedEmitter<RouterEvents> {
       track.close();
       const why = describeConsumerClose(reason, {
         producer: reason === 'producerclose' ? this.#whyProducer(consumer.producer) : undefined,
-        peer: entry.closing,
+        connection: entry.closing,
         router: this.#closeReason,
       });
       this.#log.info(
-        { consumerId: consumer.id, producerId: consumer.producer.id, peerId: consumer.peerId, reason },
+        { consumerId: consumer.id, producerId: consumer.producer.id, connectionId: consumer.connectionId, reason },
         `consumer closed: ${why}`,
       );
       this.emit('consumerclose', consumer.id, reason);
@@ -328,22 +332,22 @@ export class Router extends TypedEmitter<RouterEvents> {
     }
   }
 
-  #newPeer(peerId: string, role: PeerEntry['role']): PeerEntry {
-    const entry: PeerEntry = {
-      peer: new MediaPeer(peerId, this.#opts.peerOptions(peerId)),
+  #newConnection(connectionId: string, role: ConnectionEntry['role']): ConnectionEntry {
+    const entry: ConnectionEntry = {
+      peer: new MediaPeer(connectionId, this.#opts.connectionOptions(connectionId)),
       role,
       producers: [],
       consumers: [],
       timers: new Set(),
       closing: undefined,
     };
-    this.#peers.set(peerId, entry);
+    this.#connections.set(connectionId, entry);
     return entry;
   }
 
-  #watch(entry: PeerEntry): void {
+  #watch(entry: ConnectionEntry): void {
     const id = entry.peer.id;
-    const connectTimer = setTimeout(() => this.closePeer(id, 'connecttimeout'), this.#opts.connectTimeoutMs ?? 30_000);
+    const connectTimer = setTimeout(() => this.closeConnection(id, 'connecttimeout'), this.#opts.connectTimeoutMs ?? 30_000);
     entry.timers.add(connectTimer);
     entry.peer.on('state', (s) => {
       if (s === 'connected') {
@@ -351,18 +355,18 @@ export class Router extends TypedEmitter<RouterEvents> {
         entry.timers.clear();
         for (const p of entry.producers) p.requestKeyFrame();
       } else if (s === 'disconnected') {
-        entry.timers.add(setTimeout(() => this.closePeer(id, 'disconnected'), this.#opts.disconnectGraceMs ?? 10_000));
+        entry.timers.add(setTimeout(() => this.closeConnection(id, 'disconnected'), this.#opts.disconnectGraceMs ?? 10_000));
       }
     });
-    entry.peer.on('close', () => this.closePeer(id, 'transportclose'));
+    entry.peer.on('close', () => this.closeConnection(id, 'transportclose'));
   }
 
   /**
-   * Closes one peer: its consumers, or its producers (and so their consumers), with
+   * Closes one SFU connection: its consumers, or its producers (and so their consumers), with
    * `transportclose` (`routerclose` when the router closes), then the connection. Idempotent.
    */
-  closePeer(peerId: string, reason: PeerCloseReason = 'close'): void {
-    const entry = this.#peers.get(peerId);
+  closeConnection(connectionId: string, reason: ConnectionCloseReason = 'close'): void {
+    const entry = this.#connections.get(connectionId);
     if (!entry || entry.closing) return;
     entry.closing = reason;
     for (const t of entry.timers) clearTimeout(t);
@@ -371,9 +375,12 @@ export class Router extends TypedEmitter<RouterEvents> {
     for (const c of [...entry.consumers]) c.close(childReason);
     for (const p of [...entry.producers]) p.close(childReason);
     entry.peer.close();
-    this.#peers.delete(peerId);
-    this.#log.info({ peerId, role: entry.role, reason }, `sfu peer closed: ${describePeerClose(entry.role, reason, this.#closeReason)}`);
-    this.emit('peerclose', peerId, reason);
+    this.#connections.delete(connectionId);
+    this.#log.info(
+      { connectionId, role: entry.role, reason },
+      `sfu connection closed: ${describeConnectionClose(entry.role, reason, this.#closeReason)}`,
+    );
+    this.emit('connectionclose', connectionId, reason);
   }
 
   #sendReports(): void {
@@ -392,7 +399,7 @@ export class Router extends TypedEmitter<RouterEvents> {
 
   stats(): RouterStats {
     return collectRouterStats({
-      peers: this.#peers.values(),
+      connections: this.#connections.values(),
       publications: this.#producers.values(),
       consumers: this.#consumers.values(),
       retransmittedClosed: this.#retransmittedClosed,
@@ -401,15 +408,15 @@ export class Router extends TypedEmitter<RouterEvents> {
   }
 
   /**
-   * Idempotent: closes every peer (subscribers first) with `routerclose`, stops the timers, emits
+   * Idempotent: closes every connection (subscribers first) with `routerclose`, stops the timers, emits
    * `close` and then drops its listeners.
    */
   close(reason: RouterCloseReason = 'close'): void {
     if (this.#closeReason) return;
     this.#closeReason = reason;
-    const subscribers = [...this.#peers.values()].filter((e) => e.role === 'subscriber');
-    const publishers = [...this.#peers.values()].filter((e) => e.role === 'publisher');
-    for (const e of [...subscribers, ...publishers]) this.closePeer(e.peer.id, 'routerclose');
+    const subscribers = [...this.#connections.values()].filter((e) => e.role === 'subscriber');
+    const publishers = [...this.#connections.values()].filter((e) => e.role === 'publisher');
+    for (const e of [...subscribers, ...publishers]) this.closeConnection(e.peer.id, 'routerclose');
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#srTimer = undefined;
     this.#speaker.close();
@@ -420,5 +427,11 @@ export class Router extends TypedEmitter<RouterEvents> {
 }
 
 function producerInfo(p: Publication): ProducerInfo {
-  return { id: p.id, peerId: p.peerId, kind: p.kind, codec: p.codec.name, layers: p instanceof Simulcast ? p.layers.length : 1 };
+  return {
+    id: p.id,
+    connectionId: p.connectionId,
+    kind: p.kind,
+    codec: p.codec.name,
+    layers: p instanceof Simulcast ? p.layers.length : 1,
+  };
 }

@@ -3,7 +3,7 @@ import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { Logger } from '../util/logger.ts';
 import type { ActiveSpeakerOptions, SpeakerLevel } from './ActiveSpeaker.ts';
-import type { ConsumerCloseReason, PeerCloseReason, ProducerCloseReason, RouterCloseReason } from './closeReasons.ts';
+import type { ConsumerCloseReason, ConnectionCloseReason, ProducerCloseReason, RouterCloseReason } from './closeReasons.ts';
 import type { BitrateLimits, Producer } from './Producer.ts';
 import type { Simulcast } from './Simulcast.ts';
 
@@ -16,13 +16,13 @@ export interface RouterLimits {
   /** Consumers in the room (default 2000). */
   maxConsumers: number;
   /** Producers one subscribe request may ask for (default 16). */
-  maxConsumersPerPeer: number;
+  maxConsumersPerConnection: number;
 }
 
 export interface RouterOptions {
   id: string;
-  /** Peer options (ICE servers from config, bind address, port range) for one server-side peer. */
-  peerOptions: (peerId: string) => MediaPeerOptions;
+  /** MediaPeer options (ICE servers from config, bind address, port range) for one SFU connection. */
+  connectionOptions: (connectionId: string) => MediaPeerOptions;
   /** Where closings are logged (info) with their reasons; silent without. */
   log?: Logger;
   limits?: Partial<RouterLimits>;
@@ -39,7 +39,7 @@ export interface RouterOptions {
 
 export interface ProducerInfo {
   id: string;
-  peerId: string;
+  connectionId: string;
   kind: 'audio' | 'video';
   codec: CodecSpec['name'];
   /** Simulcast layers (1 for a single stream). */
@@ -58,15 +58,16 @@ export interface RouterEvents {
   producer: [info: ProducerInfo];
   producerclose: [id: string, reason: ProducerCloseReason];
   consumerclose: [id: string, reason: ConsumerCloseReason];
-  peerclose: [peerId: string, reason: PeerCloseReason];
+  connectionclose: [connectionId: string, reason: ConnectionCloseReason];
   /** The active speaker or the set of speakers changed (audio producers, loudest first). */
   speakers: [active: SpeakerLevel | undefined, speakers: SpeakerLevel[]];
-  /** Emitted once, after every peer closed and before the router drops its listeners. */
+  /** Emitted once, after every connection closed and before the router drops its listeners. */
   close: [reason: RouterCloseReason];
 }
 
 export interface RouterStats {
-  peers: number;
+  /** Live SFU connections (publishers and subscribers). */
+  connections: number;
   producers: number;
   consumers: number;
   packetsIn: number;
@@ -74,7 +75,7 @@ export interface RouterStats {
   droppedMalformed: number;
   droppedUnknownSsrc: number;
   droppedPayloadType: number;
-  /** Malformed RTP/RTCP dropped by the peers' tracks before parsing reached the SFU. */
+  /** Malformed RTP/RTCP dropped by the connections' tracks before parsing reached the SFU. */
   droppedByTracks: number;
   keyFrameRequestsSent: number;
   retransmitted: number;

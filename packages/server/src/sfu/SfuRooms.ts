@@ -30,11 +30,11 @@ import { Router, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
-  peerOptions: (peerId: string) => MediaPeerOptions;
+  connectionOptions: (connectionId: string) => MediaPeerOptions;
   meshMaxPeers: number;
   log: Logger;
   /** SFU connections one member may hold (default 8). */
-  maxPeersPerMember?: number;
+  maxConnectionsPerMember?: number;
   /** Active-speaker timings (tests shorten them). */
   activeSpeaker?: RouterOptions['activeSpeaker'];
   /** Where track publications are reported (webhooks). */
@@ -47,7 +47,7 @@ interface RoomState {
   mode: SfuMode['mode'];
   router: Router | undefined;
   /** member id → its SFU connection ids */
-  peersOf: Map<string, Set<string>>;
+  connectionsOf: Map<string, Set<string>>;
   /** producer id → publishing member id */
   producerOwner: Map<string, string>;
   /** producer id → its announcement (what late joiners are told) */
@@ -79,7 +79,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     sig.registerClientEvent('sfu_publish', E.sfu_publish, (ctx, req) => this.#publish(ctx, req.sdp, req.source));
     sig.registerClientEvent('sfu_video_size', E.sfu_video_size, (ctx, req) => this.#videoSize(ctx, req.consumerIds, req.width, req.height));
     sig.registerClientEvent('sfu_subscribe', E.sfu_subscribe, (ctx, req) => this.#subscribe(ctx, req.sdp, req.producerIds));
-    sig.registerClientEvent('sfu_close', E.sfu_close, (ctx, req) => this.#closeOwn(ctx, req.peerId));
+    sig.registerClientEvent('sfu_close', E.sfu_close, (ctx, req) => this.#closeOwn(ctx, req.connectionId));
     sig.registerClientEvent('sfu_pause', E.sfu_pause, (ctx, req) => this.#pause(ctx, req.consumerIds, req.paused));
     this.#offMembership = sig.onMembership({
       joined: (memberId, room, peers) => this.#joined(memberId, room, peers),
@@ -128,7 +128,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
         members,
         mode: this.#modeOf(room, members),
         router: undefined,
-        peersOf: new Map(),
+        connectionsOf: new Map(),
         producerOwner: new Map(),
         announced: new Map(),
         publishers: new Map(),
@@ -159,8 +159,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   #restarted(memberId: string, room: string): void {
     const state = this.#rooms.get(room);
     if (!state || this.#closed) return;
-    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'peerleft');
-    state.peersOf.delete(memberId);
+    for (const connectionId of state.connectionsOf.get(memberId) ?? []) state.router?.closeConnection(connectionId, 'peerleft');
+    state.connectionsOf.delete(memberId);
     this.#resumed(memberId, room);
   }
 
@@ -168,8 +168,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;
-    for (const peerId of state.peersOf.get(memberId) ?? []) state.router?.closePeer(peerId, 'peerleft');
-    state.peersOf.delete(memberId);
+    for (const connectionId of state.connectionsOf.get(memberId) ?? []) state.router?.closeConnection(connectionId, 'peerleft');
+    state.connectionsOf.delete(memberId);
     if (members === 0) {
       state.router?.close('roomempty');
       this.#rooms.delete(room);
@@ -186,8 +186,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
-    const own = state.peersOf.get(ctx.memberId)?.size ?? 0;
-    if (own >= (this.#opts.maxPeersPerMember ?? 8))
+    const own = state.connectionsOf.get(ctx.memberId)?.size ?? 0;
+    if (own >= (this.#opts.maxConnectionsPerMember ?? 8))
       throw new ParleyError('RATE_LIMITED', 'too many SFU connections for one member; close one first');
     return state;
   }
@@ -197,7 +197,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const log = this.#opts.log.child({ room: state.name });
     const router = new Router({
       id: state.name,
-      peerOptions: this.#opts.peerOptions,
+      connectionOptions: this.#opts.connectionOptions,
       log,
       ...(this.#opts.activeSpeaker ? { activeSpeaker: this.#opts.activeSpeaker } : {}),
     });
@@ -221,8 +221,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
         this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
       if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu_producer_closed', { id, peer });
     });
-    router.on('peerclose', (peerId) => {
-      for (const set of state.peersOf.values()) set.delete(peerId);
+    router.on('connectionclose', (connectionId) => {
+      for (const set of state.connectionsOf.values()) set.delete(connectionId);
     });
     router.once('close', (reason) => {
       this.emit('routerclose', state.name, reason);
@@ -232,15 +232,15 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     return router;
   }
 
-  /** Records a new SFU peer for a member, unless the member left (or the room closed) meanwhile. */
-  #own(state: RoomState, ctx: FeatureEventContext, router: Router, peerId: string): void {
+  /** Records a new SFU connection for a member, unless the member left (or the room closed) meanwhile. */
+  #own(state: RoomState, ctx: FeatureEventContext, router: Router, connectionId: string): void {
     if (this.#rooms.get(ctx.room) !== state || state.router !== router || router.closed) {
-      router.closePeer(peerId, 'peerleft');
+      router.closeConnection(connectionId, 'peerleft');
       throw new ParleyError('NOT_IN_ROOM', 'left the room during setup');
     }
-    let set = state.peersOf.get(ctx.memberId);
-    if (!set) state.peersOf.set(ctx.memberId, (set = new Set()));
-    set.add(peerId);
+    let set = state.connectionsOf.get(ctx.memberId);
+    if (!set) state.connectionsOf.set(ctx.memberId, (set = new Set()));
+    set.add(connectionId);
   }
 
   async #publish(ctx: FeatureEventContext, sdp: string, source: MediaSource | undefined): Promise<SfuPublishResult> {
@@ -248,10 +248,10 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#state(ctx);
     const router = this.#routerOf(state);
     const r = await router.publish(sdp);
-    this.#own(state, ctx, router, r.peerId);
+    this.#own(state, ctx, router, r.connectionId);
     const refused = r.producers.map((p) => publishSourceOf(p.kind, source)).find((s) => !canPublish(ctx.grants, s));
     if (refused) {
-      router.closePeer(r.peerId, 'close');
+      router.closeConnection(r.connectionId, 'close');
       throw new ParleyError('FORBIDDEN', `the token does not grant publishing ${refused}`);
     }
     const producers: SfuProducerInfo[] = r.producers.map((p) => ({
@@ -271,7 +271,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       this.#opts.events?.emit('trackPublished', state.name, publisher, { id: p.id, kind: p.kind, source: p.source });
     }
     this.#opts.log.info({ room: state.name, peer: ctx.memberId, producers: producers.length }, 'sfu publish');
-    return { peerId: r.peerId, answer: r.answer, producers };
+    return { connectionId: r.connectionId, answer: r.answer, producers };
   }
 
   async #subscribe(ctx: FeatureEventContext, sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
@@ -280,18 +280,19 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     if (!state.router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
     const router = state.router;
     const r = await router.subscribe(sdp, producerIds);
-    this.#own(state, ctx, router, r.peerId);
+    this.#own(state, ctx, router, r.connectionId);
     return {
-      peerId: r.peerId,
+      connectionId: r.connectionId,
       answer: r.answer,
       consumers: r.consumers.map(({ id, producerId, kind, mid }) => ({ id, producerId, kind, mid })),
     };
   }
 
-  #closeOwn(ctx: FeatureEventContext, peerId: string): null {
+  #closeOwn(ctx: FeatureEventContext, connectionId: string): null {
     const state = this.#rooms.get(ctx.room);
-    if (!state?.peersOf.get(ctx.memberId)?.has(peerId)) throw new ParleyError('NOT_FOUND', `no SFU connection ${peerId} of yours`);
-    state.router?.closePeer(peerId, 'close');
+    if (!state?.connectionsOf.get(ctx.memberId)?.has(connectionId))
+      throw new ParleyError('NOT_FOUND', `no SFU connection ${connectionId} of yours`);
+    state.router?.closeConnection(connectionId, 'close');
     return null;
   }
 
@@ -299,11 +300,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   #ownConsumers(ctx: FeatureEventContext, consumerIds: string[]): { router: Router; consumers: Consumer[] } {
     const state = this.#rooms.get(ctx.room);
     if (!state) throw new ParleyError('NOT_IN_ROOM');
-    const own = state.peersOf.get(ctx.memberId);
+    const own = state.connectionsOf.get(ctx.memberId);
     const router = state.router;
     const consumers = consumerIds.map((id) => {
       const c = router?.consumer(id);
-      if (!c || !own?.has(c.peerId)) throw new ParleyError('NOT_FOUND', `no SFU consumer ${id} of yours`);
+      if (!c || !own?.has(c.connectionId)) throw new ParleyError('NOT_FOUND', `no SFU consumer ${id} of yours`);
       return c;
     });
     if (!router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
@@ -335,11 +336,12 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const publishing = new Set<string>();
     for (const p of router.producers()) {
       if (state.producerOwner.get(p.id) !== memberId) continue;
-      publishing.add(p.peerId);
-      if (!canPublish(grants, publishSourceOf(p.kind, state.announced.get(p.id)?.source))) router.closePeer(p.peerId, 'close');
+      publishing.add(p.connectionId);
+      if (!canPublish(grants, publishSourceOf(p.kind, state.announced.get(p.id)?.source))) router.closeConnection(p.connectionId, 'close');
     }
     if (!grants.subscribe) {
-      for (const peerId of state.peersOf.get(memberId) ?? []) if (!publishing.has(peerId)) router.closePeer(peerId, 'close');
+      for (const connectionId of state.connectionsOf.get(memberId) ?? [])
+        if (!publishing.has(connectionId)) router.closeConnection(connectionId, 'close');
     }
   }
 
@@ -354,7 +356,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     }
   }
 
-  /** Idempotent: every room's router (peers, producers, consumers) with `shutdown`, then `close`. */
+  /** Idempotent: every room's router (connections, producers, consumers) with `shutdown`, then `close`. */
   close(reason: SfuRoomsCloseReason = 'close'): void {
     if (this.#closed) return;
     this.#closed = true;

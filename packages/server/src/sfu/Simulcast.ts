@@ -25,7 +25,7 @@ import { rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
 
 export interface SimulcastInit {
   id: string;
-  peerId: string;
+  connectionId: string;
   codec: CodecSpec;
   payloadType: number;
   /** The section's rids, low to high. */
@@ -60,7 +60,7 @@ export interface SimulcastEvents {
 
 export class Simulcast extends TypedEmitter<SimulcastEvents> {
   readonly id: string;
-  readonly peerId: string;
+  readonly connectionId: string;
   readonly kind = 'video' as const;
   readonly codec: CodecSpec;
   readonly payloadType: number;
@@ -80,7 +80,7 @@ export class Simulcast extends TypedEmitter<SimulcastEvents> {
   constructor(init: SimulcastInit) {
     super();
     this.id = init.id;
-    this.peerId = init.peerId;
+    this.connectionId = init.connectionId;
     this.codec = init.codec;
     this.payloadType = init.payloadType;
     this.#rids = init.rids;
@@ -90,7 +90,7 @@ export class Simulcast extends TypedEmitter<SimulcastEvents> {
     this.layers = init.rids.map((rid) => {
       const layer: Producer = new Producer({
         id: `${init.id}~${rid}`,
-        peerId: init.peerId,
+        connectionId: init.connectionId,
         kind: 'video',
         codec: init.codec,
         payloadType: init.payloadType,

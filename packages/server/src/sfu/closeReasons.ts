@@ -5,9 +5,9 @@
  * log line, e.g. "consumer closed: producer closed (publisher left)".
  */
 
-/** A server-side peer (one client's SFU connection) of a router. */
-export type PeerCloseReason =
-  /** The member closed it (`sfu_close`) or the code that owns it called `closePeer()`. */
+/** One SFU connection (a member's WebRTC connection to the router, a MediaPeer on the server). */
+export type ConnectionCloseReason =
+  /** The member closed it (`sfu_close`) or the code that owns it called `closeConnection()`. */
   | 'close'
   /** The member left the room or disconnected (also: left while the connection was being set up). */
   | 'peerleft'
@@ -41,7 +41,11 @@ const ROUTER_TEXT: Record<RouterCloseReason, string> = {
 };
 
 /** What happened to a publisher's or subscriber's connection, e.g. "publisher left". */
-export function describePeerClose(role: 'publisher' | 'subscriber', reason: PeerCloseReason, router?: RouterCloseReason): string {
+export function describeConnectionClose(
+  role: 'publisher' | 'subscriber',
+  reason: ConnectionCloseReason,
+  router?: RouterCloseReason,
+): string {
   switch (reason) {
     case 'close':
       return `${role} connection closed on request`;
@@ -67,22 +71,22 @@ export function describeRouterClose(reason: RouterCloseReason): string {
 /** Why a producer closed, given its publisher's connection's reason and the router's. */
 export function describeProducerClose(
   reason: ProducerCloseReason,
-  peer: PeerCloseReason | undefined,
+  connection: ConnectionCloseReason | undefined,
   router: RouterCloseReason | undefined,
 ): string {
   if (reason === 'close') return 'closed on request';
   if (reason === 'routerclose') return describeRouterClose(router ?? 'close');
-  return describePeerClose('publisher', peer ?? 'transportclose', router);
+  return describeConnectionClose('publisher', connection ?? 'transportclose', router);
 }
 
 /**
  * Why a consumer closed. `producer` is the text of its producer's closing (for `producerclose`),
- * `peer` its subscriber's connection's reason (for `transportclose`; undefined when only its
+ * `connection` its subscriber's connection's reason (for `transportclose`; undefined when only its
  * track closed).
  */
 export function describeConsumerClose(
   reason: ConsumerCloseReason,
-  ctx: { producer?: string | undefined; peer?: PeerCloseReason | undefined; router?: RouterCloseReason | undefined },
+  ctx: { producer?: string | undefined; connection?: ConnectionCloseReason | undefined; router?: RouterCloseReason | undefined },
 ): string {
   switch (reason) {
     case 'close':
@@ -90,7 +94,7 @@ export function describeConsumerClose(
     case 'producerclose':
       return `producer closed (${ctx.producer ?? 'closed'})`;
     case 'transportclose':
-      return ctx.peer ? describePeerClose('subscriber', ctx.peer, ctx.router) : 'subscriber track closed';
+      return ctx.connection ? describeConnectionClose('subscriber', ctx.connection, ctx.router) : 'subscriber track closed';
     case 'routerclose':
       return describeRouterClose(ctx.router ?? 'close');
   }

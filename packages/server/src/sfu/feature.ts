@@ -23,7 +23,7 @@ const sfu: FeaturePlugin = async (http, { config, signaling, log, ice, metrics, 
     log: log.child({ module: 'sfu' }),
     meshMaxPeers: m.sfuMeshMaxPeers,
     events,
-    peerOptions: (connectionId) => ({
+    connectionOptions: (connectionId) => ({
       iceServers: ice.forPeer(`sfu-${connectionId}`),
       bindAddress: m.bindAddress,
       portRangeBegin: m.portRangeBegin,

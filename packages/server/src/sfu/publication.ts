@@ -7,7 +7,7 @@ import { Simulcast } from './Simulcast.ts';
 
 export interface PublicationOptions {
   /** The publisher's SFU connection id. */
-  peerId: string;
+  connectionId: string;
   keyFrameIntervalMs: number | undefined;
   /** Audio levels (RFC 6464) of a producer, for active-speaker detection. */
   observeLevel: (producerId: string, level: number) => void;
@@ -15,7 +15,7 @@ export interface PublicationOptions {
 
 /**
  * The publication for one sending section of a publisher's offer: a receiving track on the
- * publisher's peer and a `Simulcast` (two or more rids) or a single `Producer` fed by it.
+ * publisher's connection (its MediaPeer) and a `Simulcast` (two or more rids) or a single `Producer` fed by it.
  */
 export function createPublication(
   peer: MediaPeer,
@@ -40,7 +40,7 @@ export function createPublication(
     });
     const sim = new Simulcast({
       id: `p-${randomUUID()}`,
-      peerId: opts.peerId,
+      connectionId: opts.connectionId,
       codec: match.codec,
       payloadType: match.payloadType,
       rids: m.sendRids,
@@ -59,7 +59,7 @@ export function createPublication(
   const producerId = `p-${randomUUID()}`;
   const producer = new Producer({
     id: producerId,
-    peerId: opts.peerId,
+    connectionId: opts.connectionId,
     kind,
     codec: match.codec,
     payloadType: match.payloadType,

@@ -4,7 +4,7 @@ import type { Publication, RouterStats } from './RouterTypes.ts';
 import { Simulcast } from './Simulcast.ts';
 
 export interface RouterStatsSources {
-  peers: Iterable<{ peer: MediaPeer }>;
+  connections: Iterable<{ peer: MediaPeer }>;
   publications: Iterable<Publication>;
   consumers: Iterable<Consumer>;
   /** Retransmissions by consumers that have closed since. */
@@ -12,13 +12,13 @@ export interface RouterStatsSources {
   rejected: number;
 }
 
-/** Sums a router's counters over its live peers, producers (every simulcast layer) and consumers. */
+/** Sums a router's counters over its live connections, producers (every simulcast layer) and consumers. */
 export function collectRouterStats(src: RouterStatsSources): RouterStats {
   const publications = [...src.publications];
   const consumers = [...src.consumers];
-  const peers = [...src.peers];
+  const connections = [...src.connections];
   const s: RouterStats = {
-    peers: peers.length,
+    connections: connections.length,
     producers: publications.length,
     consumers: consumers.length,
     packetsIn: 0,
@@ -43,6 +43,6 @@ export function collectRouterStats(src: RouterStatsSources): RouterStats {
     s.droppedUnknownSsrc += c.stats.droppedUnknownSsrc;
     s.retransmitted += c.stats.retransmitted;
   }
-  for (const e of peers) for (const t of e.peer.tracks) s.droppedByTracks += t.malformedDropped;
+  for (const e of connections) for (const t of e.peer.tracks) s.droppedByTracks += t.malformedDropped;
   return s;
 }

@@ -29,12 +29,12 @@ function output(ssrc: number): RtpOutput & { sent: number } {
 }
 
 function producer(id: string, ssrc: number): Producer {
-  return new Producer({ id, peerId: 'pub', kind: 'video', codec: VP8, payloadType: 96, ssrc, sendKeyFrameRequest: () => {} });
+  return new Producer({ id, connectionId: 'pub', kind: 'video', codec: VP8, payloadType: 96, ssrc, sendKeyFrameRequest: () => {} });
 }
 
 function consumer(table: Forwarding, p: Producer, id: string): Consumer & { out: ReturnType<typeof output> } {
   const out = output(0x1000 + id.length);
-  const c = new Consumer({ id, peerId: 'sub', producer: p, output: out, payloadType: 96 });
+  const c = new Consumer({ id, connectionId: 'sub', producer: p, output: out, payloadType: 96 });
   table.add(c);
   return Object.assign(c, { out });
 }
@@ -112,7 +112,7 @@ test('closing a simulcast publication closes each layer and each consumer once, 
   const table = new Forwarding();
   const sim = new Simulcast({
     id: 's',
-    peerId: 'pub',
+    connectionId: 'pub',
     codec: VP8,
     payloadType: 96,
     rids: ['q', 'h', 'f'],
@@ -146,6 +146,6 @@ test('close reasons read as a chain in the log text', () => {
     'consumer closed: producer closed (publisher left)',
   );
   assert.equal(describeConsumerClose('routerclose', { router: 'roomempty' }), 'router closed (the last member left)');
-  assert.equal(describeConsumerClose('transportclose', { peer: 'disconnected' }), 'subscriber stayed disconnected');
+  assert.equal(describeConsumerClose('transportclose', { connection: 'disconnected' }), 'subscriber stayed disconnected');
   assert.equal(describeConsumerClose('transportclose', {}), 'subscriber track closed');
 });

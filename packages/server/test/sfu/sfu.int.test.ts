@@ -20,7 +20,7 @@ const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 let router: Router;
 
 before(() => {
-  router = new Router({ id: 'room-1', peerOptions: () => PEER_OPTIONS, connectTimeoutMs: 15_000 });
+  router = new Router({ id: 'room-1', connectionOptions: () => PEER_OPTIONS, connectTimeoutMs: 15_000 });
 });
 after(() => {
   router?.close();
@@ -30,7 +30,7 @@ after(() => {
 class Publisher {
   peer!: MediaPeer;
   track!: MediaTrack;
-  peerId = '';
+  connectionId = '';
   producerId = '';
   plis = 0;
   /** RTCP the SFU sent us, newest last. */
@@ -52,7 +52,7 @@ class Publisher {
   async connect(): Promise<void> {
     await withRetry('publisher', async () => {
       this.peer?.close();
-      if (this.peerId) router.closePeer(this.peerId);
+      if (this.connectionId) router.closeConnection(this.connectionId);
       this.peer = new MediaPeer('test-pub', PEER_OPTIONS);
       this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96, ssrc: this.ssrc });
       this.track.on('rtcp', (packets) => {
@@ -63,8 +63,8 @@ class Publisher {
           this.#pacer.jumpToKeyFrame();
         }
       });
-      const { peerId, answer, producers } = await router.publish(await this.peer.createOffer());
-      this.peerId = peerId;
+      const { connectionId, answer, producers } = await router.publish(await this.peer.createOffer());
+      this.connectionId = connectionId;
       assert.equal(producers.length, 1);
       this.producerId = producers[0]!.id;
       this.peer.setAnswer(answer);
@@ -92,7 +92,7 @@ class Publisher {
 class Subscriber {
   peer!: MediaPeer;
   track!: MediaTrack;
-  peerId = '';
+  connectionId = '';
   consumerSsrc = 0;
   payloadType = 0;
   packets = 0;
@@ -114,12 +114,12 @@ class Subscriber {
   async connect(producerId: string): Promise<void> {
     await withRetry(this.name, async () => {
       this.peer?.close();
-      if (this.peerId) router.closePeer(this.peerId);
+      if (this.connectionId) router.closeConnection(this.connectionId);
       this.peer = new MediaPeer(this.name, PEER_OPTIONS);
       this.track = this.peer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 100 });
       this.track.on('rtp', (p) => this.#onRtp(p));
-      const { peerId, answer, consumers } = await router.subscribe(await this.peer.createOffer(), [producerId]);
-      this.peerId = peerId;
+      const { connectionId, answer, consumers } = await router.subscribe(await this.peer.createOffer(), [producerId]);
+      this.connectionId = connectionId;
       assert.equal(consumers.length, 1);
       this.consumerSsrc = consumers[0]!.ssrc;
       this.peer.setAnswer(answer);
@@ -186,7 +186,7 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
     // so SRTP replay protection only lets it through for a packet the subscriber never got: drop
     // one packet on the server's sending track for subscriber 0 (test-only fault injection).
     const s0 = subs[0]!;
-    const serverTrack = router.peer(s0.peerId)?.tracks[0];
+    const serverTrack = router.connection(s0.connectionId)?.tracks[0];
     assert.ok(serverTrack);
     const realSend = serverTrack.sendRtp.bind(serverTrack);
     let dropped: number | undefined;
@@ -251,7 +251,7 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
     for (const s of subs) assert.equal(s.gaps, s === s0 ? gapsS0 : 0, `${s.name} still contiguous`);
     for (const s of subs) assert.equal(s.missing.size, 0, `${s.name} lost nothing`);
     const st = router.stats();
-    assert.equal(st.peers, 11);
+    assert.equal(st.connections, 11);
     assert.equal(st.consumers, 10);
     const inDelta = st.packetsIn - stats0.packetsIn;
     const fwdDelta = st.packetsForwarded - stats0.packetsForwarded;
@@ -259,13 +259,13 @@ test('one VP8 publisher → 10 subscribers: continuous rewritten streams, NACK a
 
     // the publisher leaves (signaling tells the router): its producer and all consumers close
     const producerClosed = new Promise<string>((resolve) => router.once('producerclose', resolve));
-    router.closePeer(pub.peerId, 'peerleft');
+    router.closeConnection(pub.connectionId, 'peerleft');
     assert.equal(await producerClosed, pub.producerId);
     assert.equal(producer.closed, true);
-    assert.deepEqual([router.stats().producers, router.stats().consumers, router.stats().peers], [0, 0, 10]);
-    for (const s of subs) router.closePeer(s.peerId, 'peerleft');
-    router.closePeer(subs[0]!.peerId, 'peerleft'); // idempotent
-    assert.equal(router.stats().peers, 0);
+    assert.deepEqual([router.stats().producers, router.stats().consumers, router.stats().connections], [0, 0, 10]);
+    for (const s of subs) router.closeConnection(s.connectionId, 'peerleft');
+    router.closeConnection(subs[0]!.connectionId, 'peerleft'); // idempotent
+    assert.equal(router.stats().connections, 0);
   } finally {
     for (const s of subs) s.close();
     pub.close();
@@ -288,7 +288,7 @@ test('subscribe requests for unknown producers, malformed ids and bad SDP are re
     // a recv-only offer has nothing to publish
     await assert.rejects(router.publish(offer), (e) => code(e) === 'UNSUPPORTED');
     const st = router.stats();
-    assert.equal(st.peers, before.peers, 'no peer left behind by refused requests');
+    assert.equal(st.connections, before.connections, 'no connection left behind by refused requests');
     assert.equal(st.rejectedRequests, before.rejectedRequests + 7);
   } finally {
     peer.close();
@@ -307,14 +307,14 @@ test('subscribe requests for unknown producers, malformed ids and bad SDP are re
   }
   router.close();
   router.close();
-  assert.equal(router.stats().peers, 0);
+  assert.equal(router.stats().connections, 0);
   await assert.rejects(router.publish('v=0'), (e) => e instanceof ParleyError && e.code === 'SHUTTING_DOWN');
 });
 
 test('publishers get receiver reports and a REMB: the bitrate cap without subscriber estimates, the lowest subscriber estimate otherwise', async () => {
   const fast = new Router({
     id: 'feedback',
-    peerOptions: () => PEER_OPTIONS,
+    connectionOptions: () => PEER_OPTIONS,
     senderReportIntervalMs: 200,
     publishBitrate: { min: 100_000, max: 1_800_000 },
   });

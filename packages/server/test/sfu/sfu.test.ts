@@ -50,7 +50,7 @@ function makeProducer(id = 'p1', ssrc = 0x1111, opts: { keyFrameIntervalMs?: num
   const plis: number[] = [];
   const producer = new Producer({
     id,
-    peerId: 'pub',
+    connectionId: 'pub',
     kind: 'video',
     codec: VP8,
     payloadType: 96,
@@ -68,7 +68,7 @@ function rtp(seq: number, ts: number, key: boolean, ssrc = 0x1111, pt = 96): Buf
 test('a consumer starts at a key frame and rewrites SSRC/PT/seq/ts; the producer buffer keeps the original', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 100 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer, output: out, payloadType: 100 });
   c.start();
   producer.receiveRtp(rtp(10, 1000, false));
   assert.equal(out.sent.length, 0, 'delta frame before the first key frame is skipped');
@@ -90,7 +90,7 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
   const a = makeProducer('a', 0x1111);
   const b = makeProducer('b', 0x2222);
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer: a.producer, output: out, payloadType: 96 });
   c.start();
   for (let i = 0; i < 5; i++) a.producer.receiveRtp(rtp(100 + i, 9000 + i * 3000, i === 0, 0x1111));
   // A flowing video consumer switches seamlessly: a keeps flowing until b sends a key frame.
@@ -118,7 +118,7 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
     c.switchProducer(
       new Producer({
         id: 'o',
-        peerId: 'x',
+        connectionId: 'x',
         kind: 'audio',
         codec: { kind: 'audio', name: 'opus', clockRate: 48000 },
         payloadType: 111,
@@ -131,8 +131,8 @@ test('switching producers and pause/resume keep the outgoing stream continuous',
 test('NACKs are answered from the producer buffer, mapped back from the consumer sequence space', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
-  const other = consume({ id: 'c2', peerId: 'sub2', producer, output: new FakeOutput(0xdef), payloadType: 96 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer, output: out, payloadType: 96 });
+  const other = consume({ id: 'c2', connectionId: 'sub2', producer, output: new FakeOutput(0xdef), payloadType: 96 });
   other.start();
   for (let i = 0; i < 3; i++) producer.receiveRtp(rtp(500 + i, i * 3000, i === 0));
   c.start();
@@ -167,7 +167,7 @@ test('sender reports map the publisher SR into each consumer timestamp space', (
   const a = makeProducer('a', 0x1111);
   const b = makeProducer('b', 0x2222);
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer: a.producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer: a.producer, output: out, payloadType: 96 });
   c.start();
   a.producer.receiveRtp(rtp(1, 1000, true, 0x1111));
   c.switchProducer(b.producer);
@@ -189,7 +189,7 @@ test('sender reports map the publisher SR into each consumer timestamp space', (
 test('key-frame requests reach the publisher at most once per interval, coalesced, never lost', async () => {
   const { producer, plis } = makeProducer('p', 0x1111, { keyFrameIntervalMs: 200 });
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer, output: out, payloadType: 96 });
   c.start(); // asks for a key frame
   assert.equal(plis.length, 1);
   for (let i = 0; i < 20; i++) c.receiveRtcp(parseRtcp(writePli(0x5555, 0xabc)));
@@ -211,7 +211,7 @@ test('key-frame requests reach the publisher at most once per interval, coalesce
 test('malformed packets, wrong payload types and unknown SSRCs are dropped and counted, never thrown', () => {
   const { producer } = makeProducer();
   const out = new FakeOutput(0xabc);
-  const c = consume({ id: 'c1', peerId: 'sub', producer, output: out, payloadType: 96 });
+  const c = consume({ id: 'c1', connectionId: 'sub', producer, output: out, payloadType: 96 });
   c.start();
   producer.receiveRtp(rtp(1, 0, true));
   const bad: Buffer[] = [
@@ -271,8 +271,8 @@ test('an output that throws neither escapes the packet path nor stops the fan-ou
     sendRtcp: () => true,
   };
   const good = new FakeOutput(0xabc);
-  consume({ id: 'bad', peerId: 's1', producer, output: bad, payloadType: 96 }).start();
-  consume({ id: 'good', peerId: 's2', producer, output: good, payloadType: 96 }).start();
+  consume({ id: 'bad', connectionId: 's1', producer, output: bad, payloadType: 96 }).start();
+  consume({ id: 'good', connectionId: 's2', producer, output: good, payloadType: 96 }).start();
   assert.doesNotThrow(() => producer.receiveRtp(rtp(1, 0, true)));
   assert.equal(good.sent.length, 1);
   assert.equal(producer.stats.consumerErrors, 1);

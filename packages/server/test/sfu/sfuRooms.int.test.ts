@@ -92,7 +92,7 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     // errors: unknown producer, bad ids, closing someone else's connection
     assert.equal(errorCode(await request(b.socket, 'sfu_subscribe', { sdp: 'v=0', producerIds: ['p-nope'] })), 'NOT_FOUND');
     assert.equal(errorCode(await request(b.socket, 'sfu_subscribe', { sdp: 'v=0', producerIds: ['../x'] })), 'INVALID_PAYLOAD');
-    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: pub.peerId })), 'NOT_FOUND');
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { connectionId: pub.connectionId })), 'NOT_FOUND');
     assert.equal(errorCode(await request(b.socket, 'sfu_publish', { sdp: 'v=0\r\nbroken' })), 'BAD_SDP');
 
     // bob subscribes and receives alice's video, rewritten to his consumer's SSRC
@@ -132,8 +132,8 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
     assert.deepEqual(await backToMesh, { mode: 'mesh', meshMaxPeers: 1, peers: 1 });
     // bob's consumer closed with the producer: nothing more arrives; he can still close his connection
     const after = packets;
-    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), undefined);
-    assert.equal(errorCode(await request(b.socket, 'sfu_close', { peerId: sub.peerId })), 'NOT_FOUND', 'closed once');
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { connectionId: sub.connectionId })), undefined);
+    assert.equal(errorCode(await request(b.socket, 'sfu_close', { connectionId: sub.connectionId })), 'NOT_FOUND', 'closed once');
     assert.ok(packets - after <= 5);
     assert.ok((await scrape('parley_sfu_packets_forwarded_total')) >= forwarded, 'the counter does not shrink when the router closes');
     assert.equal(await scrape('parley_sfu_consumers'), 0);
@@ -157,7 +157,7 @@ test('rooms switch mesh → SFU above the threshold; publish, announce, subscrib
 test('sfu events need a joined room; a late joiner learns the existing producers', async () => {
   const lone = await server.connect();
   assert.equal(errorCode(await request(lone, 'sfu_publish', { sdp: 'v=0' })), 'NOT_IN_ROOM');
-  assert.equal(errorCode(await request(lone, 'sfu_close', { peerId: 'x' })), 'NOT_IN_ROOM');
+  assert.equal(errorCode(await request(lone, 'sfu_close', { connectionId: 'x' })), 'NOT_IN_ROOM');
 
   const a = await join('sfu-late', 'ann');
   await a.mode;
@@ -201,7 +201,7 @@ test('sfu events need a joined room; a late joiner learns the existing producers
     producersAgain.stop();
     // alice closes her own SFU connection: the producer closes
     const closed = nextEvent<{ id: string }>(again, 'sfu_producer_closed');
-    data(await request(a.socket, 'sfu_close', { peerId: pub.peerId }));
+    data(await request(a.socket, 'sfu_close', { connectionId: pub.connectionId }));
     assert.equal((await closed).id, pub.producers[0]!.id);
   } finally {
     pubPeer?.close();

@@ -26,7 +26,12 @@ const RIDS = ['q', 'h', 'f'];
 after(() => releaseNativeWebRtc());
 
 test('simulcast: the subscriber gets the layer that fits its tile and its bandwidth, in one continuous stream', async () => {
-  const router = new Router({ id: 'simulcast', peerOptions: () => PEER_OPTIONS, senderReportIntervalMs: 200, keyFrameIntervalMs: 100 });
+  const router = new Router({
+    id: 'simulcast',
+    connectionOptions: () => PEER_OPTIONS,
+    senderReportIntervalMs: 200,
+    keyFrameIntervalMs: 100,
+  });
   const pacers = SIZES.map((size, i) => {
     const pacer = new Vp8Pacer(testClip(4, 15, size), randomSsrc());
     pacer.extension = oneByteExtension([{ id: RID_EXT, data: Buffer.from(RIDS[i]!) }]);

@@ -65,7 +65,7 @@ function setup() {
   const rtcp: Buffer[] = [];
   const sim = new Simulcast({
     id: 'p1',
-    peerId: 'pub',
+    connectionId: 'pub',
     codec: VP8,
     payloadType: 96,
     rids: ['q', 'h', 'f'],
@@ -76,7 +76,7 @@ function setup() {
   const pub = publisher(sim);
   for (let i = 0; i < 3; i++) pub.send(i, true);
   const out = new Output();
-  const consumer = new Consumer({ id: 'c1', peerId: 'sub', producer: sim.initialLayer(), output: out, payloadType: 96 });
+  const consumer = new Consumer({ id: 'c1', connectionId: 'sub', producer: sim.initialLayer(), output: out, payloadType: 96 });
   new Forwarding().add(consumer);
   sim.track(consumer);
   consumer.start();
@@ -169,7 +169,7 @@ test('a PLI asks each layer by its own SSRC', () => {
   const rtcp: Buffer[] = [];
   const sim = new Simulcast({
     id: 'p2',
-    peerId: 'pub',
+    connectionId: 'pub',
     codec: VP8,
     payloadType: 96,
     rids: ['q', 'h', 'f'],

@@ -37,7 +37,7 @@ test('a room, its members and a published track reach a receiver in order, signe
     peers.push(peer);
     peer.addTrack({ mid: '0', kind: 'video', direction: 'send', codec: VP8, payloadType: 96, ssrc: randomSsrc() });
     const pub = data(await request<SfuPublishResult>(ada, 'sfu_publish', { sdp: await peer.createOffer(), source: 'camera' }, 10_000));
-    data(await request(ada, 'sfu_close', { peerId: pub.peerId }));
+    data(await request(ada, 'sfu_close', { connectionId: pub.connectionId }));
 
     data(await request(bob, 'leave', {}));
     data(await request(ada, 'leave', {}));
