@@ -90,8 +90,8 @@ test('closing the router closes everything once (routerclose), emits close, then
     events.join(', '),
   );
   assert.equal(events.filter((e) => e.startsWith('producer')).length, 2);
-  assert.ok(events.filter((e) => e.startsWith('producer') || e.startsWith('peer')).every((e) => e.endsWith(' routerclose')));
-  assert.equal(events.filter((e) => e.startsWith('peer')).length, 3);
+  assert.ok(events.filter((e) => e.startsWith('producer') || e.startsWith('connection')).every((e) => e.endsWith(' routerclose')));
+  assert.equal(events.filter((e) => e.startsWith('connection')).length, 3);
   assert.deepEqual(
     events.filter((e) => e.startsWith('router')),
     ['router roomempty'],
