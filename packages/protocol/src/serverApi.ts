@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { wireErrorSchema } from './errors.ts';
 import { displayNameSchema, mediaFlagsSchema, peerIdSchema, roomNameSchema } from './messages/room.ts';
-import { LIMITS } from './limits.ts';
+import { chatRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import { MEDIA_KINDS, memberGrantsSchema } from './messages/grants.ts';
 
 /**
@@ -85,9 +85,10 @@ export const muteMemberRequestSchema = z.object({ kind: z.enum(MEDIA_KINDS) });
 export const updateMemberRequestSchema = z.object({ grants: grantsInputSchema });
 export type UpdateMemberRequest = z.infer<typeof updateMemberRequestSchema>;
 
+/** The same limits as `chat_message` and `room_event` from members (the server also caps the event body's bytes). */
 export const sendMessageRequestSchema = z.union([
-  z.object({ kind: z.literal('chat'), text: z.string().min(1).max(LIMITS.chatText) }),
-  z.object({ kind: z.literal('event'), type: z.string().min(1).max(64), body: z.unknown() }),
+  z.object({ kind: z.literal('chat'), text: chatRequestSchema.shape.text }),
+  z.object({ kind: z.literal('event'), type: roomEventRequestSchema.shape.type, body: roomEventRequestSchema.shape.body }),
 ]);
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
 export const sendMessageResponseSchema = z.object({ seq: z.number().int(), ts: z.number() });

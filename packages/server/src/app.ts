@@ -163,6 +163,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
         roomLog: roomLogOf(http),
         maxPeersPerRoom: config.limits.maxPeersPerRoom,
         meshMaxPeers: config.media.sfuMeshMaxPeers,
+        maxEventBytes: config.limits.maxEventBytes,
         log: log.child({ module: 'api' }),
       }),
     });

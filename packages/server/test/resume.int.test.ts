@@ -78,8 +78,14 @@ describe('session resume after a dropped signaling connection', () => {
     const c = await join('resume-4', 'Carol');
     const admin = await join('resume-4', 'Admin');
     assert.equal((await request(admin.socket, 'kick', { peer: c.data.self.id })).ok, true);
-    const back = await join('resume-4', 'Carol', { resume: { peer: c.data.self.id, key: c.data.resumeKey } });
-    assert.equal(back.data.resumed, false, 'a kicked peer cannot resume');
+    const again = await server.connect();
+    const back = await request<JoinResult>(again, 'join', {
+      room: 'resume-4',
+      name: 'Carol',
+      resume: { peer: c.data.self.id, key: c.data.resumeKey },
+    });
+    assert.equal(back.ok ? 'resumed' : back.error.code, 'FORBIDDEN', 'a kicked peer cannot resume (nor come back through its resume key)');
+    assert.equal((await join('resume-4', 'Carol')).data.resumed, false, 'a fresh join is still possible (as in LiveKit; tokens decide)');
   });
 
   it('a client that leaves on purpose is gone at once', async () => {

@@ -22,6 +22,8 @@ export interface LiveRoomDirectoryDeps {
   /** The server's defaults: limits.maxPeersPerRoom and media.sfuMeshMaxPeers. */
   maxPeersPerRoom: number;
   meshMaxPeers: number;
+  /** limits.maxEventBytes: the same cap as members' room_event bodies. */
+  maxEventBytes: number;
   log: Logger;
 }
 
@@ -91,7 +93,14 @@ export class LiveRoomDirectory implements RoomDirectory {
     return memberView(member);
   }
 
-  async send(name: string, message: SendMessageRequest): Promise<{ seq: number; ts: number }> {
+  async send(name: string, message: SendMessageRequest): Promise<{ seq: number; ts: number } | undefined> {
+    if (!this.#registry.room(name) && !(await this.#d.store.stats(name))) return undefined;
+    if (message.kind === 'event') {
+      const bytes = Buffer.byteLength(JSON.stringify(message.body) ?? '');
+      if (bytes > this.#d.maxEventBytes) {
+        throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${this.#d.maxEventBytes}`);
+      }
+    }
     const entry =
       message.kind === 'chat'
         ? await this.#d.signaling.publish(name, { kind: 'chat', from: SERVER_SENDER, text: message.text })
@@ -101,7 +110,10 @@ export class LiveRoomDirectory implements RoomDirectory {
 
   #apply(room: LiveRoom, settings: RoomSettings): void {
     if (settings.maxMembers !== undefined) room.maxParticipants = Math.min(settings.maxMembers, this.#d.maxPeersPerRoom);
-    if (settings.meshLimit !== undefined) room.meshLimit = settings.meshLimit;
+    if (settings.meshLimit !== undefined) {
+      room.meshLimit = settings.meshLimit;
+      this.#d.signaling.roomSettingsChanged(room.name);
+    }
     if (settings.password !== undefined) room.setPassword(settings.password);
     if (settings.locked !== undefined) room.locked = settings.locked;
     if (settings.retention !== undefined) this.#d.roomLog.setRetention(room.name, settings.retention);

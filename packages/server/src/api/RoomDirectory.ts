@@ -23,5 +23,6 @@ export interface RoomDirectory {
   removeMember(room: string, member: string, reason: string | undefined): boolean;
   muteMember(room: string, member: string, kind: 'audio' | 'video' | 'screen'): boolean;
   updateMember(room: string, member: string, update: UpdateMemberRequest): MemberView | undefined;
-  send(room: string, message: SendMessageRequest): Promise<{ seq: number; ts: number }>;
+  /** Undefined for a room that is neither live nor has a log. */
+  send(room: string, message: SendMessageRequest): Promise<{ seq: number; ts: number } | undefined>;
 }

@@ -104,12 +104,15 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
       api.post('/rooms/:room/messages', async (req, reply) => {
         const room = roomOf(req);
         const message = parseInput(sendMessageRequestSchema, req.body ?? {});
-        return reply.status(201).send(await directory.send(room, message));
+        const sent = await directory.send(room, message);
+        if (!sent) throw noRoom(room);
+        return reply.status(201).send(sent);
       });
       api.post('/tokens', async (req, reply) => {
         const who = caller(req);
+        // A room admin's token may not mint others (longer-lived, or with more grants than its own).
+        requireServer(who, 'minting tokens');
         const body = parseInput(mintTokenRequestSchema, req.body ?? {});
-        requireRoom(who, body.room);
         if (deps.tokens.openMode) throw new ParleyError('UNSUPPORTED', 'no auth secret is configured: the server is in open mode');
         const ttlSec = body.ttlSec;
         const grants = body.grants === undefined ? undefined : grantsSchema.partial().parse(body.grants);

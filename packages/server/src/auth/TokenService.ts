@@ -64,7 +64,9 @@ export class TokenService {
     return !this.config.secret && Object.keys(this.config.apiKeys).length === 0 && !this.config.jwksUrl;
   }
 
+  /** Signs with `apiKey`'s secret, else auth.secret, else (only API keys configured) the first API key's. */
   mint(req: MintRequest, apiKey?: string): string {
+    if (apiKey === undefined && !this.config.secret) apiKey = Object.keys(this.config.apiKeys)[0];
     const secret =
       apiKey === undefined ? this.config.secret : Object.hasOwn(this.config.apiKeys, apiKey) ? this.config.apiKeys[apiKey] : undefined;
     if (!secret) throw new ParleyError('UNSUPPORTED', 'no signing secret is configured (open mode)');

@@ -204,6 +204,11 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     this.emit('sourcechange');
   }
 
+  /** The source's stream jumps (its admin mute ended): continue from its next packet (video: key frame) without a gap. */
+  resync(): void {
+    if (!this.closed) this.#resync();
+  }
+
   #resync(): void {
     this.#needsSync = true;
     this.#active = this.#started && !this.#paused && !this.closed;

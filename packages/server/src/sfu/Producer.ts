@@ -206,8 +206,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       this.stats.droppedUnknownSsrc++;
       return;
     }
-    if (this.#muted) return;
-    if (this.#audioLevel && buf[0]! & 0x10) {
+    if (this.#audioLevel && !this.#muted && buf[0]! & 0x10) {
       const level = readAudioLevel(buf, this.#audioLevel.extId);
       if (level) this.#audioLevel.observe(level.level);
     }
@@ -222,6 +221,13 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     }
     this.stats.packetsIn++;
     this.stats.bytesIn += len;
+    // Muted by an admin: reception stats stay current (no false loss for the publisher), but
+    // nothing is kept for retransmission or forwarded.
+    if (this.#muted) {
+      this.lastPacketAt = performance.now();
+      this.#reception.packet((pkt[2]! << 8) | pkt[3]!, pkt.readUInt32BE(4), this.lastPacketAt);
+      return;
+    }
     this.retransmit?.store(pkt);
     const seq = (pkt[2]! << 8) | pkt[3]!;
     const ts = pkt.readUInt32BE(4);

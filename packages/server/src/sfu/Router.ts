@@ -107,8 +107,12 @@ export class Router extends TypedEmitter<RouterEvents> {
   /** Stops (or resumes) forwarding a publication whatever its publisher sends (admin mute). */
   setMuted(publicationId: string, muted: boolean): boolean {
     const p = this.#producers.get(publicationId);
-    p?.setMuted(muted);
-    return p !== undefined;
+    if (!p) return false;
+    p.setMuted(muted);
+    // Nothing was forwarded while muted: the subscribers' streams continue without a gap.
+    if (!muted)
+      for (const layer of p instanceof Simulcast ? p.layers : [p]) for (const c of this.#forwarding.consumersOf(layer)) c.resync();
+    return true;
   }
 
   consumer(id: string): Consumer | undefined {

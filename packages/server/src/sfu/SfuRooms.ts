@@ -88,6 +88,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       restarted: (memberId, room) => this.#restarted(memberId, room),
       grantsChanged: (memberId, room, grants) => this.#grantsChanged(memberId, room, grants),
       muteRequested: (memberId, room, kind) => this.#setMuted(memberId, room, kind, true),
+      roomSettingsChanged: (room) => this.#refreshMode(room),
       mediaChanged: (memberId, room, flags) => {
         // The member turned a source back on after an admin mute: forward it again.
         for (const kind of ['audio', 'video', 'screen'] as const) if (flags[kind]) this.#setMuted(memberId, room, kind, false);
@@ -162,6 +163,16 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     for (const connectionId of state.connectionsOf.get(memberId) ?? []) state.router?.closeConnection(connectionId, 'peerleft');
     state.connectionsOf.delete(memberId);
     this.#resumed(memberId, room);
+  }
+
+  /** The room's mesh limit changed: switch now if the room is on the other side of it. */
+  #refreshMode(room: string): void {
+    const state = this.#rooms.get(room);
+    if (!state || this.#closed) return;
+    const mode = this.#modeOf(room, state.members);
+    if (mode === state.mode) return;
+    state.mode = mode;
+    this.#announce(room, state);
   }
 
   #left(memberId: string, room: string, members: number): void {
@@ -345,7 +356,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     }
   }
 
-  /** Admin mute (or its end): stop forwarding the member's producers of that kind, whatever it sends. */
+  /** Admin mute (or its end): stop forwarding the member's producers of that kind until the member turns the kind back on itself. */
   #setMuted(memberId: string, room: string, kind: PublishSource, muted: boolean): void {
     const state = this.#rooms.get(room);
     const router = state?.router;

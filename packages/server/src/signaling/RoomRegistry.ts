@@ -9,6 +9,8 @@ export interface Member extends PeerInfo {
   /** Token subject ('anonymous' in open mode). */
   identity: string;
   grants: Grants;
+  /** Set once the server API changed `grants`: a new connection of the same identity keeps them. */
+  grantsFromApi?: boolean;
   /** The secret a reconnecting client presents to resume this session. */
   resumeKey: string;
   /**
@@ -100,6 +102,8 @@ export interface RegistryLimits {
 export class RoomRegistry {
   readonly #rooms = new Map<string, LiveRoom>();
   readonly #roomOf = new Map<string, LiveRoom>();
+  /** Sessions ended by the server (kick, room deleted), remembered for a while: member id → why, until when. */
+  readonly #ended = new Map<string, { reason: string; until: number }>();
   constructor(private readonly limits: RegistryLimits) {}
 
   get size(): number {
@@ -182,6 +186,23 @@ export class RoomRegistry {
     room.members.set(member.id, { ...member, ...auth, joinedAt: Date.now() });
     this.#roomOf.set(member.id, room);
     return room;
+  }
+
+  /**
+   * Remembers for `forMs` that a session was ended on purpose, so a client that was offline then
+   * cannot resume it (it would otherwise come back as a fresh session, or re-create a deleted room).
+   */
+  markEnded(memberId: string, reason: string, forMs: number): void {
+    const now = Date.now();
+    for (const [id, e] of this.#ended) if (e.until <= now) this.#ended.delete(id);
+    this.#ended.set(memberId, { reason, until: now + forMs });
+  }
+
+  /** Why a recently ended session ended, if it was ended on purpose and not long ago. */
+  endedReason(memberId: string): string | undefined {
+    const e = this.#ended.get(memberId);
+    if (e && e.until <= Date.now()) this.#ended.delete(memberId);
+    return e && e.until > Date.now() ? e.reason : undefined;
   }
 
   /** Removes a member; returns the room it was in, if any. */

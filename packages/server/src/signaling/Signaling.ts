@@ -100,6 +100,7 @@ export class Signaling {
    */
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean {
     if (!this.registry.roomOf(memberId)) return false;
+    this.registry.markEnded(memberId, reason, Math.max(this.options.limits.resumeGraceMs, 1000));
     this.io.to(memberRoom(memberId)).emit('session_ended', { reason, message });
     this.#removeMember(memberId);
     this.io.in(memberRoom(memberId)).disconnectSockets(true);
@@ -118,6 +119,11 @@ export class Signaling {
     return true;
   }
 
+  /** Tells the features that a room's settings changed (server API). */
+  roomSettingsChanged(room: string): void {
+    this.#each('roomSettingsChanged', (l) => l.roomSettingsChanged?.(room), room);
+  }
+
   /**
    * Replaces a connected member's grants (server API). Signaling checks read them on every event;
    * the member is told (`grants_changed`) and the features too, so they can drop what is no longer
@@ -128,6 +134,7 @@ export class Signaling {
     const member = room?.members.get(memberId);
     if (!room || !member) return false;
     member.grants = grants;
+    member.grantsFromApi = true;
     this.options.log.info({ room: room.name, memberId, grants }, 'member grants changed');
     this.io.to(memberRoom(memberId)).emit('grants_changed', { grants });
     this.#each('grantsChanged', (l) => l.grantsChanged?.(memberId, room.name, grants), room.name);

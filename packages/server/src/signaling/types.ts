@@ -62,6 +62,8 @@ export interface MembershipListener {
   grantsChanged?(memberId: string, room: string, grants: Grants): void;
   /** The member was asked to stop sending a kind of media (an admin or the server API). */
   muteRequested?(memberId: string, room: string, kind: MediaKind): void;
+  /** A room's settings changed (server API), e.g. its mesh limit: re-evaluate what depends on them. */
+  roomSettingsChanged?(room: string): void;
   /** The member's own media flags (`media_state`) changed. */
   mediaChanged?(memberId: string, room: string, flags: MediaFlags): void;
 }

@@ -37,6 +37,7 @@ interface Queue {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+const MAX_TRACKED_ROOMS = 10_000;
 
 /**
  * Delivers webhook events: in order per room and URL, each retried with exponential backoff while
@@ -64,10 +65,16 @@ export class WebhookSender {
 
   /** Queues an event for every URL; returns at once. */
   send(input: WebhookEventInput): void {
-    if (!this.wants(input.event)) return;
+    // A room's count restarts with the room; forget it at its end even when room_finished is not sent.
+    if (!this.wants(input.event)) {
+      if (input.event === 'room_finished') this.#seq.delete(input.room);
+      return;
+    }
     const seq = (this.#seq.get(input.room) ?? 0) + 1;
-    this.#seq.set(input.room, seq);
     if (input.event === 'room_finished') this.#seq.delete(input.room);
+    else this.#seq.set(input.room, seq);
+    // Rooms that never finish (stream recordings): keep the count bounded, oldest first.
+    if (this.#seq.size > MAX_TRACKED_ROOMS) this.#seq.delete(this.#seq.keys().next().value!);
     const event: WebhookEvent = { id: randomUUID(), createdAt: Date.now(), seq, ...input };
     for (const url of this.#opts.urls) {
       const key = `${url}\n${input.room}`;

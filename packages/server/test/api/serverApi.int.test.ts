@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ParleyError } from '@parley-rtc/protocol';
 import { createServerClient, type ServerClient } from '@parley-rtc/protocol/serverClient';
 import { collect, data, errorCode, nextEvent, request, startServer, type TestServer } from '@parley-rtc/test-support/server';
+import { waitFor } from '@parley-rtc/test-support/poll';
 
 const API_KEY = 'backend';
 const API_SECRET = 'server-api-secret-0123456789';
@@ -133,6 +134,74 @@ describe('server API through createServerClient', () => {
     const plain = (await api.mintToken({ room: 'mine', identity: 'guest' })).token;
     assert.equal(await code(createServerClient({ url: server.app.url, bearer: plain }).getRoom('mine')), 'FORBIDDEN');
     await api.deleteRoom('mine');
+  });
+});
+
+describe('server API decisions hold', () => {
+  let server: TestServer;
+  let api: ServerClient;
+  before(async () => {
+    server = await startServer({ auth: { apiKeys: { [API_KEY]: API_SECRET } }, media: { sfuMeshMaxPeers: 4 } });
+    api = createServerClient({ url: server.app.url, apiKey: API_KEY, apiSecret: API_SECRET });
+  });
+  after(() => server.close());
+
+  async function join(room: string, identity: string) {
+    const { token } = await api.mintToken({ room, identity, name: identity });
+    const socket = await server.connect();
+    const ack = data(await request<{ self: { id: string }; resumeKey: string }>(socket, 'join', { room, name: identity, token }));
+    return { socket, token, id: ack.self.id, resumeKey: ack.resumeKey };
+  }
+
+  it('a member removed while offline cannot resume, and its room is not re-created', async () => {
+    const eve = await join('ended', 'eve');
+    eve.socket.io.engine.close();
+    await waitFor(async () => (await api.listMembers('ended'))[0]?.connected === false, 10_000, 'the server saw the drop');
+    await api.removeMember('ended', eve.id);
+    const again = await server.connect();
+    const ack = await request(again, 'join', {
+      room: 'ended',
+      name: 'eve',
+      token: eve.token,
+      resume: { peer: eve.id, key: eve.resumeKey },
+    });
+    assert.equal(errorCode(ack), 'FORBIDDEN');
+    assert.equal(await code(api.getRoom('ended')), 'ROOM_NOT_FOUND');
+  });
+
+  it("a resume key works only with its own identity's token; API grants survive a new connection", async () => {
+    const ann = await join('grants-stay', 'ann');
+    const { token: other } = await api.mintToken({ room: 'grants-stay', identity: 'mallory' });
+    const thief = await server.connect();
+    const stolen = data(
+      await request<{ self: { id: string } }>(thief, 'join', {
+        room: 'grants-stay',
+        name: 'm',
+        token: other,
+        resume: { peer: ann.id, key: ann.resumeKey },
+      }),
+    );
+    assert.notEqual(stolen.self.id, ann.id, 'a fresh session, not ann’s seat');
+    await api.updateMember('grants-stay', ann.id, { grants: { chat: false } });
+    const tab2 = await server.connect();
+    const takeover = data(await request<{ self: { id: string } }>(tab2, 'join', { room: 'grants-stay', name: 'ann', token: ann.token }));
+    assert.equal(takeover.self.id, ann.id, 'the same identity takes its seat over');
+    assert.equal(errorCode(await request(tab2, 'chat_message', { text: 'hi' })), 'FORBIDDEN', 'the API decision stands');
+  });
+
+  it('messages from the server keep the members’ limits and need a room; a room admin cannot mint; meshLimit switches at once', async () => {
+    assert.equal(await code(api.sendMessage('nowhere', { kind: 'chat', text: 'x' })), 'ROOM_NOT_FOUND');
+    const a = await join('limits', 'a');
+    assert.equal(await code(api.sendMessage('limits', { kind: 'event', type: 'big', body: 'x'.repeat(20_000) })), 'PAYLOAD_TOO_LARGE');
+    assert.equal(await code(api.sendMessage('limits', { kind: 'event', type: 'bad type!', body: 1 })), 'INVALID_PAYLOAD');
+    const { token } = await api.mintToken({ room: 'limits', identity: 'owner', grants: { admin: true } });
+    assert.equal(
+      await code(createServerClient({ url: server.app.url, bearer: token }).mintToken({ room: 'limits', identity: 'x' })),
+      'FORBIDDEN',
+    );
+    const switched = nextEvent<{ mode: string }>(a.socket, 'sfu_mode');
+    await api.updateRoom('limits', { meshLimit: 0 });
+    assert.equal((await switched).mode, 'sfu');
   });
 });
 

@@ -64,9 +64,13 @@ function seatFor(hub: SignalingHub, req: JoinRequest, identity: string): Seat | 
   if (req.resume) {
     const room = registry.roomOf(req.resume.peer);
     const member = room?.members.get(req.resume.peer);
-    if (room && member && room.name === req.room && sameSecret(member.resumeKey, req.resume.key)) {
+    // With auth on, a resume key works only with a token of the seat's own identity.
+    const sameUser = options.tokens.openMode || member?.identity === identity;
+    if (room && member && room.name === req.room && sameUser && sameSecret(member.resumeKey, req.resume.key)) {
       return { room, member, restarted: req.resume.restarted === true };
     }
+    const ended = room ? undefined : registry.endedReason(req.resume.peer);
+    if (ended) throw new ParleyError('FORBIDDEN', `this session was ended (${ended}); it cannot be resumed`);
   }
   if (options.tokens.openMode) return undefined;
   const room = registry.room(req.room);
@@ -116,8 +120,9 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
     if (restarted) {
       me.name = req.name;
       if (!req.resume) {
-        // A new connection of this identity: its token rules, and the old connection's secrets die.
-        me.grants = principal.grants;
+        // A new connection of this identity: its token rules (unless the server API set the
+        // grants: that decision stands for the seat's life), and the old connection's secrets die.
+        if (!me.grantsFromApi) me.grants = principal.grants;
         me.resumeKey = newSecret();
         me.sessionKey = newSecret();
       }
