@@ -222,6 +222,7 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_TURN_SECRET: (v) => [['turn', 'secret'], v],
   PARLEY_TURN_URLS: (v) => [['turn', 'urls'], v.split(',').map((u) => u.trim())],
   PARLEY_WEBHOOK_URLS: (v) => [['webhooks', 'urls'], v.split(',').map((u) => u.trim())],
+  PARLEY_WEBHOOK_SECRET: (v) => [['webhooks', 'secret'], v],
   PARLEY_WEBHOOK_EVENTS: (v) => [['webhooks', 'events'], v.split(',').map((u) => u.trim())],
   PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
 };

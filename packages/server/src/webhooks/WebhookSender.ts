@@ -24,6 +24,10 @@ export interface WebhookSenderOptions {
   timeoutMs: number;
   /** Events a room may have waiting per URL; beyond that new ones are dropped (logged, counted). */
   maxQueue: number;
+  /** Events waiting across all rooms and receivers; beyond that new ones are dropped (logged, counted). */
+  maxPending: number;
+  /** Deliveries in flight at once, across rooms (each room still goes in order). */
+  maxConcurrent: number;
   log: Logger;
   metrics: Metrics;
 }
@@ -53,6 +57,9 @@ export class WebhookSender {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #idle = new Set<() => void>();
   #closed: string | undefined;
+  #pending = 0;
+  #inFlight = 0;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(options: WebhookSenderOptions) {
     this.#opts = options;
@@ -83,12 +90,13 @@ export class WebhookSender {
         queue = { items: [], running: false };
         this.#queues.set(key, queue);
       }
-      if (queue.items.length >= this.#opts.maxQueue) {
+      if (queue.items.length >= this.#opts.maxQueue || this.#pending >= this.#opts.maxPending) {
         this.#opts.log.warn({ url, room: input.room, event: input.event }, 'webhook queue full; event dropped');
         this.#count('dropped');
         continue;
       }
       queue.items.push(event);
+      this.#pending++;
       if (!queue.running) void this.#drain(key, url, queue);
     }
   }
@@ -114,6 +122,8 @@ export class WebhookSender {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#queues.clear();
+    this.#pending = 0;
+    for (const wake of this.#waiting.splice(0)) wake();
     for (const resolve of this.#idle) resolve();
     this.#idle.clear();
   }
@@ -122,8 +132,14 @@ export class WebhookSender {
     queue.running = true;
     while (queue.items.length > 0 && !this.#abort.signal.aborted) {
       const event = queue.items[0]!;
-      await this.#deliver(url, event);
+      await this.#slot();
+      try {
+        await this.#deliver(url, event);
+      } finally {
+        this.#release();
+      }
       queue.items.shift();
+      this.#pending--;
     }
     queue.running = false;
     if (this.#queues.get(key) === queue && queue.items.length === 0) this.#queues.delete(key);
@@ -131,6 +147,20 @@ export class WebhookSender {
       for (const resolve of this.#idle) resolve();
       this.#idle.clear();
     }
+  }
+
+  /** Waits for one of `maxConcurrent` delivery slots (at once when the sender is closing). */
+  #slot(): Promise<void> {
+    if (this.#inFlight < this.#opts.maxConcurrent || this.#abort.signal.aborted) {
+      this.#inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(() => (this.#inFlight++, resolve())));
+  }
+
+  #release(): void {
+    this.#inFlight--;
+    this.#waiting.shift()?.();
   }
 
   async #deliver(url: string, event: WebhookEvent): Promise<void> {

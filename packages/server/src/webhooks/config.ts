@@ -20,19 +20,29 @@ export const webhookConfigSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).default(5000),
   /** Events a room may have waiting per receiver before new ones are dropped. */
   maxQueue: z.number().int().min(1).default(1000),
+  /** Events waiting across all rooms and receivers before new ones are dropped. */
+  maxPending: z.number().int().min(1).default(10_000),
+  /** Deliveries in flight at once (each room's events still go one after another). */
+  maxConcurrent: z.number().int().min(1).max(1000).default(16),
+  /**
+   * A secret only for signing webhooks (at least 16 characters), so receivers need no API secret
+   * that can also mint tokens. Default: the API key's secret as below.
+   */
+  secret: z.string().min(16).optional(),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 
 /**
- * The secret that signs webhook bodies and the API key it belongs to: `webhooks.apiKey`'s, else
+ * The secret that signs webhook bodies and the API key it belongs to: `webhooks.secret`, else `webhooks.apiKey`'s, else
  * the first API key's, else auth.secret. A string is a configuration error to report.
  */
 export function webhookSigner(
   webhooks: WebhookConfig,
   auth: { secret?: string | undefined; apiKeys: Record<string, string> },
 ): { secret: string; keyId?: string } | undefined | string {
+  if (webhooks.secret !== undefined) return { secret: webhooks.secret };
   if (webhooks.apiKey !== undefined) {
-    const secret = auth.apiKeys[webhooks.apiKey];
+    const secret = Object.hasOwn(auth.apiKeys, webhooks.apiKey) ? auth.apiKeys[webhooks.apiKey] : undefined;
     return secret ? { secret, keyId: webhooks.apiKey } : `webhooks.apiKey: no API key ${webhooks.apiKey} in auth.apiKeys`;
   }
   const first = Object.entries(auth.apiKeys)[0];

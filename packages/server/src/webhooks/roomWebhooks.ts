@@ -32,6 +32,8 @@ export function startRoomWebhooks(deps: {
     retryBaseMs: config.webhooks.retryBaseMs,
     timeoutMs: config.webhooks.timeoutMs,
     maxQueue: config.webhooks.maxQueue,
+    maxPending: config.webhooks.maxPending,
+    maxConcurrent: config.webhooks.maxConcurrent,
     log: deps.log.child({ module: 'webhooks' }),
     metrics: deps.metrics,
   });

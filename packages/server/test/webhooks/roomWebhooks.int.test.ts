@@ -8,6 +8,8 @@ import { data, request, startServer } from '@parley-rtc/test-support/server';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { PEER_OPTIONS } from '../media/clients.ts';
 import { WebhookReceiver } from './receiver.ts';
+import { parseConfig } from '../../src/config.ts';
+import { webhookSigner } from '../../src/webhooks/config.ts';
 
 const API_SECRET = 'webhook-api-secret-0123456789';
 const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
@@ -78,6 +80,15 @@ test('a room, its members and a published track reach a receiver in order, signe
   }
 });
 
-test('webhook URLs without a secret to sign with stop the server at start, naming why', async () => {
+test('webhook URLs without a secret to sign with stop the server at start, naming why; webhooks.secret signs alone', async () => {
   await assert.rejects(startServer({ webhooks: { urls: ['http://127.0.0.1:9/hook'] } }), /no secret to sign events with/);
+  const config = parseConfig({
+    auth: { apiKeys: { k: API_SECRET } },
+    webhooks: { urls: ['http://127.0.0.1:9/hook'], secret: 'webhook-only-secret-0123' },
+  });
+  assert.deepEqual(
+    webhookSigner(config.webhooks, config.auth),
+    { secret: 'webhook-only-secret-0123' },
+    'no API key named: receivers cannot mint',
+  );
 });

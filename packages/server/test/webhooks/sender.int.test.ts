@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitFor } from '@parley-rtc/test-support/poll';
 import assert from 'node:assert/strict';
 import {
   DEFAULT_WEBHOOK_EVENTS,
@@ -25,6 +28,8 @@ function sender(urls: string[], overrides: Partial<ConstructorParameters<typeof 
     retryBaseMs: 20,
     timeoutMs: 2000,
     maxQueue: 100,
+    maxPending: 1000,
+    maxConcurrent: 16,
     log: createLogger('silent'),
     metrics,
     ...overrides,
@@ -121,6 +126,37 @@ test('close() aborts retries at once and is idempotent; nothing is sent after it
   assert.equal(s.wants('room_finished'), false);
   assert.equal(receiver.requests.length, 1);
   await receiver.close();
+});
+
+test('at most maxConcurrent deliveries are in flight, and maxPending caps what waits across rooms', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const held: Array<() => void> = [];
+  const slow = createServer((req, res) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    req.resume();
+    held.push(() => {
+      inFlight--;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const { port } = slow.address() as AddressInfo;
+  const { s, metrics } = sender([`http://127.0.0.1:${port}/`], { maxConcurrent: 2, maxPending: 5 });
+  // The receiver answers one held request every 20 ms.
+  const releaser = setInterval(() => held.shift()?.(), 20);
+  try {
+    for (let i = 0; i < 8; i++) s.send({ event: 'room_started', room: `r${i}` });
+    assert.equal(metrics.value('parley_webhooks_total', { outcome: 'dropped' }), 3, 'three over maxPending');
+    await waitFor(() => metrics.value('parley_webhooks_total', { outcome: 'delivered' }) === 5, 10_000, 'five delivered');
+    assert.ok(most >= 1 && most <= 2, `at most two in flight (saw ${most})`);
+  } finally {
+    clearInterval(releaser);
+    await s.close('test done');
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+  }
 });
 
 test('verifyWebhook refuses forged, altered, replayed and malformed requests', async () => {
