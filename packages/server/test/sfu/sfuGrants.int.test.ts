@@ -73,3 +73,24 @@ test('a grant change closes what it no longer allows; an admin mute stops forwar
   assert.equal(router.producer(cam.producers[0]!.id), undefined);
   assert.ok(router.producer(micId), 'audio is still allowed');
 });
+
+test('a member that takes its seat over (a reload, the same identity) loses its old SFU connections; the room is told', async () => {
+  const pub = await member('restart', 'reloader');
+  const watcher = await member('restart', 'watcher');
+  const cam = data(await request<SfuPublishResult>(pub.socket, 'sfu_publish', { sdp: await offer('video'), source: 'camera' }, 10_000));
+  const producerId = cam.producers[0]!.id;
+  const router = sfuRoomsOf(server.app)!.router('restart')!;
+  assert.ok(router.producer(producerId));
+
+  const closed = nextEvent<SfuProducerClosed>(watcher.socket, 'sfu_producer_closed', 10_000);
+  const { token } = await api.mintToken({ room: 'restart', identity: 'reloader' });
+  const reloaded = await server.connect();
+  const ack = data(
+    await request<{ self: { id: string }; resumed: boolean }>(reloaded, 'join', { room: 'restart', name: 'reloader', token }),
+  );
+  assert.equal(ack.self.id, pub.id, 'the same member id');
+  assert.equal(ack.resumed, true);
+  assert.deepEqual(await closed, { id: producerId, peer: pub.id });
+  assert.equal(router.producer(producerId), undefined, 'the old connection is gone');
+  assert.equal(router.connection(cam.connectionId), undefined);
+});
