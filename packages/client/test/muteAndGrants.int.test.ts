@@ -3,27 +3,13 @@ import assert from 'node:assert/strict';
 import { createServerClient, type ServerClient } from '@parley-rtc/protocol/serverClient';
 import { data, request, startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { Room, type MemberGrants, type MuteNotice } from '../src/index.ts';
+import { InertPeerConnection } from '@parley-rtc/test-support/inertPeerConnection';
 
 /**
  * The Room's `muteRequested` and `grantsChanged` events against a real server driven through the
  * server API. Node has no WebRTC or LocalMedia: these peer connections are inert, and the rooms
  * publish nothing (the Chromium e2e test checks that a mute request mutes a real microphone).
  */
-class InertPeerConnection extends EventTarget {
-  connectionState: RTCPeerConnectionState = 'new';
-  signalingState: RTCSignalingState = 'stable';
-  remoteDescription = null;
-  localDescription = null;
-  onnegotiationneeded = null;
-  onicecandidate = null;
-  ontrack = null;
-  onconnectionstatechange = null;
-  onsignalingstatechange = null;
-  createDataChannel() {
-    return { readyState: 'connecting', onopen: null, onmessage: null, close() {}, send() {} };
-  }
-  close() {}
-}
 // A test double standing in for the browser class; only the members PeerLink touches exist.
 const createPeerConnection = () => new InertPeerConnection() as unknown as RTCPeerConnection;
 

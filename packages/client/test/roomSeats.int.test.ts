@@ -3,45 +3,13 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { Room, type RoomOptions } from '../src/index.ts';
+import { InertPeerConnection } from '@parley-rtc/test-support/inertPeerConnection';
 
 /**
  * A page reload and TURN credential refresh, with the Room against a real server in Node. Node has
  * no WebRTC, so peer connections are inert stand-ins that record what the Room does to them (the
  * browser e2e test covers a real reload).
  */
-class InertPeerConnection extends EventTarget {
-  connectionState: RTCPeerConnectionState = 'new';
-  signalingState: RTCSignalingState = 'stable';
-  remoteDescription = null;
-  localDescription = null;
-  onnegotiationneeded = null;
-  onicecandidate = null;
-  ontrack = null;
-  onconnectionstatechange = null;
-  onsignalingstatechange = null;
-  closed = false;
-  constructor(public config: RTCConfiguration) {
-    super();
-  }
-  createDataChannel() {
-    return { readyState: 'connecting', onopen: null, onmessage: null, close() {}, send() {} };
-  }
-  getConfiguration(): RTCConfiguration {
-    return this.config;
-  }
-  /** How often the Room gave this connection a new configuration. */
-  reconfigured = 0;
-  setConfiguration(config: RTCConfiguration) {
-    this.reconfigured++;
-    this.config = config;
-  }
-  async getStats() {
-    return new Map();
-  }
-  close() {
-    this.closed = true;
-  }
-}
 
 /** A Map-backed Storage: what a tab's sessionStorage holds across a reload. */
 class MemoryStorage {

@@ -4,33 +4,13 @@ import type { ChatEntry } from '@parley-rtc/protocol';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { ClientError, ParleyError, Room, type RoomConnectionState } from '../src/index.ts';
 import { waitFor } from '@parley-rtc/test-support/poll';
+import { InertPeerConnection } from '@parley-rtc/test-support/inertPeerConnection';
 
 /**
  * Signaling-level tests of the Room against a real server, in Node. Node has no WebRTC, so peer
  * connections are inert fakes: these tests cover membership, the log and reconnects, not media
  * (the browser e2e tests cover media).
  */
-class InertPeerConnection extends EventTarget {
-  connectionState: RTCPeerConnectionState = 'new';
-  signalingState: RTCSignalingState = 'stable';
-  remoteDescription = null;
-  localDescription = null;
-  onnegotiationneeded = null;
-  onicecandidate = null;
-  ontrack = null;
-  onconnectionstatechange = null;
-  onsignalingstatechange = null;
-  closed = false;
-  createDataChannel() {
-    return { readyState: 'connecting', onopen: null, onmessage: null, close() {}, send() {} };
-  }
-  async getStats() {
-    return new Map();
-  }
-  close() {
-    this.closed = true;
-  }
-}
 const created: InertPeerConnection[] = [];
 // A test double standing in for the browser class; only the members PeerLink touches exist.
 const createPeerConnection = () => {
