@@ -14,7 +14,7 @@ import { sendError } from './http/errors.ts';
 import type { FeatureDeps } from './featureTypes.ts';
 import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
-import { sfuFeature } from './sfu/feature.ts';
+import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
@@ -152,6 +152,8 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
+    const sfu = sfuRoomsOf({ http });
+    if (!sfu) throw new Error('the SFU feature did not start');
     await registerServerApi(http, {
       tokens,
       apiKeys: config.auth.apiKeys,
@@ -162,8 +164,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
         store,
         roomLog: roomLogOf(http),
         maxPeersPerRoom: config.limits.maxPeersPerRoom,
-        meshMaxPeers: config.media.sfuMeshMaxPeers,
-        maxEventBytes: config.limits.maxEventBytes,
+        sfu,
         log: log.child({ module: 'api' }),
       }),
     });

@@ -12,6 +12,7 @@ import type { LogStore } from '../roomlog/LogStore.ts';
 import type { RoomLogService } from '../roomlog/feature.ts';
 import type { LiveRoom, Member } from '../signaling/RoomRegistry.ts';
 import type { Signaling } from '../signaling/Signaling.ts';
+import type { SfuRooms } from '../sfu/SfuRooms.ts';
 import type { Logger } from '../util/logger.ts';
 import type { RoomDirectory } from './RoomDirectory.ts';
 
@@ -19,11 +20,10 @@ export interface LiveRoomDirectoryDeps {
   signaling: Signaling;
   store: LogStore;
   roomLog: RoomLogService;
-  /** The server's defaults: limits.maxPeersPerRoom and media.sfuMeshMaxPeers. */
+  /** limits.maxPeersPerRoom, the cap on a room's maxMembers. */
   maxPeersPerRoom: number;
-  meshMaxPeers: number;
-  /** limits.maxEventBytes: the same cap as members' room_event bodies. */
-  maxEventBytes: number;
+  /** A room's media path and mesh limit, as the SFU sees them. */
+  sfu: Pick<SfuRooms, 'mediaOf'>;
   log: Logger;
 }
 
@@ -95,12 +95,6 @@ export class LiveRoomDirectory implements RoomDirectory {
 
   async send(name: string, message: SendMessageRequest): Promise<{ seq: number; ts: number } | undefined> {
     if (!this.#registry.room(name) && !(await this.#d.store.stats(name))) return undefined;
-    if (message.kind === 'event') {
-      const bytes = Buffer.byteLength(JSON.stringify(message.body) ?? '');
-      if (bytes > this.#d.maxEventBytes) {
-        throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${this.#d.maxEventBytes}`);
-      }
-    }
     const entry =
       message.kind === 'chat'
         ? await this.#d.signaling.publish(name, { kind: 'chat', from: SERVER_SENDER, text: message.text })
@@ -124,11 +118,11 @@ export class LiveRoomDirectory implements RoomDirectory {
 
   async #summary(room: LiveRoom): Promise<RoomSummary> {
     const stats = await this.#d.store.stats(room.name);
-    const meshLimit = room.meshLimit ?? this.#d.meshMaxPeers;
+    const { mode, meshLimit } = this.#d.sfu.mediaOf(room.name);
     return {
       name: room.name,
       members: room.members.size,
-      mode: room.members.size > meshLimit ? 'sfu' : 'mesh',
+      mode,
       createdAt: room.createdAt,
       locked: room.locked,
       hasPassword: room.state.hasPassword,

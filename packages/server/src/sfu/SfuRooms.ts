@@ -26,7 +26,7 @@ import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
 import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
-import { Router, type RouterOptions } from './Router.ts';
+import { Router, type ProducerInfo, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
@@ -48,8 +48,6 @@ interface RoomState {
   router: Router | undefined;
   /** member id → its SFU connection ids */
   connectionsOf: Map<string, Set<string>>;
-  /** producer id → publishing member id */
-  producerOwner: Map<string, string>;
   /** producer id → its announcement (what late joiners are told) */
   announced: Map<string, SfuProducerInfo>;
   /** producer id → who published it (reported when it ends, even after the member left) */
@@ -107,6 +105,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     return this.#rooms.get(room)?.router;
   }
 
+  /** How a room's media flows now (mesh for a room nobody has joined yet) and its mesh → SFU threshold. */
+  mediaOf(room: string): { mode: SfuMode['mode']; meshLimit: number } {
+    return { mode: this.#rooms.get(room)?.mode ?? 'mesh', meshLimit: this.#meshLimit(room) };
+  }
+
   /** The room's mesh → SFU threshold: its own (server API) or the server's. */
   #meshLimit(room: string): number {
     return this.#opts.signaling.registry.room(room)?.meshLimit ?? this.#opts.meshMaxPeers;
@@ -130,7 +133,6 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
         mode: this.#modeOf(room, members),
         router: undefined,
         connectionsOf: new Map(),
-        producerOwner: new Map(),
         announced: new Map(),
         publishers: new Map(),
       };
@@ -160,9 +162,14 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   #restarted(memberId: string, room: string): void {
     const state = this.#rooms.get(room);
     if (!state || this.#closed) return;
+    this.#closeConnectionsOf(state, memberId);
+    this.#resumed(memberId, room);
+  }
+
+  /** The member is gone from its SFU connections (it left, or a new client took its seat). */
+  #closeConnectionsOf(state: RoomState, memberId: string): void {
     for (const connectionId of state.connectionsOf.get(memberId) ?? []) state.router?.closeConnection(connectionId, 'peerleft');
     state.connectionsOf.delete(memberId);
-    this.#resumed(memberId, room);
   }
 
   /** The room's mesh limit changed: switch now if the room is on the other side of it. */
@@ -179,8 +186,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;
-    for (const connectionId of state.connectionsOf.get(memberId) ?? []) state.router?.closeConnection(connectionId, 'peerleft');
-    state.connectionsOf.delete(memberId);
+    this.#closeConnectionsOf(state, memberId);
     if (members === 0) {
       state.router?.close('roomempty');
       this.#rooms.delete(room);
@@ -215,22 +221,20 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     router.on('speakers', (active, speakers) => {
       if (this.#closed) return;
       const known = (s: SpeakerLevel): Speaker | undefined => {
-        const peer = state.producerOwner.get(s.producerId);
+        const peer = state.publishers.get(s.producerId)?.id;
         return peer === undefined ? undefined : { peer, producerId: s.producerId, level: s.level };
       };
       const list = speakers.map(known).filter((s): s is Speaker => s !== undefined);
       this.#opts.signaling.emitTo(state.name, 'sfu_speakers', { active: (active && known(active)) ?? null, speakers: list });
     });
     router.on('producerclose', (id) => {
-      const peer = state.producerOwner.get(id);
       const info = state.announced.get(id);
       const publisher = state.publishers.get(id);
-      state.producerOwner.delete(id);
       state.announced.delete(id);
       state.publishers.delete(id);
       if (info && publisher)
         this.#opts.events?.emit('trackUnpublished', state.name, publisher, { id, kind: info.kind, source: info.source });
-      if (peer && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu_producer_closed', { id, peer });
+      if (publisher && !this.#closed) this.#opts.signaling.emitTo(state.name, 'sfu_producer_closed', { id, peer: publisher.id });
     });
     router.on('connectionclose', (connectionId) => {
       for (const set of state.connectionsOf.values()) set.delete(connectionId);
@@ -275,7 +279,6 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const member = this.#opts.signaling.registry.roomOf(ctx.memberId)?.members.get(ctx.memberId);
     const publisher: MemberInfo = { id: ctx.memberId, name: member?.name ?? ctx.memberId, identity: member?.identity ?? '' };
     for (const p of producers) {
-      state.producerOwner.set(p.id, ctx.memberId);
       state.announced.set(p.id, p);
       state.publishers.set(p.id, publisher);
       this.#opts.signaling.emitTo(state.name, 'sfu_producer', p);
@@ -345,10 +348,9 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const router = state?.router;
     if (!state || !router) return;
     const publishing = new Set<string>();
-    for (const p of router.producers()) {
-      if (state.producerOwner.get(p.id) !== memberId) continue;
-      publishing.add(p.connectionId);
-      if (!canPublish(grants, publishSourceOf(p.kind, state.announced.get(p.id)?.source))) router.closeConnection(p.connectionId, 'close');
+    for (const { producer, source } of this.#producersOf(state, router, memberId)) {
+      publishing.add(producer.connectionId);
+      if (!canPublish(grants, source)) router.closeConnection(producer.connectionId, 'close');
     }
     if (!grants.subscribe) {
       for (const connectionId of state.connectionsOf.get(memberId) ?? [])
@@ -361,10 +363,15 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
     const state = this.#rooms.get(room);
     const router = state?.router;
     if (!state || !router) return;
-    for (const p of router.producers()) {
-      if (state.producerOwner.get(p.id) !== memberId) continue;
-      if (publishSourceOf(p.kind, state.announced.get(p.id)?.source) === kind) router.setMuted(p.id, muted);
-    }
+    for (const { producer, source } of this.#producersOf(state, router, memberId)) if (source === kind) router.setMuted(producer.id, muted);
+  }
+
+  /** A member's publications in a room, with the grant (and mute kind) each falls under. */
+  #producersOf(state: RoomState, router: Router, memberId: string): Array<{ producer: ProducerInfo; source: PublishSource }> {
+    return router
+      .producers()
+      .filter((p) => state.publishers.get(p.id)?.id === memberId)
+      .map((producer) => ({ producer, source: publishSourceOf(producer.kind, state.announced.get(producer.id)?.source) }));
   }
 
   /** Idempotent: every room's router (connections, producers, consumers) with `shutdown`, then `close`. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ClientEventName, LogEntry, ServerToClientEvents, SessionEndReason } from '@parley-rtc/protocol';
+import { ParleyError, type ClientEventName, type LogEntry, type ServerToClientEvents, type SessionEndReason } from '@parley-rtc/protocol';
 import type { NewEntry } from '../roomlog/LogStore.ts';
 import { Caller } from './Caller.ts';
 import { ClientEvents, type AckData } from './ClientEvents.ts';
@@ -172,8 +172,16 @@ export class Signaling {
     this.io.to(target.startsWith('_') ? memberRoom(target) : target).emit(event, ...args);
   }
 
-  /** Appends an entry to a room's log and delivers it live to the room, once per member. */
+  /**
+   * Appends an entry to a room's log and delivers it live to the room, once per member. An event
+   * body over `limits.maxEventBytes` is refused with PAYLOAD_TOO_LARGE, whoever sends it.
+   */
   async publish(room: string, entry: NewEntry): Promise<LogEntry> {
+    if (entry.kind === 'event') {
+      const bytes = Buffer.byteLength(JSON.stringify(entry.body) ?? '');
+      const limit = this.options.limits.maxEventBytes;
+      if (bytes > limit) throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${limit}`);
+    }
     const stored = await this.options.store.append(room, entry);
     this.options.metrics.inc('parley_log_entries_total', 'Entries appended to room logs.', { kind: stored.kind });
     if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);

@@ -1,10 +1,10 @@
 /** The room log's live side: `chat_message`, `room_event` (stored, then delivered to the room) and `history`. */
-import { CLIENT_EVENT_SCHEMAS, ParleyError } from '@parley-rtc/protocol';
+import { CLIENT_EVENT_SCHEMAS } from '@parley-rtc/protocol';
 import type { ClientEvents } from '../ClientEvents.ts';
 import type { SignalingHub } from '../types.ts';
 
 export function registerRoomLogHandlers(events: ClientEvents, hub: SignalingHub): void {
-  const { store, limits } = hub.options;
+  const { store } = hub.options;
 
   events.on('chat_message', CLIENT_EVENT_SCHEMAS.chat_message, async (caller, req) => {
     const { room, from } = caller.self('chat');
@@ -14,10 +14,6 @@ export function registerRoomLogHandlers(events: ClientEvents, hub: SignalingHub)
 
   events.on('room_event', CLIENT_EVENT_SCHEMAS.room_event, async (caller, req) => {
     const { room, from } = caller.self('chat');
-    const bytes = Buffer.byteLength(JSON.stringify(req.body) ?? '');
-    if (bytes > limits.maxEventBytes) {
-      throw new ParleyError('PAYLOAD_TOO_LARGE', `event body is ${bytes} bytes; the limit is ${limits.maxEventBytes}`);
-    }
     const entry = await hub.publish(room.name, { kind: 'event', from, type: req.type, body: req.body });
     return { seq: entry.seq, ts: entry.ts };
   });
