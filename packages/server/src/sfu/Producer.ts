@@ -221,19 +221,15 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     }
     this.stats.packetsIn++;
     this.stats.bytesIn += len;
-    // Muted by an admin: reception stats stay current (no false loss for the publisher), but
-    // nothing is kept for retransmission or forwarded.
-    if (this.#muted) {
-      this.lastPacketAt = performance.now();
-      this.#reception.packet((pkt[2]! << 8) | pkt[3]!, pkt.readUInt32BE(4), this.lastPacketAt);
-      return;
-    }
-    this.retransmit?.store(pkt);
     const seq = (pkt[2]! << 8) | pkt[3]!;
     const ts = pkt.readUInt32BE(4);
-    this.lastTimestamp = ts;
     this.lastPacketAt = performance.now();
     this.#reception.packet(seq, ts, this.lastPacketAt);
+    // Muted by an admin: reception stats stay current (no false loss for the publisher), but
+    // nothing is kept for retransmission or forwarded.
+    if (this.#muted) return;
+    this.lastTimestamp = ts;
+    this.retransmit?.store(pkt);
     const list = this.#sinks;
     let sent = 0;
     for (let i = 0; i < list.length; i++) {

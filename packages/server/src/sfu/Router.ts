@@ -17,7 +17,7 @@ import { ParleyError } from '@parley-rtc/protocol';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
-import { chooseIngestCodec, matchCodec, parseSdp } from '@parley-rtc/rtc/sdp';
+import { chooseIngestCodec, matchCodec, parseSdp, type SdpMedia } from '@parley-rtc/rtc/sdp';
 import type { Logger } from '../util/logger.ts';
 import { ActiveSpeaker } from './ActiveSpeaker.ts';
 import {
@@ -146,13 +146,7 @@ export class Router extends TypedEmitter<RouterEvents> {
         const sends = m.port !== 0 && (m.direction === 'sendonly' || m.direction === 'sendrecv');
         const match = sends ? chooseIngestCodec(m) : undefined;
         if (!match || this.#producers.size >= this.#limits.maxProducers) {
-          entry.peer.addTrack({
-            mid: m.mid,
-            kind: m.kind,
-            direction: 'inactive',
-            codec: undefined,
-            payloadType: m.codecs[0]?.payloadType ?? 96,
-          });
+          refuseSection(entry.peer, m, m.kind);
           continue;
         }
         const pub = createPublication(entry.peer, m, match, {
@@ -234,13 +228,7 @@ export class Router extends TypedEmitter<RouterEvents> {
         const producer = idx === -1 ? undefined : pending.splice(idx, 1)[0];
         const offered = producer ? matchCodec(m, producer.codec) : undefined;
         if (!producer || !offered) {
-          entry.peer.addTrack({
-            mid: m.mid,
-            kind: m.kind,
-            direction: 'inactive',
-            codec: undefined,
-            payloadType: m.codecs[0]?.payloadType ?? 96,
-          });
+          refuseSection(entry.peer, m, m.kind);
           continue;
         }
         const track = entry.peer.addTrack({
@@ -428,6 +416,12 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.emit('close', reason);
     this.removeAllListeners();
   }
+}
+
+/** Answers an offered section the router will not use as inactive. */
+/** `kind` is `m.kind` once the caller has skipped data sections. */
+function refuseSection(peer: MediaPeer, m: SdpMedia, kind: 'audio' | 'video'): void {
+  peer.addTrack({ mid: m.mid, kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
 }
 
 function producerInfo(p: Publication): ProducerInfo {

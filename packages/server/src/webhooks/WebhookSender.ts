@@ -116,8 +116,7 @@ export class WebhookSender {
       await Promise.race([this.whenIdle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
       clearTimeout(timer);
     }
-    const pending = [...this.#queues.values()].reduce((n, q) => n + q.items.length, 0);
-    if (pending > 0) this.#opts.log.warn({ pending, reason }, 'webhook events not delivered before shutdown');
+    if (this.#pending > 0) this.#opts.log.warn({ pending: this.#pending, reason }, 'webhook events not delivered before shutdown');
     this.#abort.abort(new Error(`webhook sender closed: ${reason}`));
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
