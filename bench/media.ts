@@ -3,7 +3,7 @@
 // stream — Parley next to a minimal aiortc server (bench/media/aiortc_server.py, Debian's
 // python3-aiortc). Each N runs against a fresh server process; CPU counts the server and its
 // children (Parley's ffmpeg). Bounded: about 2–3 minutes.
-//   npm run bench:media [-- --runs 7 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10]
+//   npm run bench:media [-- --runs 7 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10 --ttff-only]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,7 +26,18 @@ interface Target {
   name: string;
   url: string;
   pid: number;
+  /** Server-side setup timelines (`session setup` log lines), when the server reports them. */
+  setups?: Array<Record<string, number>>;
   stop(): Promise<void>;
+}
+
+/** Browser-side steps of one time-to-first-frame run, ms from the start. */
+interface BrowserMarks {
+  offer: number;
+  answer: number;
+  iceConnected: number;
+  connected: number;
+  firstFrame: number;
 }
 
 function makeFile(dir: string): string {
@@ -65,15 +76,43 @@ function makeFile(dir: string): string {
   return path;
 }
 
-async function startParley(file: string): Promise<Target> {
+async function startParley(file: string, timelines = false): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-media-'));
   const server = await spawnServer(dataDir, {
-    media: { bindAddress: '127.0.0.1', defaultStream: 'file', sources: { file: { kind: 'file', path: file, loop: true } }, maxPeers: 1000 },
+    // debug logs carry each session's setup timeline (only for the time-to-first-frame runs)
+    logLevel: timelines ? 'debug' : 'info',
+    media: {
+      bindAddress: '127.0.0.1',
+      defaultStream: 'file',
+      sources: { file: { kind: 'file', path: file, loop: true } },
+      maxPeers: 1000,
+      // every bench viewer comes from 127.0.0.1: the per-client limit must not cap the N viewers
+      maxPeersPerClient: 1000,
+    },
   });
+  const setups: Array<Record<string, number>> = [];
+  if (timelines) {
+    let buffered = '';
+    server.child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!line.includes('"session setup"')) continue;
+        try {
+          setups.push((JSON.parse(line) as { setup: Record<string, number> }).setup);
+        } catch {
+          // not JSON
+        }
+      }
+    });
+  }
   return {
     name: 'parley',
     url: server.url,
     pid: server.child.pid ?? 0,
+    setups,
     async stop() {
       server.child.kill('SIGTERM');
       await Promise.race([server.exited, new Promise((r) => setTimeout(r, 5000))]);
@@ -156,18 +195,25 @@ function treeCpuSeconds(pid: number): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] ?? NaN;
 
-async function timeToFirstFrame(target: Target, runs: number): Promise<number[]> {
+async function timeToFirstFrame(target: Target, runs: number, route: 'offer' | 'whep' = 'offer'): Promise<BrowserMarks[]> {
   const browser = await launchChromium();
-  const out: number[] = [];
+  const out: BrowserMarks[] = [];
   try {
     for (let i = 0; i < runs; i++) {
       const context = await mediaContext(browser, target.url);
       const page = await context.newPage();
       await page.goto(`${target.url}/healthz`);
       await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
-      const ms = await page.evaluate(async () => {
+      const marks = await page.evaluate(async (whep) => {
         const t0 = performance.now();
+        const m = { offer: NaN, answer: NaN, iceConnected: NaN, connected: NaN, firstFrame: NaN };
         const pc = new RTCPeerConnection({ iceServers: [] });
+        pc.oniceconnectionstatechange = () => {
+          if (pc.iceConnectionState === 'connected' && Number.isNaN(m.iceConnected)) m.iceConnected = performance.now() - t0;
+        };
+        pc.onconnectionstatechange = () => {
+          if (pc.connectionState === 'connected' && Number.isNaN(m.connected)) m.connected = performance.now() - t0;
+        };
         pc.addTransceiver('video', { direction: 'recvonly' });
         pc.addTransceiver('audio', { direction: 'recvonly' });
         await pc.setLocalDescription(await pc.createOffer());
@@ -176,12 +222,18 @@ async function timeToFirstFrame(target: Target, runs: number): Promise<number[]>
           pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
           setTimeout(r, 2000);
         });
-        const res = await fetch('/offer', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }),
-        });
-        const answer = (await res.json()) as { sdp: string; type: RTCSdpType };
+        m.offer = performance.now() - t0;
+        const res = whep
+          ? await fetch('/whep/file', { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp })
+          : await fetch('/offer', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }),
+            });
+        const answer: { sdp: string; type: RTCSdpType } = whep
+          ? { sdp: await res.text(), type: 'answer' }
+          : ((await res.json()) as { sdp: string; type: RTCSdpType });
+        m.answer = performance.now() - t0;
         await pc.setRemoteDescription(answer);
         const deadline = performance.now() + 15000;
         while (performance.now() < deadline) {
@@ -190,21 +242,35 @@ async function timeToFirstFrame(target: Target, runs: number): Promise<number[]>
             if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded ?? 0;
           });
           if (frames > 0) {
-            pc.close();
-            return performance.now() - t0;
+            m.firstFrame = performance.now() - t0;
+            break;
           }
-          await new Promise((r) => setTimeout(r, 10));
+          await new Promise((r) => setTimeout(r, 5));
         }
         pc.close();
-        return NaN;
-      });
-      out.push(ms);
+        return m;
+      }, route === 'whep');
+      out.push(marks);
       await context.close();
     }
   } finally {
     await browser.close();
   }
   return out;
+}
+
+/** Medians of each step: the browser's (from createOffer) and, when reported, the server's (from the request). */
+function breakdown(marks: BrowserMarks[], setups: Array<Record<string, number>> | undefined): string {
+  const keys = ['offer', 'answer', 'iceConnected', 'connected', 'firstFrame'] as const;
+  const browser = keys.map((k) => `${k} ${median(marks.map((m) => m[k])).toFixed(0)}`).join(', ');
+  let server = '';
+  if (setups && setups.length > 0) {
+    const names = ['peer', 'answer', 'iceConnected', 'connected', 'trackOpen', 'firstKeyFrame'];
+    server = `; server (from request, median of ${setups.length}): ${names
+      .map((k) => `${k} ${median(setups.map((s) => s[k] ?? NaN).filter((x) => !Number.isNaN(x))).toFixed(1)}`)
+      .join(', ')}`;
+  }
+  return `browser (median ms from createOffer): ${browser}${server}`;
 }
 
 async function cpuPerViewer(
@@ -238,28 +304,45 @@ async function cpuPerViewer(
 export async function benchMedia(): Promise<void> {
   const runs = Number(arg('runs', '7'));
   const windowS = Number(arg('window', '5'));
-  const ns = arg('viewers', '1,10,50').split(',').map(Number);
-  const aiortcNs = arg('aiortc-viewers', '1,10').split(',').map(Number);
+  const ttffOnly = process.argv.includes('--ttff-only');
+  const ns = ttffOnly ? [] : arg('viewers', '1,10,50').split(',').map(Number);
+  const aiortcNs = ttffOnly ? [] : arg('aiortc-viewers', '1,10').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-file-'));
   try {
     const file = makeFile(dir);
     console.log('\n## media: one 640x360@30 VP8+Opus file stream (WebM, looped), loopback');
     const missing = aiortcMissing();
     if (missing) console.log(`anchor missing: ${missing} — aiortc rows skipped`);
-    const targets: Array<[string, () => Promise<Target>, number[]]> = [['parley', () => startParley(file), ns]];
+    const targets: Array<[string, (timelines?: boolean) => Promise<Target>, number[]]> = [
+      ['parley', (timelines) => startParley(file, timelines), ns],
+    ];
     if (!missing) targets.push(['aiortc', () => startAiortc(file), aiortcNs]);
     console.log(
       '| server | POST /offer → first decoded frame (Chromium) median / p90 | ' +
         'N viewers: server CPU % (of one core), per viewer, median fps, viewers ≥20 fps |',
     );
     console.log('|---|---|---|');
+    const ttffs = new Map<string, number[]>();
+    const notes: string[] = [];
     for (const [name, start, list] of targets) {
       let ttff = 'skipped (no Chromium)';
       if (!chromiumMissing) {
-        const t = await start();
+        const t = await start(true);
         try {
-          const xs = await timeToFirstFrame(t, runs);
+          const marks = await timeToFirstFrame(t, runs);
+          const xs = marks.map((m) => m.firstFrame);
+          ttffs.set(name, xs);
           ttff = `${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms (n=${xs.length})`;
+          notes.push(`${name} /offer: ${breakdown(marks, t.setups)}`);
+          if (name === 'parley') {
+            const before = t.setups?.length ?? 0;
+            const whep = await timeToFirstFrame(t, runs, 'whep');
+            const ws = whep.map((m) => m.firstFrame);
+            ttffs.set('parley WHEP', ws);
+            notes.push(
+              `parley WHEP /whep/file: ${median(ws).toFixed(0)} / ${p90(ws).toFixed(0)} ms; ${breakdown(whep, t.setups?.slice(before))}`,
+            );
+          }
         } finally {
           await t.stop();
         }
@@ -269,9 +352,22 @@ export async function benchMedia(): Promise<void> {
         const r = await cpuPerViewer(start, n, windowS);
         cells.push(`N=${n}: ${r.cpuPct.toFixed(1)} %, ${(r.cpuPct / n).toFixed(2)} %/viewer, ${r.fps.toFixed(1)} fps, ${r.ok}/${n}`);
       }
-      if (name === 'aiortc' && !list.includes(50))
+      if (name === 'aiortc' && !ttffOnly && !list.includes(50))
         cells.push('N=50: not run (aiortc re-encodes per viewer; saturates 2 cores well before 50)');
-      console.log(`| ${name} | ${ttff} | ${cells.join('<br>')} |`);
+      console.log(`| ${name} | ${ttff} | ${cells.join('<br>') || '-'} |`);
+    }
+    for (const n of notes) console.log(`- ${n}`);
+    const anchor = ttffs.get('aiortc');
+    if (anchor) {
+      for (const [name, xs] of ttffs) {
+        if (name === 'aiortc') continue;
+        const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
+        console.log(
+          `- time to first frame, same run: ${name} ${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms vs aiortc ` +
+            `${median(anchor).toFixed(0)} / ${p90(anchor).toFixed(0)} ms (median ${pct(median(xs), median(anchor))}, ` +
+            `p90 ${pct(p90(xs), p90(anchor))} of aiortc's; target < 50 %)`,
+        );
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

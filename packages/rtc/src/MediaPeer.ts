@@ -23,6 +23,8 @@ export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'f
 export interface MediaPeerEvents {
   state: [state: PeerState];
   datachannel: [channel: DataChannel];
+  /** ICE transport state (libdatachannel's words: new, checking, connected, completed, …). */
+  ice: [state: string];
   /** Fired once, when the peer is closed locally or its connection fails/closes. */
   close: [];
 }
@@ -108,6 +110,9 @@ export class MediaPeer extends TypedEmitter<MediaPeerEvents> {
     if (options.portRangeEnd !== undefined) config.portRangeEnd = options.portRangeEnd;
     this.#pc = new NativePeerConnection(id, config);
     this.#pc.onStateChange((s) => this.#onState(s));
+    this.#pc.onIceStateChange((s) => {
+      if (!this.#closed) this.emit('ice', s);
+    });
     this.#pc.onDataChannel((dc) => {
       if (this.#closed) {
         dc.close();

@@ -11,6 +11,7 @@ import type { MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import { parseSdp } from '@parley-rtc/rtc/sdp';
 import { PublisherSession } from './sessions/PublisherSession.ts';
 import { ViewerSession } from './sessions/ViewerSession.ts';
+import { SetupTimeline } from './sessions/setupTimeline.ts';
 import { StreamRegistry } from './StreamRegistry.ts';
 import { RecordingManager, type RecordingInfo } from './recording/RecordingManager.ts';
 
@@ -126,13 +127,14 @@ export class MediaService {
 
   /** Answers a viewer's offer for `stream`; the session lives until the peer goes away or DELETE. */
   async view(stream: string, offerSdp: string, client?: string): Promise<{ id: string; answer: string }> {
+    const setup = new SetupTimeline();
     this.#admit(client);
     const offer = parseSdp(offerSdp);
     this.#pending++;
     try {
       const source = await this.streams.open(stream);
       const id = randomUUID();
-      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions(id), this.#log);
+      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions(id), this.#log, setup);
       if (this.#closing) {
         session.close('shutting down');
         throw new ParleyError('SHUTTING_DOWN');

@@ -103,7 +103,10 @@ export class StreamRegistry {
       plan = filePlan(path, probe, loop, this.#config.testsrc.videoKbps);
     }
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
-    const source = new FfmpegSource({ name, kind, ffmpeg, plan, restartOnExit: kind === 'testsrc' || loop, log: this.#log });
+    const restartOnExit = kind === 'testsrc' || loop;
+    // only endless sources linger when idle: a file or recording starts from its beginning for a new viewer
+    const idleStopMs = restartOnExit ? this.#config.sourceIdleMs : 0;
+    const source = new FfmpegSource({ name, kind, ffmpeg, plan, restartOnExit, idleStopMs, log: this.#log });
     this.#ffmpegSources.set(name, source);
     source.on('ended', (reason) => {
       this.#log.info({ stream: name, reason }, 'source ended');

@@ -31,6 +31,12 @@ export const mediaConfigSchema = z.strictObject({
   maxPeers: z.number().int().min(1).default(500),
   /** Media sessions (WHIP, WHEP, /offer) one client address may hold at once. */
   maxPeersPerClient: z.number().int().min(1).default(10),
+  /**
+   * A looping source (test pattern, looped file) keeps its ffmpeg running this long after its last
+   * viewer leaves, so a viewer who comes back (reload, reconnect) starts at once from the cached
+   * key frame instead of waiting for ffmpeg to start. 0 stops it at once.
+   */
+  sourceIdleMs: z.number().int().min(0).max(600_000).default(5000),
   /** Rooms with more members than this are told to use the SFU instead of a peer-to-peer mesh. */
   sfuMeshMaxPeers: z.number().int().min(0).max(10_000).default(4),
   /** Record every WHIP stream automatically. */

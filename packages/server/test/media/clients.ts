@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import type { MediaTrack } from '@parley-rtc/rtc/MediaTrack';
-import { packetizeVp8, isVp8KeyFrame } from '@parley-rtc/rtc/rtp/vp8';
-import { writeRtp, randomSsrc } from '@parley-rtc/rtc/rtp/rtp';
+import { packetizeVp8, isVp8KeyFrame, isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
+import { writeRtp, randomSsrc, rtpPayloadOffset } from '@parley-rtc/rtc/rtp/rtp';
 
 export const PEER_OPTIONS = { iceServers: [], bindAddress: '127.0.0.1' };
 
@@ -231,6 +231,8 @@ export class RtpViewer {
   audioPackets = 0;
   frames = 0;
   firstPacketAt: number | undefined;
+  /** Whether the first video packet received started a VP8 key frame (undefined before one came). */
+  firstVideoIsKeyFrame: boolean | undefined;
   readonly name: string;
 
   constructor(name = 'viewer') {
@@ -256,6 +258,10 @@ export class RtpViewer {
     });
     this.video.on('rtp', (p) => {
       this.firstPacketAt ??= performance.now();
+      if (this.firstVideoIsKeyFrame === undefined) {
+        const offset = rtpPayloadOffset(p);
+        this.firstVideoIsKeyFrame = offset !== undefined && isVp8KeyFrameStart(p.subarray(offset));
+      }
       this.videoPackets++;
       if (p[1]! & 0x80) this.frames++;
     });

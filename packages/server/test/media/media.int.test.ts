@@ -72,9 +72,9 @@ test('POST /offer streams the test pattern (video + audio) to node-datachannel v
   }
 });
 
-test('the source ffmpeg stops when the last WHEP viewer DELETEs its session', async () => {
+test('the source ffmpeg stops when the last WHEP viewer DELETEs its session (after sourceIdleMs)', async () => {
   // own server: /offer sessions above have no DELETE and linger until ICE consent fails
-  const s = await startServer({ media: { bindAddress: '127.0.0.1' } });
+  const s = await startServer({ media: { bindAddress: '127.0.0.1', sourceIdleMs: 200 } });
   const viewers = [new RtpViewer('whep-a'), new RtpViewer('whep-b')];
   const before = new Set(ffmpegChildren());
   try {

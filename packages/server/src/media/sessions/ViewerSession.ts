@@ -14,8 +14,9 @@ import { RetransmitBuffer } from '@parley-rtc/rtc/rtp/RetransmitBuffer';
 import { ntpNow, writeSenderReport } from '@parley-rtc/rtc/rtp/rtcp';
 import { RtpRewriter } from '@parley-rtc/rtc/rtp/rtp';
 import { matchCodec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
-import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
+import { isKeyFrameStart, type RtpSink, type StreamSource, type TrackKind } from '../sources/StreamSource.ts';
 import { attachEcho } from './dataChannelEcho.ts';
+import { SetupTimeline } from './setupTimeline.ts';
 
 export interface SessionEvents {
   close: [reason: string];
@@ -45,14 +46,24 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   #srTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #log: Logger;
+  /** Setup steps since the request arrived (logged once the first key frame is out). */
+  readonly setup: SetupTimeline;
 
-  private constructor(id: string, source: StreamSource, peerOptions: MediaPeerOptions, log: Logger) {
+  private constructor(id: string, source: StreamSource, peerOptions: MediaPeerOptions, log: Logger, setup: SetupTimeline) {
     super();
     this.id = id;
     this.stream = source.name;
     this.#source = source;
     this.#log = log;
+    this.setup = setup;
     this.peer = new MediaPeer(id, peerOptions);
+    setup.mark('peer');
+    this.peer.on('ice', (s) => {
+      if (s === 'connected' || s === 'completed') setup.mark('iceConnected');
+    });
+    this.peer.on('state', (s) => {
+      if (s === 'connected') setup.mark('connected');
+    });
   }
 
   /** Builds the peer for `offer` and returns the session with its answer SDP. */
@@ -63,12 +74,15 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     offer: ParsedSdp,
     peerOptions: MediaPeerOptions,
     log: Logger,
+    setup = new SetupTimeline(),
   ): Promise<{ session: ViewerSession; answer: string }> {
-    const session = new ViewerSession(id, source, peerOptions, log);
+    const session = new ViewerSession(id, source, peerOptions, log, setup);
     try {
       session.#addTracks(offer);
       const answer = await session.peer.answer(offerSdp);
+      setup.mark('answer');
       session.#watch();
+      session.#subscribe();
       return { session, answer };
     } catch (err) {
       session.close('setup failed');
@@ -106,7 +120,7 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
           packets: 0,
           octets: 0,
         };
-        track.on('open', () => this.#attach());
+        track.on('open', () => this.#opened(m.kind === 'video' ? 'video' : 'audio'));
         track.on('rtcp', (packets) => {
           for (const p of packets) {
             if (p.type === 'pli') this.#source.requestKeyFrame();
@@ -134,25 +148,54 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     this.peer.on('datachannel', attachEcho);
   }
 
-  #attach(): void {
+  /**
+   * Becomes a sink as soon as the answer is out, while ICE and DTLS run: an idle ffmpeg source
+   * starts now, and a live source without a cached key frame is asked for one now, so that a key
+   * frame is ready when the transport opens. Packets before then are dropped (see onRtp).
+   */
+  #subscribe(): void {
     if (this.#removeSink || this.#closed) return;
     this.#removeSink = this.#source.addSink(this);
-    this.#source.requestKeyFrame();
-    this.#srTimer = setInterval(() => this.#sendReports(), SR_INTERVAL_MS);
+    if (this.#out.video && !this.#source.hasKeyFrame) this.#source.requestKeyFrame();
+  }
+
+  /** A track's transport is open: video starts with the source's cached key frame (or asks for one). */
+  #opened(kind: TrackKind): void {
+    if (this.#closed) return;
+    this.setup.mark('trackOpen');
+    this.#srTimer ??= setInterval(() => this.#sendReports(), SR_INTERVAL_MS);
+    if (kind === 'video' && !this.#source.replayKeyFrame(this)) this.#source.requestKeyFrame();
   }
 
   onRtp(kind: TrackKind, packet: Buffer): void {
     const out = this.#out[kind];
     if (!out || !out.track.isOpen) return;
+    const codec = this.#source.video?.name;
+    if (kind === 'video' && out.packets === 0 && (codec === 'vp8' || codec === 'h264') && !isKeyFrameStart(codec, packet)) {
+      // nothing before a key frame is decodable: wait for one (asked for; live sources rate-limit PLIs)
+      this.#source.requestKeyFrame();
+      return;
+    }
     const rewritten = out.rewriter.rewrite(packet);
     if (!rewritten) return;
     if (out.track.sendRtp(rewritten)) {
+      if (kind === 'video' && out.packets === 0) this.#markVideoSent();
       out.retransmit?.store(rewritten);
       out.lastTs = rewritten.readUInt32BE(4);
       out.lastAt = Date.now();
       out.packets++;
       out.octets += rewritten.length - 12;
     }
+  }
+
+  /** The first video packet went out (a key frame start, see onRtp). */
+  #markVideoSent(): void {
+    this.setup.mark('firstKeyFrame');
+    this.#logSetup();
+  }
+
+  #logSetup(): void {
+    this.#log.debug({ session: this.id, stream: this.stream, setup: this.setup.marks }, 'session setup');
   }
 
   onEnded(reason: string): void {
@@ -190,6 +233,7 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   close(reason = 'closed'): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (!this.setup.has('firstKeyFrame')) this.#logSetup();
     this.#stopWatching();
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#removeSink?.();

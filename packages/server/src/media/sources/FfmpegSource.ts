@@ -19,6 +19,11 @@ export interface FfmpegSourceOptions {
   plan: SourcePlan;
   /** Restart ffmpeg when it exits while sinks remain (test pattern, looping file). */
   restartOnExit: boolean;
+  /**
+   * Keep ffmpeg running this long after the last sink leaves (0: stop at once), so that the next
+   * viewer (a reload, a reconnect) gets the cached key frame at once instead of a cold start.
+   */
+  idleStopMs?: number;
   log: Logger;
 }
 
@@ -40,6 +45,7 @@ export class FfmpegSource extends StreamSource {
   #stderrTail = '';
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** The last stop in progress; close() waits for it so no ffmpeg outlives the source. */
   #stopping: Promise<void> = Promise.resolve();
@@ -61,13 +67,24 @@ export class FfmpegSource extends StreamSource {
   }
 
   override addSink(sink: RtpSink): () => void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     const remove = super.addSink(sink);
     if (!this.#running && !this.#closed && !this.ended) void this.#start();
     return remove;
   }
 
   protected override onIdle(): void {
-    this.#stopping = this.#stop();
+    const linger = this.#opts.idleStopMs ?? 0;
+    if (linger <= 0 || !this.#running) {
+      this.#stopping = this.#stop();
+      return;
+    }
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.sinkCount === 0) this.#stopping = this.#stop();
+    }, linger);
   }
 
   async #bind(kind: TrackKind): Promise<number> {
@@ -162,6 +179,8 @@ export class FfmpegSource extends StreamSource {
 
   /** Stops ffmpeg by PID: SIGTERM, then SIGKILL after a grace period. */
   async #stop(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     this.#running = false;
@@ -185,6 +204,8 @@ export class FfmpegSource extends StreamSource {
       clearTimeout(timer);
     }
     this.#closeSockets();
+    // a key frame of a stopped process must not start the next viewer
+    if (!this.#running) this.resetCache();
   }
 
   async close(): Promise<void> {

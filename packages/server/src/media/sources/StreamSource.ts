@@ -35,6 +35,20 @@ export interface StreamInfo {
 
 const MAX_GOP_PACKETS = 1500;
 
+/** Whether an RTP packet of a `codec` ('vp8' | 'h264') track starts a key frame. */
+export function isKeyFrameStart(codec: string | undefined, packet: Buffer): boolean {
+  if (packet.length < 12) return false;
+  const hdr = 12 + (packet[0]! & 0x0f) * 4;
+  let offset = hdr;
+  if (packet[0]! & 0x10) {
+    if (packet.length < hdr + 4) return false;
+    offset = hdr + 4 + packet.readUInt16BE(hdr + 2) * 4;
+  }
+  if (offset >= packet.length) return false;
+  const payload = packet.subarray(offset);
+  return codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : false;
+}
+
 export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
   abstract readonly name: string;
   abstract readonly kind: SourceKind;
@@ -66,6 +80,21 @@ export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
     };
   }
 
+  /** True while the cache holds the packets since a key frame (a new sink can start at once). */
+  get hasKeyFrame(): boolean {
+    return this.#gop.length > 0;
+  }
+
+  /**
+   * Sends the cached video packets since the last key frame to `sink` again (a sink added before
+   * it could send, e.g. a viewer whose transport opened later). Returns whether there were any.
+   */
+  replayKeyFrame(sink: RtpSink): boolean {
+    if (!this.#sinks.has(sink)) return false;
+    for (const p of this.#gop) sink.onRtp('video', p);
+    return this.#gop.length > 0;
+  }
+
   /** Called when the last sink leaves; sources that run a process stop it here. */
   protected onIdle(): void {}
 
@@ -84,16 +113,7 @@ export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
   }
 
   #cache(packet: Buffer): void {
-    const codec = this.video?.name;
-    const hdr = 12 + (packet[0]! & 0x0f) * 4;
-    let offset = hdr;
-    if (packet[0]! & 0x10) {
-      if (packet.length < hdr + 4) return;
-      offset = hdr + 4 + packet.readUInt16BE(hdr + 2) * 4;
-    }
-    if (offset >= packet.length) return;
-    const payload = packet.subarray(offset);
-    const key = codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : false;
+    const key = isKeyFrameStart(this.video?.name, packet);
     if (key) {
       // keep a key frame that spans several packets together: only restart at a new timestamp
       const first = this.#gop[0];
