@@ -233,6 +233,9 @@ export class RtpViewer {
   firstPacketAt: number | undefined;
   /** Whether the first video packet received started a VP8 key frame (undefined before one came). */
   firstVideoIsKeyFrame: boolean | undefined;
+  /** Sequence number of the first video packet, and how often it arrived (more than once: resent). */
+  firstVideoSeq: number | undefined;
+  firstVideoSeqSeen = 0;
   readonly name: string;
 
   constructor(name = 'viewer') {
@@ -258,6 +261,8 @@ export class RtpViewer {
     });
     this.video.on('rtp', (p) => {
       this.firstPacketAt ??= performance.now();
+      this.firstVideoSeq ??= p.readUInt16BE(2);
+      if (p.readUInt16BE(2) === this.firstVideoSeq) this.firstVideoSeqSeen++;
       if (this.firstVideoIsKeyFrame === undefined) {
         const offset = rtpPayloadOffset(p);
         this.firstVideoIsKeyFrame = offset !== undefined && isVp8KeyFrameStart(p.subarray(offset));

@@ -10,7 +10,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { startServer } from '@parley-rtc/test-support/server';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
-import { NodeWhipPublisher, RtpViewer, testClip } from './clients.ts';
+import pino from 'pino';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { packetizeVp8 } from '@parley-rtc/rtc/rtp/vp8';
+import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
+import { parseSdp, type CodecSpec } from '@parley-rtc/rtc/sdp';
+import { LiveSource } from '../../src/media/sources/LiveSource.ts';
+import { ViewerSession } from '../../src/media/sessions/ViewerSession.ts';
+import { NodeWhipPublisher, PEER_OPTIONS, RtpViewer, testClip } from './clients.ts';
+
+const VP8: CodecSpec = { kind: 'video', name: 'vp8', clockRate: 90000 };
 
 after(() => releaseNativeWebRtc());
 
@@ -75,5 +84,52 @@ test('a viewer who comes back within sourceIdleMs gets the same ffmpeg and start
     await b.close();
     await a.close();
     await s.close();
+  }
+});
+
+test("a viewer's PLI gets the last key frame and what followed resent at once from the retransmission buffer", async () => {
+  // real peers and a real live source, driven directly so that nothing but the resend can send more packets
+  const requests: number[] = [];
+  const source = new LiveSource({ name: 'pli', video: VP8, audio: undefined, requestKeyFrame: () => requests.push(1) });
+  const viewer = new MediaPeer('pli-viewer', PEER_OPTIONS);
+  const received = viewer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 96 });
+  let frames = 0;
+  received.on('rtp', (p) => {
+    if (p[1]! & 0x80) frames++;
+  });
+  const offerSdp = await viewer.createOffer();
+  const log = pino({ level: 'silent' });
+  const { session } = await ViewerSession.answer('pli-session', source, offerSdp, parseSdp(offerSdp), PEER_OPTIONS, log).then((r) => {
+    viewer.setAnswer(r.answer);
+    return r;
+  });
+  try {
+    const sent = session.peer.tracks[0]!;
+    await waitFor(() => sent.isOpen, 10_000, "the session's video track to open");
+    const clip = testClip(4, 300);
+    let seq = 1000;
+    let pushed = 0;
+    for (let f = 0; f < 10; f++) {
+      const payloads = packetizeVp8(clip.frames[f]!.data);
+      payloads.forEach((payload, i) => {
+        source.push(
+          'video',
+          writeRtp({ marker: i === payloads.length - 1, payloadType: 96, sequenceNumber: seq++, timestamp: f * 3000, ssrc: 42, payload }),
+        );
+        pushed++;
+      });
+    }
+    await waitFor(() => frames >= 10, 10_000, 'the viewer receives the ten frames');
+    const before = sent.packetsSent;
+    const asked = requests.length;
+    assert.equal(before, pushed, 'each pushed packet was sent once');
+    assert.ok(received.requestKeyFrame(), 'PLI sent');
+    await waitFor(() => requests.length > asked, 10_000, 'the PLI to reach the source');
+    await waitFor(() => sent.packetsSent >= before + pushed, 10_000, 'the key frame and the frames after it to be resent');
+    assert.equal(sent.packetsSent, before + pushed, 'resent once, from the key frame on');
+  } finally {
+    session.close('test over');
+    viewer.close();
+    await source.close();
   }
 });

@@ -28,11 +28,20 @@ interface Outgoing {
   retransmit: RetransmitBuffer | undefined;
   lastTs: number | undefined;
   lastAt: number;
+  /** Outgoing sequence numbers of the last key frame start sent and of the last packet sent (video). */
+  keySeq: number | undefined;
+  lastSeq: number;
+  /** When the key frame was last resent for a PLI. */
+  resentAt: number;
   packets: number;
   octets: number;
 }
 
 const SR_INTERVAL_MS = 1000;
+/** Longest key-frame resend (packets since the key frame); the retransmission buffer holds 512. */
+const RESEND_MAX_PACKETS = 400;
+/** At most one key-frame resend per viewer per this interval. */
+const RESEND_INTERVAL_MS = 500;
 
 export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSink {
   readonly id: string;
@@ -117,13 +126,16 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
           retransmit: m.kind === 'video' ? new RetransmitBuffer(512) : undefined,
           lastTs: undefined,
           lastAt: 0,
+          keySeq: undefined,
+          lastSeq: 0,
+          resentAt: -Infinity,
           packets: 0,
           octets: 0,
         };
         track.on('open', () => this.#opened(m.kind === 'video' ? 'video' : 'audio'));
         track.on('rtcp', (packets) => {
           for (const p of packets) {
-            if (p.type === 'pli') this.#source.requestKeyFrame();
+            if (p.type === 'pli') this.#onPli();
             else if (p.type === 'nack') this.#retransmit(m.kind === 'video' ? 'video' : 'audio', p.lost);
           }
         });
@@ -179,7 +191,11 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     const rewritten = out.rewriter.rewrite(packet);
     if (!rewritten) return;
     if (out.track.sendRtp(rewritten)) {
-      if (kind === 'video' && out.packets === 0) this.#markVideoSent();
+      if (kind === 'video') {
+        if (out.packets === 0) this.#markVideoSent();
+        out.lastSeq = rewritten.readUInt16BE(2);
+        if (out.retransmit && (out.packets === 0 || isKeyFrameStart(codec, rewritten))) out.keySeq = out.lastSeq;
+      }
       out.retransmit?.store(rewritten);
       out.lastTs = rewritten.readUInt32BE(4);
       out.lastAt = Date.now();
@@ -201,6 +217,27 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   onEnded(reason: string): void {
     this.#removeSink = undefined;
     this.close(`stream ended: ${reason}`);
+  }
+
+  /**
+   * A viewer that cannot decode (e.g. its first packets arrived before its SRTP keys were in place)
+   * gets the last key frame and everything after it again from the retransmission buffer at once,
+   * instead of waiting for the source's next key frame (ffmpeg sources cannot make one on demand).
+   * Live sources are asked for a fresh key frame too.
+   */
+  #onPli(): void {
+    this.#source.requestKeyFrame();
+    const out = this.#out.video;
+    if (!out?.retransmit || out.keySeq === undefined || !out.track.isOpen) return;
+    const now = performance.now();
+    if (now - out.resentAt < RESEND_INTERVAL_MS) return;
+    out.resentAt = now;
+    const count = ((out.lastSeq - out.keySeq) & 0xffff) + 1;
+    if (count > RESEND_MAX_PACKETS) return;
+    for (let i = 0; i < count; i++) {
+      const p = out.retransmit.get((out.keySeq + i) & 0xffff);
+      if (p) out.track.sendRtp(p);
+    }
   }
 
   #retransmit(kind: TrackKind, lost: number[]): void {
