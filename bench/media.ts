@@ -1,9 +1,14 @@
-// Media-server benchmark: time from POST /offer to the first decoded frame in Chromium (median and
-// p90 of several runs), and server CPU per viewer for N node-datachannel viewers of one file
-// stream — Parley next to a minimal aiortc server (bench/media/aiortc_server.py, Debian's
-// python3-aiortc). Each N runs against a fresh server process; CPU counts the server and its
-// children (Parley's ffmpeg). Bounded: about 2–3 minutes.
-//   npm run bench:media [-- --runs 7 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10 --ttff-only]
+// Media-server benchmark: time to the first decoded frame in Chromium (median and p90 of several
+// runs, each a new viewer after the previous one left; the first run finds the source cold), and
+// server CPU per viewer for N node-datachannel viewers of one file stream — Parley next to a
+// minimal aiortc server (bench/media/aiortc_server.py, Debian's python3-aiortc + python3-aiohttp).
+// Time to first frame is reported from createOffer (including the browser's own ICE gathering)
+// and from the POST; Parley runs /offer, WHEP, and WHEP with a trickling client, and logs its
+// setup timeline (debug `session setup`) which the bench prints as a per-step breakdown
+// (TTFF_DEBUG=1 adds every run's marks). Each N runs against a fresh server process with the
+// per-client session limit raised (all viewers come from 127.0.0.1); CPU counts the server and
+// its children (Parley's ffmpeg). Bounded: about 4–5 minutes; --ttff-only skips the CPU rows.
+//   npm run bench:media [-- --runs 15 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10 --ttff-only]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -335,7 +340,7 @@ async function cpuPerViewer(
 }
 
 export async function benchMedia(): Promise<void> {
-  const runs = Number(arg('runs', '7'));
+  const runs = Number(arg('runs', '15'));
   const windowS = Number(arg('window', '5'));
   const ttffOnly = process.argv.includes('--ttff-only');
   const ns = ttffOnly ? [] : arg('viewers', '1,10,50').split(',').map(Number);
