@@ -31,13 +31,31 @@ export class StreamRegistry {
   readonly #ffmpegSources = new Map<string, FfmpegSource>();
   readonly #opening = new Map<string, Promise<FfmpegSource>>();
   readonly #live = new Map<string, LiveSource>();
-  readonly #probes = new Map<string, ProbeResult>();
+  readonly #probes = new Map<string, Promise<ProbeResult>>();
   #closed = false;
 
   constructor(config: MediaConfig, recordings: RecordingManager, log: Logger) {
     this.#config = config;
     this.#recordings = recordings;
     this.#log = log;
+    // probe configured files now, so that their first viewer does not wait for ffprobe (~130 ms)
+    for (const [name, cfg] of Object.entries(config.sources)) {
+      if (cfg.kind === 'file' && cfg.path) this.#probe(cfg.path, `stream ${name}`).catch(() => {});
+    }
+  }
+
+  /** ffprobe's view of a file, once per path (a failed probe is forgotten and retried next time). */
+  #probe(path: string, what: string): Promise<ProbeResult> {
+    let probe = this.#probes.get(path);
+    if (!probe) {
+      const p = (async () => probeFile(resolveBinary(this.#config.ffprobePath, what), path))();
+      p.catch(() => {
+        if (this.#probes.get(path) === p) this.#probes.delete(path);
+      });
+      this.#probes.set(path, p);
+      probe = p;
+    }
+    return probe;
   }
 
   /** True when `name` can be published with WHIP (not configured, not live). */
@@ -95,12 +113,7 @@ export class StreamRegistry {
     if (kind === 'testsrc') plan = testsrcPlan(this.#config.testsrc);
     else {
       if (!path) throw new ParleyError('MEDIA_UNAVAILABLE', `${what} has no file path`);
-      let probe = this.#probes.get(path);
-      if (!probe) {
-        probe = await probeFile(resolveBinary(this.#config.ffprobePath, what), path);
-        this.#probes.set(path, probe);
-      }
-      plan = filePlan(path, probe, loop, this.#config.testsrc.videoKbps);
+      plan = filePlan(path, await this.#probe(path, what), loop, this.#config.testsrc.videoKbps);
     }
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
     const restartOnExit = kind === 'testsrc' || loop;
@@ -149,7 +162,7 @@ export class StreamRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#opening.values()]);
+    await Promise.allSettled([...this.#opening.values(), ...this.#probes.values()]);
     await Promise.all([...this.#ffmpegSources.values()].map((s) => s.close()));
     await Promise.all([...this.#live.values()].map((s) => s.close()));
     this.#ffmpegSources.clear();
