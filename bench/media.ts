@@ -280,7 +280,7 @@ async function timeToFirstFrame(target: Target, runs: number, route: Route = 'of
             m.firstFrame = performance.now() - t0;
             break;
           }
-          await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, 10));
         }
         pc.close();
         return m;

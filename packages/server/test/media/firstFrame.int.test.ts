@@ -89,8 +89,7 @@ test('a viewer who comes back within sourceIdleMs gets the same ffmpeg and start
 
 test("a viewer's PLI gets the last key frame and what followed resent at once from the retransmission buffer", async () => {
   // real peers and a real live source, driven directly so that nothing but the resend can send more packets
-  const requests: number[] = [];
-  const source = new LiveSource({ name: 'pli', video: VP8, audio: undefined, requestKeyFrame: () => requests.push(1) });
+  const source = new LiveSource({ name: 'pli', video: VP8, audio: undefined, requestKeyFrame: () => {} });
   const viewer = new MediaPeer('pli-viewer', PEER_OPTIONS);
   const received = viewer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 96 });
   let frames = 0;
@@ -121,10 +120,8 @@ test("a viewer's PLI gets the last key frame and what followed resent at once fr
     }
     await waitFor(() => frames >= 10, 10_000, 'the viewer receives the ten frames');
     const before = sent.packetsSent;
-    const asked = requests.length;
     assert.equal(before, pushed, 'each pushed packet was sent once');
     assert.ok(received.requestKeyFrame(), 'PLI sent');
-    await waitFor(() => requests.length > asked, 10_000, 'the PLI to reach the source');
     await waitFor(() => sent.packetsSent >= before + pushed, 10_000, 'the key frame and the frames after it to be resent');
     assert.equal(sent.packetsSent, before + pushed, 'resent once, from the key frame on');
   } finally {
