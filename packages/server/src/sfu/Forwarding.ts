@@ -87,8 +87,9 @@ export class Forwarding {
     this.#offs.delete(producer);
     for (const c of consumers) {
       this.#sourcesOf.get(c)?.delete(producer);
-      if (c.producer === producer && !c.onProducerEnd?.()) c.close('producerclose');
-      else c.switchProducer(c.producer); // it was only switching to this one: stay
+      if (c.producer !== producer)
+        c.switchProducer(c.producer); // it was only switching to this one: stay
+      else if (!c.onProducerEnd?.()) c.close('producerclose');
     }
   }
 }

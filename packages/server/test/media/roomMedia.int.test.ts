@@ -36,6 +36,9 @@ const aiortc = (mode: 'whip' | 'whep', path: string, flags: string[] = []): Aior
   return c;
 };
 
+const patch = (location: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', ...headers }, body });
+
 async function join(room: string, name: string): Promise<{ socket: TestSocket; id: string }> {
   const socket = await server.connect();
   const joined = data(await request<{ self: { id: string } }>(socket, 'join', { room, name }));
@@ -120,4 +123,151 @@ test('an aiortc WHIP publisher joins the room as a member; a member receives its
   }
   await pub.close();
   await waitFor(() => left.items.some((l) => l.id === member.id), 10_000, 'peer_left after DELETE');
+});
+
+test('an OBS-like publisher (no candidates in its offer, no PATCH) and a trickling one connect', opts, async () => {
+  const ann = await join('obs-room', 'ann');
+  const producers = collect<SfuProducerInfo>(ann.socket, 'sfu_producer');
+  const obs = aiortc('whip', '/whip/rooms/obs-room?name=obs', ['--no-candidates']);
+  const trickler = aiortc('whip', '/whip/rooms/obs-room?name=gst', ['--trickle', '--luma', '60']);
+  assert.equal((await obs.waitAnswered()).status, 201);
+  assert.equal((await trickler.waitAnswered()).status, 201);
+  await waitFor(() => trickler.patched !== undefined, 10_000, 'the trickle PATCH');
+  assert.equal(trickler.patched, 204);
+  await waitFor(
+    () => producers.items.length === 4,
+    20_000,
+    'both publishers’ tracks announced',
+    () => JSON.stringify(producers.items),
+  );
+  // both reach a viewer: the server learnt the OBS-like client's address from its STUN checks
+  const byPeer = new Map<string, SfuProducerInfo[]>();
+  for (const p of producers.items) byPeer.set(p.peer, [...(byPeer.get(p.peer) ?? []), p]);
+  assert.equal(byPeer.size, 2);
+  for (const own of byPeer.values()) {
+    const sub = await subscribe(ann.socket, own);
+    try {
+      await waitFor(
+        () => sub.got.keyFrames > 0 && sub.got.audioPackets > 20,
+        20_000,
+        'media from each publisher',
+        () => JSON.stringify(sub.got),
+      );
+    } finally {
+      sub.close();
+    }
+  }
+  await obs.close();
+  await trickler.close();
+});
+
+test('aiortc WHEP viewers decode one member (SDP and /offer-style JSON) and the room’s active speaker as it changes', opts, async () => {
+  const ann = await join('watch-room', 'ann');
+  const joined = collect<{ id: string; name: string }>(ann.socket, 'peer_joined');
+  const producers = collect<SfuProducerInfo>(ann.socket, 'sfu_producer');
+  // a quiet bright publisher first, then a loud dark one
+  const quiet = aiortc('whip', '/whip/rooms/watch-room?name=quiet', ['--luma', '210', '--amplitude', '2000']);
+  await waitFor(() => producers.items.length === 2, 20_000, 'the quiet publisher’s tracks');
+  const quietId = joined.items.find((j) => j.name === 'quiet')!.id;
+
+  const ofMember = aiortc('whep', `/whep/rooms/watch-room/${quietId}`);
+  const ofMemberJson = aiortc('whep', `/whep/rooms/watch-room/${quietId}`, ['--json']);
+  const speaker = aiortc('whep', '/whep/rooms/watch-room');
+  assert.equal((await ofMember.waitAnswered()).status, 201);
+  assert.equal((await ofMemberJson.waitAnswered()).status, 200);
+  assert.equal((await speaker.waitAnswered()).status, 201);
+  for (const v of [ofMember, ofMemberJson, speaker]) {
+    await v.waitStats(
+      'decoded video and audio of the quiet member',
+      (s) => s.video > 10 && s.audio > 20 && s.width === 320 && s.luma > 150,
+    );
+  }
+  await quiet.waitStats('the quiet publisher connected', (s) => s.state === 'connected');
+
+  const loud = aiortc('whip', '/whip/rooms/watch-room?name=loud', ['--luma', '40', '--amplitude', '30000']);
+  await speaker.waitStats('the active-speaker view switched to the loud member', (s) => s.luma < 100, 30_000);
+  await ofMember.moreVideo(10);
+  assert.ok(ofMember.stats!.luma > 150, 'the member view still shows the quiet member');
+
+  // the loud member leaves: the active-speaker view goes back to the one still publishing
+  await loud.close();
+  await speaker.waitStats('the view moved to the remaining publisher', (s) => s.luma > 150, 30_000);
+  await speaker.moreVideo(10);
+  assert.equal(speaker.running, true);
+
+  // the watched member leaves: its viewers' sessions end
+  await quiet.close();
+  for (const v of [ofMember, ofMemberJson]) {
+    await waitFor(
+      async () => (await patch(v.answered!.location!, 'a=mid:0\r\n')).status === 404,
+      15_000,
+      'the member view’s session ended',
+    );
+  }
+  for (const c of [ofMember, ofMemberJson, speaker]) await c.close();
+});
+
+test(
+  'PATCH on room sessions: trickle with the current ETag, 412 on a stale one, 501 for an ICE restart, 404/415 for bad input',
+  opts,
+  async () => {
+    await join('patch-room', 'ann');
+    const pub = aiortc('whip', '/whip/rooms/patch-room?name=cam');
+    const whip = await pub.waitAnswered();
+    await pub.waitStats('the publisher connected', (s) => s.state === 'connected');
+    const viewer = aiortc('whep', '/whep/rooms/patch-room');
+    const whep = await viewer.waitAnswered();
+    await viewer.waitStats('the viewer decodes', (s) => s.video > 5);
+    const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+    for (const s of [whip, whep]) {
+      const location = s.location!;
+      const candidate = 'a=mid:0\r\na=candidate:1 1 UDP 2122252543 127.0.0.1 9 typ host\r\n';
+      let res = await patch(location, candidate, { 'if-match': s.etag! });
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get('etag'), s.etag);
+      res = await patch(location, candidate, { 'if-match': '"stale"' });
+      assert.equal(res.status, 412);
+      assert.equal(await code(res), 'PRECONDITION_FAILED');
+      res = await patch(location, 'a=ice-ufrag:newfrag\r\na=ice-pwd:newpasswordnewpasswordnew\r\n', { 'if-match': '*' });
+      assert.equal(res.status, 501);
+      assert.equal(await code(res), 'UNSUPPORTED');
+      res = await fetch(location, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: candidate });
+      assert.equal(res.status, 415);
+      res = await patch(location.replace(/sessions\/.*/, `sessions/${crypto.randomUUID()}`), candidate);
+      assert.equal(res.status, 404);
+      assert.equal(await code(res), 'NOT_FOUND');
+    }
+    // media kept flowing through all of it
+    await viewer.moreVideo(10);
+    await viewer.close();
+    await pub.close();
+  },
+);
+
+test('bad targets: unknown room or member, nothing published, a WHIP body that is not SDP', opts, async () => {
+  const offer =
+    'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n';
+  const post = (path: string, body = offer, type = 'application/sdp') =>
+    fetch(`${server.app.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  let res = await post('/whep/rooms/no-such-room');
+  assert.deepEqual([res.status, await code(res)], [404, 'ROOM_NOT_FOUND']);
+  const ann = await join('quiet-room', 'ann');
+  res = await post('/whep/rooms/quiet-room');
+  assert.deepEqual([res.status, await code(res)], [404, 'NOTHING_PUBLISHED']);
+  res = await post(`/whep/rooms/quiet-room/${ann.id}`);
+  assert.deepEqual([res.status, await code(res)], [404, 'NOTHING_PUBLISHED']);
+  res = await post('/whep/rooms/quiet-room/_nobody');
+  assert.deepEqual([res.status, await code(res)], [404, 'PEER_NOT_FOUND']);
+  res = await post('/whep/rooms/quiet-room', offer, 'text/plain');
+  assert.deepEqual([res.status, await code(res)], [415, 'UNSUPPORTED']);
+  const joined = collect(ann.socket, 'peer_joined');
+  res = await post('/whip/rooms/quiet-room', 'not sdp');
+  assert.deepEqual([res.status, await code(res)], [400, 'BAD_SDP']);
+  res = await post('/whip/rooms/bad%20name');
+  assert.deepEqual([res.status, await code(res)], [400, 'INVALID_PAYLOAD']);
+  // a refused WHIP offer never seats anyone
+  assert.equal(server.app.signaling.registry.room('quiet-room')?.members.size, 1);
+  assert.equal(joined.items.length, 0);
+  joined.stop();
 });

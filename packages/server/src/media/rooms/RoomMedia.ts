@@ -11,6 +11,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ParleyError, type SfuProducerInfo } from '@parley-rtc/protocol';
+import { parseSdp } from '@parley-rtc/rtc/sdp';
 import type { Grants } from '../../auth/grants.ts';
 import type { Router } from '../../sfu/Router.ts';
 import type { SfuRooms } from '../../sfu/SfuRooms.ts';
@@ -88,6 +89,7 @@ export class RoomMedia {
   /** WHIP into a room: seats the publisher, publishes its offer through the room's SFU, answers. */
   async ingest(req: IngestRequest): Promise<{ session: RoomSession; answer: string }> {
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
+    parseSdp(req.offer); // a bad offer is refused before the room sees anyone join (BAD_SDP)
     const memberId = newMemberId();
     const hold = this.#sfu.holdSfu(req.room, memberId);
     try {
