@@ -14,7 +14,7 @@ import { startServer, request, collect, data, type TestServer, type TestSocket }
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { AiortcClient, aiortcMissing } from './aiortcClient.ts';
-import { PEER_OPTIONS, withRetry } from './clients.ts';
+import { PEER_OPTIONS, RtpViewer, withRetry } from './clients.ts';
 
 let server: TestServer;
 const clients: AiortcClient[] = [];
@@ -270,4 +270,18 @@ test('bad targets: unknown room or member, nothing published, a WHIP body that i
   assert.equal(server.app.signaling.registry.room('quiet-room')?.members.size, 1);
   assert.equal(joined.items.length, 0);
   joined.stop();
+});
+
+test('stream WHEP sessions check If-Match too: 412 on a stale ETag, 204 on the current one', opts, async () => {
+  const viewer = new RtpViewer('etag-viewer');
+  try {
+    await viewer.whep(`${server.app.url}/whep/test`);
+    const etag = `"${viewer.location.split('/').pop()}"`;
+    let res = await patch(viewer.location, 'a=mid:0\r\n', { 'if-match': '"stale"' });
+    assert.equal(res.status, 412);
+    res = await patch(viewer.location, 'a=mid:0\r\n', { 'if-match': etag });
+    assert.equal(res.status, 204);
+  } finally {
+    await viewer.close();
+  }
 });
