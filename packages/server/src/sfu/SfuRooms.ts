@@ -122,15 +122,23 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   /**
-   * Marks a member that will join `room` as an ingest publisher (WHIP, media/rooms): mesh members
-   * could not reach it, so the room runs in SFU mode from its join until it leaves. Call before it
-   * joins, so the switch reaches the room first; `release()` undoes a mark whose join failed.
+   * Keeps `room` in SFU mode while held, under `holder`'s name: a WHIP publisher (media/rooms; mesh
+   * members could not reach it — mark it before it joins, so the switch reaches the room first; it
+   * is released when that member leaves) or a WHEP viewer of the room (the members then publish
+   * through the router). A room that is already live switches at once (`sfu_mode`). `release()`
+   * ends the hold (idempotent); the room returns to its size rule.
    */
-  holdSfu(room: string, memberId: string): { release: () => void } {
+  holdSfu(room: string, holder: string): { release: () => void } {
     let set = this.#ingest.get(room);
     if (!set) this.#ingest.set(room, (set = new Set()));
-    set.add(memberId);
-    return { release: () => this.#releaseIngest(room, memberId) };
+    set.add(holder);
+    this.#refreshMode(room);
+    return {
+      release: () => {
+        this.#releaseIngest(room, holder);
+        this.#refreshMode(room);
+      },
+    };
   }
 
   #releaseIngest(room: string, memberId: string): void {

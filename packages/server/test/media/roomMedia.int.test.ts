@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SfuMode, SfuProducerInfo, SfuSubscribeResult } from '@parley-rtc/protocol';
+import { Bot, prepareAudioClip, prepareVideoClip, type EncodedClip } from '@parley-rtc/bots';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import { startServer, request, collect, data, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
@@ -253,21 +254,31 @@ test('bad targets: unknown room or member, nothing published, a WHIP body that i
   let res = await post('/whep/rooms/no-such-room');
   assert.deepEqual([res.status, await code(res)], [404, 'ROOM_NOT_FOUND']);
   const ann = await join('quiet-room', 'ann');
+  const modes = collect<SfuMode>(ann.socket, 'sfu_mode');
+  // nobody publishes, even after the room switched to SFU for the viewer (it waits a few seconds)
   res = await post('/whep/rooms/quiet-room');
   assert.deepEqual([res.status, await code(res)], [404, 'NOTHING_PUBLISHED']);
-  res = await post(`/whep/rooms/quiet-room/${ann.id}`);
-  assert.deepEqual([res.status, await code(res)], [404, 'NOTHING_PUBLISHED']);
+  assert.deepEqual(
+    modes.items.map((m) => m.mode),
+    ['sfu', 'mesh'],
+    'switched to SFU for the request, back to mesh after it',
+  );
   res = await post('/whep/rooms/quiet-room/_nobody');
   assert.deepEqual([res.status, await code(res)], [404, 'PEER_NOT_FOUND']);
   res = await post('/whep/rooms/quiet-room', offer, 'text/plain');
   assert.deepEqual([res.status, await code(res)], [415, 'UNSUPPORTED']);
+  const pub = aiortc('whip', '/whip/rooms/quiet-room?name=cam');
+  assert.equal((await pub.waitAnswered()).status, 201);
+  res = await post(`/whep/rooms/quiet-room/${ann.id}`); // a member who publishes nothing
+  assert.deepEqual([res.status, await code(res)], [404, 'NOTHING_PUBLISHED']);
+  await pub.close();
   const joined = collect(ann.socket, 'peer_joined');
   res = await post('/whip/rooms/quiet-room', 'not sdp');
   assert.deepEqual([res.status, await code(res)], [400, 'BAD_SDP']);
   res = await post('/whip/rooms/bad%20name');
   assert.deepEqual([res.status, await code(res)], [400, 'INVALID_PAYLOAD']);
   // a refused WHIP offer never seats anyone
-  assert.equal(server.app.signaling.registry.room('quiet-room')?.members.size, 1);
+  await waitFor(() => server.app.signaling.registry.room('quiet-room')?.members.size === 1, 10_000, 'only ann left in the room');
   assert.equal(joined.items.length, 0);
   joined.stop();
 });
@@ -285,3 +296,35 @@ test('stream WHEP sessions check If-Match too: 412 on a stale ETag, 204 on the c
     await viewer.close();
   }
 });
+
+test(
+  'watching a mesh room switches it to SFU: its members (bots) publish there and the viewer decodes them; it returns to mesh after',
+  opts,
+  async () => {
+    const media = await botMedia();
+    const bots = [1, 2].map(
+      (i) => new Bot({ url: server.app.url, room: 'mesh-watch', name: `bot-${i}`, ...media, bindAddress: '127.0.0.1' }),
+    );
+    try {
+      for (const b of bots) await b.join();
+      assert.equal(bots[0]!.mode, 'mesh');
+      const viewer = aiortc('whep', '/whep/rooms/mesh-watch');
+      assert.equal((await viewer.waitAnswered()).status, 201, viewer.describe());
+      assert.equal(bots[0]!.mode, 'sfu');
+      await viewer.waitStats('the viewer decodes a bot', (s) => s.video > 10 && s.audio > 10);
+      await viewer.close();
+      await waitFor(() => bots.every((b) => b.mode === 'mesh'), 15_000, 'the room back in mesh mode');
+    } finally {
+      for (const b of bots) b.close();
+    }
+  },
+);
+
+let clips: Promise<{ video: EncodedClip; audio: EncodedClip }> | undefined;
+function botMedia(): Promise<{ video: EncodedClip; audio: EncodedClip }> {
+  clips ??= Promise.all([
+    prepareVideoClip({ source: 'testsrc', width: 320, height: 240, fps: 15, bitrateKbps: 250, gop: 30, seconds: 4 }),
+    prepareAudioClip({ source: 'tone', seconds: 4 }),
+  ]).then(([video, audio]) => ({ video, audio }));
+  return clips;
+}

@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ParleyError, type SfuProducerInfo } from '@parley-rtc/protocol';
 import { parseSdp } from '@parley-rtc/rtc/sdp';
 import type { Grants } from '../../auth/grants.ts';
-import type { Router } from '../../sfu/Router.ts';
+import type { ConsumerInfo, Router } from '../../sfu/Router.ts';
 import type { SfuRooms } from '../../sfu/SfuRooms.ts';
 import type { Signaling } from '../../signaling/Signaling.ts';
 import type { Logger } from '../../util/logger.ts';
@@ -70,9 +70,12 @@ export class RoomMedia {
   readonly #signaling: Signaling;
   readonly #log: Logger;
   readonly #sessions = new Map<string, Entry>();
+  /** How long a WHEP request waits for a room that just switched to SFU mode to publish there. */
+  readonly #settleMs: number;
   #closed = false;
 
-  constructor(opts: { sfu: SfuRooms; signaling: Signaling; log: Logger }) {
+  constructor(opts: { sfu: SfuRooms; signaling: Signaling; log: Logger; settleMs?: number }) {
+    this.#settleMs = opts.settleMs ?? 8000;
     this.#sfu = opts.sfu;
     this.#signaling = opts.signaling;
     this.#log = opts.log;
@@ -123,34 +126,66 @@ export class RoomMedia {
     if (!live) throw new ParleyError('ROOM_NOT_FOUND', `no room ${req.room}`);
     if (req.member !== undefined && !live.members.has(req.member))
       throw new ParleyError('PEER_NOT_FOUND', `no member ${req.member} in room ${req.room}`);
-    const router = this.#sfu.router(req.room);
-    const pubs = this.#sfu.publicationsOf(req.room);
-    if (!router || pubs.length === 0) throw new ParleyError('NOTHING_PUBLISHED', `nobody publishes through the SFU in room ${req.room}`);
-    const view = req.member === undefined ? new SpeakerView(router, () => this.#sfu.publicationsOf(req.room)) : undefined;
     const kinds = receivedKinds(req.offer);
-    const wanted = (view ? view.initial() : memberPicks(pubs, req.member!, req.source)).filter((p) => kinds.has(p.kind));
-    if (wanted.length === 0) {
-      throw new ParleyError('NOTHING_PUBLISHED', `member ${req.member} publishes no ${req.source} video or audio through the SFU`);
+    if (kinds.size === 0) throw new ParleyError('UNSUPPORTED', 'the offer receives neither audio nor video');
+    // Watching needs the SFU: a mesh room switches while it is watched, and its members publish there.
+    const switched = this.#sfu.mediaOf(req.room).mode === 'mesh';
+    const hold = this.#sfu.holdSfu(req.room, `whep-${randomUUID()}`);
+    let entry: Entry;
+    let view: SpeakerView | undefined;
+    let consumers: ConsumerInfo[];
+    let answer: string;
+    try {
+      const picks = () => {
+        const pubs = this.#sfu.publicationsOf(req.room);
+        return (req.member === undefined ? speakerPicks(pubs) : memberPicks(pubs, req.member, req.source)).filter((p) => kinds.has(p.kind));
+      };
+      if (switched) await this.#settle(picks, kinds.size);
+      const router = this.#sfu.router(req.room);
+      if (!router || picks().length === 0) {
+        throw new ParleyError(
+          'NOTHING_PUBLISHED',
+          req.member === undefined
+            ? `nobody publishes in room ${req.room}`
+            : `member ${req.member} publishes no ${req.source} video or audio`,
+        );
+      }
+      view = req.member === undefined ? new SpeakerView(router, () => this.#sfu.publicationsOf(req.room)) : undefined;
+      const wanted = view ? view.initial().filter((p) => kinds.has(p.kind)) : picks();
+      const r = await router.subscribe(
+        req.offer,
+        wanted.map((p) => p.id),
+      );
+      entry = this.#add('whep', req.room, r.connectionId, router, req.offer, undefined, undefined);
+      ({ consumers, answer } = r);
+    } catch (err) {
+      hold.release();
+      throw err;
     }
-    const r = await router.subscribe(
-      req.offer,
-      wanted.map((p) => p.id),
-    );
-    const entry = this.#add('whep', req.room, r.connectionId, router, req.offer, undefined, undefined);
+    entry.offs.push(hold.release);
     if (view) {
       entry.view = view;
-      view.start(r.consumers);
+      view.start(consumers);
     } else {
       // a member's view ends when what it shows ends (the member left or stopped publishing)
-      const mine = new Set(r.consumers.map((c) => c.id));
+      const mine = new Set(consumers.map((c) => c.id));
       entry.offs.push(
-        router.on('consumerclose', (id) => {
+        entry.router.on('consumerclose', (id) => {
           if (mine.delete(id) && mine.size === 0) this.stop(entry.id, 'publisher gone');
         }),
       );
     }
     this.#log.info({ room: req.room, session: entry.id, member: req.member ?? '(active speaker)' }, 'whep out of room');
-    return { session: entry, answer: r.answer };
+    return { session: entry, answer };
+  }
+
+  /**
+   * Waits (up to `settleMs`) until `picks` finds one publication per wanted kind: members of a room
+   * that just switched to SFU mode publish there within a second or two. Returns at once when they do.
+   */
+  async #settle(picks: () => SfuProducerInfo[], kinds: number): Promise<void> {
+    const deadline = Date.now() + this.#settleMs;
+    while (picks().length < kinds && Date.now() < deadline && !this.#closed) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   #add(
@@ -239,6 +274,11 @@ function memberPicks(pubs: SfuProducerInfo[], member: string, source: 'camera' |
     own.find((p) => p.kind === 'audio' && p.source === (source === 'screen' ? 'screen' : 'microphone')) ??
     own.find((p) => p.kind === 'audio');
   return [video, audio].filter((p): p is SfuProducerInfo => p !== undefined);
+}
+
+/** What an active-speaker view starts from, at most: a camera and a microphone (SpeakerView picks which). */
+function speakerPicks(pubs: SfuProducerInfo[]): SfuProducerInfo[] {
+  return [pubs.find((p) => p.kind === 'video'), pubs.find((p) => p.kind === 'audio')].filter((p): p is SfuProducerInfo => p !== undefined);
 }
 
 /** The kinds an offer receives (sections with a port, not send-only or inactive). */
