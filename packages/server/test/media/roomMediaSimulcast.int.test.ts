@@ -2,6 +2,7 @@
  * WHEP of one room member who publishes simulcast (three VP8 layers, node-datachannel, through
  * `sfu_publish`): the viewer starts on the top layer and moves to a lower one when its REMB says
  * it cannot take the top one, in one continuous stream — the SFU's layer choice, reached over WHEP.
+ * A second session of the same client is refused (media.maxPeersPerClient is 1 here).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ const RIDS = ['q', 'h', 'f'];
 let server: TestServer;
 
 before(async () => {
-  server = await startServer({ media: { bindAddress: '127.0.0.1' } });
+  server = await startServer({ media: { bindAddress: '127.0.0.1', maxPeersPerClient: 1 } });
 });
 after(async () => {
   await server?.close();
@@ -113,6 +114,15 @@ test('a WHEP viewer of a simulcast member gets the top layer, then a lower one w
       clearInterval(remb);
     }
     assert.equal(gaps, 0, 'one continuous stream across the layer switch');
+
+    // media.maxPeersPerClient (1 here) bounds a client's room sessions
+    const second = await fetch(`${server.app.url}/whep/rooms/sim-room/${me}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n',
+    });
+    assert.equal(second.status, 429);
+    assert.equal(((await second.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
   } finally {
     for (const p of pacers) p.stop();
     if (location) await fetch(location, { method: 'DELETE' }).catch(() => undefined);

@@ -37,6 +37,8 @@ export interface RoomSession {
 
 export interface IngestRequest {
   room: string;
+  /** The client's address (sessions per client are limited). */
+  client: string;
   offer: string;
   name: string;
   /** Who publishes (token subject, or `streamkey:<id>`); the member's identity is `ingest:<identity>`. */
@@ -48,6 +50,7 @@ export interface IngestRequest {
 
 export interface WatchRequest {
   room: string;
+  client: string;
   offer: string;
   /** A member id, or undefined for the active speaker. */
   member: string | undefined;
@@ -56,6 +59,7 @@ export interface WatchRequest {
 }
 
 interface Entry extends RoomSession {
+  client: string;
   streamKeyId: string | undefined;
   offs: Array<() => void>;
   view: SpeakerView | undefined;
@@ -74,8 +78,13 @@ export class RoomMedia {
   readonly #settleMs: number;
   #closed = false;
 
-  constructor(opts: { sfu: SfuRooms; signaling: Signaling; log: Logger; settleMs?: number }) {
+  /** Live sessions per client address (`maxPerClient`). */
+  readonly #perClient = new Map<string, number>();
+  readonly #maxPerClient: number;
+
+  constructor(opts: { sfu: SfuRooms; signaling: Signaling; log: Logger; maxPerClient: number; settleMs?: number }) {
     this.#settleMs = opts.settleMs ?? 8000;
+    this.#maxPerClient = opts.maxPerClient;
     this.#sfu = opts.sfu;
     this.#signaling = opts.signaling;
     this.#log = opts.log;
@@ -91,7 +100,7 @@ export class RoomMedia {
 
   /** WHIP into a room: seats the publisher, publishes its offer through the room's SFU, answers. */
   async ingest(req: IngestRequest): Promise<{ session: RoomSession; answer: string }> {
-    if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
+    this.#admit(req.client);
     parseSdp(req.offer); // a bad offer is refused before the room sees anyone join (BAD_SDP)
     const memberId = newMemberId();
     const hold = this.#sfu.holdSfu(req.room, memberId);
@@ -110,7 +119,7 @@ export class RoomMedia {
       const r = await this.#sfu.publishFor({ memberId, room: req.room, grants: req.grants }, req.offer);
       const router = this.#sfu.router(req.room);
       if (!router) throw new ParleyError('INTERNAL', 'the room has no router after a publish');
-      const entry = this.#add('whip', req.room, r.connectionId, router, req.offer, memberId, req.streamKeyId);
+      const entry = this.#add('whip', req, r.connectionId, router, memberId, req.streamKeyId);
       this.#log.info({ room: req.room, session: entry.id, memberId, producers: r.producers.length }, 'whip into room');
       return { session: entry, answer: r.answer };
     } catch (err) {
@@ -121,7 +130,7 @@ export class RoomMedia {
 
   /** WHEP out of a room: a member's video + audio, or the active speaker. */
   async watch(req: WatchRequest): Promise<{ session: RoomSession; answer: string }> {
-    if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
+    this.#admit(req.client);
     const live = this.#signaling.registry.room(req.room);
     if (!live) throw new ParleyError('ROOM_NOT_FOUND', `no room ${req.room}`);
     if (req.member !== undefined && !live.members.has(req.member))
@@ -156,7 +165,7 @@ export class RoomMedia {
         req.offer,
         wanted.map((p) => p.id),
       );
-      entry = this.#add('whep', req.room, r.connectionId, router, req.offer, undefined, undefined);
+      entry = this.#add('whep', req, r.connectionId, router, undefined, undefined);
       ({ consumers, answer } = r);
     } catch (err) {
       hold.release();
@@ -188,23 +197,31 @@ export class RoomMedia {
     while (picks().length < kinds && Date.now() < deadline && !this.#closed) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
+  #admit(client: string): void {
+    if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
+    if ((this.#perClient.get(client) ?? 0) >= this.#maxPerClient)
+      throw new ParleyError('RATE_LIMITED', `at most ${this.#maxPerClient} room media sessions per client`);
+  }
+
   #add(
     role: RoomSessionRole,
-    room: string,
+    req: { room: string; offer: string; client: string },
     connectionId: string,
     router: Router,
-    offer: string,
     memberId: string | undefined,
     streamKeyId: string | undefined,
   ): Entry {
+    const { room, client } = req;
+    this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
     const entry: Entry = {
       id: randomUUID(),
       role,
       room,
+      client,
       connectionId,
       memberId,
       etag: `"${randomBytes(9).toString('base64url')}"`,
-      remoteUfrag: ufragOf(offer),
+      remoteUfrag: ufragOf(req.offer),
       router,
       streamKeyId,
       offs: [],
@@ -250,6 +267,9 @@ export class RoomMedia {
     if (!entry || entry.closed) return false;
     entry.closed = true;
     this.#sessions.delete(id);
+    const n = (this.#perClient.get(entry.client) ?? 1) - 1;
+    if (n <= 0) this.#perClient.delete(entry.client);
+    else this.#perClient.set(entry.client, n);
     for (const off of entry.offs) off();
     entry.view?.close();
     entry.router.closeConnection(entry.connectionId, 'close');

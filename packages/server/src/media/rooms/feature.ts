@@ -14,7 +14,12 @@ export async function roomMediaFeature(
   deps: FeatureDeps & { sfu: SfuRooms; streamKeys: StreamKeys },
 ): Promise<void> {
   const { signaling, log, tokens, ice, metrics, sfu, streamKeys } = deps;
-  const rooms = new RoomMedia({ sfu, signaling, log: log.child({ module: 'room-media' }) });
+  const rooms = new RoomMedia({
+    sfu,
+    signaling,
+    log: log.child({ module: 'room-media' }),
+    maxPerClient: deps.config.media.maxPeersPerClient,
+  });
   const offRevoked = streamKeys.on('revoked', (id) => rooms.revokeStreamKey(id));
   closeWithApp(scope, 'room-media', log, () => {
     offRevoked();

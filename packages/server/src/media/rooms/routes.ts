@@ -115,6 +115,7 @@ export function registerRoomMediaRoutes(
     const { sdp } = offerOf(req, false);
     const { session, answer } = await rooms.ingest({
       room,
+      client: req.ip,
       offer: sdp,
       name: who.name,
       identity: who.identity,
@@ -128,7 +129,7 @@ export function registerRoomMediaRoutes(
     const principal = await viewer(req, room);
     const { source } = parse(whepQuery, req.query ?? {}, 'query');
     const offer = offerOf(req, true);
-    const { session, answer } = await rooms.watch({ room, member, source, offer: offer.sdp });
+    const { session, answer } = await rooms.watch({ room, client: req.ip, member, source, offer: offer.sdp });
     if (offer.json)
       return reply
         .header('location', `/whep/rooms/${encodeURIComponent(room)}/sessions/${session.id}`)
