@@ -25,6 +25,8 @@ export interface AiortcStats {
   height: number;
   /** Mean luma of the left edge of the last decoded picture (tells the test's publishers apart). */
   luma: number;
+  /** The received video's codec (`vp8`, `h264`), once a frame arrived. */
+  codec: string | null;
 }
 
 export interface AiortcAnswered {

@@ -2,7 +2,7 @@
 """
 An aiortc WHIP publisher or WHEP viewer for Parley's room tests (media/roomMedia.int.test.ts).
 
-  aiortc_room_client.py whip URL [--token T] [--no-candidates] [--trickle] [--luma Y] [--amplitude A]
+  aiortc_room_client.py whip URL [--token T] [--no-candidates] [--trickle] [--luma Y] [--amplitude A] [--codec vp8|h264]
   aiortc_room_client.py whep URL [--token T] [--json] [--trickle]
 
 Prints one JSON object per line on stdout: {"event": "answered", ...} after the POST, then
@@ -26,7 +26,7 @@ import urllib.request
 import aioice.ice
 import numpy
 from av import AudioFrame, VideoFrame
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 # aioice never offers loopback addresses; the tests run on 127.0.0.1 only.
@@ -92,6 +92,14 @@ class ToneAudio(MediaStreamTrack):
         return frame
 
 
+def codec_of(pc, track):
+    """The negotiated codec of a received track (from the remote answer's first payload type)."""
+    for t in pc.getTransceivers():
+        if t.receiver.track is track and t._codecs:
+            return t._codecs[0].mimeType.split("/")[1].lower()
+    return None
+
+
 def strip_candidates(sdp):
     lines = [l for l in sdp.split("\r\n") if not l.startswith("a=candidate:") and l != "a=end-of-candidates"]
     return "\r\n".join(lines)
@@ -131,12 +139,15 @@ async def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--luma", type=int, default=200)
     ap.add_argument("--amplitude", type=int, default=20000)
+    ap.add_argument("--codec", choices=["vp8", "h264"], default="vp8")
     args = ap.parse_args()
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    counts = {"video": 0, "audio": 0, "width": 0, "height": 0, "luma": -1}
+    counts = {"video": 0, "audio": 0, "width": 0, "height": 0, "luma": -1, "codec": None}
     if args.mode == "whip":
-        pc.addTransceiver(PatternVideo(args.luma), direction="sendonly")
+        video = pc.addTransceiver(PatternVideo(args.luma), direction="sendonly")
+        wanted = "video/H264" if args.codec == "h264" else "video/VP8"
+        video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType in (wanted, "video/rtx")])
         pc.addTransceiver(ToneAudio(args.amplitude), direction="sendonly")
     else:
         pc.addTransceiver("video", direction="recvonly")
@@ -153,6 +164,7 @@ async def main():
                     counts[track.kind] += 1
                     if track.kind == "video":
                         counts["width"], counts["height"] = frame.width, frame.height
+                        counts["codec"] = codec_of(pc, track)
                         counts["luma"] = int(frame.to_ndarray(format="gray")[:, :8].mean())
 
             asyncio.ensure_future(consume())

@@ -328,3 +328,18 @@ function botMedia(): Promise<{ video: EncodedClip; audio: EncodedClip }> {
   ]).then(([video, audio]) => ({ video, audio }));
   return clips;
 }
+
+test('an H.264 publisher (what OBS sends) reaches a member’s WHEP viewer as H.264', opts, async () => {
+  const ann = await join('h264-room', 'ann');
+  const joined = collect<{ id: string; name: string }>(ann.socket, 'peer_joined');
+  const producers = collect<SfuProducerInfo>(ann.socket, 'sfu_producer');
+  const pub = aiortc('whip', '/whip/rooms/h264-room?name=obs', ['--codec', 'h264', '--no-candidates']);
+  assert.equal((await pub.waitAnswered()).status, 201, pub.describe());
+  await waitFor(() => producers.items.length === 2 && joined.items.length === 1, 20_000, 'the H.264 publisher’s tracks');
+  const viewer = aiortc('whep', `/whep/rooms/h264-room/${joined.items[0]!.id}`);
+  const s = await viewer.waitStats('the viewer decodes H.264', (x) => x.video > 10 && x.audio > 10);
+  assert.equal(s.codec, 'h264');
+  assert.equal(s.width, 320);
+  await viewer.close();
+  await pub.close();
+});
