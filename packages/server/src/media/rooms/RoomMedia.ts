@@ -6,7 +6,8 @@
  *   (`peer_left`) when its connection ends: DELETE, ICE failure, a kick, its stream key revoked.
  * - `watch()`: a WHEP (or `/offer`-style) viewer of a member's camera or screen with its audio, or
  *   of the room's active speaker (`SpeakerView`). Viewers are not members; simulcast layers follow
- *   the viewer's REMB as for any SFU subscriber.
+ *   the viewer's REMB as for any SFU subscriber. A watched room runs in SFU mode (a mesh room
+ *   switches, and the request waits a few seconds for its members to publish there).
  * Each session is one SFU connection of the room's Router; trickled candidates go to its peer.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
