@@ -21,6 +21,7 @@ before(async () => {
   server = await startServer({
     auth: { secret: SECRET, apiKeys: { ops: 'ops-secret-0123456789abcdef' } },
     media: { bindAddress: '127.0.0.1' },
+    turn: { urls: ['turn:turn.example.test:3478?transport=udp'], secret: 'turn-secret-0123456789abcdef' },
   });
 });
 after(async () => {
@@ -102,3 +103,22 @@ test(
     }
   },
 );
+
+test('an authorized OPTIONS on the room targets gets Link headers with TURN credentials; an anonymous one none', async () => {
+  for (const path of ['/whip/rooms/studio', '/whep/rooms/studio', '/whep/rooms/studio/_someone']) {
+    const anonymous = await fetch(`${server.app.url}${path}`, { method: 'OPTIONS' });
+    assert.equal(anonymous.status, 204);
+    assert.equal(anonymous.headers.get('link'), null, path);
+    const authorized = await fetch(`${server.app.url}${path}`, {
+      method: 'OPTIONS',
+      headers: { authorization: `Bearer ${token('studio')}` },
+    });
+    assert.equal(authorized.status, 204);
+    assert.match(authorized.headers.get('accept-post') ?? '', /application\/sdp/);
+    assert.match(
+      authorized.headers.get('link') ?? '',
+      /<turn:turn\.example\.test:3478\?transport=udp>; rel="ice-server"; username="[^"]+"; credential="[^"]+"/,
+      path,
+    );
+  }
+});
