@@ -9,6 +9,7 @@ export const ROUTES: RouteDef[] = [
   { path: '/', title: 'Home', component: lazy(() => import('./pages/HomePage.tsx')) },
   { path: '/room/:name', title: 'Room', component: lazy(() => import('./pages/RoomPage.tsx')) },
   { path: '/watch', title: 'Watch', component: lazy(() => import('./pages/WatchPage.tsx')) },
+  { path: '/watch/room/:room', title: 'Watch room', component: lazy(() => import('./pages/WatchPage.tsx')) },
   { path: '/watch/:stream', title: 'Watch', component: lazy(() => import('./pages/WatchPage.tsx')) },
   { path: '/broadcast', title: 'Broadcast', component: lazy(() => import('./pages/BroadcastPage.tsx')) },
   { path: '/diagnostics', title: 'Connection check', component: lazy(() => import('./pages/DiagnosticsPage.tsx')) },

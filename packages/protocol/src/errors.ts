@@ -30,6 +30,9 @@ export const ERROR_CATALOGUE = {
   STORAGE_FAILED: { status: 503, message: 'The entry could not be stored; it was not delivered.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
   VERSION_MISMATCH: { status: 400, message: 'The client speaks an incompatible protocol version.' },
+  NOTHING_PUBLISHED: { status: 404, message: 'The room or member publishes nothing that can be watched.' },
+  STREAM_KEY_INVALID: { status: 401, message: 'The stream key is unknown or was revoked.' },
+  PRECONDITION_FAILED: { status: 412, message: 'The resource changed since the client last saw it (stale ETag).' },
   INTERNAL: { status: 500, message: 'An unexpected server error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

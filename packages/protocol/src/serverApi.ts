@@ -116,3 +116,17 @@ export const deleteRoomResponseSchema = z.object({
   entries: z.number().int(),
   filesDeleted: z.number().int(),
 });
+
+/** A stream key for WHIP into a room (`POST /whip/rooms/:room`, Bearer <key>): the publisher joins as `name`. */
+export const createStreamKeyRequestSchema = z.object({ name: displayNameSchema.optional() });
+export type CreateStreamKeyRequest = z.infer<typeof createStreamKeyRequestSchema>;
+export const streamKeyViewSchema = z.object({
+  id: z.string(),
+  room: z.string(),
+  name: z.string(),
+  createdAt: z.number(),
+});
+export type StreamKeyView = z.infer<typeof streamKeyViewSchema>;
+/** The secret is returned once, at creation. */
+export const createStreamKeyResponseSchema = streamKeyViewSchema.extend({ key: z.string() });
+export const listStreamKeysResponseSchema = z.object({ streamKeys: z.array(streamKeyViewSchema) });

@@ -3,6 +3,8 @@ import { ParleyError } from './errors.ts';
 import {
   API_PREFIX,
   apiErrorResponseSchema,
+  createStreamKeyResponseSchema,
+  listStreamKeysResponseSchema,
   deleteRoomResponseSchema,
   listMembersResponseSchema,
   listRoomsResponseSchema,
@@ -13,6 +15,8 @@ import {
   roomSummarySchema,
   sendMessageResponseSchema,
   type CreateRoomRequest,
+  type CreateStreamKeyRequest,
+  type StreamKeyView,
   type MemberView,
   type MintTokenRequest,
   type RoomDetail,
@@ -56,6 +60,11 @@ export interface ServerClient {
   /** Stores a chat message or room event from the server in the room's log and delivers it. */
   sendMessage(room: string, message: SendMessageRequest): Promise<{ seq: number; ts: number }>;
   mintToken(request: MintTokenRequest): Promise<{ token: string; expiresAt: number }>;
+  /** Mints a stream key for WHIP into the room (the secret `key` is only returned here). */
+  createStreamKey(room: string, request?: CreateStreamKeyRequest): Promise<StreamKeyView & { key: string }>;
+  listStreamKeys(room: string): Promise<StreamKeyView[]>;
+  /** Revokes a stream key; a publisher that joined with it is removed from the room. */
+  deleteStreamKey(room: string, id: string): Promise<void>;
 }
 
 /** A client for the server API (docs/server-api.md). */
@@ -110,5 +119,10 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     updateMember: (room, member, update) => call('PATCH', `/rooms/${enc(room)}/members/${enc(member)}`, memberViewSchema, update),
     sendMessage: (room, message) => call('POST', `/rooms/${enc(room)}/messages`, sendMessageResponseSchema, message),
     mintToken: (request) => call('POST', '/tokens', mintTokenResponseSchema, request),
+    createStreamKey: (room, request = {}) => call('POST', `/rooms/${enc(room)}/stream-keys`, createStreamKeyResponseSchema, request),
+    listStreamKeys: async (room) => (await call('GET', `/rooms/${enc(room)}/stream-keys`, listStreamKeysResponseSchema)).streamKeys,
+    deleteStreamKey: async (room, id) => {
+      await call('DELETE', `/rooms/${enc(room)}/stream-keys/${enc(id)}`, okResponseSchema);
+    },
   };
 }

@@ -15,6 +15,8 @@ import type { FeatureDeps } from './featureTypes.ts';
 import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
 import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
+import { roomMediaFeature } from './media/rooms/feature.ts';
+import { StreamKeys } from './media/rooms/StreamKeys.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
@@ -154,11 +156,14 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(sfuFeature, deps);
     const sfu = sfuRoomsOf({ http });
     if (!sfu) throw new Error('the SFU feature did not start');
+    const streamKeys = new StreamKeys();
+    await http.register(roomMediaFeature, { ...deps, sfu, streamKeys });
     await registerServerApi(http, {
       tokens,
       apiKeys: config.auth.apiKeys,
       adminKey: config.adminKey,
       tokenTtlSec: config.auth.tokenTtlSec,
+      streamKeys,
       directory: new LiveRoomDirectory({
         signaling,
         store,

@@ -89,6 +89,12 @@ export function buildTiles(input: {
   return [...screens, ...tiles];
 }
 
+/** The room's WHEP viewer page (active speaker), with the call's token when the room link has one. */
+export function watchLink(room: string, search = window.location.search): string {
+  const token = new URLSearchParams(search).get('token');
+  return `/watch/room/${encodeURIComponent(room)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
 export function CallView({ session, selfName, onLeave }: { session: CallSession; selfName: string; onLeave: () => void }) {
   const peers = usePeers(session);
   const tracks = useRemoteTracks(session);
@@ -163,9 +169,21 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
             {mode === 'sfu' ? 'SFU' : 'mesh'}
           </span>
         </div>
-        <button className="btn ghost small" onClick={copyLink} data-testid="copy-link" title="Copy the room link">
-          <Icon name="link" /> {copied ? 'Copied' : 'Invite'}
-        </button>
+        <div className="call-header-actions">
+          <a
+            className="btn ghost small"
+            href={watchLink(session.roomName)}
+            target="_blank"
+            rel="noreferrer"
+            data-testid="watch-link"
+            title="Watch this room over WHEP (active speaker) in a new tab"
+          >
+            Watch
+          </a>
+          <button className="btn ghost small" onClick={copyLink} data-testid="copy-link" title="Copy the room link">
+            <Icon name="link" /> {copied ? 'Copied' : 'Invite'}
+          </button>
+        </div>
       </header>
       {connection === 'reconnecting' ? (
         <div className="banner warn" data-testid="connection-banner">

@@ -13,8 +13,27 @@ function isStreamList(v: unknown): v is { streams: StreamItem[] } {
   return typeof v === 'object' && v !== null && 'streams' in v && Array.isArray(v.streams);
 }
 
-/** Watch a server stream over WHEP (test pattern, files, live WHIP streams, recordings). */
+/**
+ * The WHEP endpoint of a room view (`/watch/room/:room`): the active speaker, or one member with
+ * `?member=<id>` (its screen with `&source=screen`); `?token=` is passed on when auth is on.
+ */
+export function roomWatchEndpoint(room: string, query: URLSearchParams): string {
+  const member = query.get('member');
+  const pass = new URLSearchParams();
+  for (const key of ['token', 'source']) {
+    const value = query.get(key);
+    if (value) pass.set(key, value);
+  }
+  const path = `/whep/rooms/${encodeURIComponent(room)}${member ? `/${encodeURIComponent(member)}` : ''}`;
+  return pass.size > 0 ? `${path}?${pass.toString()}` : path;
+}
+
+/**
+ * Watch a server stream over WHEP (test pattern, files, live WHIP streams, recordings), or a room
+ * (`/watch/room/:room`, linked from the call view).
+ */
 export default function WatchPage({ params }: RouteProps) {
+  const room = params['room'];
   const [streams, setStreams] = useState<StreamItem[]>([]);
   const [selected, setSelected] = useState(params['stream'] ?? new URLSearchParams(location.search).get('stream') ?? 'test');
   const [status, setStatus] = useState('idle');
@@ -23,6 +42,7 @@ export default function WatchPage({ params }: RouteProps) {
   const player = useRef<WhepPlayer | null>(null);
 
   useEffect(() => {
+    if (room !== undefined) return;
     let stop = false;
     const load = async () => {
       try {
@@ -39,7 +59,7 @@ export default function WatchPage({ params }: RouteProps) {
       stop = true;
       clearInterval(timer);
     };
-  }, []);
+  }, [room]);
 
   useEffect(() => () => void player.current?.close(), []);
 
@@ -49,7 +69,9 @@ export default function WatchPage({ params }: RouteProps) {
     setError(null);
     setStatus('connecting');
     try {
-      const p = await WhepPlayer.play(`/whep/${encodeURIComponent(selected)}`);
+      const endpoint =
+        room !== undefined ? roomWatchEndpoint(room, new URLSearchParams(location.search)) : `/whep/${encodeURIComponent(selected)}`;
+      const p = await WhepPlayer.play(endpoint);
       player.current = p;
       p.pc.addEventListener('connectionstatechange', () => setStatus(p.pc.connectionState));
       if (video.current) video.current.srcObject = p.stream;
@@ -70,17 +92,23 @@ export default function WatchPage({ params }: RouteProps) {
     <main className="center-page">
       <div className="card" data-testid="watch">
         <h1>Watch</h1>
-        <label className="field">
-          Stream
-          <select value={selected} onChange={(e) => setSelected(e.target.value)} data-testid="stream-picker">
-            {streams.some((s) => s.name === selected) ? null : <option value={selected}>{selected}</option>}
-            {streams.map((s) => (
-              <option key={s.name} value={s.name}>
-                {s.name} ({s.kind}, {s.viewers} watching)
-              </option>
-            ))}
-          </select>
-        </label>
+        {room !== undefined ? (
+          <p className="lead" data-testid="watch-room">
+            Room <strong>{room}</strong>: {new URLSearchParams(location.search).get('member') ? 'one member' : 'the active speaker'}
+          </p>
+        ) : (
+          <label className="field">
+            Stream
+            <select value={selected} onChange={(e) => setSelected(e.target.value)} data-testid="stream-picker">
+              {streams.some((s) => s.name === selected) ? null : <option value={selected}>{selected}</option>}
+              {streams.map((s) => (
+                <option key={s.name} value={s.name}>
+                  {s.name} ({s.kind}, {s.viewers} watching)
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <video
           ref={video}
           autoPlay

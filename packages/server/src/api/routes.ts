@@ -4,6 +4,7 @@ import { ParleyError, peerIdSchema, roomNameSchema } from '@parley-rtc/protocol'
 import {
   API_PREFIX,
   createRoomRequestSchema,
+  createStreamKeyRequestSchema,
   mintTokenRequestSchema,
   muteMemberRequestSchema,
   removeMemberRequestSchema,
@@ -15,6 +16,7 @@ import type { TokenService } from '../auth/TokenService.ts';
 import { parseInput } from '../roomlog/routes.ts';
 import { authenticateApi, requireRoom, requireServer, type ApiAuthDeps, type ApiCaller } from './apiAuth.ts';
 import type { RoomDirectory } from './RoomDirectory.ts';
+import type { StreamKeys } from '../media/rooms/StreamKeys.ts';
 
 const roomParams = z.object({ room: roomNameSchema });
 const memberParams = z.object({ room: roomNameSchema, member: peerIdSchema });
@@ -24,6 +26,8 @@ export interface ServerApiDeps extends ApiAuthDeps {
   tokens: TokenService;
   /** Default token lifetime (auth.tokenTtlSec), for the expiry the mint call reports. */
   tokenTtlSec: number;
+  /** WHIP stream keys for rooms (media/rooms). */
+  streamKeys: StreamKeys;
 }
 
 /** The server API under /api/v1 (docs/server-api.md). Registered as one encapsulated plugin. */
@@ -106,6 +110,22 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
         const sent = await directory.send(room, message);
         if (!sent) throw noRoom(room);
         return reply.status(201).send(sent);
+      });
+      api.post('/rooms/:room/stream-keys', async (req, reply) => {
+        const room = roomOf(req);
+        const body = parseInput(createStreamKeyRequestSchema, req.body ?? {});
+        try {
+          return reply.status(201).send(deps.streamKeys.create(room, body.name ?? 'Stream'));
+        } catch (err) {
+          throw new ParleyError('RATE_LIMITED', (err as Error).message);
+        }
+      });
+      api.get('/rooms/:room/stream-keys', async (req) => ({ streamKeys: deps.streamKeys.list(roomOf(req)) }));
+      api.delete('/rooms/:room/stream-keys/:id', async (req) => {
+        const room = roomOf(req);
+        const { id } = parseInput(z.object({ id: z.string().max(64) }), { id: (req.params as { id?: unknown }).id });
+        if (!deps.streamKeys.delete(room, id)) throw new ParleyError('NOT_FOUND', `no stream key ${id} in room ${room}`);
+        return { ok: true };
       });
       api.post('/tokens', async (req, reply) => {
         const who = caller(req);

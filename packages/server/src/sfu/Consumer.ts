@@ -108,6 +108,12 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
   #remb: number | undefined;
   #rembAt = 0;
   #pending: Producer | undefined;
+  /**
+   * Set by an owner that keeps this consumer across producers (a WHEP view of a room's active
+   * speaker): called when its producer ends, to move it to another one (`Router.switchConsumer`);
+   * returns whether it did. Otherwise (or when unset) the consumer closes with `producerclose`.
+   */
+  onProducerEnd: (() => boolean) | undefined;
 
   /** Not fed by anyone until the router's forwarding table adds it (`Forwarding.add`). */
   constructor(init: ConsumerInit) {

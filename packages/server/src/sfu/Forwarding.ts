@@ -5,7 +5,7 @@
  * producer a fresh array of its consumers (`Producer.setSinks`), so the packet path reads one array.
  *
  * Closing: when a producer closes, the consumers it is the current producer of close with
- * `producerclose`; those that were only switching to it drop the switch and stay on their producer.
+ * `producerclose` (unless their owner moves them to another producer: `Consumer.onProducerEnd`); those that were only switching to it drop the switch and stay on their producer.
  * A closed consumer leaves the table. Producers are watched from `addProducer()` (the router calls
  * it at creation, so their consumers close before the router hears of the producer's end) or from
  * their first consumer.
@@ -87,8 +87,9 @@ export class Forwarding {
     this.#offs.delete(producer);
     for (const c of consumers) {
       this.#sourcesOf.get(c)?.delete(producer);
-      if (c.producer === producer) c.close('producerclose');
-      else c.switchProducer(c.producer); // it was only switching to this one: stay
+      if (c.producer !== producer)
+        c.switchProducer(c.producer); // it was only switching to this one: stay
+      else if (!c.onProducerEnd?.()) c.close('producerclose');
     }
   }
 }

@@ -66,6 +66,8 @@ export interface SfuRoomsEvents {
 export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   readonly #opts: SfuRoomsOptions;
   readonly #rooms = new Map<string, RoomState>();
+  /** room → its ingest members (WHIP publishers): a room with one runs in SFU mode. */
+  readonly #ingest = new Map<string, Set<string>>();
   readonly #offMembership: () => void;
   #closed = false;
 
@@ -116,7 +118,43 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #modeOf(room: string, members: number): SfuMode['mode'] {
-    return members > this.#meshLimit(room) ? 'sfu' : 'mesh';
+    return members > this.#meshLimit(room) || (this.#ingest.get(room)?.size ?? 0) > 0 ? 'sfu' : 'mesh';
+  }
+
+  /**
+   * Keeps `room` in SFU mode while held, under `holder`'s name: a WHIP publisher (media/rooms; mesh
+   * members could not reach it — mark it before it joins, so the switch reaches the room first; it
+   * is released when that member leaves) or a WHEP viewer of the room (the members then publish
+   * through the router). A room that is already live switches at once (`sfu_mode`). `release()`
+   * ends the hold (idempotent); the room returns to its size rule.
+   */
+  holdSfu(room: string, holder: string): { release: () => void } {
+    let set = this.#ingest.get(room);
+    if (!set) this.#ingest.set(room, (set = new Set()));
+    set.add(holder);
+    this.#refreshMode(room);
+    return {
+      release: () => {
+        this.#releaseIngest(room, holder);
+        this.#refreshMode(room);
+      },
+    };
+  }
+
+  #releaseIngest(room: string, memberId: string): void {
+    const set = this.#ingest.get(room);
+    if (!set?.delete(memberId)) return;
+    if (set.size === 0) this.#ingest.delete(room);
+  }
+
+  /** Publishes through the room's SFU for a member no socket carries (WHIP ingest), as `sfu_publish` would. */
+  publishFor(ctx: FeatureEventContext, sdp: string): Promise<SfuPublishResult> {
+    return this.#publish(ctx, sdp, undefined);
+  }
+
+  /** What the room's members are told is published (`sfu_producer`), in publishing order. */
+  publicationsOf(room: string): SfuProducerInfo[] {
+    return [...(this.#rooms.get(room)?.announced.values() ?? [])];
   }
 
   #announce(target: string, state: RoomState): void {
@@ -183,6 +221,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #left(memberId: string, room: string, members: number): void {
+    this.#releaseIngest(room, memberId);
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;

@@ -183,6 +183,11 @@ export class Simulcast extends TypedEmitter<SimulcastEvents> {
   }
 
   #apply(c: Consumer, now: number): void {
+    if (!this.layers.includes(c.pendingProducer ?? c.producer)) {
+      // switched to another publication (Router.switchConsumer): no longer ours to choose for
+      this.#consumers.delete(c);
+      return;
+    }
     const want = this.#choose(c, now);
     if (!want || want === (c.pendingProducer ?? c.producer)) return;
     try {

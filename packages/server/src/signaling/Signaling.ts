@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { ParleyError, type ClientEventName, type LogEntry, type ServerToClientEvents, type SessionEndReason } from '@parley-rtc/protocol';
 import type { NewEntry } from '../roomlog/LogStore.ts';
@@ -153,6 +154,44 @@ export class Signaling {
     handler: (ctx: FeatureEventContext, req: z.infer<S>) => AckData<E> | Promise<AckData<E>>,
   ): void {
     this.#events.on(event, schema, (caller, req) => handler(caller.member(), req));
+  }
+
+  /**
+   * Seats a member that no socket carries (a WHIP publisher, media/rooms): the room sees it join
+   * like any member (`peer_joined`, the features' membership listeners, the participant list);
+   * `removeServerMember` (or the server API's kick) removes it with `peer_left`. Throws as `join`
+   * does (ROOM_FULL, ROOM_LOCKED, BAD_PASSWORD for a room with a password, SHUTTING_DOWN).
+   */
+  async addServerMember(room: string, member: MemberInfo & { grants: Grants }): Promise<void> {
+    if (!this.#admitting) throw new ParleyError('SHUTTING_DOWN');
+    const secret = () => randomBytes(18).toString('base64url');
+    const live = this.registry.add(
+      room,
+      { id: member.id, name: member.name },
+      {
+        identity: member.identity,
+        grants: member.grants,
+        expiresAt: undefined,
+        resumeKey: secret(),
+        sessionKey: secret(),
+        socketId: `server:${member.id}`,
+      },
+    );
+    try {
+      await this.options.store.noteParticipant(room, member.id, member.name);
+    } catch (err) {
+      this.#removeMember(member.id);
+      throw err;
+    }
+    const info = { id: member.id, name: member.name, identity: member.identity };
+    this.#notify('joined', info, room, live.members.size);
+    this.io.to(room).emit('peer_joined', { id: member.id, name: member.name });
+    this.options.log.info({ room, memberId: member.id, name: member.name }, 'server-side member joined');
+  }
+
+  /** Removes a member seated by `addServerMember` (the room hears `peer_left`). False when it is gone. */
+  removeServerMember(memberId: string): boolean {
+    return this.#removeMember(memberId);
   }
 
   /** Calls `listener` on room joins and leaves; returns `off`. A throwing listener is logged. */

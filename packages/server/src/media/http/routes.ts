@@ -136,6 +136,9 @@ export function registerMediaRoutes(
       const id = parse(sessionIdSchema, req.params.id, 'session id');
       const session = media.session(role, stream, id);
       if (!session) throw new ParleyError('NOT_FOUND', `no ${role.toUpperCase()} session ${id} on ${stream}`);
+      const ifMatch = req.headers['if-match']?.trim();
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== `"${id}"`)
+        throw new ParleyError('PRECONDITION_FAILED', `the session's ETag is "${id}", not ${ifMatch}`);
       if (typeof req.body !== 'string') throw new ParleyError('UNSUPPORTED', 'PATCH takes application/trickle-ice-sdpfrag');
       const lines = req.body.split(/\r?\n/);
       const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))?.slice(12);
