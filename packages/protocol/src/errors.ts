@@ -30,6 +30,9 @@ export const ERROR_CATALOGUE = {
   STORAGE_FAILED: { status: 503, message: 'The entry could not be stored; it was not delivered.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
   VERSION_MISMATCH: { status: 400, message: 'The client speaks an incompatible protocol version.' },
+  RECORDING_NOT_FOUND: { status: 404, message: 'No such recording of this room.' },
+  RECORDING_DISK_FULL: { status: 507, message: 'A room recording was stopped: the disk is full.' },
+  RECORDING_SIZE_CAP: { status: 507, message: 'A room recording was stopped: it reached its configured size cap.' },
   INTERNAL: { status: 500, message: 'An unexpected server error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

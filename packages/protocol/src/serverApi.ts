@@ -3,6 +3,7 @@ import { wireErrorSchema } from './errors.ts';
 import { displayNameSchema, mediaFlagsSchema, peerIdSchema, roomNameSchema } from './messages/room.ts';
 import { chatRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import { MEDIA_KINDS, memberGrantsSchema } from './messages/grants.ts';
+import { roomRecordingSchema } from './messages/recording.ts';
 
 /**
  * The server API (`/api/v1/…`, docs/server-api.md): what a backend uses to manage rooms, members
@@ -116,3 +117,8 @@ export const deleteRoomResponseSchema = z.object({
   entries: z.number().int(),
   filesDeleted: z.number().int(),
 });
+
+export { recordingIdSchema, roomRecordingSchema, roomRecordingTrackSchema, recordingFileSchema } from './messages/recording.ts';
+export type { RoomRecording, RoomRecordingTrack, RecordingFile } from './messages/recording.ts';
+export const listRoomRecordingsResponseSchema = z.object({ recordings: z.array(roomRecordingSchema) });
+export const deleteRecordingResponseSchema = z.object({ id: z.string(), deleted: z.literal(true) });

@@ -3,19 +3,23 @@ import { ParleyError } from './errors.ts';
 import {
   API_PREFIX,
   apiErrorResponseSchema,
+  deleteRecordingResponseSchema,
   deleteRoomResponseSchema,
+  listRoomRecordingsResponseSchema,
   listMembersResponseSchema,
   listRoomsResponseSchema,
   memberViewSchema,
   mintTokenResponseSchema,
   okResponseSchema,
   roomDetailSchema,
+  roomRecordingSchema,
   roomSummarySchema,
   sendMessageResponseSchema,
   type CreateRoomRequest,
   type MemberView,
   type MintTokenRequest,
   type RoomDetail,
+  type RoomRecording,
   type RoomSettings,
   type RoomSummary,
   type SendMessageRequest,
@@ -56,6 +60,14 @@ export interface ServerClient {
   /** Stores a chat message or room event from the server in the room's log and delivers it. */
   sendMessage(room: string, message: SendMessageRequest): Promise<{ seq: number; ts: number }>;
   mintToken(request: MintTokenRequest): Promise<{ token: string; expiresAt: number }>;
+  /** Starts recording a live room (the running recording if there is one). */
+  startRecording(room: string): Promise<RoomRecording>;
+  /** Stops a room recording; composing follows (watch `state` and `progress`). */
+  stopRecording(room: string, id: string): Promise<RoomRecording>;
+  getRecording(room: string, id: string): Promise<RoomRecording>;
+  listRecordings(room: string): Promise<RoomRecording[]>;
+  /** Deletes a recording's files (stopping it first if it runs). */
+  deleteRecording(room: string, id: string): Promise<void>;
 }
 
 /** A client for the server API (docs/server-api.md). */
@@ -110,5 +122,12 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     updateMember: (room, member, update) => call('PATCH', `/rooms/${enc(room)}/members/${enc(member)}`, memberViewSchema, update),
     sendMessage: (room, message) => call('POST', `/rooms/${enc(room)}/messages`, sendMessageResponseSchema, message),
     mintToken: (request) => call('POST', '/tokens', mintTokenResponseSchema, request),
+    startRecording: (room) => call('POST', `/rooms/${enc(room)}/recordings`, roomRecordingSchema, {}),
+    stopRecording: (room, id) => call('POST', `/rooms/${enc(room)}/recordings/${enc(id)}/stop`, roomRecordingSchema, {}),
+    getRecording: (room, id) => call('GET', `/rooms/${enc(room)}/recordings/${enc(id)}`, roomRecordingSchema),
+    listRecordings: async (room) => (await call('GET', `/rooms/${enc(room)}/recordings`, listRoomRecordingsResponseSchema)).recordings,
+    deleteRecording: async (room, id) => {
+      await call('DELETE', `/rooms/${enc(room)}/recordings/${enc(id)}`, deleteRecordingResponseSchema);
+    },
   };
 }

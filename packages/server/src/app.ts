@@ -15,6 +15,7 @@ import type { FeatureDeps } from './featureTypes.ts';
 import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
 import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
+import { roomRecordingFeature, roomRecordingsOf } from './media/recording/room/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
@@ -152,6 +153,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
+    await http.register(roomRecordingFeature, deps);
     const sfu = sfuRoomsOf({ http });
     if (!sfu) throw new Error('the SFU feature did not start');
     await registerServerApi(http, {
@@ -159,6 +161,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       apiKeys: config.auth.apiKeys,
       adminKey: config.adminKey,
       tokenTtlSec: config.auth.tokenTtlSec,
+      recordings: roomRecordingsOf({ http }),
       directory: new LiveRoomDirectory({
         signaling,
         store,

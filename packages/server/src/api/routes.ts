@@ -15,6 +15,8 @@ import type { TokenService } from '../auth/TokenService.ts';
 import { parseInput } from '../roomlog/routes.ts';
 import { authenticateApi, requireRoom, requireServer, type ApiAuthDeps, type ApiCaller } from './apiAuth.ts';
 import type { RoomDirectory } from './RoomDirectory.ts';
+import type { RoomRecordings } from '../media/recording/room/RoomRecordings.ts';
+import { registerRecordingRoutes } from '../media/recording/room/routes.ts';
 
 const roomParams = z.object({ room: roomNameSchema });
 const memberParams = z.object({ room: roomNameSchema, member: peerIdSchema });
@@ -24,6 +26,8 @@ export interface ServerApiDeps extends ApiAuthDeps {
   tokens: TokenService;
   /** Default token lifetime (auth.tokenTtlSec), for the expiry the mint call reports. */
   tokenTtlSec: number;
+  /** Room recordings (docs/recording.md); their routes are absent without. */
+  recordings?: RoomRecordings | undefined;
 }
 
 /** The server API under /api/v1 (docs/server-api.md). Registered as one encapsulated plugin. */
@@ -107,6 +111,11 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
         if (!sent) throw noRoom(room);
         return reply.status(201).send(sent);
       });
+      if (deps.recordings)
+        registerRecordingRoutes(api, deps.recordings, {
+          roomOf: (req) => roomOf(req as { params: unknown; apiCaller: ApiCaller | null }),
+          requireServer: (req, what) => requireServer(caller(req as { apiCaller: ApiCaller | null }), what),
+        });
       api.post('/tokens', async (req, reply) => {
         const who = caller(req);
         // A room admin's token may not mint others (longer-lived, or with more grants than its own).

@@ -26,7 +26,7 @@ import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
 import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
-import { Router, type ProducerInfo, type RouterOptions } from './Router.ts';
+import { Router, type ProducerInfo, type Publication, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
@@ -67,6 +67,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   readonly #opts: SfuRoomsOptions;
   readonly #rooms = new Map<string, RoomState>();
   readonly #offMembership: () => void;
+  /** Rooms held in SFU mode whatever their size (a room recording needs every track at the server). */
+  readonly #heldSfu = new Set<string>();
   #closed = false;
 
   constructor(opts: SfuRoomsOptions) {
@@ -116,7 +118,26 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #modeOf(room: string, members: number): SfuMode['mode'] {
-    return members > this.#meshLimit(room) ? 'sfu' : 'mesh';
+    return members > this.#meshLimit(room) || this.#heldSfu.has(room) ? 'sfu' : 'mesh';
+  }
+
+  /** Holds a room in SFU mode (a recording), or lets its size decide again; members are told at once. */
+  holdSfu(room: string, held: boolean): void {
+    if (held) this.#heldSfu.add(room);
+    else this.#heldSfu.delete(room);
+    this.#refreshMode(room);
+  }
+
+  /** The room's live publications with who published them (a recording attaches to them). */
+  publications(room: string): Array<{ publication: Publication; member: MemberInfo; info: SfuProducerInfo }> {
+    const state = this.#rooms.get(room);
+    const out: Array<{ publication: Publication; member: MemberInfo; info: SfuProducerInfo }> = [];
+    for (const [id, info] of state?.announced ?? []) {
+      const publication = state?.router?.publication(id);
+      const member = state?.publishers.get(id);
+      if (publication && member) out.push({ publication, member, info });
+    }
+    return out;
   }
 
   #announce(target: string, state: RoomState): void {
