@@ -309,7 +309,7 @@ export class RoomRecordings {
   }
 
   #listDisk(): RoomRecordingInfo[] {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(this.dir).filter((n) => n.startsWith('room-') && !n.includes('.'));
     } catch {

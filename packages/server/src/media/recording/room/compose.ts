@@ -122,7 +122,13 @@ export class Composition {
         err = (err + d.toString()).slice(-2000);
       });
       child.stdout.on('data', (d: Buffer) => {
-        const m = /out_time_us=(\d+)/.exec(d.toString().split('\n').reverse().find((l) => l.startsWith('out_time_us=')) ?? '');
+        const m = /out_time_us=(\d+)/.exec(
+          d
+            .toString()
+            .split('\n')
+            .reverse()
+            .find((l) => l.startsWith('out_time_us=')) ?? '',
+        );
         if (m && input.durationMs > 0) {
           this.progress = Math.min(0.99, Number(m[1]) / 1000 / input.durationMs);
           onProgress?.(this.progress);
@@ -132,7 +138,10 @@ export class Composition {
       child.on('close', (code, signal) => {
         this.#child = undefined;
         if (code === 0) resolve();
-        else reject(new Error(`ffmpeg ${signal ? `was killed (${signal})` : `exited with ${code}`}: ${err.trim().split('\n').slice(-3).join(' ')}`));
+        else
+          reject(
+            new Error(`ffmpeg ${signal ? `was killed (${signal})` : `exited with ${code}`}: ${err.trim().split('\n').slice(-3).join(' ')}`),
+          );
       });
     });
   }

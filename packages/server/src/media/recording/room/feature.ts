@@ -50,4 +50,8 @@ async function plugin(http: FastifyInstance, { config, signaling, log, events, s
   http.decorate(DECORATION, recordings);
 }
 
-export const roomRecordingFeature = fp<FeatureDeps>(plugin, { name: 'parley-room-recording', fastify: '5.x', dependencies: ['parley-sfu'] });
+export const roomRecordingFeature = fp<FeatureDeps>(plugin, {
+  name: 'parley-room-recording',
+  fastify: '5.x',
+  dependencies: ['parley-sfu'],
+});
