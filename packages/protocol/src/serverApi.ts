@@ -40,6 +40,8 @@ export const roomSettingsSchema = z.object({
   locked: z.boolean().optional(),
   /** Room-log retention for this room (overrides the server's). */
   retention: z.object({ maxAgeMs: z.number().int().min(1).optional(), maxBytes: z.number().int().min(1).optional() }).optional(),
+  /** Record the room whenever someone is in it (docs/recording.md); false stops a recording this policy started. */
+  alwaysRecord: z.boolean().optional(),
 });
 export type RoomSettings = z.infer<typeof roomSettingsSchema>;
 
@@ -59,6 +61,8 @@ export const roomSummarySchema = z.object({
   meshLimit: z.number().int(),
   /** True when the room was created through the API (it stays until deleted, even when empty). */
   managed: z.boolean(),
+  /** Present (true) when the room's policy is to record whenever someone is in it. */
+  alwaysRecord: z.literal(true).optional(),
   log: z.object({ entries: z.number().int(), bytes: z.number().int(), lastSeq: z.number().int() }),
 });
 export type RoomSummary = z.infer<typeof roomSummarySchema>;

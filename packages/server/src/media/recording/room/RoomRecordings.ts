@@ -52,6 +52,8 @@ export class RoomRecordings {
   readonly #timers: NodeJS.Timeout[] = [];
   #running = 0;
   #closed = false;
+  /** The most compositions that ran at once (metrics, tests). */
+  peakComposing = 0;
 
   constructor(opts: RoomRecordingsOptions) {
     this.#o = opts;
@@ -67,9 +69,11 @@ export class RoomRecordings {
       ev.on('trackUnpublished', (room, _member, track) => this.#recordingOf(room)?.endTrack(track.id)),
       opts.signaling.onMembership({
         joined: (memberId, room) => {
+          this.#applyPolicy(room);
           const id = this.#active.get(room);
           if (id) opts.signaling.emitTo(memberId, 'recording_state', this.#state(this.#entries.get(id)!));
         },
+        roomSettingsChanged: (room) => this.#applyPolicy(room),
         left: (_memberId, room, members) => {
           const id = this.#active.get(room);
           if (id && members === 0) this.stop(id, 'room-empty');
@@ -86,6 +90,15 @@ export class RoomRecordings {
     }
     // compositions a shutdown interrupted
     for (const info of this.#listDisk()) if (info.state === 'composing') this.#enqueue(info.id);
+  }
+
+  /** Room policy `alwaysRecord`: record while anyone is in the room; turning it off stops what it started. */
+  #applyPolicy(room: string): void {
+    if (this.#closed) return;
+    const live = this.#o.signaling.registry.room(room);
+    const id = this.#active.get(room);
+    if (live?.alwaysRecord && live.members.size > 0 && !id) this.start(room, 'policy');
+    else if (live && !live.alwaysRecord && id && this.#entries.get(id)?.info.startedBy === 'policy') this.stop(id, 'policy');
   }
 
   #recordingOf(room: string): RoomRecording | undefined {
@@ -200,6 +213,7 @@ export class RoomRecordings {
       const entry = this.#entries.get(id) ?? this.#load(id);
       if (!entry) continue;
       this.#running++;
+      this.peakComposing = Math.max(this.peakComposing, this.#running);
       void this.#compose(entry).finally(() => {
         this.#running--;
         this.#pump();
