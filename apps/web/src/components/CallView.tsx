@@ -7,6 +7,7 @@ import {
   useConnectionState,
   useLocalMedia,
   useMediaMode,
+  useRecording,
   usePeers,
   usePeerStats,
   useRemoteTracks,
@@ -97,6 +98,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   const connection = useConnectionState(session);
   const chatCount = useChatCount(session);
   const mode = useMediaMode(session);
+  const recording = useRecording(session);
   const activeSpeaker = useActiveSpeaker(session);
   const [chatOpen, setChatOpen] = useState(() => window.matchMedia('(min-width: 900px)').matches);
   const [seen, setSeen] = useState(chatCount);
@@ -162,6 +164,11 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
           >
             {mode === 'sfu' ? 'SFU' : 'mesh'}
           </span>
+          {recording.recording ? (
+            <span className="rec-indicator" data-testid="recording-indicator" title="This call is being recorded">
+              REC
+            </span>
+          ) : null}
         </div>
         <button className="btn ghost small" onClick={copyLink} data-testid="copy-link" title="Copy the room link">
           <Icon name="link" /> {copied ? 'Copied' : 'Invite'}
