@@ -73,6 +73,10 @@ export class RoomRecordings {
           const id = this.#active.get(room);
           if (id) opts.signaling.emitTo(memberId, 'recording_state', this.#state(this.#entries.get(id)!));
         },
+        resumed: (memberId, room) => {
+          const id = this.#active.get(room);
+          if (id) opts.signaling.emitTo(memberId, 'recording_state', this.#state(this.#entries.get(id)!));
+        },
         roomSettingsChanged: (room) => this.#applyPolicy(room),
         left: (_memberId, room, members) => {
           const id = this.#active.get(room);
