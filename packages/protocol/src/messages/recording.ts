@@ -51,6 +51,8 @@ export const roomRecordingSchema = z.object({
   /** Why it stopped: `api`, `member`, `room-empty`, `size-cap`, `disk-full`, `shutdown`. */
   stopReason: z.string().optional(),
   tracks: z.array(roomRecordingTrackSchema),
+  /** Who spoke from when (room ms; null: nobody), from the SFU's active-speaker detection. */
+  speakers: z.array(z.object({ atMs: z.number(), member: z.string().nullable() })).optional(),
   files: z.array(recordingFileSchema),
   /** Play the composed file over WHEP / POST /offer with this stream name. */
   stream: z.string().nullable(),

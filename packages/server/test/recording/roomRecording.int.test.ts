@@ -158,6 +158,12 @@ test('a recorded room: per-track files, chat, indicator, and a composed file who
   assert.equal((await ranged.arrayBuffer()).byteLength, 100);
   const list = (await (await api('GET', `/rooms/${room}/recordings`)).json()) as { recordings: RoomRecording[] };
   assert.ok(list.recordings.some((x) => x.id === id));
+  // the composed file is a stream recording too: playable as recording:<id> over WHEP and /offer
+  const streams = (await (await fetch(`${server.app.url}/api/streams`)).json()) as { streams: Array<{ name: string }> };
+  assert.ok(
+    streams.streams.some((s) => s.name === `recording:${id}`),
+    JSON.stringify(streams),
+  );
 });
 
 test('unknown rooms and recordings get their documented 404 codes', async () => {

@@ -11,6 +11,7 @@ import { Producer } from '../../src/sfu/Producer.ts';
 import { RoomClock } from '../../src/media/recording/room/RoomClock.ts';
 import { TrackRecorder } from '../../src/media/recording/room/TrackRecorder.ts';
 import { gridCell, layoutIntervals } from '../../src/media/recording/room/compose.ts';
+import { cellOf } from '../../src/media/recording/room/layout.ts';
 
 test('the layout changes wherever the set of video tracks carrying media changes', () => {
   const a = { segments: [[0, 10_000]] as Array<[number, number]> };
@@ -66,4 +67,33 @@ test('a track that cannot be written (disk full) reports ENOSPC and stops; the p
   assert.equal(producer.stats.consumerErrors, 0, 'nothing escaped into the producer');
   rec.close();
   producer.close();
+});
+
+test('with four tiles or more, the active speaker (held for 2 s) gets the large tile', () => {
+  const full: Array<[number, number]> = [[0, 20_000]];
+  const videos = ['a', 'b', 'c', 'd'].map((id) => ({ segments: full, member: { id } }));
+  const speakers = [
+    { atMs: 1000, member: 'b' },
+    { atMs: 5000, member: 'c' },
+    { atMs: 8000, member: 'd' }, // only 1 s: not shown
+    { atMs: 9000, member: null },
+  ];
+  const ivs = layoutIntervals(videos, 20_000, speakers);
+  assert.deepEqual(
+    ivs.map((i) => [i.from, i.to, i.featured]),
+    [
+      [0, 1000, undefined],
+      [1000, 5000, 1],
+      [5000, 9000, 2],
+      [9000, 20_000, undefined],
+    ],
+  );
+  const big = cellOf(ivs[1]!, 1, 1280, 720);
+  assert.deepEqual(big, { x: 0, y: 0, w: 960, h: 720 });
+  assert.deepEqual(cellOf(ivs[1]!, 3, 1280, 720), { x: 960, y: 480, w: 320, h: 240 }, 'the others in a column on the right');
+  assert.equal(
+    layoutIntervals(videos.slice(0, 3), 20_000, speakers).some((i) => i.featured !== undefined),
+    false,
+    'three tiles: a grid',
+  );
 });

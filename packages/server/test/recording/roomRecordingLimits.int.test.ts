@@ -13,10 +13,12 @@ import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { Bot, prepareAudioClip, prepareVideoClip, type EncodedClip } from '@parley-rtc/bots';
 import { roomRecordingsOf } from '../../src/media/recording/room/feature.ts';
+import { WebhookReceiver } from '../webhooks/receiver.ts';
 
 const ADMIN = 'admin-key-for-tests';
 const CAP = 150_000;
 let server: TestServer;
+let receiver: WebhookReceiver;
 let video: EncodedClip;
 let audio: EncodedClip;
 const bots: Bot[] = [];
@@ -24,14 +26,17 @@ const bots: Bot[] = [];
 before(async () => {
   video = await prepareVideoClip({ source: 'testsrc', width: 160, height: 120, fps: 15, bitrateKbps: 150, gop: 15, seconds: 4 });
   audio = await prepareAudioClip({ source: 'tone', seconds: 2 });
+  receiver = await WebhookReceiver.start();
   server = await startServer({
     adminKey: ADMIN,
+    webhooks: { urls: [receiver.url], secret: 'webhook-only-secret-0123' },
     media: { bindAddress: '127.0.0.1', roomRecording: { maxBytes: CAP, composeConcurrency: 2, width: 320, height: 180, fps: 15 } },
   });
 });
 after(async () => {
   for (const b of bots) b.close('test over');
   await server?.close();
+  await receiver?.close();
   releaseNativeWebRtc();
 });
 
@@ -107,6 +112,17 @@ test('members with the record grant start and stop recordings; at most two compo
   assert.equal(recordings.peakComposing, 2, 'two ran together, never more');
   for (const [i, room] of rooms.entries())
     assert.equal((await api<RoomRecording>('GET', `/rooms/${room}/recordings/${ids[i]}`)).body.startedBy, 'member');
+  // each composed recording is announced to the backend, under its room's name
+  const finished = () =>
+    receiver.requests
+      .map((r) => JSON.parse(r.body) as { event: string; room: string; recording?: { id: string; state: string } })
+      .filter((e) => e.event === 'recording_finished');
+  await receiver.until(() => finished().length >= 3, 10_000);
+  for (const [i, room] of rooms.entries())
+    assert.ok(
+      finished().some((e) => e.room === room && e.recording?.id === ids[i] && e.recording?.state === 'done'),
+      JSON.stringify(finished()),
+    );
 });
 
 test('a room whose policy is to always record is recorded while someone is in it', async () => {

@@ -38,6 +38,8 @@ export class RoomRecording {
   readonly clock = new RoomClock();
   readonly #opts: RoomRecordingOptions;
   readonly #tracks = new Map<string, TrackEntry>();
+  /** Active-speaker changes (room ms, member id or null). */
+  readonly speakers: Array<{ atMs: number; member: string | null }> = [];
   #firstSeq: number | undefined;
   #endedAt: number | undefined;
   #stopped = false;
@@ -91,6 +93,14 @@ export class RoomRecording {
         })
       : undefined;
     this.#tracks.set(publication.id, { meta, recorder });
+  }
+
+  /** The SFU's active speaker changed to this producer (an audio track of the room) or to nobody. */
+  speaker(producerId: string | undefined): void {
+    if (this.#stopped) return;
+    const member = producerId === undefined ? null : (this.#tracks.get(producerId)?.meta.member.id ?? null);
+    if (this.speakers.at(-1)?.member === member) return;
+    this.speakers.push({ atMs: Math.round(this.clock.now()), member });
   }
 
   /** A publication ended: its file is finalized. */

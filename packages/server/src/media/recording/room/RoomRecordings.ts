@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ParleyError, roomRecordingSchema, type RecordingState, type RoomRecording as RoomRecordingInfo } from '@parley-rtc/protocol';
 import type { LogStore } from '../../../roomlog/LogStore.ts';
 import type { ServerEvents } from '../../../serverEvents.ts';
+import type { Router } from '../../../sfu/Router.ts';
 import type { SfuRooms } from '../../../sfu/SfuRooms.ts';
 import type { Signaling } from '../../../signaling/Signaling.ts';
 import type { Logger } from '../../../util/logger.ts';
@@ -26,7 +27,7 @@ export interface RoomRecordingsOptions {
   dir: string;
   config: MediaConfig['roomRecording'];
   ffmpegPath: string;
-  sfu: Pick<SfuRooms, 'publications' | 'holdSfu' | 'router'>;
+  sfu: Pick<SfuRooms, 'publications' | 'holdSfu' | 'router' | 'on'>;
   signaling: Pick<Signaling, 'emitTo' | 'onMembership' | 'registry'>;
   events: ServerEvents;
   store: LogStore;
@@ -37,6 +38,8 @@ interface Entry {
   info: RoomRecordingInfo;
   rec: RoomRecording | undefined;
   composition: Composition | undefined;
+  /** Stops following the router's active speaker. */
+  offSpeakers?: (() => void) | undefined;
 }
 
 type StopError = { code: 'RECORDING_DISK_FULL' | 'RECORDING_SIZE_CAP' | 'INTERNAL'; message: string };
@@ -67,6 +70,11 @@ export class RoomRecordings {
         if (rec && pub) rec.addTrack(pub, member, track.source);
       }),
       ev.on('trackUnpublished', (room, _member, track) => this.#recordingOf(room)?.endTrack(track.id)),
+      // a room in mesh mode gets its router on the first publish after the recording started
+      opts.sfu.on('router', (room, router) => {
+        const id = this.#active.get(room);
+        if (id) this.#followSpeakers(this.#entries.get(id)!, router);
+      }),
       opts.signaling.onMembership({
         joined: (memberId, room) => {
           this.#applyPolicy(room);
@@ -146,6 +154,8 @@ export class RoomRecordings {
     // every track must pass the server: a mesh room switches to the SFU while it is recorded
     this.#o.sfu.holdSfu(room, true);
     for (const p of this.#o.sfu.publications(room)) rec.addTrack(p.publication, p.member, p.info.source);
+    const router = this.#o.sfu.router(room);
+    if (router) this.#followSpeakers(entry, router);
     this.#save(entry);
     this.#o.signaling.emitTo(room, 'recording_state', this.#state(entry));
     this.#o.log.info({ id, room, startedBy }, 'room recording started');
@@ -162,6 +172,7 @@ export class RoomRecordings {
       return info;
     }
     if (this.#active.get(rec.room) === id) this.#active.delete(rec.room);
+    entry.offSpeakers?.();
     const done = rec.stop();
     this.#o.sfu.holdSfu(rec.room, false);
     entry.info.stopReason = reason;
@@ -180,6 +191,14 @@ export class RoomRecordings {
     });
     this.#save(entry);
     return this.#view(entry);
+  }
+
+  #followSpeakers(entry: Entry, router: Router): void {
+    entry.offSpeakers?.();
+    const rec = entry.rec;
+    if (!rec) return;
+    rec.speaker(router.activeSpeaker);
+    entry.offSpeakers = router.on('speakers', (active) => rec.speaker(active?.producerId));
   }
 
   #writeFailed(id: string, err: Error): void {
@@ -234,7 +253,7 @@ export class RoomRecordings {
     const started = performance.now();
     const job = new Composition(
       this.#o.ffmpegPath,
-      { tracks, durationMs: entry.info.durationMs, width, height, fps, output: tmp },
+      { tracks, durationMs: entry.info.durationMs, speakers: entry.info.speakers ?? [], width, height, fps, output: tmp },
       (p) => (entry.info.progress = p),
     );
     entry.composition = job;
@@ -288,6 +307,7 @@ export class RoomRecordings {
     const { rec, info } = entry;
     if (rec) {
       info.tracks = rec.tracks();
+      info.speakers = [...rec.speakers];
       info.bytes = rec.bytes;
       info.durationMs = Math.round(rec.durationMs());
       info.endedAt = rec.endedAt ?? null;

@@ -4,61 +4,28 @@
  * changes whenever the set of tracks that carry media changes (a grid of equal tiles for the
  * tracks active in that interval); each tile is the track's frames shifted to their room time
  * (`setpts`) and overlaid only while that interval lasts. Audio: each track shifted to its room
- * time (`adelay`), gaps filled with silence (`aresample=async`), then mixed (`amix`). Output: VP8
+ * time (`adelay`), gaps filled with silence (`aresample=async`), then mixed (`amix`). Layout: layout.ts. Output: VP8
  * + Opus WebM, so `recording:<id>` plays it without transcoding.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { RoomRecordingTrack } from '@parley-rtc/protocol';
+import { cellOf, layoutIntervals, type SpeakerChange } from './layout.ts';
+
+export { gridCell, layoutIntervals } from './layout.ts';
 
 export interface ComposeInput {
   /** Tracks with files, and the path of each. */
   tracks: ReadonlyArray<RoomRecordingTrack & { path: string }>;
   durationMs: number;
+  /** Who spoke when (room ms): with many tiles the speaker gets the large one. */
+  speakers?: readonly SpeakerChange[];
   width: number;
   height: number;
   fps: number;
   output: string;
 }
 
-interface Interval {
-  from: number;
-  to: number;
-  active: number[];
-}
-
-const even = (n: number) => Math.max(2, Math.floor(n / 2) * 2);
 const sec = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
-
-/** Intervals (room ms) in which the same video tracks (indexes into `videos`) carry media. */
-export function layoutIntervals(videos: ReadonlyArray<Pick<RoomRecordingTrack, 'segments'>>, durationMs: number): Interval[] {
-  const points = new Set<number>([0, durationMs]);
-  for (const v of videos) for (const [a, b] of v.segments) for (const p of [a, b]) if (p > 0 && p < durationMs) points.add(p);
-  const sorted = [...points].sort((a, b) => a - b);
-  const out: Interval[] = [];
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const from = sorted[i]!;
-    const to = sorted[i + 1]!;
-    const mid = (from + to) / 2;
-    const active = videos.flatMap((v, idx) => (v.segments.some(([a, b]) => a <= mid && mid <= b) ? [idx] : []));
-    const last = out[out.length - 1];
-    if (last && last.to === from && last.active.join() === active.join()) last.to = to;
-    else out.push({ from, to, active });
-  }
-  return out.filter((i) => i.active.length > 0);
-}
-
-/** A grid of `n` equal tiles in a `width`×`height` canvas: cell i's rectangle. */
-export function gridCell(n: number, i: number, width: number, height: number): { x: number; y: number; w: number; h: number } {
-  const cols = Math.ceil(Math.sqrt(n));
-  const rows = Math.ceil(n / cols);
-  const w = even(width / cols);
-  const h = even(height / rows);
-  const row = Math.floor(i / cols);
-  // the last row's tiles are centred when it is not full
-  const inRow = row === rows - 1 ? n - row * cols : cols;
-  const x = Math.floor((width - inRow * w) / 2) + (i % cols) * w;
-  return { x, y: Math.floor((height - rows * h) / 2) + row * h, w, h };
-}
 
 /** ffmpeg arguments for the composition (inputs, filter graph, VP8/Opus WebM output). */
 export function composeArgs(input: ComposeInput): string[] {
@@ -69,7 +36,7 @@ export function composeArgs(input: ComposeInput): string[] {
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
   for (const t of [...videos, ...audios]) args.push('-i', t.path);
   const f: string[] = [`color=c=black:s=${W}x${H}:r=${fps}:d=${dur}[base0]`];
-  const intervals = layoutIntervals(videos, input.durationMs);
+  const intervals = layoutIntervals(videos, input.durationMs, input.speakers);
   const uses = videos.map((_, v) => intervals.filter((iv) => iv.active.includes(v)));
   let base = 0;
   videos.forEach((t, v) => {
@@ -78,7 +45,7 @@ export function composeArgs(input: ComposeInput): string[] {
     const shifted = `[${v}:v]setpts=PTS-STARTPTS+${sec(t.startMs ?? 0)}/TB,fps=${fps}`;
     f.push(n === 1 ? `${shifted}[v${v}_0]` : `${shifted},split=${n}${uses[v]!.map((_, k) => `[v${v}_${k}]`).join('')}`);
     uses[v]!.forEach((iv, k) => {
-      const cell = gridCell(iv.active.length, iv.active.indexOf(v), W, H);
+      const cell = cellOf(iv, v, W, H);
       f.push(
         `[v${v}_${k}]scale=${cell.w}:${cell.h}:force_original_aspect_ratio=decrease,` +
           `pad=${cell.w}:${cell.h}:(ow-iw)/2:(oh-ih)/2[t${v}_${k}]`,
