@@ -3,10 +3,12 @@
  * recording that reaches its size cap stops with a RECORDING_SIZE_CAP event (the server carries
  * on); members with the `record` grant start and stop recordings with client events; three
  * recordings end at once and at most the configured two compositions run together; a managed room
- * whose policy is to always record is recorded while someone is in it.
+ * whose policy is to always record is recorded while someone is in it; retention deletes old ones.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RecordingState, RoomRecording } from '@parley-rtc/protocol';
 import { startServer, request, collect, data, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
@@ -30,7 +32,10 @@ before(async () => {
   server = await startServer({
     adminKey: ADMIN,
     webhooks: { urls: [receiver.url], secret: 'webhook-only-secret-0123' },
-    media: { bindAddress: '127.0.0.1', roomRecording: { maxBytes: CAP, composeConcurrency: 2, width: 320, height: 180, fps: 15 } },
+    media: {
+      bindAddress: '127.0.0.1',
+      roomRecording: { maxBytes: CAP, composeConcurrency: 2, width: 320, height: 180, fps: 15, retentionMs: 3_600_000 },
+    },
   });
 });
 after(async () => {
@@ -133,4 +138,21 @@ test('a room whose policy is to always record is recorded while someone is in it
   await waitFor(async () => (await list()).some((r) => r.state === 'recording' && r.startedBy === 'policy'), 10_000, 'recording by policy');
   assert.equal((await api('PATCH', '/rooms/policy', { alwaysRecord: false })).status, 200);
   await waitFor(async () => (await list()).every((r) => r.state !== 'recording'), 10_000, 'policy off stops it');
+});
+
+test('retention deletes recordings (all their files) that ended long enough ago', async () => {
+  const recordings = roomRecordingsOf(server.app)!;
+  const busy = () => recordings.list().filter((r) => r.state === 'recording' || r.state === 'composing');
+  await waitFor(
+    () => busy().length === 0,
+    120_000,
+    'every recording finished',
+    () => JSON.stringify(busy().map((r) => r.state)),
+  );
+  const all = recordings.list();
+  assert.ok(all.length >= 5, `${all.length} recordings`);
+  assert.equal(recordings.sweep(Date.now()), 0, 'none is an hour old yet');
+  assert.equal(recordings.sweep(Date.now() + 2 * 3_600_000), all.length);
+  assert.deepEqual(recordings.list(), []);
+  assert.deepEqual(readdirSync(join(server.dataDir, 'recordings')), [], 'no file left');
 });
