@@ -12,6 +12,7 @@ export const ROUTES: RouteDef[] = [
   { path: '/watch/room/:room', title: 'Watch room', component: lazy(() => import('./pages/WatchPage.tsx')) },
   { path: '/watch/:stream', title: 'Watch', component: lazy(() => import('./pages/WatchPage.tsx')) },
   { path: '/broadcast', title: 'Broadcast', component: lazy(() => import('./pages/BroadcastPage.tsx')) },
+  { path: '/recordings', title: 'Recordings', component: lazy(() => import('./pages/RecordingsPage.tsx')) },
   { path: '/diagnostics', title: 'Connection check', component: lazy(() => import('./pages/DiagnosticsPage.tsx')) },
 ];
 

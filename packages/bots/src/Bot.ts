@@ -42,6 +42,8 @@ export interface BotOptions {
   video?: EncodedClip | undefined;
   /** Audio to send (Opus); none when undefined. */
   audio?: EncodedClip | undefined;
+  /** Audio and video on one clock (clip position due now, sender reports): in sync as a browser's. */
+  syncedMedia?: boolean;
   /** Local address for ICE (e.g. 127.0.0.1 on a loopback-only test). */
   bindAddress?: string | undefined;
   /** Deadline for each signaling request and for the connect. */
@@ -93,7 +95,10 @@ export class Bot extends TypedEmitter<BotEvents> {
   constructor(options: BotOptions) {
     super();
     this.options = options;
-    this.#sources = [options.video, options.audio].filter((c): c is EncodedClip => c !== undefined).map((c) => new Playout(c));
+    const epoch = options.syncedMedia ? performance.now() : undefined;
+    this.#sources = [options.video, options.audio]
+      .filter((c): c is EncodedClip => c !== undefined)
+      .map((c) => new Playout(c, epoch === undefined ? {} : { epoch }));
   }
 
   get state(): BotState {
@@ -115,6 +120,11 @@ export class Bot extends TypedEmitter<BotEvents> {
   /** Why the bot closed, once it has. */
   get closeReason(): string | undefined {
     return this.#closeReason;
+  }
+
+  /** Mutes (or unmutes) the bot's audio or video: nothing of it is sent meanwhile; its RTP clock keeps running. */
+  setPaused(kind: 'audio' | 'video', paused: boolean): void {
+    for (const s of this.#sources) if (s.kind === kind) s.setPaused(paused);
   }
 
   /** Connects and joins the room. Rejects with the server's ParleyError (e.g. ROOM_FULL) or a ClientError. */

@@ -10,7 +10,7 @@ import {
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import type { LocalMedia } from './LocalMedia.ts';
-import { bindMemberControls } from './memberControls.ts';
+import { bindMemberControls, RecordingControl } from './memberControls.ts';
 import { bindSfuSignals } from './sfuSignals.ts';
 import { IceRefresher } from './IceRefresher.ts';
 import { bindLocalMedia } from './localMediaBinding.ts';
@@ -28,7 +28,6 @@ import type { PeerStats, PublishStats } from './stats.ts';
 import type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
 
 export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEvents, RoomOptions } from './roomTypes.ts';
-
 /**
  * The public face of the SDK: one call in one room. It joins through the SignalClient and wires
  * the parts that do the work — the mesh of PeerLinks (PeerConnectionManager), the mesh↔SFU
@@ -38,6 +37,7 @@ export type { ConnectOptions, MediaMode, RemotePeer, RoomConnectionState, RoomEv
 export class Room extends Emitter<RoomEvents> {
   readonly log: RoomLog;
   readonly media: LocalMedia | undefined;
+  readonly recording = new RecordingControl(() => this.#signal);
   readonly #options: RoomOptions;
   readonly #pcs: PeerConnectionManager;
   readonly #roster = new RosterManager();
@@ -313,6 +313,7 @@ export class Room extends Emitter<RoomEvents> {
       applyGrants: (g: MemberGrants) => this.#pcs.applyGrants(g),
       muteRequested: (r) => this.emit('muteRequested', r),
       grantsChanged: (g) => this.emit('grantsChanged', g),
+      recording: { control: this.recording, changed: (r) => this.emit('recording', r) },
     });
     const self = () => this.#self?.id;
     bindSfuSignals(signal, { whenJoined, membership: this.#membership, selfId: self, modes: this.#modes, roster: this.#roster });

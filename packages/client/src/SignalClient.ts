@@ -42,6 +42,7 @@ import {
   type SfuPublishResult,
   type SfuSubscribeResult,
 } from '@parley-rtc/protocol';
+import { recordingStateSchema, type RecordingState } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 
@@ -57,6 +58,7 @@ const historyAck = ackSchema(historyResultSchema);
 const iceServersAck = ackSchema(iceServersResultSchema);
 const sfuPublishAck = ackSchema(sfuPublishResultSchema);
 const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
+const recordingAck = ackSchema(recordingStateSchema);
 
 export interface SignalClientEvents {
   /** The socket is connected; `reconnect` is true for every connection after the first. */
@@ -81,6 +83,8 @@ export interface SignalClientEvents {
   muteRequested: [msg: MuteNotice];
   /** The server API changed our grants. */
   grantsChanged: [msg: GrantsChanged];
+  /** The room's recording indicator. */
+  recordingState: [msg: RecordingState];
   /** A server message failed its schema and was dropped. */
   invalidMessage: [event: string, error: z.ZodError];
 }
@@ -213,6 +217,14 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('sfu_close', (s) => s.emitWithAck('sfu_close', { connectionId }), nullAck);
   }
 
+  recordingStart(): Promise<RecordingState> {
+    return this.#request('recording_start', (s) => s.emitWithAck('recording_start', {}), recordingAck);
+  }
+
+  recordingStop(): Promise<RecordingState> {
+    return this.#request('recording_stop', (s) => s.emitWithAck('recording_stop', {}), recordingAck);
+  }
+
   /** Disconnects for good and drops every listener. Idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -281,5 +293,6 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     s.on('sfu_speakers', (p) => accept('sfu_speakers', p, (v) => this.emit('sfuSpeakers', v)));
     s.on('mute_request', (p) => accept('mute_request', p, (v) => this.emit('muteRequested', v)));
     s.on('grants_changed', (p) => accept('grants_changed', p, (v) => this.emit('grantsChanged', v)));
+    s.on('recording_state', (p) => accept('recording_state', p, (v) => this.emit('recordingState', v)));
   }
 }

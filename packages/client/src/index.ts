@@ -11,6 +11,7 @@ export type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 export type { VideoSource } from './VideoPreferences.ts';
 export type { PeerMediaState } from './peerMessages.ts';
 export { RoomLog } from './RoomLog.ts';
+export type { RecordingControl } from './recordingControl.ts';
 export { Emitter } from './Emitter.ts';
 export type { EventMap } from './Emitter.ts';
 export { ClientError, MediaAccessError, ParleyError } from './errors.ts';

@@ -10,6 +10,8 @@
 import type { MemberGrants, MuteNotice } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
 import type { SignalClient } from './SignalClient.ts';
+import type { RecordingControl } from './recordingControl.ts';
+export { RecordingControl } from './recordingControl.ts';
 
 export interface MemberControlsOptions {
   /** The Room's LocalMedia, if any: where a mute request is applied. */
@@ -20,6 +22,8 @@ export interface MemberControlsOptions {
   applyGrants: (grants: MemberGrants) => void;
   muteRequested: (request: MuteNotice) => void;
   grantsChanged: (grants: MemberGrants) => void;
+  /** The room's recording indicator: kept in `control`, then `changed` (the Room's `recording` event). */
+  recording?: { control: RecordingControl; changed: (state: RecordingControl['state']) => void };
 }
 
 /** Stops sending `kind` on `media`: mutes the microphone or camera, or ends the screen share. */
@@ -38,4 +42,5 @@ export function bindMemberControls(signal: SignalClient, options: MemberControls
     options.applyGrants(grants);
     options.grantsChanged(grants);
   });
+  signal.on('recordingState', (state) => options.recording?.changed(options.recording.control.update(state)));
 }

@@ -1,5 +1,15 @@
 /** The Room's public types: its states, events, options and how it sees a remote peer. */
-import type { ChatEntry, LogEntry, MemberGrants, MuteNotice, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
+import type {
+  ChatEntry,
+  LogEntry,
+  MemberGrants,
+  MuteNotice,
+  PeerInfo,
+  RecordingState,
+  SessionEndReason,
+  SfuMode,
+  Speaker,
+} from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { RemoteTrack } from './PeerLink.ts';
@@ -48,6 +58,8 @@ export interface RoomEvents {
    * (or null) and everyone speaking, loudest first. Sent when the speaker or the set changes.
    */
   speakers: [active: string | null, speakers: Speaker[]];
+  /** The room's recording started or stopped (`error` set when it stopped because of a problem). */
+  recording: [state: RecordingState];
   error: [error: Error];
 }
 

@@ -33,6 +33,9 @@ export const ERROR_CATALOGUE = {
   NOTHING_PUBLISHED: { status: 404, message: 'The room or member publishes nothing that can be watched.' },
   STREAM_KEY_INVALID: { status: 401, message: 'The stream key is unknown or was revoked.' },
   PRECONDITION_FAILED: { status: 412, message: 'The resource changed since the client last saw it (stale ETag).' },
+  RECORDING_NOT_FOUND: { status: 404, message: 'No such recording of this room.' },
+  RECORDING_DISK_FULL: { status: 507, message: 'A room recording was stopped: the disk is full.' },
+  RECORDING_SIZE_CAP: { status: 507, message: 'A room recording was stopped: it reached its configured size cap.' },
   INTERNAL: { status: 500, message: 'An unexpected server error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -40,6 +40,7 @@ import {
 } from './messages/signal.ts';
 import { chatEntrySchema, chatRequestSchema, historyRequestSchema, roomEventEntrySchema, roomEventRequestSchema } from './messages/log.ts';
 import * as z from 'zod';
+import { recordingControlRequestSchema, recordingStateSchema, type RecordingState } from './messages/recording.ts';
 import type { GrantsChanged, KickRequest, MuteNotice, MuteRequest, RoomControlRequest, RoomState } from './messages/control.ts';
 import {
   grantsChangedSchema,
@@ -106,6 +107,10 @@ export interface ClientToServerEvents {
   sfu_video_size: (req: SfuVideoSizeRequest, ack: AckFn<null>) => void;
   /** Fresh ICE servers (TURN credentials), e.g. before the ones from the join expire. */
   ice_servers: (req: IceServersRequest, ack: AckFn<IceServersResult>) => void;
+  /** Start recording the room (needs the record grant); acks with the indicator state. */
+  recording_start: (req: Record<string, never>, ack: AckFn<RecordingState>) => void;
+  /** Stop the room's recording (needs the record grant). */
+  recording_stop: (req: Record<string, never>, ack: AckFn<RecordingState>) => void;
 }
 
 /** Events the server emits. */
@@ -131,6 +136,8 @@ export interface ServerToClientEvents {
   sfu_mode: (msg: SfuMode) => void;
   /** Who speaks (SFU rooms, from publishers' audio levels). */
   sfu_speakers: (msg: SfuSpeakers) => void;
+  /** The room's recording indicator (on start/stop, and to each member on join while recording). */
+  recording_state: (msg: RecordingState) => void;
 }
 
 /** The request schema of every client event: what the server parses before it acts. */
@@ -153,6 +160,8 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_pause: sfuPauseRequestSchema,
   sfu_video_size: sfuVideoSizeRequestSchema,
   ice_servers: iceServersRequestSchema,
+  recording_start: recordingControlRequestSchema,
+  recording_stop: recordingControlRequestSchema,
 } as const satisfies { [K in keyof ClientToServerEvents]: z.ZodType };
 
 export type ClientEventName = keyof typeof CLIENT_EVENT_SCHEMAS;
@@ -182,6 +191,7 @@ export const SERVER_EVENT_SCHEMAS = {
   sfu_producer_closed: sfuProducerClosedSchema,
   sfu_mode: sfuModeSchema,
   sfu_speakers: sfuSpeakersSchema,
+  recording_state: recordingStateSchema,
 } as const satisfies { [K in keyof ServerToClientEvents]: z.ZodType<ServerEventPayload<K>> };
 
 export type ServerEventName = keyof typeof SERVER_EVENT_SCHEMAS;

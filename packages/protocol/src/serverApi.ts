@@ -3,6 +3,7 @@ import { wireErrorSchema } from './errors.ts';
 import { displayNameSchema, mediaFlagsSchema, peerIdSchema, roomNameSchema } from './messages/room.ts';
 import { chatRequestSchema, roomEventRequestSchema } from './messages/log.ts';
 import { MEDIA_KINDS, memberGrantsSchema } from './messages/grants.ts';
+import { roomRecordingSchema } from './messages/recording.ts';
 
 /**
  * The server API (`/api/v1/…`, docs/server-api.md): what a backend uses to manage rooms, members
@@ -39,6 +40,8 @@ export const roomSettingsSchema = z.object({
   locked: z.boolean().optional(),
   /** Room-log retention for this room (overrides the server's). */
   retention: z.object({ maxAgeMs: z.number().int().min(1).optional(), maxBytes: z.number().int().min(1).optional() }).optional(),
+  /** Record the room whenever someone is in it (docs/recording.md); false stops a recording this policy started. */
+  alwaysRecord: z.boolean().optional(),
 });
 export type RoomSettings = z.infer<typeof roomSettingsSchema>;
 
@@ -58,6 +61,8 @@ export const roomSummarySchema = z.object({
   meshLimit: z.number().int(),
   /** True when the room was created through the API (it stays until deleted, even when empty). */
   managed: z.boolean(),
+  /** Present (true) when the room's policy is to record whenever someone is in it. */
+  alwaysRecord: z.literal(true).optional(),
   log: z.object({ entries: z.number().int(), bytes: z.number().int(), lastSeq: z.number().int() }),
 });
 export type RoomSummary = z.infer<typeof roomSummarySchema>;
@@ -130,3 +135,7 @@ export type StreamKeyView = z.infer<typeof streamKeyViewSchema>;
 /** The secret is returned once, at creation. */
 export const createStreamKeyResponseSchema = streamKeyViewSchema.extend({ key: z.string() });
 export const listStreamKeysResponseSchema = z.object({ streamKeys: z.array(streamKeyViewSchema) });
+export { recordingIdSchema, roomRecordingSchema, roomRecordingTrackSchema, recordingFileSchema } from './messages/recording.ts';
+export type { RoomRecording, RoomRecordingTrack, RecordingFile } from './messages/recording.ts';
+export const listRoomRecordingsResponseSchema = z.object({ recordings: z.array(roomRecordingSchema) });
+export const deleteRecordingResponseSchema = z.object({ id: z.string(), deleted: z.literal(true) });

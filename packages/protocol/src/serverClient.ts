@@ -5,13 +5,16 @@ import {
   apiErrorResponseSchema,
   createStreamKeyResponseSchema,
   listStreamKeysResponseSchema,
+  deleteRecordingResponseSchema,
   deleteRoomResponseSchema,
+  listRoomRecordingsResponseSchema,
   listMembersResponseSchema,
   listRoomsResponseSchema,
   memberViewSchema,
   mintTokenResponseSchema,
   okResponseSchema,
   roomDetailSchema,
+  roomRecordingSchema,
   roomSummarySchema,
   sendMessageResponseSchema,
   type CreateRoomRequest,
@@ -20,6 +23,7 @@ import {
   type MemberView,
   type MintTokenRequest,
   type RoomDetail,
+  type RoomRecording,
   type RoomSettings,
   type RoomSummary,
   type SendMessageRequest,
@@ -65,6 +69,14 @@ export interface ServerClient {
   listStreamKeys(room: string): Promise<StreamKeyView[]>;
   /** Revokes a stream key; a publisher that joined with it is removed from the room. */
   deleteStreamKey(room: string, id: string): Promise<void>;
+  /** Starts recording a live room (the running recording if there is one). */
+  startRecording(room: string): Promise<RoomRecording>;
+  /** Stops a room recording; composing follows (watch `state` and `progress`). */
+  stopRecording(room: string, id: string): Promise<RoomRecording>;
+  getRecording(room: string, id: string): Promise<RoomRecording>;
+  listRecordings(room: string): Promise<RoomRecording[]>;
+  /** Deletes a recording's files (stopping it first if it runs). */
+  deleteRecording(room: string, id: string): Promise<void>;
 }
 
 /** A client for the server API (docs/server-api.md). */
@@ -123,6 +135,13 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     listStreamKeys: async (room) => (await call('GET', `/rooms/${enc(room)}/stream-keys`, listStreamKeysResponseSchema)).streamKeys,
     deleteStreamKey: async (room, id) => {
       await call('DELETE', `/rooms/${enc(room)}/stream-keys/${enc(id)}`, okResponseSchema);
+    },
+    startRecording: (room) => call('POST', `/rooms/${enc(room)}/recordings`, roomRecordingSchema, {}),
+    stopRecording: (room, id) => call('POST', `/rooms/${enc(room)}/recordings/${enc(id)}/stop`, roomRecordingSchema, {}),
+    getRecording: (room, id) => call('GET', `/rooms/${enc(room)}/recordings/${enc(id)}`, roomRecordingSchema),
+    listRecordings: async (room) => (await call('GET', `/rooms/${enc(room)}/recordings`, listRoomRecordingsResponseSchema)).recordings,
+    deleteRecording: async (room, id) => {
+      await call('DELETE', `/rooms/${enc(room)}/recordings/${enc(id)}`, deleteRecordingResponseSchema);
     },
   };
 }

@@ -136,6 +136,8 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
     valid: [{}, { token: 'eyJ.a.b' }],
     invalid: [{ token: 42 }, { token: 'x'.repeat(10_000) }, null],
   },
+  recording_start: { valid: [{}], invalid: [null, 'x'] },
+  recording_stop: { valid: [{}], invalid: [null, 'x'] },
 };
 
 describe('client event schemas', () => {

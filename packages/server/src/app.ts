@@ -17,6 +17,7 @@ import { mediaFeature } from './media/feature.ts';
 import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
 import { roomMediaFeature } from './media/rooms/feature.ts';
 import { StreamKeys } from './media/rooms/StreamKeys.ts';
+import { roomRecordingFeature, roomRecordingsOf } from './media/recording/room/feature.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
@@ -154,6 +155,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
+    await http.register(roomRecordingFeature, deps);
     const sfu = sfuRoomsOf({ http });
     if (!sfu) throw new Error('the SFU feature did not start');
     const streamKeys = new StreamKeys();
@@ -164,6 +166,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       adminKey: config.adminKey,
       tokenTtlSec: config.auth.tokenTtlSec,
       streamKeys,
+      recordings: roomRecordingsOf({ http }),
       directory: new LiveRoomDirectory({
         signaling,
         store,

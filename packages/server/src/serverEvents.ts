@@ -19,6 +19,8 @@ export interface ServerEventMap {
   trackUnpublished: [room: string, member: MemberInfo, track: TrackInfo];
   /** A stream recording was finalised (state `done`, or `empty` when nothing was written). */
   recordingFinished: [stream: string, recording: { id: string; bytes: number; durationMs: number; state: string }];
+  /** A room recording's work is over: composed (`done`), `failed` (with `error`) or `empty`. */
+  roomRecordingFinished: [room: string, recording: { id: string; bytes: number; durationMs: number; state: string; error?: string }];
 }
 
 /** The app's one hub for these events; any feature may emit (a throwing listener is reported, not rethrown). */

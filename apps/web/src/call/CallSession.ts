@@ -93,8 +93,23 @@ export class CallSession {
           10_000,
         ),
       ),
+      room.on('recording', (state) => {
+        if (state.error) notices.push(`The recording stopped: ${state.error.message}`, 'error', 0);
+        else notices.push(state.recording ? 'This call is now being recorded.' : 'The recording stopped.');
+      }),
       room.on('error', (err) => console.warn('[parley]', err)),
     );
+  }
+
+  /** Starts or stops the room's recording (the server checks the `record` permission). */
+  async toggleRecording(): Promise<void> {
+    try {
+      if (this.room.recording.state.recording) await this.room.recording.stop();
+      else await this.room.recording.start();
+    } catch (err) {
+      const forbidden = (err as { code?: string }).code === 'FORBIDDEN';
+      this.notices.push(forbidden ? 'You may not record this room.' : `Recording: ${(err as Error).message}`, 'warn', 10_000);
+    }
   }
 
   get stage(): Stage {

@@ -7,6 +7,7 @@ import {
   useConnectionState,
   useLocalMedia,
   useMediaMode,
+  useRecording,
   usePeers,
   usePeerStats,
   useRemoteTracks,
@@ -103,6 +104,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
   const connection = useConnectionState(session);
   const chatCount = useChatCount(session);
   const mode = useMediaMode(session);
+  const recording = useRecording(session);
   const activeSpeaker = useActiveSpeaker(session);
   const [chatOpen, setChatOpen] = useState(() => window.matchMedia('(min-width: 900px)').matches);
   const [seen, setSeen] = useState(chatCount);
@@ -168,6 +170,11 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
           >
             {mode === 'sfu' ? 'SFU' : 'mesh'}
           </span>
+          {recording.recording ? (
+            <span className="rec-indicator" data-testid="recording-indicator" title="This call is being recorded">
+              REC
+            </span>
+          ) : null}
         </div>
         <div className="call-header-actions">
           <a

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import type { CallSession } from '../call/CallSession.ts';
-import { useLocalMedia } from '../hooks/useCall.ts';
+import { useLocalMedia, useRecording } from '../hooks/useCall.ts';
 import { DevicePicker } from './DevicePicker.tsx';
 import { Icon } from './icons.tsx';
 
@@ -16,6 +16,7 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
   const media = useLocalMedia(session);
   const [devicesOpen, setDevicesOpen] = useState(false);
   const devicesButton = useRef<HTMLButtonElement>(null);
+  const recording = useRecording(session);
   const canShare = typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
   return (
@@ -83,6 +84,16 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
           </div>
         ) : null}
       </div>
+      <button
+        className={`ctrl${recording.recording ? ' recording' : ''}`}
+        data-testid="toggle-recording"
+        aria-pressed={recording.recording}
+        title={recording.recording ? 'Stop recording the room' : 'Record the room (needs the record permission)'}
+        onClick={() => void session.toggleRecording()}
+      >
+        <Icon name="record" />
+        <span className="ctrl-label">{recording.recording ? 'Stop rec' : 'Record'}</span>
+      </button>
       <button
         className={`ctrl${chatOpen ? ' active' : ''}`}
         data-testid="toggle-chat"

@@ -104,3 +104,8 @@ export function useMediaMode(session: CallSession): MediaMode {
 export function useActiveSpeaker(session: CallSession): string | null {
   return useEmitterValue(session.room, ['speakers', 'mode'], () => session.room.activeSpeaker);
 }
+
+/** The room's recording indicator (everyone sees it; members with `record` can start and stop it). */
+export function useRecording(session: CallSession) {
+  return useEmitterValue(session.room, ['recording', 'connectionState'], () => session.room.recording.state);
+}

@@ -108,6 +108,10 @@ export class LiveRoomDirectory implements RoomDirectory {
       room.meshLimit = settings.meshLimit;
       this.#d.signaling.roomSettingsChanged(room.name);
     }
+    if (settings.alwaysRecord !== undefined) {
+      room.alwaysRecord = settings.alwaysRecord;
+      this.#d.signaling.roomSettingsChanged(room.name);
+    }
     if (settings.password !== undefined) room.setPassword(settings.password);
     if (settings.locked !== undefined) room.locked = settings.locked;
     if (settings.retention !== undefined) this.#d.roomLog.setRetention(room.name, settings.retention);
@@ -129,6 +133,7 @@ export class LiveRoomDirectory implements RoomDirectory {
       maxMembers: room.maxParticipants,
       meshLimit,
       managed: room.managed,
+      ...(room.alwaysRecord ? { alwaysRecord: true as const } : {}),
       log: { entries: stats?.messages ?? 0, bytes: stats?.bytes ?? 0, lastSeq: stats?.lastSeq ?? 0 },
     };
   }

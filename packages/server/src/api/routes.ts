@@ -17,6 +17,8 @@ import { parseInput } from '../roomlog/routes.ts';
 import { authenticateApi, requireRoom, requireServer, type ApiAuthDeps, type ApiCaller } from './apiAuth.ts';
 import type { RoomDirectory } from './RoomDirectory.ts';
 import type { StreamKeys } from '../media/rooms/StreamKeys.ts';
+import type { RoomRecordings } from '../media/recording/room/RoomRecordings.ts';
+import { registerRecordingRoutes } from '../media/recording/room/routes.ts';
 
 const roomParams = z.object({ room: roomNameSchema });
 const memberParams = z.object({ room: roomNameSchema, member: peerIdSchema });
@@ -28,6 +30,8 @@ export interface ServerApiDeps extends ApiAuthDeps {
   tokenTtlSec: number;
   /** WHIP stream keys for rooms (media/rooms). */
   streamKeys: StreamKeys;
+  /** Room recordings (docs/recording.md); their routes are absent without. */
+  recordings?: RoomRecordings | undefined;
 }
 
 /** The server API under /api/v1 (docs/server-api.md). Registered as one encapsulated plugin. */
@@ -127,6 +131,11 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
         if (!deps.streamKeys.delete(room, id)) throw new ParleyError('NOT_FOUND', `no stream key ${id} in room ${room}`);
         return { ok: true };
       });
+      if (deps.recordings)
+        registerRecordingRoutes(api, deps.recordings, {
+          roomOf: (req) => roomOf(req as { params: unknown; apiCaller: ApiCaller | null }),
+          requireServer: (req, what) => requireServer(caller(req as { apiCaller: ApiCaller | null }), what),
+        });
       api.post('/tokens', async (req, reply) => {
         const who = caller(req);
         // A room admin's token may not mint others (longer-lived, or with more grants than its own).

@@ -43,6 +43,25 @@ export const mediaConfigSchema = z.strictObject({
   recordWhip: z.boolean().default(false),
   /** Where recordings go; defaults to `<dataDir>/recordings`. */
   recordingsDir: z.string().optional(),
+  /** Room recordings (docs/recording.md). */
+  roomRecording: z
+    .strictObject({
+      /** Stop a recording (with a RECORDING_SIZE_CAP error event) once its track files reach this many bytes. */
+      maxBytes: z.number().int().min(1).optional(),
+      /** Compose one file per room when a recording ends. */
+      compose: z.boolean().default(true),
+      /** Compositions (ffmpeg) running at once; the others wait in line. */
+      composeConcurrency: z.number().int().min(1).max(16).default(1),
+      /** Size and frame rate of the composed video. */
+      width: z.number().int().min(64).max(3840).default(1280),
+      height: z.number().int().min(64).max(2160).default(720),
+      fps: z.number().int().min(1).max(60).default(25),
+      /** Delete room recordings (all their files) this long after they ended; unset keeps them. */
+      retentionMs: z.number().int().min(1).optional(),
+      /** How long a track's frames wait for the publisher's first RTCP sender report before arrival time places them. */
+      senderReportWaitMs: z.number().int().min(0).max(30_000).default(3000),
+    })
+    .prefault({}),
   testsrc: z
     .strictObject({
       width: z.number().int().min(16).max(1920).default(640),

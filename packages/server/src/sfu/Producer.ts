@@ -117,6 +117,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   height = 0;
   /** The publisher's latest sender report (NTP ↔ RTP time), if it sends any. */
   lastSenderReport: LastSenderReport | undefined;
+  /** performance.now() when `lastSenderReport` arrived. */
+  lastSenderReportAt = 0;
   /** performance.now() of the latest forwarded packet. */
   lastPacketAt = 0;
   /** RTP timestamp of the newest packet (input clock). */
@@ -137,6 +139,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   #closeReason: ProducerCloseReason | undefined;
 
   #muted = false;
+  /** Read-only observers of every packet that is forwarded (a room recording): see `addTap()`. */
+  #taps: ReadonlyArray<(pkt: Buffer, from: Producer) => void> = [];
 
   constructor(init: ProducerInit) {
     super();
@@ -230,6 +234,14 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.#muted) return;
     this.lastTimestamp = ts;
     this.retransmit?.store(pkt);
+    const taps = this.#taps;
+    for (let i = 0; i < taps.length; i++) {
+      try {
+        taps[i]!(pkt, this);
+      } catch {
+        this.stats.consumerErrors++;
+      }
+    }
     const list = this.#sinks;
     let sent = 0;
     for (let i = 0; i < list.length; i++) {
@@ -255,6 +267,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
       }
       this.stats.senderReports++;
       this.lastSenderReport = { ntpSec: p.ntpSec, ntpFrac: p.ntpFrac, rtpTimestamp: p.rtpTimestamp };
+      this.lastSenderReportAt = performance.now();
       this.#reception.senderReport(p.ntpSec, p.ntpFrac, performance.now());
     }
   }
@@ -331,6 +344,19 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   }
 
   /**
+   * Adds an observer of every packet this producer forwards (not while muted), called before the
+   * consumers with the packet as received (normalized); it must not change or keep the Buffer.
+   * Returns the function that removes it.
+   */
+  addTap(tap: (pkt: Buffer, from: Producer) => void): () => void {
+    if (this.closed) return () => undefined;
+    this.#taps = [...this.#taps, tap];
+    return () => {
+      this.#taps = this.#taps.filter((t) => t !== tap);
+    };
+  }
+
+  /**
    * The consumers this producer forwards to. Only the forwarding table calls it (the Router owns
    * who is fed by whom); a fan-out in progress keeps the array it started with.
    */
@@ -350,6 +376,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.retransmit?.clear();
     this.emit('close', reason);
     this.#sinks = [];
+    this.#taps = [];
     this.removeAllListeners();
   }
 }

@@ -26,7 +26,7 @@ import type { Logger } from '../util/logger.ts';
 import type { SpeakerLevel } from './ActiveSpeaker.ts';
 import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
-import { Router, type ProducerInfo, type RouterOptions } from './Router.ts';
+import { Router, type ProducerInfo, type Publication, type RouterOptions } from './Router.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
@@ -66,8 +66,8 @@ export interface SfuRoomsEvents {
 export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   readonly #opts: SfuRoomsOptions;
   readonly #rooms = new Map<string, RoomState>();
-  /** room → its ingest members (WHIP publishers): a room with one runs in SFU mode. */
-  readonly #ingest = new Map<string, Set<string>>();
+  /** room → what holds it in SFU mode (WHIP publishers, WHEP viewers, a recording): a held room runs in SFU mode. */
+  readonly #holds = new Map<string, Set<string>>();
   readonly #offMembership: () => void;
   #closed = false;
 
@@ -118,33 +118,33 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #modeOf(room: string, members: number): SfuMode['mode'] {
-    return members > this.#meshLimit(room) || (this.#ingest.get(room)?.size ?? 0) > 0 ? 'sfu' : 'mesh';
+    return members > this.#meshLimit(room) || (this.#holds.get(room)?.size ?? 0) > 0 ? 'sfu' : 'mesh';
   }
 
   /**
    * Keeps `room` in SFU mode while held, under `holder`'s name: a WHIP publisher (media/rooms; mesh
    * members could not reach it — mark it before it joins, so the switch reaches the room first; it
    * is released when that member leaves) or a WHEP viewer of the room (the members then publish
-   * through the router). A room that is already live switches at once (`sfu_mode`). `release()`
+   * through the router) or a room recording (every track must pass the server). A room that is already live switches at once (`sfu_mode`). `release()`
    * ends the hold (idempotent); the room returns to its size rule.
    */
   holdSfu(room: string, holder: string): { release: () => void } {
-    let set = this.#ingest.get(room);
-    if (!set) this.#ingest.set(room, (set = new Set()));
+    let set = this.#holds.get(room);
+    if (!set) this.#holds.set(room, (set = new Set()));
     set.add(holder);
     this.#refreshMode(room);
     return {
       release: () => {
-        this.#releaseIngest(room, holder);
+        this.#releaseHold(room, holder);
         this.#refreshMode(room);
       },
     };
   }
 
-  #releaseIngest(room: string, memberId: string): void {
-    const set = this.#ingest.get(room);
+  #releaseHold(room: string, memberId: string): void {
+    const set = this.#holds.get(room);
     if (!set?.delete(memberId)) return;
-    if (set.size === 0) this.#ingest.delete(room);
+    if (set.size === 0) this.#holds.delete(room);
   }
 
   /** Publishes through the room's SFU for a member no socket carries (WHIP ingest), as `sfu_publish` would. */
@@ -155,6 +155,18 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   /** What the room's members are told is published (`sfu_producer`), in publishing order. */
   publicationsOf(room: string): SfuProducerInfo[] {
     return [...(this.#rooms.get(room)?.announced.values() ?? [])];
+  }
+
+  /** The room's live publications with who published them (a recording attaches to them). */
+  publications(room: string): Array<{ publication: Publication; member: MemberInfo; info: SfuProducerInfo }> {
+    const state = this.#rooms.get(room);
+    const out: Array<{ publication: Publication; member: MemberInfo; info: SfuProducerInfo }> = [];
+    for (const [id, info] of state?.announced ?? []) {
+      const publication = state?.router?.publication(id);
+      const member = state?.publishers.get(id);
+      if (publication && member) out.push({ publication, member, info });
+    }
+    return out;
   }
 
   #announce(target: string, state: RoomState): void {
@@ -221,7 +233,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #left(memberId: string, room: string, members: number): void {
-    this.#releaseIngest(room, memberId);
+    this.#releaseHold(room, memberId);
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;

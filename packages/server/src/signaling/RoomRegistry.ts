@@ -41,6 +41,8 @@ export class LiveRoom {
   managed = false;
   /** This room's mesh → SFU threshold, when the server API set one (else the server's). */
   meshLimit: number | undefined;
+  /** Room policy (server API): record whenever someone is in the room (docs/recording.md). */
+  alwaysRecord = false;
   #password: { salt: Buffer; hash: Buffer } | undefined;
 
   constructor(

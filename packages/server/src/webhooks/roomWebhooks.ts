@@ -61,5 +61,6 @@ export function startRoomWebhooks(deps: {
       recording: { id: r.id, bytes: r.bytes, durationMs: r.durationMs, state: r.state },
     });
   });
+  deps.events.on('roomRecordingFinished', (room, recording) => sender.send({ event: 'recording_finished', room, recording }));
   return sender;
 }
