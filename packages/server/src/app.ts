@@ -132,6 +132,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     limits: config.limits,
     registry,
     shared: cluster?.membership,
+    deliverEntry: cluster && ((room, entry) => cluster.deliver(room, entry)),
   });
 
   // Webhooks follow membership from the start; the sender drains (briefly) at shutdown.
@@ -169,6 +170,10 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   // The features, in start order: each a Fastify plugin given the shared services.
   const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice, events };
   try {
+    await cluster?.startDelivery(store, (room, entry) => {
+      if (entry.kind === 'chat') io.local.to(room).emit('chat_message', entry);
+      else io.local.to(room).emit('room_event', entry);
+    });
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
@@ -216,7 +221,11 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   if (cluster) {
     try {
-      await cluster.startHeartbeat(url, () => ({ rooms: registry.size, members: registry.memberCount, sfuConsumers: sfuConsumers(http, registry) }));
+      await cluster.startHeartbeat(url, () => ({
+        rooms: registry.size,
+        members: registry.memberCount,
+        sfuConsumers: sfuConsumers(http, registry),
+      }));
     } catch (err) {
       await close();
       throw err;

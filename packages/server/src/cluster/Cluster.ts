@@ -12,12 +12,17 @@ import type { RoomRegistry } from '../signaling/RoomRegistry.ts';
 import type { Logger } from '../util/logger.ts';
 import { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
 import { RedisMembership } from './RedisMembership.ts';
+import { LogDelivery } from './LogDelivery.ts';
+import type { LogEntry } from '@parley-rtc/protocol';
+import type { LogStore } from '../roomlog/LogStore.ts';
 import { closeRedis, connectRedis, type RedisClient } from './redisClient.ts';
 
 export class Cluster {
   readonly nodeId: string;
   readonly membership: RedisMembership;
   #nodes: NodeRegistry | undefined;
+  #delivery: LogDelivery | undefined;
+  #reader: RedisClient | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -27,7 +32,11 @@ export class Cluster {
     registry: RoomRegistry,
     private readonly log: Logger,
   ) {
-    this.nodeId = config.cluster.nodeId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`;
+    this.nodeId =
+      config.cluster.nodeId ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 40)}-${randomBytes(3).toString('hex')}`;
     this.membership = new RedisMembership({
       nodeId: this.nodeId,
       client,
@@ -59,6 +68,20 @@ export class Cluster {
       throw err;
     }
     return cluster;
+  }
+
+  /**
+   * Starts live delivery of room-log entries: `deliver` hands an entry to every node in seq order;
+   * `emitLocal` sends it to this node's members of the room.
+   */
+  async startDelivery(store: LogStore, emitLocal: (room: string, entry: LogEntry) => void): Promise<void> {
+    const reader = (this.#reader = await connectRedis({ url: this.config.redis.url ?? '', log: this.log, name: 'log-reader' }));
+    this.#delivery = new LogDelivery({ client: this.client, reader, store, log: this.log, emitLocal });
+    this.#delivery.start();
+  }
+
+  deliver(room: string, entry: LogEntry): void {
+    this.#delivery?.deliver(room, entry);
   }
 
   /** The Socket.IO adapter factory for `new Server(…, { adapter })`. */
@@ -97,7 +120,9 @@ export class Cluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.membership.close();
+      this.#delivery?.close();
       await this.#nodes?.close();
+      if (this.#reader) this.#reader.destroy();
       await closeRedis(this.sub);
       await closeRedis(this.client);
     })();

@@ -137,7 +137,10 @@ export class RedisMembership implements SharedMembership {
   }
 
   async remove(room: string, memberId: string, epoch: number | undefined): Promise<boolean> {
-    const removed = await this.#o.client.eval(REMOVE, { keys: [keys.members(room)], arguments: [memberId, epoch === undefined ? '' : String(epoch)] });
+    const removed = await this.#o.client.eval(REMOVE, {
+      keys: [keys.members(room)],
+      arguments: [memberId, epoch === undefined ? '' : String(epoch)],
+    });
     if (removed !== 1) return false;
     this.#publish({ t: 'gone', from: this.nodeId, room, id: memberId });
     return true;
@@ -159,7 +162,9 @@ export class RedisMembership implements SharedMembership {
   }
 
   markEnded(memberId: string, reason: string, forMs: number): void {
-    this.#o.client.pSetEx(keys.ended(memberId), forMs, reason).catch((err: unknown) => this.#o.log.warn({ err }, 'could not mark a session ended'));
+    this.#o.client
+      .pSetEx(keys.ended(memberId), forMs, reason)
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'could not mark a session ended'));
   }
 
   async endedReason(memberId: string): Promise<string | undefined> {
@@ -235,7 +240,9 @@ export class RedisMembership implements SharedMembership {
   }
 
   #publish(message: Message): void {
-    this.#o.client.publish(keys.channel, JSON.stringify(message)).catch((err: unknown) => this.#o.log.warn({ err }, 'could not publish a seat change'));
+    this.#o.client
+      .publish(keys.channel, JSON.stringify(message))
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'could not publish a seat change'));
   }
 
   #receive(text: string): void {

@@ -190,7 +190,8 @@ export class Signaling {
     }
     const stored = await this.options.store.append(room, entry);
     this.options.metrics.inc('parley_log_entries_total', 'Entries appended to room logs.', { kind: stored.kind });
-    if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
+    if (this.options.deliverEntry) this.options.deliverEntry(room, stored);
+    else if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
     else this.io.to(room).emit('room_event', stored);
     for (const listener of this.#entries) {
       try {
@@ -230,7 +231,8 @@ export class Signaling {
     const left = () => {
       this.io.to(room.name).emit('peer_left', { id: memberId });
       // Features follow the members this node carries; another node's member is its node's to report.
-      if (member.node === undefined) this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
+      if (member.node === undefined)
+        this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
     };
     const { shared } = this.options;
     if (!shared) {

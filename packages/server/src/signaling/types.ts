@@ -23,6 +23,8 @@ export interface SignalingOptions {
   iceServers: (memberId: string, notAfterSec: number | undefined) => { iceServers: IceServer[]; expiresAt: number | undefined };
   /** The registry to use (cluster mode builds it first, to mirror the cluster into it); else a new one. */
   registry?: RoomRegistry | undefined;
+  /** Cluster mode: delivers a stored entry to the room on every node, in seq order (else: a room broadcast). */
+  deliverEntry?: ((room: string, entry: LogEntry) => void) | undefined;
   /** Cluster mode: room membership shared through Redis. Absent on one node. */
   shared?: SharedMembership | undefined;
   limits: {

@@ -33,9 +33,12 @@ describe('three nodes share rooms through Redis and PostgreSQL', { skip }, () =>
     assert.deepEqual(a.data.peers, []);
     assert.deepEqual(b.data.peers, [a.data.self]);
     assert.deepEqual(new Set(c.data.peers.map((p) => p.id)), new Set([a.data.self.id, b.data.self.id]));
-    await waitFor(() => joinedAtA.items.length === 2 && joinedAtB.items.length === 1, { timeoutMs: 10_000 });
+    await waitFor(() => joinedAtA.items.length === 2 && joinedAtB.items.length === 1, 10_000, 'presence on every node');
     assert.deepEqual(new Set(joinedAtA.items.map((p) => p.id)), new Set([b.data.self.id, c.data.self.id]));
-    assert.deepEqual(joinedAtB.items.map((p) => p.id), [c.data.self.id]);
+    assert.deepEqual(
+      joinedAtB.items.map((p) => p.id),
+      [c.data.self.id],
+    );
 
     // A (node a) → B (node b): B gets it; C (node c) gets only what is addressed to C.
     const atB = nextEvent<{ from: string; description: { sdp: string } }>(b.socket, 'offer', 10_000);
@@ -43,7 +46,10 @@ describe('three nodes share rooms through Redis and PostgreSQL', { skip }, () =>
     assert.equal(sent.ok, true);
     assert.deepEqual(await atB, { from: a.data.self.id, description: { type: 'offer', sdp: 'v=0 for bob' } });
     const candidate = nextEvent<{ from: string }>(a.socket, 'candidate', 10_000);
-    await request(b.socket, 'candidate', { to: a.data.self.id, candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' } });
+    await request(b.socket, 'candidate', {
+      to: a.data.self.id,
+      candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' },
+    });
     assert.equal((await candidate).from, b.data.self.id);
     const marker = nextEvent<{ from: string }>(c.socket, 'offer', 10_000);
     await request(a.socket, 'offer', { to: c.data.self.id, description: { type: 'offer', sdp: 'v=0 for carol' } });
@@ -80,7 +86,7 @@ describe('three nodes share rooms through Redis and PostgreSQL', { skip }, () =>
       seqs,
       Array.from({ length: total }, (_, i) => i + 1),
     );
-    await waitFor(() => received.every((r) => r.items.length >= total), { timeoutMs: 15_000 });
+    await waitFor(() => received.every((r) => r.items.length >= total), 15_000, 'every entry on every node');
     for (const r of received) {
       assert.equal(r.items.length, total, 'each entry exactly once');
       assert.deepEqual(

@@ -46,7 +46,6 @@ export function registerMembershipHandlers(events: ClientEvents, hub: SignalingH
   });
 }
 
-
 /**
  * The seat a join takes over, if any: the session named in `resume` (with its key, in this room),
  * or — with auth on — the seat of the token's identity in this room. Seats follow identity, not

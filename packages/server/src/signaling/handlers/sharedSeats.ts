@@ -18,7 +18,12 @@ export interface Seat {
 }
 
 /** As `seatFor`, but reading the seat from the cluster: it may have been carried by any node. */
-export async function sharedSeatFor(hub: SignalingHub, shared: SharedMembership, req: JoinRequest, identity: string): Promise<Seat | undefined> {
+export async function sharedSeatFor(
+  hub: SignalingHub,
+  shared: SharedMembership,
+  req: JoinRequest,
+  identity: string,
+): Promise<Seat | undefined> {
   const { options } = hub;
   if (req.resume) {
     const member = await shared.seat(req.room, req.resume.peer);
