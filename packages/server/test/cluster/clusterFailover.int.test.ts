@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LIMITS, type JoinResult, type LogEntry } from '@parley-rtc/protocol';
+import { createClient } from 'redis';
 import { redisSkipReason } from '@parley-rtc/test-support/redis';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { collect, connectSocket, nextEvent, request, type TestSocket } from '@parley-rtc/test-support/server';
@@ -44,6 +45,22 @@ async function storedSeqs(socket: TestSocket): Promise<number[]> {
     seqs.push(...res.data.entries.map((e) => e.seq));
     before = res.data.entries[0]!.seq;
   }
+}
+
+/** A chat message from one member reaches the other (live delivery works between their nodes). */
+async function chatRoundTrip(from: TestSocket, to: TestSocket): Promise<void> {
+  const text = `ping ${Math.random()}`;
+  const got = new Promise<void>((resolve) => {
+    const on = (e: LogEntry) => {
+      if (e.kind !== 'chat' || e.text !== text) return;
+      to.off('chat_message', on);
+      resolve();
+    };
+    to.on('chat_message', on);
+  });
+  const res = await request(from, 'chat_message', { text }, 10_000);
+  assert.ok(res.ok);
+  await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error('chat did not arrive')), 10_000))]);
 }
 
 describe('a cluster survives the loss of a node and a Redis restart', { skip }, () => {
@@ -115,6 +132,42 @@ describe('a cluster survives the loss of a node and a Redis restart', { skip }, 
     );
     for (const seq of loads.flatMap((l) => l.acked)) assert.ok(stored.includes(seq), `acknowledged seq ${seq} is stored`);
     for (const s of [a.socket, b.socket, socket]) s.close();
+  });
+
+  it('SIGTERM drains a node: its clients drop as on a network failure and resume on another node', async () => {
+    const [nodeA, nodeB] = cluster.nodes;
+    const nodeD = await cluster.addNode('node-d');
+    const y = await joinAt(nodeA!.url, 'drain', 'Yann');
+    const x = await joinAt(nodeD.url, 'drain', 'Xena');
+    const leftAtY = collect<{ id: string }>(y.socket, 'peer_left');
+    const ended = collect(x.socket, 'session_ended');
+    const dropped = nextEvent<string>(x.socket, 'disconnect', 20_000);
+    nodeD.child.kill('SIGTERM');
+    // Not a namespace disconnect (after which a client would not reconnect): the transport closes.
+    assert.equal(await dropped, 'transport close');
+    assert.deepEqual(ended.items, []);
+    assert.equal((await nodeD.exited).code, 0);
+
+    const socket = await connectSocket(nodeB!.url);
+    const res = await request<JoinResult>(
+      socket,
+      'join',
+      { room: 'drain', name: 'Xena', resume: { peer: x.data.self.id, key: x.data.resumeKey } },
+      10_000,
+    );
+    assert.ok(res.ok, res.ok ? '' : res.error.message);
+    assert.equal(res.data.resumed, true);
+    assert.deepEqual(res.data.peers, [y.data.self]);
+    // Past the point where the others noticed the drained node gone: still nobody left.
+    await chatRoundTrip(y.socket, socket);
+    const redis = createClient({ url: cluster.redis.url });
+    await redis.connect();
+    await waitFor(async () => (await redis.hExists('parley:nodes', 'node-d')) === 0, 20_000, 'the others to notice node-d gone');
+    redis.destroy();
+    await chatRoundTrip(socket, y.socket);
+    assert.deepEqual(leftAtY.items, []);
+    y.socket.close();
+    socket.close();
   });
 
   it('Redis restarted mid-call: signaling recovers by itself and no acknowledged message is lost', async () => {
