@@ -175,6 +175,34 @@ export const configSchema = z.strictObject({
         .default({}),
     })
     .default({ intervalMs: 60_000, rooms: {} }),
+  /**
+   * Cluster mode (docs/deployment.md#several-nodes): set `redis.url` and several nodes share rooms,
+   * presence, resume seats and signaling through Redis. The room log must then be PostgreSQL.
+   */
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'redis.url starts with redis:// or rediss://')
+        .optional(),
+    })
+    .default({}),
+  /** This node in a cluster (used only with `redis.url`). */
+  cluster: z
+    .strictObject({
+      /** Unique per node; defaults to `<hostname>-<random>`. */
+      nodeId: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'cluster.nodeId: letters, digits, . _ - (at most 64)')
+        .optional(),
+      /** The URL clients (and the load balancer) reach this node at; defaults to the listening URL. */
+      address: z.string().optional(),
+      /** How often the node writes its heartbeat, ms. */
+      heartbeatMs: z.number().int().min(100).default(2000),
+      /** A node whose heartbeat is this old is dead: its members' seats wait `limits.resumeGraceMs`, then end. */
+      deadAfterMs: z.number().int().min(300).default(5000),
+    })
+    .default({ heartbeatMs: 2000, deadAfterMs: 5000 }),
   /** Bearer token that `/metrics` requires; unset leaves it open (bind it to a private interface then). */
   metricsToken: z.string().min(16).optional(),
   /** Room events POSTed to your endpoints, signed (docs/server-api.md#webhooks). */
@@ -196,6 +224,15 @@ export function parseConfig(input: unknown): ParleyConfig {
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (result.data.redis.url !== undefined && result.data.storage.driver !== 'postgres') {
+    throw new ConfigError(
+      'invalid configuration:\n  - redis.url turns on cluster mode, where every node must read and write one shared room log; ' +
+        'SQLite is a file on one machine, so set storage.driver to postgres (PARLEY_STORAGE=postgres, PARLEY_POSTGRES_URL) or unset redis.url',
+    );
+  }
+  if (result.data.cluster.deadAfterMs <= result.data.cluster.heartbeatMs) {
+    throw new ConfigError('invalid configuration:\n  - cluster.deadAfterMs must be longer than cluster.heartbeatMs');
   }
   const signer = webhookSigner(result.data.webhooks, result.data.auth);
   if (typeof signer === 'string') throw new ConfigError(`invalid configuration:\n  - ${signer}`);
@@ -232,6 +269,9 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_WEBHOOK_SECRET: (v) => [['webhooks', 'secret'], v],
   PARLEY_WEBHOOK_EVENTS: (v) => [['webhooks', 'events'], v.split(',').map((u) => u.trim())],
   PARLEY_STUN_URLS: (v) => [['stunUrls'], v.split(',').map((u) => u.trim())],
+  PARLEY_REDIS_URL: (v) => [['redis', 'url'], v],
+  PARLEY_NODE_ID: (v) => [['cluster', 'nodeId'], v],
+  PARLEY_NODE_ADDRESS: (v) => [['cluster', 'address'], v],
 };
 
 /** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */
@@ -251,6 +291,9 @@ export const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   'tls-cert': (v) => [['tls', 'cert'], v],
   'tls-key': (v) => [['tls', 'key'], v],
   'trust-proxy': (v) => [['trustProxy'], parseTrustProxyText(v)],
+  'redis-url': (v) => [['redis', 'url'], v],
+  'node-id': (v) => [['cluster', 'nodeId'], v],
+  'node-address': (v) => [['cluster', 'address'], v],
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -20,6 +20,9 @@ export const SERVE_FLAG_HELP: Record<string, string> = {
   'tls-cert': 'PEM certificate, to serve HTTPS directly',
   'tls-key': 'PEM private key for --tls-cert',
   'trust-proxy': 'proxies whose X-Forwarded-For is believed: true, a hop count, or addresses/CIDRs',
+  'redis-url': 'Redis URL: cluster mode, several nodes share rooms (needs --storage postgres)',
+  'node-id': "this node's id in a cluster (hostname-random by default)",
+  'node-address': 'the URL clients reach this node at, listed in GET /api/nodes (the listening URL by default)',
 };
 
 export function serveUsage(): string {
