@@ -4,14 +4,15 @@ import type { BlobStore } from './BlobStore.ts';
 import { DiskBlobStore } from './DiskBlobStore.ts';
 import { PostgresBlobStore } from './PostgresBlobStore.ts';
 
-type FilesConfig = Pick<ParleyConfig, 'files' | 'storage' | 'dataDir'>;
+type FilesConfig = Pick<ParleyConfig, 'files' | 'storage' | 'dataDir' | 'redis'>;
 
 /**
  * Where uploaded files live. `files.store: auto` (the default) means PostgreSQL in cluster mode
  * unless `files.dir` names a shared directory, and `<dataDir>/files` (or `files.dir`) on one node.
  * A node-local directory in cluster mode is refused: other nodes could not serve its files.
  */
-export function fileStoreKind(config: FilesConfig, clustered: boolean): 'disk' | 'postgres' {
+export function fileStoreKind(config: FilesConfig): 'disk' | 'postgres' {
+  const clustered = config.redis.url !== undefined;
   const { store, dir } = config.files;
   const kind = store === 'auto' ? (clustered && dir === undefined ? 'postgres' : 'disk') : store;
   if (kind === 'postgres' && (config.storage.driver !== 'postgres' || !config.storage.postgresUrl)) {
@@ -28,11 +29,11 @@ export function fileStoreKind(config: FilesConfig, clustered: boolean): 'disk' |
 }
 
 /** Opens (and initialises) the configured blob store. */
-export async function openBlobStore(config: FilesConfig, clustered: boolean, onError?: (err: Error) => void): Promise<BlobStore> {
+export async function openBlobStore(config: FilesConfig, onError?: (err: Error) => void): Promise<BlobStore> {
   const blobs: BlobStore =
-    fileStoreKind(config, clustered) === 'postgres'
+    fileStoreKind(config) === 'postgres'
       ? new PostgresBlobStore({ url: config.storage.postgresUrl!, ...(onError ? { onError } : {}) })
-      : new DiskBlobStore(config.files.dir ?? join(config.dataDir, 'files'), { shared: clustered });
+      : new DiskBlobStore(config.files.dir ?? join(config.dataDir, 'files'), { shared: config.redis.url !== undefined });
   try {
     await blobs.init();
   } catch (err) {

@@ -16,7 +16,7 @@ import { registerRoomLogRoutes } from './routes.ts';
  */
 const roomLog: FeaturePlugin = async (scope, { config, store, signaling, log: rootLog, tokens }) => {
   const log = rootLog.child({ module: 'roomlog' });
-  const blobs = await openBlobStore(config, false, (err) => log.warn({ err }, 'file store: idle database connection failed'));
+  const blobs = await openBlobStore(config, (err) => log.warn({ err }, 'file store: idle database connection failed'));
   const isReferenced = (shas: readonly string[]) => store.referencedFiles(shas);
   const releaseFiles = async (shas: string[]) => (await blobs.release(shas, isReferenced)).length;
   const retention = new RetentionJob({ store, config: config.retention, releaseFiles, log });
