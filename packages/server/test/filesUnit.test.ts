@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { ParleyError } from '@parley-rtc/protocol';
 import { parseRange } from '../src/files/range.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from '../src/files/fileName.ts';
+import { fileStoreKind } from '../src/files/openBlobStore.ts';
+import { parseConfig } from '../src/config.ts';
 
 describe('parseRange', () => {
   it('parses the three single-range forms and clamps the end', () => {
@@ -44,5 +46,24 @@ describe('file names', () => {
     assert.equal(mimeTypeSchema.parse('Text/Plain; charset=UTF-8'), 'text/plain');
     assert.equal(mimeTypeSchema.safeParse('text').success, false);
     assert.equal(mimeTypeSchema.safeParse('a/b/c').success, false);
+  });
+});
+
+describe('where files are stored (files.store)', () => {
+  const pg = { storage: { driver: 'postgres' as const, postgresUrl: 'postgres://db/parley' } };
+  const redis = { redis: { url: 'redis://127.0.0.1:6379' } };
+  it('auto: a directory on one node, PostgreSQL in cluster mode unless files.dir names a shared directory', () => {
+    assert.equal(fileStoreKind(parseConfig({})), 'disk');
+    assert.equal(fileStoreKind(parseConfig({ ...pg })), 'disk', 'a single node with PostgreSQL keeps its files where they were');
+    assert.equal(fileStoreKind(parseConfig({ ...pg, ...redis })), 'postgres');
+    assert.equal(fileStoreKind(parseConfig({ ...pg, ...redis, files: { dir: '/mnt/shared/parley-files' } })), 'disk');
+  });
+  it('refuses what other nodes could not read, or a database that is not there', () => {
+    assert.throws(
+      () => fileStoreKind(parseConfig({ ...pg, ...redis, files: { store: 'disk' } })),
+      /files\.dir to a directory every node shares/,
+    );
+    assert.throws(() => fileStoreKind(parseConfig({ files: { store: 'postgres' } })), /set storage\.driver to postgres/);
+    assert.equal(fileStoreKind(parseConfig({ ...pg, files: { store: 'postgres' } })), 'postgres');
   });
 });
