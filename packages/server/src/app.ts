@@ -31,6 +31,10 @@ import { registerServerApi } from './api/routes.ts';
 import { LiveRoomDirectory } from './api/LiveRoomDirectory.ts';
 import { startRoomWebhooks } from './webhooks/roomWebhooks.ts';
 import { ServerEvents } from './serverEvents.ts';
+import { RoomRegistry } from './signaling/RoomRegistry.ts';
+import { Cluster } from './cluster/Cluster.ts';
+import { redactUrl } from './cluster/redisClient.ts';
+import { registerNodeRoutes, sfuConsumers } from './cluster/nodeRoutes.ts';
 
 export interface ParleyApp {
   readonly config: ParleyConfig;
@@ -103,10 +107,22 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     }
   });
 
+  // Cluster mode: rooms are mirrored from Redis before the first socket connects.
+  const registry = new RoomRegistry(config.limits);
+  let cluster: Cluster | undefined;
+  try {
+    cluster = config.redis.url === undefined ? undefined : await Cluster.connect(config, registry, log);
+  } catch (err) {
+    await limits.close();
+    await store.close();
+    throw err;
+  }
   const io: ParleyIo = new Server(http.server, {
     maxHttpBufferSize: config.limits.maxFrameBytes,
     serveClient: false,
     cors: { origin: true },
+    // Across nodes: websocket only, so a load balancer needs no sticky sessions (docs/deployment.md).
+    ...(cluster ? { adapter: cluster.adapter(), transports: ['websocket' as const] } : {}),
   });
   const connectionGuard = guardConnections(io, config.rateLimits, metrics, (req) => clientAddress(req, trustProxy), limits);
   const signaling = new Signaling(io, {
@@ -117,6 +133,9 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     log: log.child({ module: 'signaling' }),
     iceServers: (memberId, notAfterSec) => ice.forMember(memberId, notAfterSec),
     limits: config.limits,
+    registry,
+    shared: cluster?.membership,
+    deliverEntry: cluster && ((room, entry) => cluster.deliver(room, entry)),
   });
 
   // Webhooks follow membership from the start; the sender drains (briefly) at shutdown.
@@ -128,6 +147,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     closing ??= (async () => {
       log.info('shutting down');
       signaling.stopAdmitting();
+      await cluster?.drain();
       io.emit('session_ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
@@ -137,6 +157,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       connectionGuard.close();
       httpRate.close();
       await limits.close();
+      await cluster?.close();
       await store.close();
       metrics.close();
       log.info('stopped');
@@ -149,9 +170,14 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerIceRoutes(http, tokens, ice);
   registerDiagnosticsRoutes(http, { config, tokens, ice });
   registerSdkRoutes(http);
+  registerNodeRoutes(http, { tokens, apiKeys: config.auth.apiKeys, adminKey: config.adminKey, cluster });
   // The features, in start order: each a Fastify plugin given the shared services.
   const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice, events };
   try {
+    await cluster?.startDelivery(store, (room, entry) => {
+      if (entry.kind === 'chat') io.local.to(room).emit('chat_message', entry);
+      else io.local.to(room).emit('room_event', entry);
+    });
     await http.register(roomLogFeature, deps);
     await http.register(mediaFeature, deps);
     await http.register(sfuFeature, deps);
@@ -197,6 +223,18 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   const address = http.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${config.tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  if (cluster) {
+    try {
+      await cluster.startHeartbeat(url, () => ({
+        rooms: registry.size,
+        members: registry.memberCount,
+        sfuConsumers: sfuConsumers(http, registry),
+      }));
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
   // The start-up line: where to open the app, and what a person would otherwise have to look up.
   log.info(
     {
@@ -206,6 +244,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       turn: config.turn.secret && config.turn.urls.length ? config.turn.urls.join(' ') : 'not configured (host candidates only)',
       webApp: hasWebApp ? `${url}/` : 'not built',
       trustProxy: describeTrustProxy(config.trustProxy),
+      cluster: cluster ? `node ${cluster.nodeId} (redis ${redactUrl(config.redis.url ?? '')})` : 'off (one node)',
     },
     'parley listening',
   );

@@ -28,6 +28,10 @@ export interface Member extends PeerInfo {
   detachedAt?: number | undefined;
   /** While detached: the timer that ends the session when the grace period runs out. */
   graceTimer?: NodeJS.Timeout | undefined;
+  /** Cluster mode: the node carrying this seat, when it is not this one (a mirrored member). */
+  node?: string | undefined;
+  /** Cluster mode: the seat's epoch in Redis (bumped each time it moves to another socket). */
+  epoch?: number | undefined;
 }
 
 /** One room's live membership and settings on this node. The durable part lives in the LogStore. */
@@ -61,6 +65,16 @@ export class LiveRoom {
     }
     const salt = randomBytes(16);
     this.#password = { salt, hash: scryptSync(password, salt, 32) };
+  }
+
+  /** The password's salt and hash (hex, `salt:hash`), to share with other nodes; undefined when none is set. */
+  get passwordRecord(): string | undefined {
+    return this.#password && `${this.#password.salt.toString('hex')}:${this.#password.hash.toString('hex')}`;
+  }
+
+  set passwordRecord(record: string | undefined) {
+    const [salt, hash] = record?.split(':') ?? [];
+    this.#password = salt && hash ? { salt: Buffer.from(salt, 'hex'), hash: Buffer.from(hash, 'hex') } : undefined;
   }
 
   /** Constant-time check; true when no password is set. */
@@ -110,9 +124,11 @@ export class RoomRegistry {
     return this.#rooms.size;
   }
 
-  /** Members in a room on this node. */
+  /** Members in a room on this node (not those it mirrors from other nodes). */
   get memberCount(): number {
-    return this.#roomOf.size;
+    let n = 0;
+    for (const [id, room] of this.#roomOf) if (room.members.get(id)?.node === undefined) n++;
+    return n;
   }
 
   room(name: string): LiveRoom | undefined {
@@ -139,6 +155,16 @@ export class RoomRegistry {
     room.managed = true;
     this.#rooms.set(roomName, room);
     return { room, created: true };
+  }
+
+  /** The room, created (unmanaged, not counted against `maxRooms`) when this node has no copy of it: cluster mode. */
+  ensure(roomName: string): LiveRoom {
+    let room = this.#rooms.get(roomName);
+    if (!room) {
+      room = new LiveRoom(roomName, this.limits.maxPeersPerRoom);
+      this.#rooms.set(roomName, room);
+    }
+    return room;
   }
 
   /** Forgets an empty room, managed or not (its members must have been removed first). */
@@ -184,6 +210,23 @@ export class RoomRegistry {
     // Releasing the last member forgets an unmanaged room; this join keeps it.
     if (!this.#rooms.has(roomName)) this.#rooms.set(roomName, room);
     room.members.set(member.id, { ...member, ...auth, joinedAt: Date.now() });
+    this.#roomOf.set(member.id, room);
+    return room;
+  }
+
+  /**
+   * Cluster mode: puts a member as another node (or Redis) reports it, creating its room; a
+   * member this node carries keeps its socket and timers unless the seat moved to another node.
+   */
+  mirror(roomName: string, member: Member): LiveRoom {
+    const room = this.ensure(roomName);
+    const current = room.members.get(member.id);
+    if (current && current.node === undefined && member.node === undefined) {
+      Object.assign(current, { ...member, socketId: current.socketId, graceTimer: current.graceTimer, detachedAt: current.detachedAt });
+      return room;
+    }
+    if (current) clearTimeout(current.graceTimer);
+    room.members.set(member.id, member);
     this.#roomOf.set(member.id, room);
     return room;
   }

@@ -8,7 +8,8 @@ import { registerMembershipHandlers, watchDisconnect } from './handlers/membersh
 import { registerRelayHandlers } from './handlers/relay.ts';
 import { registerRoomControlHandlers } from './handlers/roomControl.ts';
 import { registerRoomLogHandlers } from './handlers/roomLog.ts';
-import { RoomRegistry } from './RoomRegistry.ts';
+import { RoomRegistry, type Member } from './RoomRegistry.ts';
+import type { SeatRemoval } from './SharedMembership.ts';
 import type { Grants } from '../auth/grants.ts';
 import {
   memberRoom,
@@ -42,20 +43,22 @@ export class Signaling {
     private readonly io: ParleyIo,
     private readonly options: SignalingOptions,
   ) {
-    const registry = (this.registry = new RoomRegistry(options.limits));
+    const registry = (this.registry = options.registry ?? new RoomRegistry(options.limits));
     this.#events = new ClientEvents({ metrics: options.metrics, eventRate: options.eventRate });
     this.#hub = {
       io,
       registry,
       options,
+      shared: options.shared,
       isAdmitting: () => this.#admitting,
       publish: (room, entry) => this.publish(room, entry),
-      removeMember: (memberId) => this.#removeMember(memberId),
+      removeMember: (memberId, anyEpoch) => this.#removeMember(memberId, anyEpoch),
       endSession: (memberId, reason, message) => this.endSession(memberId, reason, message),
       requestMute: (memberId, kind, by) => this.requestMute(memberId, kind, by),
       mediaChanged: (memberId, room, flags) => this.#each('mediaChanged', (l) => l.mediaChanged?.(memberId, room, flags), room),
       notify: (kind, member, room, members) => this.#notify(kind, member, room, members),
     };
+    options.shared?.onRemoved((room, member, how) => this.#seatRemoved(room, member, how));
     registerMembershipHandlers(this.#events, this.#hub);
     registerRelayHandlers(this.#events, this.#hub);
     registerRoomLogHandlers(this.#events, this.#hub);
@@ -100,9 +103,11 @@ export class Signaling {
    */
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean {
     if (!this.registry.roomOf(memberId)) return false;
-    this.registry.markEnded(memberId, reason, Math.max(this.options.limits.resumeGraceMs, 1000));
+    const forMs = Math.max(this.options.limits.resumeGraceMs, 1000);
+    this.registry.markEnded(memberId, reason, forMs);
+    this.options.shared?.markEnded(memberId, reason, forMs);
     this.io.to(memberRoom(memberId)).emit('session_ended', { reason, message });
-    this.#removeMember(memberId);
+    this.#removeMember(memberId, true);
     this.io.in(memberRoom(memberId)).disconnectSockets(true);
     return true;
   }
@@ -135,6 +140,7 @@ export class Signaling {
     if (!room || !member) return false;
     member.grants = grants;
     member.grantsFromApi = true;
+    this.options.shared?.save(room.name, member);
     this.options.log.info({ room: room.name, memberId, grants }, 'member grants changed');
     this.io.to(memberRoom(memberId)).emit('grants_changed', { grants });
     this.#each('grantsChanged', (l) => l.grantsChanged?.(memberId, room.name, grants), room.name);
@@ -184,7 +190,8 @@ export class Signaling {
     }
     const stored = await this.options.store.append(room, entry);
     this.options.metrics.inc('parley_log_entries_total', 'Entries appended to room logs.', { kind: stored.kind });
-    if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
+    if (this.options.deliverEntry) this.options.deliverEntry(room, stored);
+    else if (stored.kind === 'chat') this.io.to(room).emit('chat_message', stored);
     else this.io.to(room).emit('room_event', stored);
     for (const listener of this.#entries) {
       try {
@@ -211,14 +218,45 @@ export class Signaling {
     }
   }
 
-  /** Removes a member from its room and tells the others. Returns whether it was in one. */
-  #removeMember(memberId: string): boolean {
+  /**
+   * Removes a member from its room and tells the others. Returns whether it was in one. In
+   * cluster mode the room hears `peer_left` once Redis removed the seat: not when the seat moved
+   * to another socket since (unless `anyEpoch`), and only from the node whose removal won.
+   */
+  #removeMember(memberId: string, anyEpoch = false): boolean {
     const member = this.registry.roomOf(memberId)?.members.get(memberId);
     const room = this.registry.remove(memberId);
     if (!room || !member) return false;
     this.io.in(memberRoom(memberId)).socketsLeave(room.name);
-    this.io.to(room.name).emit('peer_left', { id: memberId });
-    this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
+    const left = () => {
+      this.io.to(room.name).emit('peer_left', { id: memberId });
+      // Features follow the members this node carries; another node's member is its node's to report.
+      if (member.node === undefined)
+        this.#notify('left', { id: member.id, name: member.name, identity: member.identity }, room.name, room.members.size);
+    };
+    const { shared } = this.options;
+    if (!shared) {
+      left();
+      return true;
+    }
+    shared.remove(room.name, memberId, anyEpoch ? undefined : member.epoch).then(
+      (removed) => removed && left(),
+      (err: unknown) => this.options.log.warn({ err, memberId }, 'could not remove a seat from the cluster'),
+    );
     return true;
+  }
+
+  /** Cluster mode: a seat left without this node removing it (see SeatRemoval). */
+  #seatRemoved(room: string, member: Member, how: SeatRemoval): void {
+    const info = { id: member.id, name: member.name, identity: member.identity };
+    const members = this.registry.room(room)?.members.size ?? 0;
+    if (how === 'expired') {
+      this.io.to(room).emit('peer_left', { id: member.id });
+      this.#notify('left', info, room, members);
+    } else if (member.node === undefined) {
+      // This node carried it (kicked, or its seat taken, from another node): its sockets leave too.
+      this.io.local.in(memberRoom(member.id)).socketsLeave(room);
+      this.#notify('left', info, room, members);
+    }
   }
 }

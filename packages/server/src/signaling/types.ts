@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/Metrics.ts';
 import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
 import type { Logger } from '../util/logger.ts';
 import type { RoomRegistry } from './RoomRegistry.ts';
+import type { SharedMembership } from './SharedMembership.ts';
 
 export interface SignalingOptions {
   store: LogStore;
@@ -20,6 +21,12 @@ export interface SignalingOptions {
    * the member's token expiry) and when those credentials expire.
    */
   iceServers: (memberId: string, notAfterSec: number | undefined) => { iceServers: IceServer[]; expiresAt: number | undefined };
+  /** The registry to use (cluster mode builds it first, to mirror the cluster into it); else a new one. */
+  registry?: RoomRegistry | undefined;
+  /** Cluster mode: delivers a stored entry to the room on every node, in seq order (else: a room broadcast). */
+  deliverEntry?: ((room: string, entry: LogEntry) => void) | undefined;
+  /** Cluster mode: room membership shared through Redis. Absent on one node. */
+  shared?: SharedMembership | undefined;
   limits: {
     maxPeersPerRoom: number;
     maxRooms: number;
@@ -92,12 +99,17 @@ export interface SignalingHub {
   readonly io: ParleyIo;
   readonly registry: RoomRegistry;
   readonly options: SignalingOptions;
+  /** Cluster mode's shared membership; undefined on one node. */
+  readonly shared: SharedMembership | undefined;
   /** False once the server stopped admitting joins (shutdown). */
   isAdmitting(): boolean;
   /** Appends to a room's log and delivers the entry live to the room. */
   publish(room: string, entry: NewEntry): Promise<LogEntry>;
-  /** Removes a member from its room and tells the others. Returns whether it was in one. */
-  removeMember(memberId: string): boolean;
+  /**
+   * Removes a member from its room and tells the others. Returns whether it was in one. In cluster
+   * mode the seat is removed only if it did not move to another socket since (`anyEpoch`: whatever).
+   */
+  removeMember(memberId: string, anyEpoch?: boolean): boolean;
   /** Ends a member's session (told why, removed at once, sockets closed). */
   endSession(memberId: string, reason: SessionEndReason, message: string): boolean;
   /** Sends a member `mute_request` and tells the mute listeners. */

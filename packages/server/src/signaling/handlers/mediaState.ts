@@ -7,6 +7,7 @@ export function registerMediaStateHandlers(events: ClientEvents, hub: SignalingH
   events.on('media_state', CLIENT_EVENT_SCHEMAS.media_state, (caller, req) => {
     const { room, me } = caller.self();
     me.media = req;
+    hub.shared?.save(room.name, me);
     caller.socket.to(room.name).emit('peer_media', { id: me.id, ...req });
     hub.mediaChanged(me.id, room.name, req);
     return null;

@@ -13,6 +13,7 @@ import type { Caller } from '../Caller.ts';
 import type { ClientEvents } from '../ClientEvents.ts';
 import type { LiveRoom, Member } from '../RoomRegistry.ts';
 import { memberRoom, type SignalingHub } from '../types.ts';
+import { admitShared, sharedSeatFor, takeOverShared, type Seat } from './sharedSeats.ts';
 
 /** A new member id: sessions, not sockets; '_' first, which no room name can start with. */
 const newMemberId = () => `_${randomBytes(9).toString('base64url')}`;
@@ -43,14 +44,6 @@ export function registerMembershipHandlers(events: ClientEvents, hub: SignalingH
     hub.removeMember(id);
     return null;
   });
-}
-
-/** A seat this join may take: its member, its room, and whether the client kept nothing of it. */
-interface Seat {
-  room: LiveRoom;
-  member: Member;
-  /** The client starts over (page reload, another device): the others rebuild their links to it. */
-  restarted: boolean;
 }
 
 /**
@@ -107,13 +100,15 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
   const current = caller.memberId;
   if (current !== undefined && registry.roomOf(current)) throw new ParleyError('ALREADY_IN_ROOM');
 
-  const seat = seatFor(hub, req, principal.identity);
+  const { shared } = hub;
+  const seat = shared ? await sharedSeatFor(hub, shared, req, principal.identity) : seatFor(hub, req, principal.identity);
   const resumed = seat !== undefined;
   const restarted = seat?.restarted === true;
   let room: LiveRoom;
   let me: Member;
   if (seat) {
-    takeOver(hub, seat, caller);
+    if (shared) await takeOverShared(hub, shared, seat, caller);
+    else takeOver(hub, seat, caller);
     ({ room, member: me } = seat);
     // The token just verified bounds the TURN credentials from now on.
     me.expiresAt = principal.expiresAt;
@@ -127,6 +122,21 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
         me.sessionKey = newSecret();
       }
     }
+    shared?.save(room.name, me);
+  } else if (shared) {
+    const joiner: Member = {
+      id: newMemberId(),
+      name: req.name,
+      identity: principal.identity,
+      grants: principal.grants,
+      expiresAt: principal.expiresAt,
+      resumeKey: newSecret(),
+      sessionKey: newSecret(),
+      socketId: socket.id,
+      joinedAt: Date.now(),
+    };
+    room = await admitShared(hub, shared, req, joiner);
+    me = room.members.get(joiner.id) ?? joiner;
   } else {
     const id = newMemberId();
     room = registry.add(
@@ -212,7 +222,7 @@ export function watchDisconnect(hub: SignalingHub, caller: Caller): void {
     const id = caller.memberId;
     const room = id === undefined ? undefined : registry.roomOf(id);
     const member = id === undefined ? undefined : room?.members.get(id);
-    if (id === undefined || !member || member.socketId !== socket.id) return;
+    if (id === undefined || !room || !member || member.socketId !== socket.id) return;
     if (FINAL_DISCONNECTS.has(reason)) {
       hub.removeMember(id);
       log.info({ reason, memberId: id }, 'member disconnected');
@@ -226,6 +236,7 @@ export function watchDisconnect(hub: SignalingHub, caller: Caller): void {
       if (hub.removeMember(id)) log.info({ memberId: id }, 'member did not resume in time');
     }, graceMs);
     member.graceTimer.unref();
+    hub.shared?.save(room.name, member);
     log.info({ reason, memberId: id, graceMs }, 'member detached; waiting for resume');
   });
 }

@@ -23,6 +23,7 @@ export function registerRoomControlHandlers(events: ClientEvents, hub: Signaling
         room.maxParticipants = Math.min(req.max, options.limits.maxPeersPerRoom);
         break;
     }
+    hub.shared?.saveSettings(room);
     caller.log.info({ room: room.name, action: req.action, by: me.id }, 'room control');
     io.to(room.name).emit('room_state', room.state);
     return room.state;
