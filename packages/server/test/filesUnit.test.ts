@@ -1,9 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { ParleyError } from '@parley-rtc/protocol';
 import { parseRange } from '../src/files/range.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from '../src/files/fileName.ts';
 import { fileStoreKind } from '../src/files/openBlobStore.ts';
+import { DiskBlobStore } from '../src/files/DiskBlobStore.ts';
 import { parseConfig } from '../src/config.ts';
 
 describe('parseRange', () => {
@@ -65,5 +70,43 @@ describe('where files are stored (files.store)', () => {
     );
     assert.throws(() => fileStoreKind(parseConfig({ files: { store: 'postgres' } })), /set storage\.driver to postgres/);
     assert.equal(fileStoreKind(parseConfig({ ...pg, files: { store: 'postgres' } })), 'postgres');
+  });
+});
+
+describe('a blob directory shared by several nodes', () => {
+  it('cleans only temp files and unreferenced blobs untouched for the grace period', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-shared-files-'));
+    try {
+      const longAgo = new Date(Date.now() - 2 * 3_600_000);
+      mkdirSync(join(dir, 'tmp'), { recursive: true });
+      writeFileSync(join(dir, 'tmp', 'fresh.part'), 'another node is writing this');
+      writeFileSync(join(dir, 'tmp', 'stale.part'), 'a crashed node left this');
+      utimesSync(join(dir, 'tmp', 'stale.part'), longAgo, longAgo);
+      const store = new DiskBlobStore(dir, { shared: true, graceMs: 3_600_000 });
+      await store.init();
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), ['fresh.part']);
+
+      const nobody = async () => new Set<string>();
+      const put = async (text: string) => {
+        const blob = await store.ingest(Readable.from([Buffer.from(text)]), 1024);
+        await store.commit(
+          blob,
+          async () => undefined,
+          async (shas) => new Set(shas),
+        );
+        return blob.sha256;
+      };
+      const recent = await put('just announced on another node');
+      const old = await put('unreferenced for hours');
+      utimesSync(store.pathOf(old), longAgo, longAgo);
+      assert.deepEqual(await store.sweep(nobody), [old]);
+      assert.deepEqual(await store.list(), [recent]);
+      // A private directory is this node's alone: everything unreferenced goes.
+      const alone = new DiskBlobStore(dir);
+      assert.deepEqual(await alone.sweep(nobody), [recent]);
+      await Promise.all([store.close(), alone.close()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

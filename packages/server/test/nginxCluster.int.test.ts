@@ -81,11 +81,12 @@ describe('nginx as the load balancer of two nodes (deploy/nginx/parley-cluster.c
     for (const [i, from] of ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14'].entries()) {
       const conn = await through(from);
       assert.ok('socket' in conn, `connection ${i} refused`);
-      const res = await request<JoinResult>(conn.socket, 'join', { room: `lb-${i}`, name: `user-${i}` });
+      const res = await request<JoinResult>(conn.socket, 'join', { room: 'lb', name: `user-${i}` });
       assert.ok(res.ok, JSON.stringify(res));
+      // One room across both nodes: each joiner is told about everyone before it.
+      assert.deepEqual(res.data.peers.map((p) => p.id).sort(), [...joined].sort(), `joiner ${i} sees the room, not its node`);
       joined.push(res.data.self.id);
     }
-    assert.equal(new Set(joined).size, 4);
     const perNode = nodes.map((n) => n.app.io.engine.clientsCount);
     assert.deepEqual(
       perNode.map((c) => c > 0),
@@ -96,6 +97,9 @@ describe('nginx as the load balancer of two nodes (deploy/nginx/parley-cluster.c
       perNode.reduce((a, b) => a + b, 0),
       4,
     );
+    // Long-polling, which would need stickiness, is not offered in cluster mode.
+    const polling = await adminCall(nginx, '/socket.io/?EIO=4&transport=polling');
+    assert.equal(polling.status, 400, polling.body.toString());
   });
 
   it('the per-address cap counts the client behind nginx, across both nodes', async () => {
