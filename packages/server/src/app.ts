@@ -21,7 +21,7 @@ import { roomRecordingFeature, roomRecordingsOf } from './media/recording/room/f
 import { TokenService } from './auth/TokenService.ts';
 import { Metrics } from './metrics/Metrics.ts';
 import { RateLimiter } from './ratelimit/RateLimiter.ts';
-import { limiterStoreFor } from './ratelimit/limiterStore.ts';
+import { openLimits } from './ratelimit/openLimits.ts';
 import { guardConnections } from './signaling/connectionGuard.ts';
 import { registerTokenRoutes } from './http/tokens.ts';
 import { ParleyError } from '@parley-rtc/protocol';
@@ -95,10 +95,12 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (err instanceof ParleyError) metrics.inc('parley_errors_total', 'Errors answered to clients, by code.', { code: err.code });
     return sendError(reply, err, log);
   });
-  const httpRate = new RateLimiter(
-    { ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst },
-    limiterStoreFor(config),
-  );
+  // Per-address limits count in Redis in cluster mode (docs/deployment.md#several-nodes).
+  const limits = await openLimits(config, log.child({ module: 'ratelimit' })).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const httpRate = new RateLimiter({ ratePerSec: config.rateLimits.httpPerSec, burst: config.rateLimits.httpBurst }, limits.store, 'http');
   http.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/') && !req.url.startsWith('/whip') && !req.url.startsWith('/whep') && !req.url.startsWith('/offer'))
       return;
@@ -114,6 +116,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   try {
     cluster = config.redis.url === undefined ? undefined : await Cluster.connect(config, registry, log);
   } catch (err) {
+    await limits.close();
     await store.close();
     throw err;
   }
@@ -124,7 +127,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     // Across nodes: websocket only, so a load balancer needs no sticky sessions (docs/deployment.md).
     ...(cluster ? { adapter: cluster.adapter(), transports: ['websocket' as const] } : {}),
   });
-  const connectionGuard = guardConnections(io, config.rateLimits, metrics, (req) => clientAddress(req, trustProxy));
+  const connectionGuard = guardConnections(io, config.rateLimits, metrics, (req) => clientAddress(req, trustProxy), limits);
   const signaling = new Signaling(io, {
     store,
     tokens,
@@ -161,6 +164,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
       events.close('server shutdown');
       connectionGuard.close();
       httpRate.close();
+      await limits.close();
       await cluster?.close();
       await store.close();
       metrics.close();

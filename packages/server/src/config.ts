@@ -147,7 +147,12 @@ export const configSchema = z.strictObject({
   /** Uploaded files (docs/room-log.md). */
   files: z
     .strictObject({
-      /** Blob directory; defaults to `<dataDir>/files`. */
+      /**
+       * Where file contents live: `disk` (a directory), `postgres` (the room log's database, chunked;
+       * needs storage.driver postgres) or `auto`: postgres in cluster mode unless `dir` is set, else disk.
+       */
+      store: z.enum(['auto', 'disk', 'postgres']).default('auto'),
+      /** Blob directory; defaults to `<dataDir>/files`. In cluster mode, one every node shares. */
       dir: z.string().optional(),
       /** Largest upload in bytes. */
       maxBytes: z
@@ -156,7 +161,7 @@ export const configSchema = z.strictObject({
         .min(1)
         .default(100 * 1024 * 1024),
     })
-    .default({ maxBytes: 100 * 1024 * 1024 }),
+    .default({ store: 'auto', maxBytes: 100 * 1024 * 1024 }),
   /** Room-log retention, enforced by a background job (docs/room-log.md). Unset = keep forever. */
   retention: z
     .strictObject({
@@ -245,6 +250,8 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_WEB_DIR: (v) => [['webDir'], v],
   PARLEY_STORAGE: (v) => [['storage', 'driver'], v],
   PARLEY_POSTGRES_URL: (v) => [['storage', 'postgresUrl'], v],
+  PARLEY_FILES_STORE: (v) => [['files', 'store'], v],
+  PARLEY_FILES_DIR: (v) => [['files', 'dir'], v],
   PARLEY_SQLITE_DRIVER: (v) => [['storage', 'sqliteDriver'], v],
   PARLEY_ADMIN_KEY: (v) => [['adminKey'], v],
   PARLEY_METRICS_TOKEN: (v) => [['metricsToken'], v],

@@ -247,3 +247,31 @@ describe('deploy/nginx/parley.conf', () => {
     for (const path of ['/whip/', '/whep/', '/offer']) assert.ok(location(path), `a location for ${path}`);
   });
 });
+
+describe('deploy/nginx/parley-cluster.conf', () => {
+  const conf = parseNginx(read('deploy/nginx/parley-cluster.conf'));
+  const upstream = (name: string) => named(conf, 'upstream').find((u) => u.args[0] === name);
+  const tls = named(conf, 'server').find((s) => named(s.block, 'listen').some((l) => l.args.includes('ssl')));
+  const proxiedTo = (path: string) =>
+    named(named(tls?.block, 'location').find((l) => l.args.at(-1) === path)?.block, 'proxy_pass')[0]?.args[0];
+
+  it('balances signaling over every node with no sticky sessions', () => {
+    const main = upstream('parley');
+    assert.ok(main?.block, 'upstream parley');
+    assert.ok(named(main.block, 'server').length >= 2, 'several nodes');
+    for (const sticky of ['ip_hash', 'hash', 'sticky']) assert.equal(named(main.block, sticky).length, 0, `no ${sticky}`);
+    assert.equal(proxiedTo('/socket.io/'), 'http://parley');
+  });
+
+  it('sends every request of one WHIP/WHEP stream to one node', () => {
+    const media = upstream('parley_media');
+    assert.deepEqual(named(media?.block, 'hash')[0]?.args, ['$parley_stream', 'consistent']);
+    assert.deepEqual(
+      named(media?.block, 'server').map((s) => s.args[0]),
+      named(upstream('parley')?.block, 'server').map((s) => s.args[0]),
+      'the same nodes',
+    );
+    assert.equal(proxiedTo('/whip/'), 'http://parley_media');
+    assert.equal(proxiedTo('/whep/'), 'http://parley_media');
+  });
+});

@@ -1,8 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { ParleyError } from '@parley-rtc/protocol';
 import { parseRange } from '../src/files/range.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from '../src/files/fileName.ts';
+import { fileStoreKind } from '../src/files/openBlobStore.ts';
+import { DiskBlobStore } from '../src/files/DiskBlobStore.ts';
+import { parseConfig } from '../src/config.ts';
 
 describe('parseRange', () => {
   it('parses the three single-range forms and clamps the end', () => {
@@ -44,5 +51,62 @@ describe('file names', () => {
     assert.equal(mimeTypeSchema.parse('Text/Plain; charset=UTF-8'), 'text/plain');
     assert.equal(mimeTypeSchema.safeParse('text').success, false);
     assert.equal(mimeTypeSchema.safeParse('a/b/c').success, false);
+  });
+});
+
+describe('where files are stored (files.store)', () => {
+  const pg = { storage: { driver: 'postgres' as const, postgresUrl: 'postgres://db/parley' } };
+  const redis = { redis: { url: 'redis://127.0.0.1:6379' } };
+  it('auto: a directory on one node, PostgreSQL in cluster mode unless files.dir names a shared directory', () => {
+    assert.equal(fileStoreKind(parseConfig({})), 'disk');
+    assert.equal(fileStoreKind(parseConfig({ ...pg })), 'disk', 'a single node with PostgreSQL keeps its files where they were');
+    assert.equal(fileStoreKind(parseConfig({ ...pg, ...redis })), 'postgres');
+    assert.equal(fileStoreKind(parseConfig({ ...pg, ...redis, files: { dir: '/mnt/shared/parley-files' } })), 'disk');
+  });
+  it('refuses what other nodes could not read, or a database that is not there', () => {
+    assert.throws(
+      () => fileStoreKind(parseConfig({ ...pg, ...redis, files: { store: 'disk' } })),
+      /files\.dir to a directory every node shares/,
+    );
+    assert.throws(() => fileStoreKind(parseConfig({ files: { store: 'postgres' } })), /set storage\.driver to postgres/);
+    assert.equal(fileStoreKind(parseConfig({ ...pg, files: { store: 'postgres' } })), 'postgres');
+  });
+});
+
+describe('a blob directory shared by several nodes', () => {
+  it('cleans only temp files and unreferenced blobs untouched for the grace period', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-shared-files-'));
+    try {
+      const longAgo = new Date(Date.now() - 2 * 3_600_000);
+      mkdirSync(join(dir, 'tmp'), { recursive: true });
+      writeFileSync(join(dir, 'tmp', 'fresh.part'), 'another node is writing this');
+      writeFileSync(join(dir, 'tmp', 'stale.part'), 'a crashed node left this');
+      utimesSync(join(dir, 'tmp', 'stale.part'), longAgo, longAgo);
+      const store = new DiskBlobStore(dir, { shared: true, graceMs: 3_600_000 });
+      await store.init();
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), ['fresh.part']);
+
+      const nobody = async () => new Set<string>();
+      const put = async (text: string) => {
+        const blob = await store.ingest(Readable.from([Buffer.from(text)]), 1024);
+        await store.commit(
+          blob,
+          async () => undefined,
+          async (shas) => new Set(shas),
+        );
+        return blob.sha256;
+      };
+      const recent = await put('just announced on another node');
+      const old = await put('unreferenced for hours');
+      utimesSync(store.pathOf(old), longAgo, longAgo);
+      assert.deepEqual(await store.sweep(nobody), [old]);
+      assert.deepEqual(await store.list(), [recent]);
+      // A private directory is this node's alone: everything unreferenced goes.
+      const alone = new DiskBlobStore(dir);
+      assert.deepEqual(await alone.sweep(nobody), [recent]);
+      await Promise.all([store.close(), alone.close()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { io as ioClient } from 'socket.io-client';
 import { z } from 'zod';
 import { wireErrorSchema, type JoinResult, type PeerInfo } from '@parley-rtc/protocol';
 import type { ConfigInput } from '../src/config.ts';
 import { nextEvent, request, startServer, type TestServer, type TestSocket } from '@parley-rtc/test-support/server';
-import { startNginx, type Nginx } from './nginx.ts';
+import { connectThrough, startNginx, type Nginx } from './nginx.ts';
 
 interface Reply {
   status: number;
@@ -60,8 +59,6 @@ function codeOf(reply: Reply): string | undefined {
   }
 }
 
-const connectErrorData = z.object({ data: wireErrorSchema });
-
 describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
   const closers: Array<() => Promise<void>> = [];
   const sockets: TestSocket[] = [];
@@ -79,43 +76,15 @@ describe('nginx in front of Parley (deploy/nginx/parley.conf)', () => {
     return { server, nginx };
   }
 
-  /**
-   * A Socket.IO client (WebSocket only) connecting through nginx from `from`, optionally with
-   * extra handshake headers: its socket once connected, or the refusal's catalogue code.
-   */
+  /** A Socket.IO client through nginx from `from` (see connectThrough), closed after the suite. */
   async function connectVia(
     nginx: Nginx,
     from: string,
     headers: Record<string, string> = {},
   ): Promise<{ socket: TestSocket } | { refused: string }> {
-    const node = { localAddress: from }; // engine.io-client hands this to the ws client (Node only)
-    const socket: TestSocket = ioClient(nginx.httpsUrl, {
-      ...node,
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      ca: nginx.ca,
-      extraHeaders: headers,
-    });
-    sockets.push(socket);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no connect or connect_error from ${from} within 10 s\n${nginx.errorLog()}`)),
-        10_000,
-      );
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve({ socket });
-      });
-      socket.once('connect_error', (err) => {
-        clearTimeout(timer);
-        socket.close();
-        const parsed = connectErrorData.safeParse(err);
-        // A transport failure (nginx 502, TLS) is not a refusal: fail with what happened.
-        if (!parsed.success) reject(new Error(`connect_error from ${from} without a wire error: ${err.message}\n${nginx.errorLog()}`));
-        else resolve({ refused: parsed.data.data.code });
-      });
-    });
+    const conn = await connectThrough(nginx, from, headers);
+    if ('socket' in conn) sockets.push(conn.socket);
+    return conn;
   }
 
   async function joined(nginx: Nginx, room: string, name: string): Promise<{ socket: TestSocket; result: JoinResult }> {

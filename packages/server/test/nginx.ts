@@ -1,18 +1,24 @@
 /**
- * Debian's nginx running the shipped deploy/nginx/parley.conf in a temp dir, for tests: the lines
- * the file marks CHANGE get loopback ports, a throwaway self-signed certificate and the test
- * server's address; every location block is the shipped one. Follows test/coturn.ts: a free
+ * Debian's nginx running the shipped deploy/nginx/parley.conf (or, in front of several nodes,
+ * deploy/nginx/parley-cluster.conf) in a temp dir, for tests: the lines the file marks CHANGE get
+ * loopback ports, a throwaway self-signed certificate and the test servers' addresses; every
+ * location block is the shipped one. Follows test/coturn.ts: a free
  * port, a temp dir, stopped by its PID.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { io as ioClient } from 'socket.io-client';
+import { z } from 'zod';
+import { wireErrorSchema } from '@parley-rtc/protocol';
 import { freePort } from '@parley-rtc/test-support/coturn';
+import type { TestSocket } from '@parley-rtc/test-support/server';
 import { tcpAccepts } from '@parley-rtc/test-support/tcp';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 export const SHIPPED_NGINX_CONF = new URL('../../../deploy/nginx/parley.conf', import.meta.url);
+export const SHIPPED_CLUSTER_NGINX_CONF = new URL('../../../deploy/nginx/parley-cluster.conf', import.meta.url);
 
 export interface Nginx {
   /** https://127.0.0.1:PORT: the shipped TLS server block. */
@@ -31,9 +37,7 @@ export interface Nginx {
 function substitute(text: string, from: string, to: string, times = 1): string {
   const found = text.split(from).length - 1;
   if (found !== times) {
-    throw new Error(
-      `deploy/nginx/parley.conf: expected ${times}× "${from}", found ${found}; update packages/server/test/nginx.ts with the file`,
-    );
+    throw new Error(`deploy/nginx: expected ${times}× "${from}", found ${found}; update packages/server/test/nginx.ts with the file`);
   }
   return text.split(from).join(to);
 }
@@ -43,8 +47,28 @@ export function siteConfig(
   shipped: string,
   s: { upstream: string; httpPort: number; httpsPort: number; cert: string; key: string },
 ): string {
+  return listenAndCertificate(substitute(shipped, 'server 127.0.0.1:8080;', `server ${s.upstream};`), s);
+}
+
+/** The three example nodes of deploy/nginx/parley-cluster.conf, in each of its two upstreams. */
+const EXAMPLE_NODES = ['10.0.0.11:8080', '10.0.0.12:8080', '10.0.0.13:8080'];
+
+/** The shipped load-balancer file with its example nodes replaced by `upstreams` (host:port each). */
+export function clusterSiteConfig(
+  shipped: string,
+  s: { upstreams: readonly string[]; httpPort: number; httpsPort: number; cert: string; key: string },
+): string {
   let conf = shipped;
-  conf = substitute(conf, 'server 127.0.0.1:8080;', `server ${s.upstream};`);
+  const [first, ...rest] = EXAMPLE_NODES;
+  const options = ' max_fails=1 fail_timeout=10s;';
+  const servers = s.upstreams.map((u) => `server ${u}${options}`).join('\n    ');
+  conf = substitute(conf, `server ${first}${options}`, servers, 2);
+  for (const node of rest) conf = substitute(conf, `    server ${node}${options}\n`, '', 2);
+  return listenAndCertificate(conf, s);
+}
+
+function listenAndCertificate(shipped: string, s: { httpPort: number; httpsPort: number; cert: string; key: string }): string {
+  let conf = shipped;
   conf = substitute(conf, 'listen 80;', `listen 127.0.0.1:${s.httpPort};`);
   conf = substitute(conf, 'listen [::]:80;', '');
   conf = substitute(conf, 'listen 443 ssl http2;', `listen 127.0.0.1:${s.httpsPort} ssl http2;`);
@@ -63,8 +87,11 @@ async function waitForTcp(port: number, deadline: number, exited: () => boolean)
   }
 }
 
-/** Starts nginx in front of `upstream` (host:port) with the shipped config; throws if nginx is missing. */
-export async function startNginx(upstream: string, timeoutMs = 10_000): Promise<Nginx> {
+/**
+ * Starts nginx in front of `upstream` (host:port) with the shipped config, or in front of several
+ * nodes (an array) with the shipped load-balancer config; throws if nginx is missing.
+ */
+export async function startNginx(upstream: string | readonly string[], timeoutMs = 10_000): Promise<Nginx> {
   if (!existsSync(NGINX_BIN)) throw new Error(`nginx is not installed (${NGINX_BIN}): apt-get install nginx`);
   const dir = mkdtempSync(join(tmpdir(), 'parley-nginx-'));
   const cert = join(dir, 'cert.pem');
@@ -91,7 +118,10 @@ export async function startNginx(upstream: string, timeoutMs = 10_000): Promise<
     { stdio: 'ignore' },
   );
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
-  const site = siteConfig(readFileSync(SHIPPED_NGINX_CONF, 'utf8'), { upstream, httpPort, httpsPort, cert, key });
+  const site =
+    typeof upstream === 'string'
+      ? siteConfig(readFileSync(SHIPPED_NGINX_CONF, 'utf8'), { upstream, httpPort, httpsPort, cert, key })
+      : clusterSiteConfig(readFileSync(SHIPPED_CLUSTER_NGINX_CONF, 'utf8'), { upstreams: upstream, httpPort, httpsPort, cert, key });
   writeFileSync(join(dir, 'parley.conf'), site);
   const errorLogPath = join(dir, 'error.log');
   // As root, nginx's workers drop to an unprivileged user: they must reach the temp paths.
@@ -161,4 +191,45 @@ export async function startNginx(upstream: string, timeoutMs = 10_000): Promise<
         rmSync(dir, { recursive: true, force: true });
       })()),
   };
+}
+
+const connectErrorData = z.object({ data: wireErrorSchema });
+
+/**
+ * A Socket.IO client (WebSocket only) connecting through nginx from `from` (any 127.0.0.0/8
+ * address), optionally with extra handshake headers: its socket once connected (the caller
+ * closes it), or the refusal's catalogue code.
+ */
+export async function connectThrough(
+  nginx: Nginx,
+  from: string,
+  headers: Record<string, string> = {},
+): Promise<{ socket: TestSocket } | { refused: string }> {
+  const node = { localAddress: from }; // engine.io-client hands this to the ws client (Node only)
+  const socket: TestSocket = ioClient(nginx.httpsUrl, {
+    ...node,
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    ca: nginx.ca,
+    extraHeaders: headers,
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no connect or connect_error from ${from} within 10 s\n${nginx.errorLog()}`));
+    }, 10_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve({ socket });
+    });
+    socket.once('connect_error', (err) => {
+      clearTimeout(timer);
+      socket.close();
+      const parsed = connectErrorData.safeParse(err);
+      // A transport failure (nginx 502, TLS) is not a refusal: fail with what happened.
+      if (!parsed.success) reject(new Error(`connect_error from ${from} without a wire error: ${err.message}\n${nginx.errorLog()}`));
+      else resolve({ refused: parsed.data.data.code });
+    });
+  });
 }

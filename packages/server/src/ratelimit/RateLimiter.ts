@@ -21,7 +21,7 @@ let nextPrefix = 0;
 /**
  * rate-limiter-flexible limits in the shape of a token bucket: a steady limiter (one point per
  * 1/rate seconds) and, when it is spent, a burst limiter (burst − 1 more points per window). The
- * store makes both: memory now; a shared store (Redis) drops in through `LimiterStore`.
+ * store makes both: memory, or Redis in cluster mode (limiterStore.ts).
  */
 export class RateLimiter {
   readonly #steady: RateLimiterAbstract;
@@ -31,9 +31,13 @@ export class RateLimiter {
   readonly #pending = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  constructor(limit: RateLimit, store: LimiterStore = memoryStore) {
+  /**
+   * `name` keys a shared store (Redis): every node must use the same name for the same limit.
+   * Without one, the limiter gets a name unique in this process.
+   */
+  constructor(limit: RateLimit, store: LimiterStore = memoryStore, name?: string) {
     if (!(limit.ratePerSec > 0) || !(limit.burst >= 1)) throw new TypeError('a rate limit needs ratePerSec > 0 and burst >= 1');
-    const prefix = `parley-rl${nextPrefix++}`;
+    const prefix = name === undefined ? `parley-rl${nextPrefix++}` : `parley:rl:${name}`;
     this.#steady = store({ keyPrefix: `${prefix}:steady`, points: 1, duration: 1 / limit.ratePerSec });
     const extra = limit.burst - 1;
     this.#burst =

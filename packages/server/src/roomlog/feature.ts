@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { closeWithApp, type FeatureDeps, type FeaturePlugin } from '../featureTypes.ts';
 import { createRoomAuthorizer, isAdminRequest, type RoomAuthDeps } from '../http/authorizeRoomRequest.ts';
-import { BlobStore } from '../files/BlobStore.ts';
+import { openBlobStore } from '../files/openBlobStore.ts';
 import { registerFileRoutes } from '../files/routes.ts';
 import { RetentionJob, retentionEnabled } from './RetentionJob.ts';
 import { registerRoomLogRoutes } from './routes.ts';
@@ -17,8 +16,7 @@ import { registerRoomLogRoutes } from './routes.ts';
  */
 const roomLog: FeaturePlugin = async (scope, { config, store, signaling, log: rootLog, tokens }) => {
   const log = rootLog.child({ module: 'roomlog' });
-  const blobs = new BlobStore(config.files.dir ?? join(config.dataDir, 'files'));
-  await blobs.init();
+  const blobs = await openBlobStore(config, (err) => log.warn({ err }, 'file store: idle database connection failed'));
   const isReferenced = (shas: readonly string[]) => store.referencedFiles(shas);
   const releaseFiles = async (shas: string[]) => (await blobs.release(shas, isReferenced)).length;
   const retention = new RetentionJob({ store, config: config.retention, releaseFiles, log });
