@@ -55,7 +55,7 @@ class PatternVideo(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         y = numpy.full((240, 320), self.luma, numpy.uint8)
-        x = (self.count * 8) % 320
+        x = 64 + (self.count * 8) % 240  # the bar never reaches the left edge, where viewers read the luma
         y[:, x : x + 16] = 255 - self.luma
         uv = numpy.full((120, 160), 128, numpy.uint8)
         frame = VideoFrame.from_ndarray(numpy.concatenate([y, uv.reshape(60, 320), uv.reshape(60, 320)]), format="yuv420p")
