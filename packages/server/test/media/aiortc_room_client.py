@@ -7,7 +7,7 @@ An aiortc WHIP publisher or WHEP viewer for Parley's room tests (media/roomMedia
 
 Prints one JSON object per line on stdout: {"event": "answered", ...} after the POST, then
 {"event": "stats", ...} twice a second. Runs until stdin closes (then DELETEs its resource) or the
-peer connection fails. The publisher sends aiortc-encoded VP8 (a flat picture of luma Y with a
+peer connection fails. The publisher sends aiortc-encoded VP8 or H.264 (a flat picture of luma Y with a
 moving bar, so a viewer can tell publishers apart) and Opus (a 440 Hz tone of the given amplitude, 0 for silence).
 --no-candidates strips the candidates from the offer and never PATCHes (what OBS does);
 --trickle strips them too, then sends them with PATCH (application/trickle-ice-sdpfrag).
