@@ -7,7 +7,7 @@ An aiortc WHIP publisher or WHEP viewer for Parley's room tests (media/roomMedia
 
 Prints one JSON object per line on stdout: {"event": "answered", ...} after the POST, then
 {"event": "stats", ...} twice a second. Runs until stdin closes (then DELETEs its resource) or the
-peer connection fails. The publisher sends aiortc-encoded VP8 (a flat picture of luma Y with a
+peer connection fails. The publisher sends aiortc-encoded VP8 or H.264 (a flat picture of luma Y with a
 moving bar, so a viewer can tell publishers apart) and Opus (a 440 Hz tone of the given amplitude, 0 for silence).
 --no-candidates strips the candidates from the offer and never PATCHes (what OBS does);
 --trickle strips them too, then sends them with PATCH (application/trickle-ice-sdpfrag).
@@ -55,7 +55,7 @@ class PatternVideo(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         y = numpy.full((240, 320), self.luma, numpy.uint8)
-        x = (self.count * 8) % 320
+        x = 64 + (self.count * 8) % 240  # the bar never reaches the left edge, where viewers read the luma
         y[:, x : x + 16] = 255 - self.luma
         uv = numpy.full((120, 160), 128, numpy.uint8)
         frame = VideoFrame.from_ndarray(numpy.concatenate([y, uv.reshape(60, 320), uv.reshape(60, 320)]), format="yuv420p")
