@@ -48,6 +48,8 @@ export interface RelayLinkStats {
   droppedDuplicate: number;
   /** Sequence numbers NACKed because they went missing on the link. */
   nackedOnLink: number;
+  /** Subscribers' NACKs for packets not here, passed on to the near node. */
+  nacksRelayed: number;
 }
 
 export interface RelayLinkEvents {
@@ -62,6 +64,8 @@ interface Incoming {
   localSsrc: number;
   highest: number | undefined;
   packets: number;
+  /** Sequence numbers asked for on behalf of subscribers → when (one request per 100 ms each). */
+  asked: Map<number, number>;
 }
 
 interface Outgoing {
@@ -71,6 +75,8 @@ interface Outgoing {
 
 /** At most this many sequence numbers are NACKed for one gap (a larger jump is a restart). */
 const MAX_GAP = 64;
+/** A sequence number is asked for again on a subscriber's behalf at most this often. */
+const RETRY_MS = 100;
 
 export class RelayLink extends TypedEmitter<RelayLinkEvents> {
   readonly remoteNode: string;
@@ -85,6 +91,7 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
     droppedUnknown: 0,
     droppedDuplicate: 0,
     nackedOnLink: 0,
+    nacksRelayed: 0,
   };
   readonly #socket: Socket;
   readonly #local: RelayEndpoint;
@@ -176,11 +183,25 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
   /** A track from the far node (its SSRC on the link) feeding a remote Producer; `localSsrc` signs our feedback. */
   addIncoming(ssrc: number, producer: Producer, localSsrc: number): () => void {
     const key = ssrc >>> 0;
-    const entry: Incoming = { producer, localSsrc, highest: undefined, packets: 0 };
+    const entry: Incoming = { producer, localSsrc, highest: undefined, packets: 0, asked: new Map() };
     this.#incoming.set(key, entry);
     return () => {
       if (this.#incoming.get(key) === entry) this.#incoming.delete(key);
     };
+  }
+
+  /**
+   * A subscriber here NACKed a packet of an incoming track that never arrived (its copy was lost on
+   * the link and the first NACK did not bring it): ask the near node again, at most once per 100 ms.
+   */
+  requestRetransmit(ssrc: number, seq: number): void {
+    const entry = this.#incoming.get(ssrc >>> 0);
+    if (!entry) return;
+    const now = performance.now();
+    if (now - (entry.asked.get(seq) ?? -Infinity) < RETRY_MS) return;
+    remember(entry, seq, now);
+    this.stats.nacksRelayed++;
+    this.sendRtcp(writeNack(entry.localSsrc, ssrc >>> 0, [seq]));
   }
 
   /** Sends RTCP to the far node (feedback for an incoming track, SR for an outgoing one). */
@@ -247,6 +268,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
     const lost: number[] = [];
     for (let i = 1; i <= gap; i++) lost.push((entry.highest! + i) & 0xffff);
     this.stats.nackedOnLink += lost.length;
+    const now = performance.now();
+    for (const s of lost) remember(entry, s, now);
     this.sendRtcp(writeNack(entry.localSsrc, ssrc, lost));
   }
 
@@ -294,4 +317,11 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
     this.emit('close', reason);
     this.removeAllListeners();
   }
+}
+
+/** Notes that a sequence number was asked for (the 256 latest are kept). */
+function remember(entry: Incoming, seq: number, now: number): void {
+  entry.asked.delete(seq);
+  entry.asked.set(seq, now);
+  if (entry.asked.size > 256) entry.asked.delete(entry.asked.keys().next().value!);
 }

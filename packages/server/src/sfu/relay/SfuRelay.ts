@@ -203,6 +203,7 @@ export class SfuRelay extends TypedEmitter<SfuRelayEvents> {
       localSsrc,
       sendKeyFrameRequest: () => link.sendRtcp(writePli(localSsrc, reply.ssrc)),
       sendRtcp: (packet) => link.sendRtcp(packet),
+      onRetransmitMiss: (seq) => link.requestRetransmit(reply.ssrc, seq),
     });
     const entry: Incoming = { node, room, producer, linger: undefined };
     const k = key(room, producerId);
