@@ -12,8 +12,10 @@ import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { startRedis, redisSkipReason, type TestRedis } from '@parley-rtc/test-support/redis';
 import { request, data } from '@parley-rtc/test-support/server';
-import { testClip } from '../media/clients.ts';
-import { joinRoom, RoomPublisher, RoomSubscriber, startNode, type TestNode } from './relayNodes.ts';
+import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { createClient } from 'redis';
+import { PEER_OPTIONS, testClip } from '../media/clients.ts';
+import { joinRoom, VP8, RoomPublisher, RoomSubscriber, startNode, type TestNode } from './relayNodes.ts';
 
 const skip = redisSkipReason();
 const ROOM = 'spanning-room';
@@ -175,3 +177,67 @@ test(
     }
   },
 );
+
+test('the publisher on node A leaves: the remote producer on node B and its consumers close, then the link', { skip }, async () => {
+  const a = nodeA!;
+  const b = nodeB!;
+  const room = 'spanning-room-2';
+  const pub = new RoomPublisher(await joinRoom(a, room, 'erin'), testClip(4, 10));
+  const sub = new RoomSubscriber('frank', await joinRoom(b, room, 'frank'));
+  try {
+    await pub.publish();
+    await waitFor(async () => (await b.bus.producerNode(room, pub.producerId)) === 'node-a', 5000, 'the directory names node A');
+    await sub.subscribe(pub.producerId);
+    await waitFor(() => sub.packets >= 30, 10_000, '30 packets at frank on node B');
+    const remote = b.relay.remoteProducer(room, pub.producerId);
+    const link = b.links.at(-1)!;
+    assert.ok(remote && !link.closed);
+    const consumerClosed = new Promise((resolve) => b.rooms.router(room)!.once('consumerclose', (_id, reason) => resolve(reason)));
+    pub.socket.disconnect(); // erin leaves node A: her connection, producer and the relay close there
+    assert.equal(await consumerClosed, 'producerclose', 'frank’s consumer closes as for a local publisher');
+    assert.equal(remote.closeReason, 'transportclose');
+    await waitFor(() => link.closed, 5000, 'the link closes once nothing is relayed');
+    await waitFor(async () => (await b.bus.producerNode(room, pub.producerId)) === undefined, 5000, 'the directory forgets it');
+  } finally {
+    sub.close();
+    pub.close();
+  }
+});
+
+test('a subscribe for a producer no node has is refused as before; malformed bus messages are dropped', { skip }, async () => {
+  const b = nodeB!;
+  const sub = new RoomSubscriber('grace', await joinRoom(b, 'spanning-room-3', 'grace'));
+  try {
+    const peer = new MediaPeer('relay-bad-sub', PEER_OPTIONS);
+    try {
+      peer.addTrack({ mid: '0', kind: 'video', direction: 'recv', codec: VP8, payloadType: 96 });
+      const ack = await request(sub.socket, 'sfu_subscribe', { sdp: await peer.createOffer(), producerIds: ['p-nowhere'] }, 10_000);
+      assert.equal(ack.ok ? undefined : ack.error.code, 'NOT_FOUND');
+    } finally {
+      peer.close();
+    }
+    // another "node" publishes garbage and a relay_open for an unknown producer on B's channel
+    const client = createClient({ url: redis!.url });
+    await client.connect();
+    const listener = client.duplicate();
+    await listener.connect();
+    try {
+      await client.publish('parley:node:node-b', 'not json');
+      await client.publish('parley:node:node-b', JSON.stringify({ from: 'x', message: { type: 'relay_open', room: 1 } }));
+      let answered: (m: string) => void = () => {};
+      const reply = new Promise<string>((resolve) => (answered = resolve));
+      await listener.subscribe('parley:node:node-z', (m) => answered(m));
+      const open = { type: 'relay_open', requestId: 'r1', room: 'nowhere', producerId: 'p-1', link: { address: '127.0.0.1', port: 9 } };
+      await client.publish('parley:node:node-b', JSON.stringify({ from: 'node-z', message: open }));
+      const answer = JSON.parse(await reply) as { from: string; message: { type: string; code?: string } };
+      assert.equal(answer.from, 'node-b');
+      assert.deepEqual([answer.message.type, answer.message.code], ['relay_failed', 'NOT_FOUND']);
+      assert.deepEqual(b.relay.relayed, { outgoing: 0, incoming: 0 });
+    } finally {
+      await listener.close();
+      await client.close();
+    }
+  } finally {
+    sub.close();
+  }
+});
