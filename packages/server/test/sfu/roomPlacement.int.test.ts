@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { startRedis, redisSkipReason, type TestRedis } from '@parley-rtc/test-support/redis';
+import type { RedisClient } from '../../src/sfu/relay/NodeBus.ts';
 import { RoomPlacement, type NodeList, type NodeLoad } from '../../src/sfu/relay/RoomPlacement.ts';
 
 const skip = redisSkipReason();
 let redis: TestRedis | undefined;
-const clients: Array<ReturnType<typeof createClient>> = [];
+const clients: RedisClient[] = [];
 
 before(async () => {
   if (!skip) redis = await startRedis();

@@ -20,7 +20,9 @@ export interface NodeBus {
   close(): Promise<void>;
 }
 
-type RedisClient = ReturnType<typeof createClient>;
+const makeClient = (url: string | undefined) => createClient({ url });
+/** A node-redis client as `createClient({ url })` makes it (default modules; the cluster core's client has this type). */
+export type RedisClient = ReturnType<typeof makeClient>;
 
 export interface RedisNodeBusOptions {
   nodeId: string;
@@ -54,7 +56,7 @@ export class RedisNodeBus implements NodeBus {
 
   /** Connects (its own client when none is given) and subscribes to this node's channel. */
   static async open(opts: RedisNodeBusOptions): Promise<RedisNodeBus> {
-    const client = opts.client ?? createClient({ url: opts.url });
+    const client = opts.client ?? makeClient(opts.url);
     const bus = new RedisNodeBus(opts, client, !opts.client);
     // node-redis reconnects by itself; errors while it does are expected, not fatal
     for (const c of bus.#ownsClient ? [client, bus.#sub] : [bus.#sub]) c.on('error', () => {});

@@ -77,6 +77,7 @@ interface Outgoing {
 const MAX_GAP = 64;
 /** A sequence number is asked for again on a subscriber's behalf at most this often. */
 const RETRY_MS = 100;
+const SOCKET_BUFFER = 4 * 1024 * 1024;
 
 export class RelayLink extends TypedEmitter<RelayLinkEvents> {
   readonly remoteNode: string;
@@ -120,6 +121,13 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
         resolve();
       });
     });
+    // one socket carries every track between two nodes: room for key-frame bursts (the kernel caps it at rmem_max/wmem_max)
+    try {
+      socket.setRecvBufferSize(SOCKET_BUFFER);
+      socket.setSendBufferSize(SOCKET_BUFFER);
+    } catch {
+      // not fatal: the default buffers only make loss (and link NACKs) likelier under bursts
+    }
     return new RelayLink(remoteNode, socket);
   }
 

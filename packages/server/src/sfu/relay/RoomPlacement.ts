@@ -9,7 +9,7 @@
  * The node list is the cluster's node registry (heartbeats, load); this file only reads it.
  */
 import { randomUUID } from 'node:crypto';
-import type { createClient } from 'redis';
+import type { RedisClient } from './NodeBus.ts';
 
 /** A live node and its load (any monotone measure: peers + SFU consumers, CPU…). */
 export interface NodeLoad {
@@ -23,8 +23,6 @@ export interface NodeLoad {
 export interface NodeList {
   nodes(): Promise<readonly NodeLoad[]>;
 }
-
-type RedisClient = ReturnType<typeof createClient>;
 
 export interface RoomPlacementOptions {
   client: RedisClient;
