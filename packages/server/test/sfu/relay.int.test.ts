@@ -204,6 +204,34 @@ test('the publisher on node A leaves: the remote producer on node B and its cons
   }
 });
 
+test('node A dies (the registry tells node B): its tracks end on B as if the publisher left, and the link closes', { skip }, async () => {
+  const a = nodeA!;
+  const b = nodeB!;
+  const room = 'spanning-room-4';
+  const pub = new RoomPublisher(await joinRoom(a, room, 'heidi'), testClip(4, 10));
+  const sub = new RoomSubscriber('ivan', await joinRoom(b, room, 'ivan'));
+  try {
+    await pub.publish();
+    await waitFor(async () => (await b.bus.producerNode(room, pub.producerId)) === 'node-a', 5000, 'the directory names node A');
+    await sub.subscribe(pub.producerId);
+    await waitFor(() => sub.packets >= 30, 10_000, '30 packets at ivan on node B');
+    const link = b.links.at(-1)!;
+    const linkClosed = new Promise((resolve) => link.once('close', resolve));
+    const consumerClosed = new Promise((resolve) => b.rooms.router(room)!.once('consumerclose', (_id, reason) => resolve(reason)));
+    b.relay.nodeDown('node-a');
+    assert.equal(await consumerClosed, 'producerclose');
+    assert.equal(await linkClosed, 'nodedown');
+    assert.deepEqual(b.relay.relayed, { outgoing: 0, incoming: 0 });
+    assert.equal(b.rooms.router(room)?.publication(pub.producerId), undefined);
+  } finally {
+    sub.close();
+    pub.close();
+  }
+  // (node A is alive in this process: its relay consumer for B stops when heidi leaves)
+  pub.socket.disconnect();
+  await waitFor(() => a.relay.relayed.outgoing === 0, 5000, 'node A stops relaying once the publisher left');
+});
+
 test('a subscribe for a producer no node has is refused as before; malformed bus messages are dropped', { skip }, async () => {
   const b = nodeB!;
   const sub = new RoomSubscriber('grace', await joinRoom(b, 'spanning-room-3', 'grace'));

@@ -26,7 +26,9 @@ export type RelayLinkCloseReason =
   /** No track is relayed over it any more, in either direction. */
   | 'idle'
   /** Its socket failed. */
-  | 'socketerror';
+  | 'socketerror'
+  /** The far node died (`SfuRelay.nodeDown`). */
+  | 'nodedown';
 
 export interface RelayEndpoint {
   address: string;

@@ -371,6 +371,25 @@ export class SfuRelay extends TypedEmitter<SfuRelayEvents> {
     }
   }
 
+  /**
+   * Another node died (the node registry says so): its tracks here end as if their publisher left
+   * (far subscribers' consumers close with `producerclose`), relays to it stop, and its link closes.
+   */
+  nodeDown(node: string): void {
+    if (this.#closed || node === this.nodeId) return;
+    const closeRelays = (): void => {
+      for (const e of [...this.#incoming.values()]) if (e.node === node) e.producer.close('transportclose');
+      for (const e of [...this.#outgoing.values()]) if (e.node === node) e.consumer.close('close');
+    };
+    const link = this.#links.get(node);
+    if (!link) return closeRelays();
+    // the link first, so its close names the reason (the relays' ends would close it as idle)
+    void link.then((l) => {
+      l.close('nodedown');
+      closeRelays();
+    }, closeRelays);
+  }
+
   /** Idempotent: closes every relay (remote producers, relay consumers) and link; the bus stays its owner's. */
   close(reason: SfuRelayCloseReason = 'close'): void {
     if (this.#closed) return;
