@@ -4,6 +4,7 @@ import { benchMedia } from './media.ts';
 import { benchSfu } from './sfu.ts';
 import { benchLoadTest } from './loadtest.ts';
 import { benchRecording } from './recording.ts';
+import { benchClusterMedia } from './clusterMedia.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
@@ -13,4 +14,5 @@ export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'sfu', run: benchSfu },
   { name: 'loadtest', run: benchLoadTest },
   { name: 'recording', run: benchRecording },
+  { name: 'cluster-media', run: benchClusterMedia },
 ];

@@ -335,6 +335,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
       const pkt = buffer.get(inSeq);
       if (!pkt) {
         this.stats.retransmitMissed++;
+        this.#producer.retransmitMiss(inSeq); // a relayed producer asks its node for it
         continue;
       }
       const b1 = pkt[1]!;

@@ -42,6 +42,8 @@ export interface ProducerInit {
   sendRtcp?: (packet: Buffer) => boolean;
   /** Our SSRC on the publisher's connection (the sender of our RTCP). */
   localSsrc?: number;
+  /** A NACKed packet is not in the buffer (a producer fed by another node asks that node for it). */
+  onRetransmitMiss?: (seq: number) => void;
   /** Audio: the negotiated id of the RFC 6464 audio-level extension, and where levels go. */
   audioLevel?: { extId: number; observe: (level: number) => void };
 }
@@ -130,6 +132,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly #keyFrameIntervalMs: number;
   readonly #audioLevel: ProducerInit['audioLevel'];
   readonly #sendRtcp: ProducerInit['sendRtcp'];
+  readonly #onRetransmitMiss: ProducerInit['onRetransmitMiss'];
   readonly #localSsrc: number;
   readonly #reception: ReceptionStats;
   #bytesAtFeedback = 0;
@@ -154,6 +157,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.#keyFrameIntervalMs = init.keyFrameIntervalMs ?? 500;
     this.#audioLevel = init.audioLevel;
     this.#sendRtcp = init.sendRtcp;
+    this.#onRetransmitMiss = init.onRetransmitMiss;
     this.#localSsrc = init.localSsrc ?? 1;
     this.#reception = new ReceptionStats(init.codec.clockRate);
     const keep = init.retransmitPackets ?? (init.kind === 'video' ? 1024 : 0);
@@ -341,6 +345,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     } catch {
       // the publisher's transport is gone; its close handler cleans up
     }
+  }
+
+  /** A consumer's NACK asked for a packet no longer (or never) in the buffer. */
+  retransmitMiss(seq: number): void {
+    if (!this.closed) this.#onRetransmitMiss?.(seq);
   }
 
   /**

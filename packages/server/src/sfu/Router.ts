@@ -170,8 +170,8 @@ export class Router extends TypedEmitter<RouterEvents> {
     }
   }
 
-  #register(entry: ConnectionEntry, pub: Publication): void {
-    entry.producers.push(pub);
+  #register(entry: ConnectionEntry | undefined, pub: Publication): void {
+    entry?.producers.push(pub);
     this.#producers.set(pub.id, pub);
     // the forwarding table hears of a producer's end first: its consumers close before it is gone
     for (const p of pub instanceof Simulcast ? pub.layers : [pub]) this.#forwarding.addProducer(p);
@@ -184,6 +184,14 @@ export class Router extends TypedEmitter<RouterEvents> {
       );
       this.emit('producerclose', pub.id, reason);
     });
+  }
+
+  /** Inter-node relay hook (relay/, docs/sfu.md): a producer fed by another node (announced, consumed and reported like a local one), or a consumer feeding one. */
+  attachRelay(item: Producer | Consumer): void {
+    if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
+    if (item instanceof Consumer) return this.#forwarding.add(item);
+    this.#register(undefined, item);
+    this.emit('producer', producerInfo(item));
   }
 
   /** Why a producer (or simulcast layer) closed, with its publisher's reason. */
@@ -409,6 +417,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     const subscribers = [...this.#connections.values()].filter((e) => e.role === 'subscriber');
     const publishers = [...this.#connections.values()].filter((e) => e.role === 'publisher');
     for (const e of [...subscribers, ...publishers]) this.closeConnection(e.peer.id, 'routerclose');
+    for (const relayed of [...this.#producers.values()]) relayed.close('routerclose'); // producers fed by other nodes
     if (this.#srTimer) clearInterval(this.#srTimer);
     this.#srTimer = undefined;
     this.#speaker.close();

@@ -27,6 +27,7 @@ import type { SpeakerLevel } from './ActiveSpeaker.ts';
 import type { RouterCloseReason, SfuRoomsCloseReason } from './closeReasons.ts';
 import type { Consumer } from './Consumer.ts';
 import { Router, type ProducerInfo, type Publication, type RouterOptions } from './Router.ts';
+import type { RoomsRelayHook } from './relay/SfuRelay.ts';
 
 export interface SfuRoomsOptions {
   signaling: Signaling;
@@ -70,6 +71,7 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   readonly #holds = new Map<string, Set<string>>();
   readonly #offMembership: () => void;
   #closed = false;
+  #relay: RoomsRelayHook | undefined;
 
   constructor(opts: SfuRoomsOptions) {
     super();
@@ -94,6 +96,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
         for (const kind of ['audio', 'video', 'screen'] as const) if (flags[kind]) this.#setMuted(memberId, room, kind, false);
       },
     });
+  }
+
+  /** Rooms across nodes (relay/SfuRelay.ts): brings producers published on other nodes into a router before a subscribe. */
+  setRelay(relay: RoomsRelayHook | undefined): void {
+    this.#relay = relay;
   }
 
   get routerCount(): number {
@@ -342,6 +349,8 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   async #subscribe(ctx: FeatureEventContext, sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
     if (!ctx.grants.subscribe) throw new ParleyError('FORBIDDEN', 'the token does not grant subscribe');
     const state = this.#state(ctx);
+    const live = (): Router | undefined => (this.#rooms.get(state.name) === state && !this.#closed ? this.#routerOf(state) : undefined);
+    await this.#relay?.prepare(state.name, producerIds, live);
     if (!state.router) throw new ParleyError('NOT_FOUND', 'nobody publishes through the SFU in this room');
     const router = state.router;
     const r = await router.subscribe(sdp, producerIds);
