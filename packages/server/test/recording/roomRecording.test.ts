@@ -1,13 +1,18 @@
 /**
- * Room recording parts without a server: the composition's layout over time (intervals and grid
- * cells), and a track whose file cannot be written (a full disk: /dev/full) reports ENOSPC to its
+ * Room recording parts without a server: the composition's layout over time (intervals, grid
+ * cells, the active speaker's large tile), simulcast layer switches on the room clock, and a track whose file cannot be written (a full disk: /dev/full) reports ENOSPC to its
  * recording instead of throwing into the packet path.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
 import { ntpNow } from '@parley-rtc/rtc/rtp/rtcp';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { Producer } from '../../src/sfu/Producer.ts';
+import { Simulcast } from '../../src/sfu/Simulcast.ts';
 import { RoomClock } from '../../src/media/recording/room/RoomClock.ts';
 import { TrackRecorder } from '../../src/media/recording/room/TrackRecorder.ts';
 import { gridCell, layoutIntervals } from '../../src/media/recording/room/compose.ts';
@@ -96,4 +101,71 @@ test('with four tiles or more, the active speaker (held for 2 s) gets the large 
     false,
     'three tiles: a grid',
   );
+});
+
+test('simulcast: the recorder moves up to a higher layer at its key frame, and the room timeline stays continuous', () => {
+  const vp8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
+  const layers = [
+    { rid: 'q', ssrc: 0x1000, width: 160, height: 120, ts0: 1_000_000 },
+    { rid: 'f', ssrc: 0x3000, width: 640, height: 480, ts0: 7_000_000 },
+  ];
+  const sim = new Simulcast({
+    id: 's',
+    connectionId: 'c',
+    codec: vp8,
+    payloadType: 96,
+    rids: layers.map((l) => l.rid),
+    ridExtId: 10,
+    sendRtcp: () => true,
+    localSsrc: 1,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'parley-rec-unit-'));
+  const rec = new TrackRecorder({
+    publication: sim,
+    member: 'm',
+    path: join(dir, 'v.webm'),
+    clock: new RoomClock(),
+    onError: (e) => assert.fail(e),
+  });
+  const seq = [0, 0];
+  const send = (i: number, k: number, key: boolean) => {
+    const l = layers[i]!;
+    const payload = key
+      ? Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, l.width & 0xff, l.width >> 8, l.height & 0xff, l.height >> 8])
+      : Buffer.from([0x10, 0x01, 0x00, 0x00, 0xaa]);
+    sim.receiveRtp(
+      writeRtp({
+        payloadType: 96,
+        sequenceNumber: seq[i]!++,
+        timestamp: l.ts0 + k * 3000,
+        ssrc: l.ssrc,
+        marker: true,
+        payload,
+        extension: oneByteExtension([{ id: 10, data: Buffer.from(l.rid) }]),
+      }),
+    );
+  };
+  // Both layers' sender reports put frame 0 at the same NTP instant (one camera, one clock).
+  const ntp = ntpNow();
+  const sr = (i: number) =>
+    sim.receiveRtcp([
+      { type: 'sr', ssrc: layers[i]!.ssrc, ...ntp, rtpTimestamp: layers[i]!.ts0, packetCount: 0, octetCount: 0, reports: [] },
+    ]);
+  send(0, 0, true);
+  sr(0);
+  for (let k = 1; k < 30; k++) send(0, k, k % 10 === 0);
+  assert.equal(rec.timing.width, 160, 'the low layer first (the only one flowing)');
+  send(1, 30, false); // the high layer starts with a delta frame: not switched yet
+  sr(1);
+  send(0, 30, false);
+  send(1, 31, true); // its key frame: switch
+  for (let k = 32; k < 60; k++) send(1, k, false);
+  assert.equal(rec.timing.layerSwitches, 1);
+  assert.equal(rec.timing.width, 640);
+  assert.equal(rec.timing.segments.length, 1, 'no gap at the switch');
+  const span = rec.timing.endMs! - rec.timing.startMs!;
+  assert.ok(Math.abs(span - (59 * 1000) / 30) < 2, `frames 0…59 span ${span} ms on the room clock`);
+  rec.close();
+  sim.close();
+  rmSync(dir, { recursive: true, force: true });
 });
