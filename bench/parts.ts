@@ -5,6 +5,7 @@ import { benchSfu } from './sfu.ts';
 import { benchLoadTest } from './loadtest.ts';
 import { benchRecording } from './recording.ts';
 import { benchClusterMedia } from './clusterMedia.ts';
+import { benchCluster } from './cluster.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
@@ -15,4 +16,5 @@ export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'loadtest', run: benchLoadTest },
   { name: 'recording', run: benchRecording },
   { name: 'cluster-media', run: benchClusterMedia },
+  { name: 'cluster', run: benchCluster },
 ];

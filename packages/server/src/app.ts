@@ -139,6 +139,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     registry,
     shared: cluster?.membership,
     deliverEntry: cluster && ((room, entry) => cluster.deliver(room, entry)),
+    primeDelivery: cluster && ((room, lastSeq) => cluster.primeDelivery(room, lastSeq)),
   });
 
   // Webhooks follow membership from the start; the sender drains (briefly) at shutdown.

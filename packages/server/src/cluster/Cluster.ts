@@ -77,7 +77,12 @@ export class Cluster {
   async startDelivery(store: LogStore, emitLocal: (room: string, entry: LogEntry) => void): Promise<void> {
     const reader = (this.#reader = await connectRedis({ url: this.config.redis.url ?? '', log: this.log, name: 'log-reader' }));
     this.#delivery = new LogDelivery({ client: this.client, reader, store, log: this.log, emitLocal });
-    this.#delivery.start();
+    await this.#delivery.start();
+  }
+
+  /** See LogDelivery.prime. */
+  async primeDelivery(room: string, lastSeq: number): Promise<void> {
+    await this.#delivery?.prime(room, lastSeq);
   }
 
   deliver(room: string, entry: LogEntry): void {

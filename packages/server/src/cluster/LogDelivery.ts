@@ -19,7 +19,8 @@ const pending = (room: string) => `parley:pending:${room}`;
 
 /**
  * KEYS: delivered seq, pending hash, stream. ARGV: seq, entry JSON, room, stream max length.
- * A room Redis has never seen starts right before the first seq handed over.
+ * A room is primed when a member joins; one that was not (Redis lost it, or an entry written
+ * through the server API to an empty room) starts right before the first seq handed over.
  */
 const DELIVER = `
 local seq = tonumber(ARGV[1])
@@ -59,16 +60,30 @@ export interface LogDeliveryOptions {
 export class LogDelivery {
   readonly #o: LogDeliveryOptions;
   readonly #repairs = new Map<string, NodeJS.Timeout>();
-  #offset = '$';
+  #offset = '0-0';
   #closed = false;
 
   constructor(options: LogDeliveryOptions) {
     this.#o = options;
   }
 
-  /** Starts reading the stream (from now on). */
-  start(): void {
+  /**
+   * Starts reading the stream from its current end. (A concrete id, not `$`: with `$` every read
+   * that times out would start again from "now" and skip what was added in between.)
+   */
+  async start(): Promise<void> {
+    const newest = (await this.#o.client.xRevRange(STREAM, '+', '-', { COUNT: 1 }))?.[0];
+    this.#offset = newest?.id ?? '0-0';
     void this.#read();
+  }
+
+  /**
+   * Tells delivery where a room's log stands before its first member can write (a join): the
+   * first hand-over must not guess it, as entries from several nodes may arrive in any order.
+   * Kept if already set.
+   */
+  async prime(room: string, lastSeq: number): Promise<void> {
+    await this.#o.client.set(delivered(room), String(lastSeq), { condition: 'NX' });
   }
 
   /**

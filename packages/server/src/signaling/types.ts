@@ -25,6 +25,8 @@ export interface SignalingOptions {
   registry?: RoomRegistry | undefined;
   /** Cluster mode: delivers a stored entry to the room on every node, in seq order (else: a room broadcast). */
   deliverEntry?: ((room: string, entry: LogEntry) => void) | undefined;
+  /** Cluster mode: where a room's log stands when a member joins (before it can write), for live delivery. */
+  primeDelivery?: ((room: string, lastSeq: number) => Promise<void>) | undefined;
   /** Cluster mode: room membership shared through Redis. Absent on one node. */
   shared?: SharedMembership | undefined;
   limits: {

@@ -162,6 +162,7 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
   try {
     await socket.join([room.name, memberRoom(me.id)]);
     const latest = await store.lastSeq(room.name);
+    await options.primeDelivery?.(room.name, latest);
     let entries: LogEntry[];
     let truncated: boolean;
     if (req.lastSeq !== undefined) {
