@@ -117,16 +117,14 @@ export class RedisConnectionCounter implements ConnectionCounter {
     if (this.#closed || !this.#opts.client.isReady) return;
     try {
       await Promise.all(
-        this.#local
-          .entries()
-          .map(([ip, ids]) =>
-            this.#call(
-              this.#opts.client.eval(RENEW, {
-                keys: [keyOf(ip)],
-                arguments: [String(this.#opts.leaseMs), ...ids.map((id) => this.#member(id))],
-              }),
-            ),
+        this.#local.entries().map(([ip, ids]) =>
+          this.#call(
+            this.#opts.client.eval(RENEW, {
+              keys: [keyOf(ip)],
+              arguments: [String(this.#opts.leaseMs), ...ids.map((id) => this.#member(id))],
+            }),
           ),
+        ),
       );
       this.#healthy();
     } catch (err) {
