@@ -147,8 +147,13 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     closing ??= (async () => {
       log.info('shutting down');
       signaling.stopAdmitting();
-      await cluster?.drain();
-      io.emit('session_ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
+      if (cluster) {
+        // Drain: the others see this node draining, then its clients' connections drop the way a
+        // network failure drops them. Their seats stay (detached, in Redis): the SDK reconnects,
+        // through the load balancer to another node, and resumes; who does not is expired there.
+        await cluster.drain();
+        for (const socket of io.of('/').sockets.values()) socket.conn.close();
+      } else io.emit('session_ended', { reason: 'server-shutdown', message: 'the server is shutting down' });
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       await http.close(); // the features close in its onClose hooks, in reverse start order
       signaling.close();

@@ -140,7 +140,7 @@ function memberView(m: Member): MemberView {
     name: m.name,
     identity: m.identity,
     joinedAt: m.joinedAt,
-    connected: m.socketId !== undefined,
+    connected: m.socketId !== undefined || (m.node !== undefined && m.detachedAt === undefined),
     grants: m.grants,
     ...(m.media ? { media: m.media } : {}),
   };

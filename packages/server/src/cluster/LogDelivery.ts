@@ -71,9 +71,19 @@ export class LogDelivery {
     void this.#read();
   }
 
-  /** Hands a stored entry over for delivery to the whole room, on every node. */
+  /**
+   * Hands a stored entry over for delivery to the whole room, on every node. A command lost with
+   * its connection (Redis restarting) is sent again until it lands: handing over is idempotent.
+   */
   deliver(room: string, entry: LogEntry): void {
-    this.#handOver(room, entry).catch((err: unknown) => this.#o.log.warn({ err, room, seq: entry.seq }, 'could not hand an entry over'));
+    const attempt = (n: number): void => {
+      this.#handOver(room, entry).catch((err: unknown) => {
+        if (this.#closed) return;
+        if (n === 0) this.#o.log.warn({ err, room, seq: entry.seq }, 'could not hand an entry over; retrying');
+        if (n < 100) setTimeout(() => attempt(n + 1), Math.min(100 * 2 ** n, 2000)).unref();
+      });
+    };
+    attempt(0);
   }
 
   close(): void {

@@ -79,14 +79,17 @@ export class NodeRegistry {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Stops the heartbeat and takes this node off the list (a clean exit is not a death). Idempotent. */
+  /**
+   * Stops the heartbeat and ends this node's liveness at once, so the others notice at their next
+   * sweep (instead of after `deadAfterMs`) and expire the seats its members do not resume. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
     const { client, nodeId } = this.#o;
     if (!client.isReady) return;
-    await Promise.all([client.hDel(keys.nodes, nodeId), client.del(keys.alive(nodeId))]).catch(() => undefined);
+    await client.del(keys.alive(nodeId)).catch(() => undefined);
   }
 
   async #beat(): Promise<void> {

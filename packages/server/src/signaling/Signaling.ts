@@ -69,7 +69,9 @@ export class Signaling {
       this.#events.attach(caller);
       watchDisconnect(this.#hub, caller);
     });
-    options.metrics.gauge('parley_rooms', 'Rooms with at least one peer on this node.', () => [{ labels: {}, value: registry.size }]);
+    options.metrics.gauge('parley_rooms', 'Rooms this node knows (in cluster mode: every live room of the cluster).', () => [
+      { labels: {}, value: registry.size },
+    ]);
     options.metrics.gauge('parley_peers', 'Peers joined to a room on this node.', () => [{ labels: {}, value: registry.memberCount }]);
   }
 

@@ -46,6 +46,8 @@ export async function startCluster(nodeIds: string[], extra: Record<string, unkn
       ...extra,
     });
     const node = Object.assign(server, { id });
+    // PARLEY_TEST_LOGS=1 shows the nodes' log lines (stdout is drained otherwise).
+    if (process.env['PARLEY_TEST_LOGS']) server.child.stdout?.on('data', (d: Buffer) => process.stderr.write(`[${id}] ${d.toString()}`));
     nodes.push(node);
     return node;
   };

@@ -52,9 +52,14 @@ export async function takeOverShared(hub: SignalingHub, shared: SharedMembership
     throw new ParleyError('FORBIDDEN', 'this session moved to another connection meanwhile; join again');
   }
   if (previous && previous.id !== caller.socket.id) previous.data.memberId = undefined;
-  // The caller's socket has not joined the member's own room yet: only the old connections hear this.
-  hub.io.to(memberRoom(member.id)).emit('session_ended', { reason: 'replaced', message: 'this session continues on another connection' });
-  hub.io.in(memberRoom(member.id)).disconnectSockets(true);
+  // Across nodes these run once the message is in Redis, when the caller's socket may have joined
+  // the member's room already: it is excepted.
+  const others = caller.socket.id;
+  hub.io
+    .to(memberRoom(member.id))
+    .except(others)
+    .emit('session_ended', { reason: 'replaced', message: 'this session continues on another connection' });
+  hub.io.in(memberRoom(member.id)).except(others).disconnectSockets(true);
   member.socketId = caller.socket.id;
 }
 
