@@ -1,0 +1,95 @@
+import type { FileChunk, FileTransferEndReason, FileTransferMessage } from '@parley-rtc/protocol';
+import { ClientError } from '../errors.ts';
+import { sha256Hex, Transfer, type FileTransferError } from './Transfer.ts';
+
+/**
+ * A file a member offers to send us directly. `accept()` starts it and resolves with the file
+ * once every byte arrived and its SHA-256 matched; `decline()` refuses it. After a dropped data
+ * path we resume at the bytes we hold, once the path is back.
+ */
+export class IncomingTransfer extends Transfer {
+  readonly direction = 'receive';
+  #chunks: Uint8Array<ArrayBuffer>[] = [];
+  #received = 0;
+  #result: Promise<Blob> | undefined;
+  #resolve: ((file: Blob) => void) | undefined;
+  #reject: ((err: FileTransferError) => void) | undefined;
+
+  /** Starts receiving; resolves with the verified file (its type is the offered MIME type). */
+  accept(): Promise<Blob> {
+    if (this.#result) return this.#result;
+    if (this.finished) return Promise.reject(new ClientError('invalid-state', `the transfer of ${this.name} is ${this.state}`));
+    this.#result = new Promise<Blob>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.setState('transferring');
+    this.#requestFrom(0);
+    return this.#result;
+  }
+
+  /** Refuses the offer (the sender sees `declined`). */
+  decline(): void {
+    this.end('declined', true);
+  }
+
+  handleMessage(msg: FileTransferMessage): void {
+    if (this.finished) return;
+    if (msg.type === 'cancel') this.end(msg.reason, false);
+    else if (msg.type === 'done' && this.#result) void this.#verify(msg.sha256);
+  }
+
+  /** @internal A chunk frame for this transfer. Out-of-place chunks (from before a resume) are skipped. */
+  handleChunk(chunk: FileChunk): void {
+    if (this.state !== 'transferring' || chunk.offset !== this.#received) return;
+    if (this.#received + chunk.data.length > this.size) {
+      this.end('error', true);
+      return;
+    }
+    this.#chunks.push(chunk.data.slice());
+    this.#received += chunk.data.length;
+    this.setLoaded(this.#received);
+  }
+
+  protected onReopen(): void {
+    if (this.state !== 'paused' || !this.#result) return;
+    this.setState('transferring');
+    this.#requestFrom(this.#received);
+  }
+
+  protected onEnd(reason: FileTransferEndReason | undefined, error: FileTransferError | undefined): void {
+    if (reason !== undefined && error) this.#reject?.(error);
+    this.#chunks = [];
+  }
+
+  #requestFrom(offset: number): void {
+    this.sendMessage({ type: 'accept', id: this.id, offset }).catch(() => {
+      if (!this.port.isOpen()) this.pause();
+      else this.end('error', true);
+    });
+  }
+
+  async #verify(expected: string): Promise<void> {
+    if (this.#received !== this.size) {
+      this.end('error', true);
+      return;
+    }
+    this.setState('verifying');
+    const file = new Blob(this.#chunks, { type: this.mime });
+    let actual: string;
+    try {
+      actual = await sha256Hex(await file.arrayBuffer());
+    } catch {
+      this.end('error', true);
+      return;
+    }
+    if (this.finished) return;
+    if (actual !== expected) {
+      this.end('hash-mismatch', true);
+      return;
+    }
+    void this.sendMessage({ type: 'verified', id: this.id }).catch(() => undefined);
+    this.end(undefined, false);
+    this.#resolve?.(file);
+  }
+}
