@@ -192,8 +192,8 @@ export class Room extends Emitter<RoomEvents> {
     this.removeAllListeners();
   }
 
-  async sendChat(text: string): Promise<AppendResult> {
-    return this.#requireSignal().chat(text);
+  async sendChat(text: string, options: { id?: string } = {}): Promise<AppendResult> {
+    return this.#requireSignal().chat(text, options.id);
   }
 
   async sendEvent(type: string, body: unknown): Promise<AppendResult> {

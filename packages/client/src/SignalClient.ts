@@ -168,8 +168,9 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('candidate', (s) => s.emitWithAck('candidate', { to, candidate }), nullAck);
   }
 
-  chat(text: string): Promise<AppendResult> {
-    return this.#request('chat_message', (s) => s.emitWithAck('chat_message', { text }), appendAck);
+  chat(text: string, id?: string): Promise<AppendResult> {
+    const req = id === undefined ? { text } : { text, id };
+    return this.#request('chat_message', (s) => s.emitWithAck('chat_message', req), appendAck);
   }
 
   roomEvent(type: string, body: unknown): Promise<AppendResult> {
