@@ -33,6 +33,7 @@ export class IncomingTransfer extends Transfer {
     this.end('declined', true);
   }
 
+  /** @internal A control message for this transfer from its peer. */
   handleMessage(msg: FileTransferMessage): void {
     if (this.finished) return;
     if (msg.type === 'cancel') this.end(msg.reason, false);

@@ -42,6 +42,7 @@ export class OutgoingTransfer extends Transfer {
     }
   }
 
+  /** @internal A control message for this transfer from its peer. */
   handleMessage(msg: FileTransferMessage): void {
     if (this.finished) return;
     switch (msg.type) {
