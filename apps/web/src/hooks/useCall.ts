@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { LocalMediaState, MediaMode, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley-rtc/client';
+import type { LocalMediaState, MediaMode, PeerStats, PendingChat, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley-rtc/client';
 import type { ChatEntry, LogEntry } from '@parley-rtc/protocol';
 import type { CallSession, Stage } from '../call/CallSession.ts';
+import type { DirectTransfer } from '../call/DirectFiles.ts';
 import type { Notice } from '../call/Notices.ts';
 import type { Upload } from '../call/Uploads.ts';
 import { useEmitterValue } from './useEmitterValue.ts';
@@ -103,4 +104,13 @@ export function useMediaMode(session: CallSession): MediaMode {
 /** The active speaker's peer id (SFU rooms; the server measures audio levels), or null. */
 export function useActiveSpeaker(session: CallSession): string | null {
   return useEmitterValue(session.room, ['speakers', 'mode'], () => session.room.activeSpeaker);
+}
+
+/** Chat messages shown before their log copy: arrived over the data channel, or just sent by us. */
+export function usePendingChats(session: CallSession): readonly PendingChat[] {
+  return useEmitterValue(session.chat, ['pending'], () => session.chat.pending);
+}
+
+export function useDirectTransfers(session: CallSession): readonly DirectTransfer[] {
+  return useEmitterValue(session.directFiles, ['change'], () => session.directFiles.items);
 }
