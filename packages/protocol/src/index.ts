@@ -9,3 +9,4 @@ export * from './messages/control.ts';
 export * from './messages/grants.ts';
 export * from './messages/diagnostics.ts';
 export * from './messages/sfu.ts';
+export * from './messages/data.ts';
