@@ -10,6 +10,8 @@ import {
   SERVER_EVENT_SCHEMAS,
   sfuPublishResultSchema,
   sfuSubscribeResultSchema,
+  sfuDataResultSchema,
+  type SfuDataResult,
   type GrantsChanged,
   type MuteNotice,
   type AnswerRelay,
@@ -57,6 +59,7 @@ const historyAck = ackSchema(historyResultSchema);
 const iceServersAck = ackSchema(iceServersResultSchema);
 const sfuPublishAck = ackSchema(sfuPublishResultSchema);
 const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
+const sfuDataAck = ackSchema(sfuDataResultSchema);
 
 export interface SignalClientEvents {
   /** The socket is connected; `reconnect` is true for every connection after the first. */
@@ -195,6 +198,10 @@ export class SignalClient extends Emitter<SignalClientEvents> {
 
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
     return this.#request('sfu_subscribe', (s) => s.emitWithAck('sfu_subscribe', { sdp, producerIds }), sfuSubscribeAck);
+  }
+
+  sfuData(sdp: string): Promise<SfuDataResult> {
+    return this.#request('sfu_data', (s) => s.emitWithAck('sfu_data', { sdp }), sfuDataAck);
   }
 
   mediaState(flags: MediaFlags): Promise<null> {

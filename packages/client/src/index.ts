@@ -9,6 +9,7 @@ export { LocalMedia } from './LocalMedia.ts';
 export type { DeviceKind, DeviceState, LocalMediaEvents, LocalMediaOptions, LocalMediaState } from './LocalMedia.ts';
 export type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 export type { VideoSource } from './VideoPreferences.ts';
+export type { DataMessage, SendDataOptions } from './DataChannels.ts';
 export type { PeerMediaState } from './peerMessages.ts';
 export { RoomLog } from './RoomLog.ts';
 export { Emitter } from './Emitter.ts';

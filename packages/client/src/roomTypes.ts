@@ -1,6 +1,7 @@
 /** The Room's public types: its states, events, options and how it sees a remote peer. */
 import type { ChatEntry, LogEntry, MemberGrants, MuteNotice, PeerInfo, SessionEndReason, SfuMode, Speaker } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
+import type { DataMessage } from './DataChannels.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { RemoteTrack } from './PeerLink.ts';
 import type { ResumeStorage } from './resumeStore.ts';
@@ -48,6 +49,8 @@ export interface RoomEvents {
    * (or null) and everyone speaking, loudest first. Sent when the speaker or the set changes.
    */
   speakers: [active: string | null, speakers: Speaker[]];
+  /** App data from another member (`sendData`), delivered once, over a data channel. */
+  data: [message: DataMessage];
   error: [error: Error];
 }
 

@@ -51,6 +51,8 @@ import {
 } from './messages/control.ts';
 import type {
   SfuCloseRequest,
+  SfuDataRequest,
+  SfuDataResult,
   SfuMode,
   SfuPauseRequest,
   SfuProducerClosed,
@@ -64,6 +66,7 @@ import type {
 } from './messages/sfu.ts';
 import {
   sfuCloseRequestSchema,
+  sfuDataRequestSchema,
   sfuModeSchema,
   sfuPauseRequestSchema,
   sfuProducerClosedSchema,
@@ -98,6 +101,8 @@ export interface ClientToServerEvents {
   sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
   /** Receive SFU producers of the room. */
   sfu_subscribe: (req: SfuSubscribeRequest, ack: AckFn<SfuSubscribeResult>) => void;
+  /** Open (or replace) your data connection to the SFU (app data, `room.sendData`). */
+  sfu_data: (req: SfuDataRequest, ack: AckFn<SfuDataResult>) => void;
   /** Close one of your SFU connections. */
   sfu_close: (req: SfuCloseRequest, ack: AckFn<null>) => void;
   /** Pause/resume forwarding of some of your SFU consumers. */
@@ -150,6 +155,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_publish: sfuPublishRequestSchema,
   sfu_subscribe: sfuSubscribeRequestSchema,
   sfu_close: sfuCloseRequestSchema,
+  sfu_data: sfuDataRequestSchema,
   sfu_pause: sfuPauseRequestSchema,
   sfu_video_size: sfuVideoSizeRequestSchema,
   ice_servers: iceServersRequestSchema,

@@ -9,5 +9,6 @@ export * from './messages/control.ts';
 export * from './messages/grants.ts';
 export * from './messages/diagnostics.ts';
 export * from './messages/sfu.ts';
+export * from './messages/data.ts';
 export * from './messages/fileTransfer.ts';
 export * from './messages/chatData.ts';
