@@ -95,7 +95,10 @@ describe('web app: chat and files over the data channel', { skip: chromiumMissin
         assert.ok((await reliableMessagesSent(alice.page, label)) > sentBefore, 'messagesSent of the reliable channel grew');
 
         // Once the log copy came: one line, with its seq, marked as having come over the data channel.
-        await bob.page.locator('[data-testid="chat-message"][data-seq][data-via="data"]').filter({ hasText: text }).waitFor({ timeout: 10_000 });
+        await bob.page
+          .locator('[data-testid="chat-message"][data-seq][data-via="data"]')
+          .filter({ hasText: text })
+          .waitFor({ timeout: 10_000 });
         assert.equal(await bob.page.getByTestId('chat-message').filter({ hasText: text }).count(), 1);
         assert.equal(await alice.page.getByTestId('chat-message').filter({ hasText: text }).count(), 1);
         const seq = Number(await line.getAttribute('data-seq'));
@@ -122,7 +125,9 @@ describe('web app: chat and files over the data channel', { skip: chromiumMissin
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         await recordProgress(alice.page);
         await recordProgress(bob.page);
-        await alice.page.getByTestId('direct-file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: bytes });
+        await alice.page
+          .getByTestId('direct-file-input')
+          .setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: bytes });
         await alice.page.getByTestId('direct-route').filter({ hasText: 'Sending directly to Bob' }).waitFor({ timeout: 10_000 });
         const offer = bob.page.locator('[data-testid="direct-transfer"][data-name="big.bin"][data-state="offered"]');
         await offer.waitFor({ timeout: 10_000 });
@@ -156,7 +161,9 @@ describe('web app: chat and files over the data channel', { skip: chromiumMissin
       async () => {
         const bytes = randomBytes(20 * MiB);
         // The sender withdraws an offer that is still waiting.
-        await alice.page.getByTestId('direct-file-input').setInputFiles({ name: 'early.bin', mimeType: 'application/octet-stream', buffer: bytes });
+        await alice.page
+          .getByTestId('direct-file-input')
+          .setInputFiles({ name: 'early.bin', mimeType: 'application/octet-stream', buffer: bytes });
         await bob.page.locator('[data-testid="direct-transfer"][data-name="early.bin"][data-state="offered"]').waitFor({ timeout: 10_000 });
         const mine = alice.page.locator('[data-testid="direct-transfer"][data-name="early.bin"]');
         await assertAccessible(bob.page, 'an incoming offer (accept, decline)');
@@ -164,11 +171,17 @@ describe('web app: chat and files over the data channel', { skip: chromiumMissin
         // By keyboard: the cancel button is focusable and answers Enter.
         await mine.getByTestId('direct-cancel').focus();
         await alice.page.keyboard.press('Enter');
-        await bob.page.locator('[data-testid="direct-transfer"][data-name="early.bin"][data-state="cancelled"]').waitFor({ timeout: 10_000 });
-        await alice.page.locator('[data-testid="direct-transfer"][data-name="early.bin"][data-state="cancelled"]').waitFor({ timeout: 10_000 });
+        await bob.page
+          .locator('[data-testid="direct-transfer"][data-name="early.bin"][data-state="cancelled"]')
+          .waitFor({ timeout: 10_000 });
+        await alice.page
+          .locator('[data-testid="direct-transfer"][data-name="early.bin"][data-state="cancelled"]')
+          .waitFor({ timeout: 10_000 });
 
         // The receiver cancels as soon as the first bytes arrive.
-        await alice.page.getByTestId('direct-file-input').setInputFiles({ name: 'late.bin', mimeType: 'application/octet-stream', buffer: bytes });
+        await alice.page
+          .getByTestId('direct-file-input')
+          .setInputFiles({ name: 'late.bin', mimeType: 'application/octet-stream', buffer: bytes });
         const offer = bob.page.locator('[data-testid="direct-transfer"][data-name="late.bin"][data-state="offered"]');
         await offer.waitFor({ timeout: 10_000 });
         await bob.page.evaluate(() => {
@@ -181,7 +194,9 @@ describe('web app: chat and files over the data channel', { skip: chromiumMissin
           }).observe(document.body, { subtree: true, childList: true, attributes: true });
         });
         await offer.getByTestId('direct-accept').click();
-        await bob.page.locator('[data-testid="direct-transfer"][data-name="late.bin"][data-state="cancelled"]').waitFor({ timeout: 30_000 });
+        await bob.page
+          .locator('[data-testid="direct-transfer"][data-name="late.bin"][data-state="cancelled"]')
+          .waitFor({ timeout: 30_000 });
         const sender = alice.page.locator('[data-testid="direct-transfer"][data-name="late.bin"][data-state="cancelled"]');
         await sender.waitFor({ timeout: 10_000 });
         assert.ok(Number(await sender.getAttribute('data-loaded')) < bytes.length, 'the sender stopped before the end');
