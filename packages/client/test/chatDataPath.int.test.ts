@@ -34,119 +34,132 @@ function chats(m: Member): ChatEntry[] {
   return m.room.log.entries.filter((e): e is ChatEntry => e.kind === 'chat');
 }
 
-describe('chat over the data channel, with the room log complete', () => {
-  let server: TestServer;
-  const members: Member[] = [];
+// Last, once every suite closed its peers: release libdatachannel.
+after(() => releaseNativeWebRtc());
 
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    for (const m of members) {
-      m.chat.close();
-      m.room.close();
-    }
-    await server.close();
-    releaseNativeWebRtc();
-  });
+for (const mode of ['mesh', 'sfu'] as const) {
+  describe(`chat over the data channel (${mode}), with the room log complete`, () => {
+    let server: TestServer;
+    const members: Member[] = [];
 
-  async function member(roomName: string, name: string, options: { inert?: boolean } = {}): Promise<Member> {
-    const room = new Room({
-      createPeerConnection: options.inert ? () => new InertPeerConnection() as unknown as RTCPeerConnection : createNodePeerConnection,
-      ackTimeoutMs: 5000,
+    before(async () => {
+      // sfuMeshMaxPeers 0: the room is in SFU mode from its first member, and data goes through the SFU.
+      server = await startServer(mode === 'sfu' ? { media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 0 } } : {});
     });
-    const m: Member = { room, chat: new ChatChannel(room), dataCopies: 0, shownTwice: [] };
-    room.on('data', (d) => {
-      if (d.topic === CHAT_DATA_TOPIC) m.dataCopies++;
+    after(async () => {
+      for (const m of members) {
+        m.chat.close();
+        m.room.close();
+      }
+      await server.close();
     });
-    const check = () => {
-      const logged = new Set(chats(m).map((e) => `${e.from.id} ${e.id}`));
-      for (const p of m.chat.pending) if (logged.has(`${p.from.id} ${p.id}`)) m.shownTwice.push(p.text);
-    };
-    m.chat.on('pending', check);
-    room.on('chat', () => queueMicrotask(check));
-    members.push(m);
-    await room.connect(server.app.url, { room: roomName, name });
-    return m;
-  }
 
-  async function pathsOpen(...ms: Member[]): Promise<void> {
-    await waitFor(() => ms.every((m) => m.room.peers.length === ms.length - 1 && m.room.dataPathOpen()), 20_000, 'open data paths');
-  }
-
-  it('goes over the data channel, shows once with its seq, and a late joiner reads it from the log', async () => {
-    const alice = await member('chat-mesh', 'Alice');
-    const bob = await member('chat-mesh', 'Bob');
-    await pathsOpen(alice, bob);
-
-    const texts = Array.from({ length: 40 }, (_, i) => `message ${i}`);
-    const acks: AppendResult[] = [];
-    for (const [i, text] of texts.entries()) acks.push(await (i % 2 ? bob : alice).chat.send(text));
-
-    for (const m of [alice, bob]) {
-      await waitFor(() => chats(m).length === texts.length && m.chat.pending.length === 0, 10_000, 'every log copy');
-      assert.deepEqual(visible(m), texts, 'each message shows once, in log order');
-      assert.deepEqual(m.shownTwice, [], 'no message was ever shown twice');
-      assert.equal(new Set(chats(m).map((e) => e.id)).size, texts.length, 'every log entry carries its own id');
+    async function member(roomName: string, name: string, options: { inert?: boolean } = {}): Promise<Member> {
+      const room = new Room({
+        createPeerConnection: options.inert ? () => new InertPeerConnection() as unknown as RTCPeerConnection : createNodePeerConnection,
+        ackTimeoutMs: 5000,
+      });
+      const m: Member = { room, chat: new ChatChannel(room), dataCopies: 0, shownTwice: [] };
+      room.on('data', (d) => {
+        if (d.topic === CHAT_DATA_TOPIC) m.dataCopies++;
+      });
+      const check = () => {
+        const logged = new Set(chats(m).map((e) => `${e.from.id} ${e.id}`));
+        for (const p of m.chat.pending) if (logged.has(`${p.from.id} ${p.id}`)) m.shownTwice.push(p.text);
+      };
+      m.chat.on('pending', check);
+      room.on('chat', () => queueMicrotask(check));
+      members.push(m);
+      await room.connect(server.app.url, { room: roomName, name });
+      return m;
     }
-    // Each side sent half over the data channel, and received the other half that way.
-    assert.equal(alice.chat.stats.sentOverData, 20);
-    assert.equal(bob.chat.stats.sentOverData, 20);
-    assert.equal(alice.dataCopies, 20);
-    assert.equal(bob.dataCopies, 20);
-    for (const m of [alice, bob]) {
-      const { receivedOverData, duplicates, invalid } = m.chat.stats;
-      assert.equal(receivedOverData + duplicates, 20, 'every data copy was shown or matched to its log copy');
-      assert.equal(invalid, 0);
+
+    async function pathsOpen(...ms: Member[]): Promise<void> {
+      await waitFor(
+        () => ms.every((m) => m.room.peers.length === ms.length - 1 && m.room.mode === mode && m.room.dataPathOpen()),
+        20_000,
+        'open data paths',
+      );
     }
-    // Most copies beat the log on loopback; at least one did, and was marked so.
-    assert.ok(bob.chat.stats.receivedOverData > 0);
-    assert.ok(chats(bob).some((e) => bob.chat.arrivedOverData(e)));
 
-    const late = await member('chat-mesh', 'Late');
-    const history = chats(late);
-    assert.deepEqual(
-      history.map((e) => e.text),
-      texts,
+    it('goes over the data channel, shows once with its seq, and a late joiner reads it from the log', async () => {
+      const alice = await member('chat-mesh', 'Alice');
+      const bob = await member('chat-mesh', 'Bob');
+      await pathsOpen(alice, bob);
+
+      const texts = Array.from({ length: 40 }, (_, i) => `message ${i}`);
+      const acks: AppendResult[] = [];
+      for (const [i, text] of texts.entries()) acks.push(await (i % 2 ? bob : alice).chat.send(text));
+
+      for (const m of [alice, bob]) {
+        await waitFor(() => chats(m).length === texts.length && m.chat.pending.length === 0, 10_000, 'every log copy');
+        assert.deepEqual(visible(m), texts, 'each message shows once, in log order');
+        assert.deepEqual(m.shownTwice, [], 'no message was ever shown twice');
+        assert.equal(new Set(chats(m).map((e) => e.id)).size, texts.length, 'every log entry carries its own id');
+      }
+      // Each side sent half over the data channel, and received the other half that way.
+      assert.equal(alice.chat.stats.sentOverData, 20);
+      assert.equal(bob.chat.stats.sentOverData, 20);
+      assert.equal(alice.dataCopies, 20);
+      assert.equal(bob.dataCopies, 20);
+      for (const m of [alice, bob]) {
+        const { receivedOverData, duplicates, invalid } = m.chat.stats;
+        assert.equal(receivedOverData + duplicates, 20, 'every data copy was shown or matched to its log copy');
+        assert.equal(invalid, 0);
+      }
+      // Most copies beat the log on loopback; at least one did, and was marked so.
+      assert.ok(bob.chat.stats.receivedOverData > 0);
+      assert.ok(chats(bob).some((e) => bob.chat.arrivedOverData(e)));
+
+      const late = await member('chat-mesh', 'Late');
+      const history = chats(late);
+      assert.deepEqual(
+        history.map((e) => e.text),
+        texts,
+      );
+      assert.deepEqual(
+        history.map((e) => e.seq),
+        acks.map((a) => a.seq),
+      );
+      assert.deepEqual(late.chat.pending, []);
+    });
+
+    it(
+      'falls back to signaling when no data path is open, and the other side still gets it once',
+      { skip: mode === 'sfu' && 'covered in mesh mode' },
+      async () => {
+        const alice = await member('chat-fallback', 'Alice', { inert: true });
+        const bob = await member('chat-fallback', 'Bob', { inert: true });
+        await waitFor(() => alice.room.peers.length === 1 && bob.room.peers.length === 1, 10_000, 'both in the room');
+        assert.equal(alice.room.dataPathOpen(bob.room.self!.id), false);
+
+        const ack = await alice.chat.send('no data path here');
+        await waitFor(() => chats(bob).length === 1, 10_000, 'the log copy at Bob');
+        assert.equal(chats(bob)[0]!.seq, ack.seq);
+        assert.deepEqual(visible(bob), ['no data path here']);
+        assert.deepEqual(alice.chat.stats, { sentOverData: 0, sentOverSignaling: 1, receivedOverData: 0, duplicates: 0, invalid: 0 });
+        assert.equal(bob.dataCopies, 0);
+        await waitFor(() => alice.chat.pending.length === 0, 10_000, 'our own pending copy replaced by the log copy');
+        assert.deepEqual(visible(alice), ['no data path here']);
+      },
     );
-    assert.deepEqual(
-      history.map((e) => e.seq),
-      acks.map((a) => a.seq),
-    );
-    assert.deepEqual(late.chat.pending, []);
-  });
 
-  it('falls back to signaling when no data path is open, and the other side still gets it once', async () => {
-    const alice = await member('chat-fallback', 'Alice', { inert: true });
-    const bob = await member('chat-fallback', 'Bob', { inert: true });
-    await waitFor(() => alice.room.peers.length === 1 && bob.room.peers.length === 1, 10_000, 'both in the room');
-    assert.equal(alice.room.dataPathOpen(bob.room.self!.id), false);
-
-    const ack = await alice.chat.send('no data path here');
-    await waitFor(() => chats(bob).length === 1, 10_000, 'the log copy at Bob');
-    assert.equal(chats(bob)[0]!.seq, ack.seq);
-    assert.deepEqual(visible(bob), ['no data path here']);
-    assert.deepEqual(alice.chat.stats, { sentOverData: 0, sentOverSignaling: 1, receivedOverData: 0, duplicates: 0, invalid: 0 });
-    assert.equal(bob.dataCopies, 0);
-    await waitFor(() => alice.chat.pending.length === 0, 10_000, 'our own pending copy replaced by the log copy');
-    assert.deepEqual(visible(alice), ['no data path here']);
+    it('a data copy that claims another sender cannot hide or fake that sender’s message', async () => {
+      const alice = await member('chat-spoof', 'Alice');
+      const bob = await member('chat-spoof', 'Bob');
+      const carol = await member('chat-spoof', 'Carol');
+      await pathsOpen(alice, bob, carol);
+      // Carol sends a data copy reusing the id of Alice's next message: `from` is Carol's, set by the path.
+      await alice.chat.send('from Alice');
+      await waitFor(() => chats(alice).length === 1, 10_000, 'the log copy at Alice');
+      const aliceId = chats(alice)[0]!.id;
+      assert.ok(aliceId);
+      await carol.room.sendData(JSON.stringify({ type: 'chat', id: aliceId, text: 'fake' }), { topic: CHAT_DATA_TOPIC });
+      await waitFor(() => bob.chat.pending.some((p) => p.text === 'fake') || bob.chat.stats.receivedOverData >= 2, 10_000, 'the fake copy');
+      const fake = bob.chat.pending.find((p) => p.text === 'fake');
+      assert.equal(fake?.from.id, carol.room.self!.id, 'attributed to Carol, who sent it');
+      await waitFor(() => chats(bob).length === 1, 10_000, 'the log copy at Bob');
+      assert.equal(chats(bob)[0]!.text, 'from Alice');
+    });
   });
-
-  it('a data copy that claims another sender cannot hide or fake that sender’s message', async () => {
-    const alice = await member('chat-spoof', 'Alice');
-    const bob = await member('chat-spoof', 'Bob');
-    const carol = await member('chat-spoof', 'Carol');
-    await pathsOpen(alice, bob, carol);
-    // Carol sends a data copy reusing the id of Alice's next message: `from` is Carol's, set by the path.
-    await alice.chat.send('from Alice');
-    await waitFor(() => chats(alice).length === 1, 10_000, 'the log copy at Alice');
-    const aliceId = chats(alice)[0]!.id;
-    assert.ok(aliceId);
-    await carol.room.sendData(JSON.stringify({ type: 'chat', id: aliceId, text: 'fake' }), { topic: CHAT_DATA_TOPIC });
-    await waitFor(() => bob.chat.pending.some((p) => p.text === 'fake') || bob.chat.stats.receivedOverData >= 2, 10_000, 'the fake copy');
-    const fake = bob.chat.pending.find((p) => p.text === 'fake');
-    assert.equal(fake?.from.id, carol.room.self!.id, 'attributed to Carol, who sent it');
-    await waitFor(() => chats(bob).length === 1, 10_000, 'the log copy at Bob');
-    assert.equal(chats(bob)[0]!.text, 'from Alice');
-  });
-});
+}
