@@ -15,7 +15,7 @@ export class ChannelLink implements FileTransferLink {
   #channel: DataChannel | undefined;
   #lowWaiters: Array<() => void> = [];
   /** Rewrites outgoing binary frames (tests corrupt one with it). */
-  tamper: ((frame: Uint8Array) => Uint8Array) | undefined;
+  tamper: ((frame: Uint8Array) => Uint8Array | undefined) | undefined;
 
   constructor(
     readonly self: string,
@@ -54,8 +54,9 @@ export class ChannelLink implements FileTransferLink {
       await new Promise<void>((resolve) => this.#lowWaiters.push(resolve));
       if (!channel.isOpen()) throw new Error('the channel closed');
     }
-    const ok =
-      typeof payload === 'string' ? channel.sendMessage(payload) : channel.sendMessageBinary(this.tamper ? this.tamper(payload) : payload);
+    const frame = typeof payload === 'string' || !this.tamper ? payload : this.tamper(payload);
+    if (frame === undefined) return; // the tamper dropped it
+    const ok = typeof frame === 'string' ? channel.sendMessage(frame) : channel.sendMessageBinary(frame);
     if (!ok && !channel.isOpen()) throw new Error('the channel closed');
   }
 

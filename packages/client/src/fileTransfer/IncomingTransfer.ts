@@ -11,6 +11,8 @@ export class IncomingTransfer extends Transfer {
   readonly direction = 'receive';
   #chunks: Uint8Array<ArrayBuffer>[] = [];
   #received = 0;
+  /** The offset we last asked the sender to go back to after a gap (one request per gap). */
+  #gapResumeAt = -1;
   #result: Promise<Blob> | undefined;
   #resolve: ((file: Blob) => void) | undefined;
   #reject: ((err: FileTransferError) => void) | undefined;
@@ -37,12 +39,21 @@ export class IncomingTransfer extends Transfer {
   handleMessage(msg: FileTransferMessage): void {
     if (this.finished) return;
     if (msg.type === 'cancel') this.end(msg.reason, false);
-    else if (msg.type === 'done' && this.#result) void this.#verify(msg.sha256);
+    else if (msg.type === 'done' && this.#result) {
+      // Chunks went missing (a relay dropped them, e.g. the SFU's rate limit): ask again from the gap.
+      // (`done` comes once per pass, so asking on every `done` cannot flood the sender.)
+      if (this.#received < this.size) {
+        this.#gapResumeAt = this.#received;
+        this.#requestFrom(this.#received);
+      } else void this.#verify(msg.sha256);
+    }
   }
 
   /** @internal A chunk frame for this transfer. Out-of-place chunks (from before a resume) are skipped. */
   handleChunk(chunk: FileChunk): void {
-    if (this.state !== 'transferring' || chunk.offset !== this.#received) return;
+    if (this.state !== 'transferring') return;
+    if (chunk.offset > this.#received) this.#resumeAtGap();
+    if (chunk.offset !== this.#received) return;
     if (this.#received + chunk.data.length > this.size) {
       this.end('error', true);
       return;
@@ -63,6 +74,12 @@ export class IncomingTransfer extends Transfer {
     this.#chunks = [];
   }
 
+  #resumeAtGap(): void {
+    if (this.#gapResumeAt === this.#received) return;
+    this.#gapResumeAt = this.#received;
+    this.#requestFrom(this.#received);
+  }
+
   #requestFrom(offset: number): void {
     this.sendMessage({ type: 'accept', id: this.id, offset }).catch(() => {
       if (!this.port.isOpen()) this.pause();
@@ -71,10 +88,6 @@ export class IncomingTransfer extends Transfer {
   }
 
   async #verify(expected: string): Promise<void> {
-    if (this.#received !== this.size) {
-      this.end('error', true);
-      return;
-    }
     this.setState('verifying');
     const file = new Blob(this.#chunks, { type: this.mime });
     let actual: string;
