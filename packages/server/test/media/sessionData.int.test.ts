@@ -59,7 +59,7 @@ test('an /offer session answers ping with pong, and an app handler sees the rest
   const { peer, dc } = await offerWithChannel();
   try {
     const replies: string[] = [];
-    dc.onMessage((m) => replies.push(String(m)));
+    dc.onMessage((m) => replies.push(typeof m === 'string' ? m : Buffer.from(m as ArrayBuffer).toString()));
     dc.sendMessage('ping 1');
     dc.sendMessage('app hello');
     dc.sendMessage('other');
