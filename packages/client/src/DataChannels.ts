@@ -77,11 +77,19 @@ export interface DataChannelsOptions {
   pendingLimit?: number;
 }
 
-const DEDUP_WINDOW = 8192;
+const DEDUP_WINDOW = 65_536;
+/** How long, and how many bytes of, sent reliable messages are kept to resend when their path closes. */
+const HISTORY_MS = 5000;
+const HISTORY_BYTES = 8 * 1024 * 1024;
 interface Pending {
   bytes: Uint8Array;
   envelope: DataEnvelope;
   to: Set<string>;
+}
+interface Sent extends Pending {
+  at: number;
+  /** The paths it went out on (member ids for mesh links, SFU_PATH). */
+  via: Set<string>;
 }
 
 /**
@@ -101,6 +109,8 @@ export class DataChannels extends Emitter<DataChannelsEvents> implements DataPat
   readonly #seen = new Map<string, { max: number; ids: Set<number> }>();
   #pending: Pending[] = [];
   #pendingBytes = 0;
+  #history: Sent[] = [];
+  #historyBytes = 0;
   #closed = false;
 
   constructor(options: DataChannelsOptions) {
@@ -144,6 +154,7 @@ export class DataChannels extends Emitter<DataChannelsEvents> implements DataPat
       channel.onopen = null;
       channel.onclose = null;
     }
+    if (!this.#closed) this.#recover(key);
     if (key === SFU_PATH) for (const id of this.#opts.members()) this.emit('path', id, this.pathOpen(id));
     else this.emit('path', key, this.pathOpen(key));
   }
@@ -205,6 +216,8 @@ export class DataChannels extends Emitter<DataChannelsEvents> implements DataPat
     }
     if (unreached.size > 0 && reliable) this.#queue({ bytes: direct, envelope, to: unreached });
     for (const [channel] of routed) await this.#drain(channel);
+    if (reliable)
+      this.#remember({ bytes: direct, envelope, to: recipients, at: performance.now(), via: new Set(routed.map(([c]) => this.#keyOf(c))) });
     for (const [channel, bytes] of routed) this.#write(channel, bytes);
   }
 
@@ -215,7 +228,55 @@ export class DataChannels extends Emitter<DataChannelsEvents> implements DataPat
     for (const [key, pair] of [...this.#paths]) this.detach(key, pair);
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#history = [];
+    this.#historyBytes = 0;
     this.removeAllListeners();
+  }
+
+  #keyOf(channel: RTCDataChannel): string {
+    for (const [key, pair] of this.#paths) if (pair.reliable === channel) return key;
+    return '';
+  }
+
+  #remember(sent: Sent): void {
+    this.#history.push(sent);
+    this.#historyBytes += sent.bytes.byteLength;
+    const oldest = performance.now() - HISTORY_MS;
+    while (this.#history.length > 0 && (this.#history[0]!.at < oldest || this.#historyBytes > HISTORY_BYTES)) {
+      this.#historyBytes -= this.#history.shift()!.bytes.byteLength;
+    }
+  }
+
+  /**
+   * A path closed: what it carried lately may not have arrived (a connection closed with data in
+   * its buffers). Those messages go again on the paths open now (or wait for one); receivers drop
+   * the copies they already have.
+   */
+  #recover(closed: string): void {
+    const oldest = performance.now() - HISTORY_MS;
+    for (const sent of this.#history) {
+      if (sent.at < oldest || !sent.via.delete(closed)) continue;
+      const lost = closed === SFU_PATH ? [...sent.to].filter((id) => !sent.via.has(id)) : sent.via.has(SFU_PATH) ? [] : [closed];
+      const unreached = new Set<string>();
+      for (const id of lost) {
+        const channel = this.#channel(id, true);
+        if (channel) {
+          this.#write(channel, sent.bytes);
+          sent.via.add(id);
+        } else if (this.#opts.members().includes(id)) unreached.add(id);
+      }
+      const sfu = unreached.size > 0 ? this.#channel(SFU_PATH, true) : undefined;
+      if (sfu) {
+        this.#write(sfu, encodeDataEnvelope({ ...sent.envelope, to: [...unreached] }));
+        sent.via.add(SFU_PATH);
+      } else if (unreached.size > 0) {
+        try {
+          this.#queue({ bytes: sent.bytes, envelope: sent.envelope, to: unreached });
+        } catch {
+          // Over the waiting limit: this one is lost (the app sent far more than a path holds).
+        }
+      }
+    }
   }
 
   #highWater(): number {

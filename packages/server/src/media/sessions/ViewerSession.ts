@@ -15,7 +15,7 @@ import { ntpNow, writeSenderReport } from '@parley-rtc/rtc/rtp/rtcp';
 import { RtpRewriter } from '@parley-rtc/rtc/rtp/rtp';
 import { matchCodec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
-import { attachEcho } from './dataChannelEcho.ts';
+import { attachSessionData, type SessionDataHandler } from './sessionData.ts';
 
 export interface SessionEvents {
   close: [reason: string];
@@ -45,6 +45,7 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   #srTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #log: Logger;
+  #data: SessionDataHandler | undefined;
 
   private constructor(id: string, source: StreamSource, peerOptions: MediaPeerOptions, log: Logger) {
     super();
@@ -63,8 +64,10 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     offer: ParsedSdp,
     peerOptions: MediaPeerOptions,
     log: Logger,
+    data?: SessionDataHandler,
   ): Promise<{ session: ViewerSession; answer: string }> {
     const session = new ViewerSession(id, source, peerOptions, log);
+    session.#data = data;
     try {
       session.#addTracks(offer);
       const answer = await session.peer.answer(offerSdp);
@@ -131,7 +134,11 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
 
   #watch(): void {
     this.#stopWatching = watchLiveness(this.peer, (reason) => this.close(reason));
-    this.peer.on('datachannel', attachEcho);
+    this.peer.on('datachannel', (dc) =>
+      attachSessionData(dc, { sessionId: this.id, stream: this.stream }, this.#data, (err) =>
+        this.#log.warn({ err, session: this.id }, 'session data handler failed'),
+      ),
+    );
   }
 
   #attach(): void {
