@@ -1,4 +1,4 @@
-import type { LocalMedia, PeerStats, Room } from '@parley-rtc/client';
+import type { ChatChannel, LocalMedia, PeerStats, Room } from '@parley-rtc/client';
 
 /**
  * What the app exposes on `window.__parley` for end-to-end tests and for debugging in the
@@ -8,6 +8,8 @@ export interface ParleyTestHooks {
   room: Room;
   media: LocalMedia;
   stats(): Promise<PeerStats[]>;
+  /** The chat's data-path counters (`chat.stats`). */
+  chat: ChatChannel;
 }
 
 declare global {

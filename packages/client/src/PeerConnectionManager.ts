@@ -5,11 +5,14 @@ import { EMPTY_MEDIA_STATE, type PeerMediaState } from './peerMessages.ts';
 import { PeerLink, type LocalTrack, type PeerLinkOptions, type RemoteTrack, type SignalSender, type TrackSlot } from './PeerLink.ts';
 import type { PeerStats } from './stats.ts';
 import { applyIceServers } from './iceConfig.ts';
+import type { DataChannels } from './DataChannels.ts';
 
 /** @internal */
 export interface PeerConnectionManagerOptions {
   signal: SignalSender;
   createPeerConnection?: PeerLinkOptions['createPeerConnection'];
+  /** Where each link registers its app-data channels. */
+  data?: DataChannels;
 }
 
 /** @internal */
@@ -39,6 +42,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
   readonly #local = new Map<TrackSlot, LocalTrack>();
   readonly #signal: SignalSender;
   readonly #create: PeerLinkOptions['createPeerConnection'];
+  readonly #data: DataChannels | undefined;
   #selfId: string | undefined;
   #iceServers: RTCIceServer[] = [];
   #localState: PeerMediaState = EMPTY_MEDIA_STATE;
@@ -50,6 +54,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     super();
     this.#signal = options.signal;
     this.#create = options.createPeerConnection ?? defaultCreatePeerConnection;
+    this.#data = options.data;
   }
 
   /** Sets who we are and which ICE servers to use for links created from now on. */
@@ -76,6 +81,19 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
     return [...this.#links.values()];
   }
 
+  /** Whether there is a link to this peer (the ModeController's view of the mesh). */
+  has(peerId: string): boolean {
+    return this.#links.has(peerId);
+  }
+
+  isConnected(peerId: string): boolean {
+    return this.#links.get(peerId)?.connectionState === 'connected';
+  }
+
+  ids(): string[] {
+    return [...this.#links.keys()];
+  }
+
   /**
    * Creates the link to a peer (idempotent) and publishes the current local tracks on it.
    * `initiator`: true for a peer that joined after us (we offer first), false for peers that
@@ -94,6 +112,7 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
       createPeerConnection: this.#create,
       initiator,
       receive: this.#receive,
+      ...(this.#data ? { data: this.#data } : {}),
     });
     this.#links.set(peer.id, link);
     link.on('track', (t) => this.emit('track', t));
@@ -158,7 +177,8 @@ export class PeerConnectionManager extends Emitter<PeerConnectionManagerEvents> 
    * them): only the slots `publish` allows are sent (the others are kept and sent again when the
    * grant returns), and without `subscribe` the links receive nothing.
    */
-  applyGrants(grants: Pick<MemberGrants, 'publish' | 'subscribe'>): void {
+  applyGrants(grants: Pick<MemberGrants, 'publish' | 'subscribe'> & Partial<Pick<MemberGrants, 'data'>>): void {
+    this.#data?.setAllowed(grants.data !== false);
     const before = this.#publish;
     this.#publish = grants.publish;
     this.#receive = grants.subscribe;

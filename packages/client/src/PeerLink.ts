@@ -11,6 +11,7 @@ import {
   type PeerMessage,
 } from './peerMessages.ts';
 import { summarizeStats, type PeerStats } from './stats.ts';
+import { createDataChannelPair, type DataChannelPair, type DataPathSink } from './DataChannels.ts';
 
 /** Which local source a sender carries. */
 export type TrackSlot = 'audio' | 'video' | 'screen';
@@ -55,6 +56,8 @@ export interface PeerLinkOptions {
   iceWatchdogMs?: number;
   /** False without the subscribe grant: our descriptions then receive nothing (default true). */
   receive?: boolean;
+  /** Where the link's app-data channels are registered (created with the link, kept until close). */
+  data?: DataPathSink;
 }
 
 /** @internal */
@@ -81,6 +84,8 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly pc: RTCPeerConnection;
   readonly #signal: SignalSender;
   #channel: RTCDataChannel | undefined;
+  #dataChannels: DataChannelPair | undefined;
+  readonly #data: DataPathSink | undefined;
   #started = false;
   readonly #pendingLocal = new Map<TrackSlot, LocalTrack | null>();
   #startTimer: ReturnType<typeof setTimeout> | undefined;
@@ -105,6 +110,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.peer = options.peer;
     this.polite = options.polite;
     this.#signal = options.signal;
+    this.#data = options.data;
     this.pc = options.createPeerConnection({ iceServers: options.iceServers });
     this.#iceWatchdogMs = options.iceWatchdogMs ?? 8000;
     this.pc.onnegotiationneeded = () => void this.#negotiate();
@@ -258,6 +264,11 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       this.#channel.onmessage = null;
       this.#channel.close();
     }
+    if (this.#dataChannels) {
+      this.#data?.detach(this.peer.id, this.#dataChannels);
+      this.#dataChannels.reliable.close();
+      this.#dataChannels.lossy.close();
+    }
     for (const remote of this.#remoteTracks.values()) {
       if (remote.stream) remote.stream.onremovetrack = null;
     }
@@ -275,6 +286,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     channel.onopen = () => this.#sendState();
     channel.onmessage = (event: MessageEvent<unknown>) => this.#onMessage(parsePeerMessage(event.data));
     this.#channel = channel;
+    // App data (sendData): negotiated channels on the same SCTP association, so they outlive
+    // renegotiation (screen share) and ICE restarts like the state channel does.
+    this.#dataChannels = createDataChannelPair(this.pc);
+    this.#data?.attach(this.peer.id, this.#dataChannels);
     for (const [slot, local] of this.#pendingLocal) void this.setTrack(slot, local).catch((e: unknown) => this.#fail(e));
     this.#pendingLocal.clear();
   }

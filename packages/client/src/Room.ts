@@ -9,11 +9,13 @@ import {
 } from '@parley-rtc/protocol';
 import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
+import { DataChannels, type SendDataOptions } from './DataChannels.ts';
 import type { LocalMedia } from './LocalMedia.ts';
 import { bindMemberControls, RecordingControl } from './memberControls.ts';
 import { bindSfuSignals } from './sfuSignals.ts';
 import { IceRefresher } from './IceRefresher.ts';
-import { bindLocalMedia } from './localMediaBinding.ts';
+import { bindLocalMedia, type LocalMediaSink } from './localMediaBinding.ts';
+import { createRoomSfu } from './roomSfu.ts';
 import { Membership } from './Membership.ts';
 import { ModeController } from './ModeController.ts';
 import type { PeerMediaState } from './peerMessages.ts';
@@ -21,7 +23,7 @@ import { defaultCreatePeerConnection, PeerConnectionManager } from './PeerConnec
 import type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 import { RoomLog } from './RoomLog.ts';
 import { RosterManager } from './RosterManager.ts';
-import { sfuSignalVia, SfuTransport } from './SfuTransport.ts';
+import { sfuSignalVia, type SfuTransport } from './SfuTransport.ts';
 import { SignalClient } from './SignalClient.ts';
 import { VideoPreferences, type VideoSource } from './VideoPreferences.ts';
 import type { PeerStats, PublishStats } from './stats.ts';
@@ -51,6 +53,7 @@ export class Room extends Emitter<RoomEvents> {
   #localFlags: MediaFlags | undefined;
   /** Paused video and tile sizes asked for with setVideoPaused / setVideoSize. */
   readonly #videoPrefs = new VideoPreferences();
+  readonly #data = new DataChannels({ selfId: () => this.#self?.id, members: () => this.#roster.ids });
 
   constructor(options: RoomOptions = {}) {
     super();
@@ -70,15 +73,10 @@ export class Room extends Emitter<RoomEvents> {
         candidate: (to, c) => this.#requireSignal().candidate(to, c),
       },
       ...(options.createPeerConnection ? { createPeerConnection: options.createPeerConnection } : {}),
+      data: this.#data,
     });
     this.#modes = new ModeController({
-      mesh: {
-        add: (peer, initiator) => void this.#pcs.add(peer, initiator),
-        remove: (id) => this.#pcs.remove(id),
-        has: (id) => this.#pcs.link(id) !== undefined,
-        isConnected: (id) => this.#pcs.link(id)?.connectionState === 'connected',
-        ids: () => this.#pcs.links().map((l) => l.peer.id),
-      },
+      mesh: this.#pcs,
       peers: () => this.#roster.peers,
       createSfu: (selfId) => this.#createSfu(selfId),
       ...(options.handoverTimeoutMs !== undefined ? { handoverTimeoutMs: options.handoverTimeoutMs } : {}),
@@ -86,10 +84,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#bindPeers();
     this.#bindRoster();
     this.#bindModes();
-    const sink = {
-      setMediaState: (s: PeerMediaState) => this.setMediaState(s),
-      setTrack: (slot: TrackSlot, t: LocalTrack | null) => void this.publish(slot, t),
-    };
+    this.#data.on('data', (m) => this.emit('data', m));
+    this.#data.on('error', (err) => this.emit('error', err));
+    const sink: LocalMediaSink = { setMediaState: (s) => this.setMediaState(s), setTrack: (slot, t) => void this.publish(slot, t) };
     if (options.media) this.#unsubscribe.push(...bindLocalMedia(options.media, sink));
   }
 
@@ -189,15 +186,26 @@ export class Room extends Emitter<RoomEvents> {
     this.#pcs.close();
     this.#roster.close();
     this.#videoPrefs.close();
+    this.#data.close();
     this.removeAllListeners();
   }
 
-  async sendChat(text: string): Promise<AppendResult> {
-    return this.#requireSignal().chat(text);
+  async sendChat(text: string, options: { id?: string } = {}): Promise<AppendResult> {
+    return this.#requireSignal().chat(text, options.id);
   }
 
   async sendEvent(type: string, body: unknown): Promise<AppendResult> {
     return this.#requireSignal().roomEvent(type, body);
+  }
+
+  /** App data over the data channels to everyone or `to` (docs/client.md, "App data"); see DataChannels.send. */
+  sendData(payload: string | Uint8Array, options?: SendDataOptions): Promise<void> {
+    return this.#data.send(payload, options);
+  }
+
+  /** Whether a data channel reaches `memberId` now (omitted: every member); else chat should use signaling. */
+  dataPathOpen(memberId?: string): boolean {
+    return this.#data.pathOpen(memberId);
   }
 
   /** Loads older entries into the log (e.g. scrolling up); returns the ones that were new. */
@@ -399,17 +407,10 @@ export class Room extends Emitter<RoomEvents> {
 
   /** An SFU transport for the ModeController, with our tracks and the producers known so far. */
   #createSfu(selfId: string): SfuTransport {
-    const sfu = new SfuTransport({
-      signal: sfuSignalVia(() => this.#requireSignal()),
-      selfId,
-      iceServers: this.#ice.servers,
-      createPeerConnection: this.#options.createPeerConnection ?? defaultCreatePeerConnection,
-      videoPreferences: this.#videoPrefs,
-      ...(this.#options.simulcast !== undefined ? { simulcast: this.#options.simulcast } : {}),
-    });
-    for (const [slot, local] of this.#pcs.localTracks()) sfu.setTrack(slot, local);
-    for (const p of this.#roster.producers) sfu.addProducer(p);
-    return sfu;
+    const { createPeerConnection = defaultCreatePeerConnection, simulcast } = this.#options;
+    const common = { signal: sfuSignalVia(() => this.#requireSignal()), selfId, iceServers: this.#ice.servers, createPeerConnection };
+    const options = { ...common, videoPreferences: this.#videoPrefs, data: this.#data, ...(simulcast !== undefined ? { simulcast } : {}) };
+    return createRoomSfu(options, this.#pcs.localTracks(), this.#roster.producers);
   }
 
   /** A new session: nothing of the old SFU state is valid. */

@@ -7,13 +7,18 @@ import { SfuVideoControl, type SfuVideoControlOptions } from './SfuVideoControl.
 import type { SfuRecoveryOptions } from './sfuRecovery.ts';
 import type { PeerStats, PublishStats } from './stats.ts';
 import { VideoPreferences } from './VideoPreferences.ts';
+import type { DataPathSink } from './DataChannels.ts';
+import { SfuDataLink, type SfuDataLinkOptions } from './SfuDataLink.ts';
 
 /**
  * How the transport talks to the server's SFU; the SignalClient implements it.
  * @internal
  */
 export interface SfuSignal
-  extends SfuPublisherSignal, SfuSubscriberSignal, Pick<SfuVideoControlOptions['signal'], 'sfuPause' | 'sfuVideoSize'> {}
+  extends SfuPublisherSignal, SfuSubscriberSignal, Pick<SfuVideoControlOptions['signal'], 'sfuPause' | 'sfuVideoSize'> {
+  /** Opens the app-data connection (absent: no data through the SFU). */
+  sfuData?: SfuDataLinkOptions['sfuData'];
+}
 
 /**
  * An SfuSignal that asks `get()` for the signal client at each call; async, so a missing client
@@ -27,6 +32,11 @@ export function sfuSignalVia(get: () => SfuSignal): SfuSignal {
     sfuClose: async (id) => get().sfuClose(id),
     sfuPause: async (ids, paused) => get().sfuPause(ids, paused),
     sfuVideoSize: async (ids, width, height) => get().sfuVideoSize(ids, width, height),
+    sfuData: async (sdp) => {
+      const signal = get();
+      if (!signal.sfuData) throw new Error('no sfu_data');
+      return signal.sfuData(sdp);
+    },
   };
 }
 
@@ -50,6 +60,8 @@ export interface SfuTransportOptions {
    * open; the Room passes its own so the wishes outlast the transport. Default: a fresh one.
    */
   videoPreferences?: VideoPreferences;
+  /** Where the app-data connection's channels go (absent: no data connection). */
+  data?: DataPathSink;
 }
 
 /** @internal */
@@ -74,6 +86,7 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   readonly #publisher: SfuPublisher;
   readonly #subscriber: SfuSubscriber;
   readonly #video: SfuVideoControl;
+  readonly #data: SfuDataLink | undefined;
   #started = false;
   #closed = false;
 
@@ -100,6 +113,15 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
       consumers: () => subscriber.videoConsumers(),
       onError: (err) => this.#fail(err),
     });
+    const sfuData = options.signal.sfuData;
+    if (options.data && sfuData) {
+      this.#data = new SfuDataLink({
+        ...common,
+        sfuData: (sdp) => sfuData(sdp),
+        sink: options.data,
+        onError: (err) => this.#fail(err),
+      });
+    }
     subscriber.on('consumers', (added) => this.#video.applyTo(added));
     subscriber.on('track', (t) => this.emit('track', t));
     subscriber.on('trackRemoved', (t) => this.emit('trackRemoved', t));
@@ -133,6 +155,7 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
     this.#started = true;
     this.#publisher.start();
     this.#subscriber.start();
+    this.#data?.start();
   }
 
   /**
@@ -178,12 +201,14 @@ export class SfuTransport extends Emitter<SfuTransportEvents> {
   setIceServers(iceServers: RTCIceServer[]): void {
     this.#publisher.setIceServers(iceServers);
     this.#subscriber.setIceServers(iceServers);
+    this.#data?.setIceServers(iceServers);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#video.close();
+    this.#data?.close();
     this.#publisher.close();
     // Reports each remote track removed (forwarded) before it drops its listeners.
     this.#subscriber.close();

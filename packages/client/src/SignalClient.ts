@@ -10,6 +10,8 @@ import {
   SERVER_EVENT_SCHEMAS,
   sfuPublishResultSchema,
   sfuSubscribeResultSchema,
+  sfuDataResultSchema,
+  type SfuDataResult,
   type GrantsChanged,
   type MuteNotice,
   type AnswerRelay,
@@ -59,6 +61,7 @@ const iceServersAck = ackSchema(iceServersResultSchema);
 const sfuPublishAck = ackSchema(sfuPublishResultSchema);
 const sfuSubscribeAck = ackSchema(sfuSubscribeResultSchema);
 const recordingAck = ackSchema(recordingStateSchema);
+const sfuDataAck = ackSchema(sfuDataResultSchema);
 
 export interface SignalClientEvents {
   /** The socket is connected; `reconnect` is true for every connection after the first. */
@@ -172,8 +175,9 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     return this.#request('candidate', (s) => s.emitWithAck('candidate', { to, candidate }), nullAck);
   }
 
-  chat(text: string): Promise<AppendResult> {
-    return this.#request('chat_message', (s) => s.emitWithAck('chat_message', { text }), appendAck);
+  chat(text: string, id?: string): Promise<AppendResult> {
+    const req = id === undefined ? { text } : { text, id };
+    return this.#request('chat_message', (s) => s.emitWithAck('chat_message', req), appendAck);
   }
 
   roomEvent(type: string, body: unknown): Promise<AppendResult> {
@@ -198,6 +202,10 @@ export class SignalClient extends Emitter<SignalClientEvents> {
 
   sfuSubscribe(sdp: string, producerIds: string[]): Promise<SfuSubscribeResult> {
     return this.#request('sfu_subscribe', (s) => s.emitWithAck('sfu_subscribe', { sdp, producerIds }), sfuSubscribeAck);
+  }
+
+  sfuData(sdp: string): Promise<SfuDataResult> {
+    return this.#request('sfu_data', (s) => s.emitWithAck('sfu_data', { sdp }), sfuDataAck);
   }
 
   mediaState(flags: MediaFlags): Promise<null> {

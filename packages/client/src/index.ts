@@ -9,6 +9,7 @@ export { LocalMedia } from './LocalMedia.ts';
 export type { DeviceKind, DeviceState, LocalMediaEvents, LocalMediaOptions, LocalMediaState } from './LocalMedia.ts';
 export type { LocalTrack, RemoteTrack, TrackSlot } from './PeerLink.ts';
 export type { VideoSource } from './VideoPreferences.ts';
+export type { DataMessage, SendDataOptions } from './DataChannels.ts';
 export type { PeerMediaState } from './peerMessages.ts';
 export { RoomLog } from './RoomLog.ts';
 export type { RecordingControl } from './recordingControl.ts';
@@ -21,6 +22,18 @@ export type { InboundVideoStats, PeerStats, PublishLayerStats, PublishStats, Qua
 export { fileUrl, uploadFile } from './files.ts';
 export { formatBytes, isPreviewableImage, PREVIEWABLE_IMAGE_TYPES } from './fileDisplay.ts';
 export type { FileRoomRef, UploadOptions, UploadProgress, UploadResult } from './files.ts';
+export { ChatChannel } from './chat/ChatChannel.ts';
+export type { ChatChannelEvents, ChatChannelOptions, ChatChannelStats, ChatDataIn, ChatRoomRef, PendingChat } from './chat/ChatChannel.ts';
+export { FileTransferError, FileTransfers, IncomingTransfer, OutgoingTransfer, Transfer, roomFileLink } from './fileTransfer/index.ts';
+export type {
+  FileRoomDataRef,
+  FileTransferLink,
+  FileTransfersEvents,
+  FileTransfersOptions,
+  SendFileOptions,
+  TransferEvents,
+  TransferState,
+} from './fileTransfer/index.ts';
 export { WhepPlayer, WhipWhepError } from './whep.ts';
 export type { WhepOptions } from './whep.ts';
 export { WhipPublisher } from './whip.ts';

@@ -11,6 +11,7 @@ import type {
   Speaker,
 } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
+import type { DataMessage } from './DataChannels.ts';
 import type { PeerMediaState } from './peerMessages.ts';
 import type { RemoteTrack } from './PeerLink.ts';
 import type { ResumeStorage } from './resumeStore.ts';
@@ -60,6 +61,8 @@ export interface RoomEvents {
   speakers: [active: string | null, speakers: Speaker[]];
   /** The room's recording started or stopped (`error` set when it stopped because of a problem). */
   recording: [state: RecordingState];
+  /** App data from another member (`sendData`), delivered once, over a data channel. */
+  data: [message: DataMessage];
   error: [error: Error];
 }
 

@@ -52,6 +52,8 @@ import {
 } from './messages/control.ts';
 import type {
   SfuCloseRequest,
+  SfuDataRequest,
+  SfuDataResult,
   SfuMode,
   SfuPauseRequest,
   SfuProducerClosed,
@@ -65,6 +67,7 @@ import type {
 } from './messages/sfu.ts';
 import {
   sfuCloseRequestSchema,
+  sfuDataRequestSchema,
   sfuModeSchema,
   sfuPauseRequestSchema,
   sfuProducerClosedSchema,
@@ -99,6 +102,8 @@ export interface ClientToServerEvents {
   sfu_publish: (req: SfuPublishRequest, ack: AckFn<SfuPublishResult>) => void;
   /** Receive SFU producers of the room. */
   sfu_subscribe: (req: SfuSubscribeRequest, ack: AckFn<SfuSubscribeResult>) => void;
+  /** Open (or replace) your data connection to the SFU (app data, `room.sendData`). */
+  sfu_data: (req: SfuDataRequest, ack: AckFn<SfuDataResult>) => void;
   /** Close one of your SFU connections. */
   sfu_close: (req: SfuCloseRequest, ack: AckFn<null>) => void;
   /** Pause/resume forwarding of some of your SFU consumers. */
@@ -157,6 +162,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   sfu_publish: sfuPublishRequestSchema,
   sfu_subscribe: sfuSubscribeRequestSchema,
   sfu_close: sfuCloseRequestSchema,
+  sfu_data: sfuDataRequestSchema,
   sfu_pause: sfuPauseRequestSchema,
   sfu_video_size: sfuVideoSizeRequestSchema,
   ice_servers: iceServersRequestSchema,

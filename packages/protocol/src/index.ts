@@ -10,3 +10,6 @@ export * from './messages/grants.ts';
 export * from './messages/diagnostics.ts';
 export * from './messages/sfu.ts';
 export * from './messages/recording.ts';
+export * from './messages/data.ts';
+export * from './messages/fileTransfer.ts';
+export * from './messages/chatData.ts';

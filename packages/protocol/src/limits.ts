@@ -17,4 +17,12 @@ export const LIMITS = {
   sfuConsumersPerRequest: 64,
   /** The largest width or height, in device pixels, an `sfu_video_size` may give. */
   videoSizePx: 16_384,
+  /** The largest payload of one reliable `sendData` message, in bytes (a string counts as its UTF-8). */
+  dataReliableBytes: 64 * 1024,
+  /** The largest payload of one lossy `sendData` message (one SCTP packet on a common path MTU). */
+  dataLossyBytes: 1200,
+  /** The longest `topic` of a data message, in UTF-8 bytes. */
+  dataTopicBytes: 64,
+  /** The most members one data message may be addressed to (`to`). */
+  dataRecipients: 64,
 } as const;

@@ -23,6 +23,7 @@ export const grantsInputSchema = z.object({
   subscribe: z.boolean().optional(),
   chat: z.boolean().optional(),
   upload: z.boolean().optional(),
+  data: z.boolean().optional(),
   record: z.boolean().optional(),
   admin: z.boolean().optional(),
 });

@@ -100,6 +100,7 @@ const FIXTURES: { [K in ClientEventName]: { valid: unknown[]; invalid: unknown[]
       { sdp: 'v=0', producerIds: 'p-1' },
     ],
   },
+  sfu_data: { valid: [{ sdp: 'v=0\r\n' }], invalid: [{}, { sdp: '' }, { sdp: 5 }] },
   sfu_close: { valid: [{ connectionId: 'sub-1' }], invalid: [{}, { connectionId: '' }, { connectionId: '../x' }] },
   media_state: {
     valid: [{ audio: true, video: false, screen: false }],

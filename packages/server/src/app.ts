@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './util/logger.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { sendError } from './http/errors.ts';
 import type { FeatureDeps } from './featureTypes.ts';
+import type { SessionDataHandler } from './media/sessions/sessionData.ts';
 import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
 import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
@@ -61,6 +62,8 @@ export interface CreateAppOptions {
   log?: Logger;
   /** Use this store instead of opening the configured one (the app closes it). */
   store?: LogStore;
+  /** Handles app data on `POST /offer` and WHEP sessions' data channels (default: `ping` → `pong` echo). */
+  sessionData?: SessionDataHandler;
 }
 
 /** Builds and starts a Parley server: HTTP, Socket.IO signaling and the room log. */
@@ -181,7 +184,17 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
   registerSdkRoutes(http);
   registerNodeRoutes(http, { tokens, apiKeys: config.auth.apiKeys, adminKey: config.adminKey, cluster });
   // The features, in start order: each a Fastify plugin given the shared services.
-  const deps: FeatureDeps = { config, store, signaling, log, tokens, metrics, ice, events };
+  const deps: FeatureDeps = {
+    config,
+    store,
+    signaling,
+    log,
+    tokens,
+    metrics,
+    ice,
+    events,
+    ...(options.sessionData ? { sessionData: options.sessionData } : {}),
+  };
   try {
     await cluster?.startDelivery(store, (room, entry) => {
       if (entry.kind === 'chat') io.local.to(room).emit('chat_message', entry);

@@ -11,6 +11,7 @@ import type { Signaling } from './signaling/Signaling.ts';
 import type { Logger } from './util/logger.ts';
 import type { TokenService } from './auth/TokenService.ts';
 import type { Metrics } from './metrics/Metrics.ts';
+import type { SessionDataHandler } from './media/sessions/sessionData.ts';
 import type { IceServerProvider } from './ice/IceServerProvider.ts';
 import type { ServerEvents } from './serverEvents.ts';
 
@@ -28,6 +29,8 @@ export interface FeatureDeps {
   ice: IceServerProvider;
   /** Tracks and recordings, for integrations (webhooks). */
   events: ServerEvents;
+  /** App data on `/offer` and WHEP sessions' data channels (`CreateAppOptions.sessionData`). */
+  sessionData?: SessionDataHandler;
 }
 
 /** A feature: registered with `http.register(feature, deps)`, in start order. */

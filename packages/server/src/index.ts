@@ -3,3 +3,4 @@ export { parseConfig, loadConfig, ConfigError, type ParleyConfig, type ConfigInp
 export type { LogStore, NewEntry, PrunePolicy, RangeQuery, RemovalResult, RoomFile, RoomStats } from './roomlog/LogStore.ts';
 export { SqliteLogStore } from './roomlog/SqliteLogStore.ts';
 export { PostgresLogStore } from './roomlog/PostgresLogStore.ts';
+export type { SessionDataContext, SessionDataHandler } from './media/sessions/sessionData.ts';

@@ -3,5 +3,5 @@
  * member's SFU connection on the server, or count its SFU connections). The server does not export them,
  * so this is the one place that reaches into its sources.
  */
-export { sfuRoomsOf } from '../../server/src/sfu/feature.ts';
+export { sfuDataOf, sfuRoomsOf } from '../../server/src/sfu/feature.ts';
 export type { Router } from '../../server/src/sfu/Router.ts';

@@ -1,5 +1,6 @@
-import { LocalMedia, Room, type MediaAccessError, type MuteNotice } from '@parley-rtc/client';
+import { ChatChannel, LocalMedia, Room, type MediaAccessError, type MuteNotice } from '@parley-rtc/client';
 import { exposeTestHooks } from '../testHooks.ts';
+import { DirectFileStore } from './DirectFiles.ts';
 import { NoticeStore } from './Notices.ts';
 import { UploadStore } from './Uploads.ts';
 import { forgetCall, rememberCall, rememberedCall } from './rememberedCall.ts';
@@ -43,6 +44,10 @@ export class CallSession {
   readonly room = new Room({ media: this.media });
   readonly notices = new NoticeStore();
   readonly uploads = new UploadStore(this.room);
+  /** Chat over the data channel where open, always into the room log (ChatChannel). */
+  readonly chat = new ChatChannel(this.room);
+  /** Files sent directly to one participant. */
+  readonly directFiles = new DirectFileStore(this.room, this.uploads);
   #stage: Stage = 'lobby';
   #stageListeners = new Set<() => void>();
   #unsubscribe: Array<() => void> = [];
@@ -64,7 +69,7 @@ export class CallSession {
     const { room, media, notices } = this;
     this.resumeName = rememberedCall(roomName);
     this.#unsubscribe.push(
-      exposeTestHooks({ room, media, stats: () => room.getStats() }),
+      exposeTestHooks({ room, media, stats: () => room.getStats(), chat: this.chat }),
       media.on('error', (e) => notices.push(describeMediaError(e), 'warn', 10_000)),
       room.on('peerJoined', (p) => notices.push(`${p.name} joined`)),
       room.on('peerLeft', (p) => {
@@ -179,6 +184,8 @@ export class CallSession {
     this.media.close();
     this.notices.close();
     this.uploads.close();
+    this.chat.close();
+    this.directFiles.close();
     this.#stageListeners.clear();
   }
 

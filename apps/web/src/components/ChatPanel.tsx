@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState, type ChangeEvent, type FormEvent, type ReactNode } from 'react';
 import { fileUrl, formatBytes, isPreviewableImage, type Room } from '@parley-rtc/client';
-import { LIMITS, type FileEntry, type LogEntry } from '@parley-rtc/protocol';
+import { LIMITS, type ChatEntry, type FileEntry, type LogEntry } from '@parley-rtc/protocol';
+import type { PendingChat } from '@parley-rtc/client';
 import { describeError, type CallSession } from '../call/CallSession.ts';
 import type { Upload } from '../call/Uploads.ts';
-import { useLogEntries, useSelfId, useUploads } from '../hooks/useCall.ts';
+import { useLogEntries, usePendingChats, useSelfId, useUploads } from '../hooks/useCall.ts';
+import { DirectSendControl, DirectTransferList } from './DirectFiles.tsx';
 import { Icon } from './icons.tsx';
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -57,7 +59,7 @@ function UploadRow({ upload, onCancel, onDismiss }: { upload: Upload; onCancel: 
         <span className="upload-name">{upload.name}</span>
         <span className="upload-status">
           {upload.state === 'uploading'
-            ? `${formatBytes(upload.loaded)} / ${formatBytes(upload.size)}`
+            ? `Uploading for the room · ${formatBytes(upload.loaded)} / ${formatBytes(upload.size)}`
             : upload.state === 'done'
               ? 'Shared'
               : 'Failed'}
@@ -89,20 +91,34 @@ function UploadRow({ upload, onCancel, onDismiss }: { upload: Upload; onCancel: 
   );
 }
 
-function EntryLine({ entry, room, selfId }: { entry: LogEntry; room: Room; selfId: string | undefined }) {
+/** A chat message: `seq` once the log has it; `via` says whether it reached us over the data channel first. */
+function ChatLine({
+  chat,
+  seq,
+  via,
+  selfId,
+}: {
+  chat: ChatEntry | PendingChat;
+  seq: number | undefined;
+  via: 'data' | 'log';
+  selfId: string | undefined;
+}) {
+  const mine = chat.from.id === selfId;
+  return (
+    <li className={`chat-msg${mine ? ' mine' : ''}`} data-testid="chat-message" data-seq={seq} data-via={via} data-id={chat.id}>
+      <div className="chat-meta">
+        <strong>{mine ? 'You' : chat.from.name}</strong>{' '}
+        <time dateTime={new Date(chat.ts).toISOString()}>{timeFormat.format(chat.ts)}</time>
+      </div>
+      <div className="chat-text">{chat.text}</div>
+    </li>
+  );
+}
+
+function EntryLine({ entry, room, selfId, viaData }: { entry: LogEntry; room: Room; selfId: string | undefined; viaData: boolean }) {
   const time = <time dateTime={new Date(entry.ts).toISOString()}>{timeFormat.format(entry.ts)}</time>;
   if (entry.kind === 'file') return <FileLine entry={entry} room={room} selfId={selfId} time={time} />;
-  if (entry.kind === 'chat') {
-    const mine = entry.from.id === selfId;
-    return (
-      <li className={`chat-msg${mine ? ' mine' : ''}`} data-testid="chat-message" data-seq={entry.seq}>
-        <div className="chat-meta">
-          <strong>{mine ? 'You' : entry.from.name}</strong> {time}
-        </div>
-        <div className="chat-text">{entry.text}</div>
-      </li>
-    );
-  }
+  if (entry.kind === 'chat') return <ChatLine chat={entry} seq={entry.seq} via={viaData ? 'data' : 'log'} selfId={selfId} />;
   return (
     <li className="chat-event" data-testid="chat-event" data-seq={entry.seq}>
       {time} {entry.from.name} {entry.type}
@@ -113,6 +129,8 @@ function EntryLine({ entry, room, selfId }: { entry: LogEntry; room: Room; selfI
 export function ChatPanel({ session, onClose }: { session: CallSession; onClose: () => void }) {
   const entries = useLogEntries(session);
   const uploads = useUploads(session);
+  const pending = usePendingChats(session);
+  const [route, setRoute] = useState('');
   const selfId = useSelfId(session);
   const fileInput = useRef<HTMLInputElement>(null);
   const [text, setText] = useState('');
@@ -123,7 +141,7 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [entries.length]);
+  }, [entries.length, pending.length]);
 
   const send = (e: FormEvent) => {
     e.preventDefault();
@@ -131,8 +149,8 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
     if (!value || sending) return;
     setSending(true);
     setError(null);
-    session.room
-      .sendChat(value)
+    session.chat
+      .send(value)
       .then(() => setText(''))
       .catch((err: unknown) => setError(describeError(err)))
       .finally(() => setSending(false));
@@ -154,11 +172,27 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
       </header>
       {session.room.log.truncated ? <p className="chat-hint">Older messages are not shown.</p> : null}
       <ol className="chat-list" ref={listRef}>
-        {entries.length === 0 ? <li className="chat-empty">No messages yet.</li> : null}
+        {entries.length === 0 && pending.length === 0 ? <li className="chat-empty">No messages yet.</li> : null}
         {entries.map((entry) => (
-          <EntryLine key={entry.seq} entry={entry} room={session.room} selfId={selfId} />
+          <EntryLine
+            key={entry.seq}
+            entry={entry}
+            room={session.room}
+            selfId={selfId}
+            viaData={entry.kind === 'chat' && session.chat.arrivedOverData(entry)}
+          />
+        ))}
+        {pending.map((chat) => (
+          <ChatLine
+            key={`${chat.from.id} ${chat.id}`}
+            chat={chat}
+            seq={undefined}
+            via={chat.from.id === selfId ? 'log' : 'data'}
+            selfId={selfId}
+          />
         ))}
       </ol>
+      <DirectTransferList session={session} />
       {uploads.length > 0 ? (
         <ul className="uploads" data-testid="uploads" aria-label="Uploads">
           {uploads.map((u) => (
@@ -171,6 +205,10 @@ export function ChatPanel({ session, onClose }: { session: CallSession; onClose:
           ))}
         </ul>
       ) : null}
+      <DirectSendControl session={session} onRoute={setRoute} />
+      <p className="chat-hint" data-testid="direct-route" role="status">
+        {route}
+      </p>
       {error ? (
         <p className="error-text" data-testid="chat-error">
           {error}

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { LocalMediaState, MediaMode, PeerStats, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley-rtc/client';
+import type { LocalMediaState, MediaMode, PeerStats, PendingChat, RemotePeer, RemoteTrack, RoomConnectionState } from '@parley-rtc/client';
 import type { ChatEntry, LogEntry } from '@parley-rtc/protocol';
 import type { CallSession, Stage } from '../call/CallSession.ts';
+import type { DirectTransfer } from '../call/DirectFiles.ts';
 import type { Notice } from '../call/Notices.ts';
 import type { Upload } from '../call/Uploads.ts';
 import { useEmitterValue } from './useEmitterValue.ts';
@@ -108,4 +109,13 @@ export function useActiveSpeaker(session: CallSession): string | null {
 /** The room's recording indicator (everyone sees it; members with `record` can start and stop it). */
 export function useRecording(session: CallSession) {
   return useEmitterValue(session.room, ['recording', 'connectionState'], () => session.room.recording.state);
+}
+
+/** Chat messages shown before their log copy: arrived over the data channel, or just sent by us. */
+export function usePendingChats(session: CallSession): readonly PendingChat[] {
+  return useEmitterValue(session.chat, ['pending'], () => session.chat.pending);
+}
+
+export function useDirectTransfers(session: CallSession): readonly DirectTransfer[] {
+  return useEmitterValue(session.directFiles, ['change'], () => session.directFiles.items);
 }

@@ -13,6 +13,8 @@ export const memberGrantsSchema = z.object({
   publish: z.union([z.boolean(), z.array(z.enum(MEDIA_KINDS))]),
   subscribe: z.boolean(),
   chat: z.boolean(),
+  /** Send app data (`room.sendData`) on the data channels; absent in grants from older servers (then true). */
+  data: z.boolean().default(true),
   upload: z.boolean(),
   record: z.boolean(),
   admin: z.boolean(),

@@ -4,8 +4,13 @@ import { LIMITS } from '../limits.ts';
 const seq = z.number().int().nonnegative();
 const sender = z.object({ id: z.string(), name: z.string() });
 
+/** A chat message's id, chosen by its sender (a UUID without dashes, or any 8–64 letters, digits, "_" or "-"). */
+export const chatMessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'chat message ids are 8–64 letters, digits, "_" or "-"');
+
 export const chatRequestSchema = z.object({
   text: z.string().trim().min(1).max(LIMITS.chatText),
+  /** Set when the message also went over the data channel: receivers match the two copies by it. */
+  id: chatMessageIdSchema.optional(),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
@@ -40,7 +45,7 @@ export type FileInfo = z.infer<typeof fileInfoSchema>;
 
 const entryBase = { seq, ts: z.number().int(), from: sender };
 
-export const chatEntrySchema = z.object({ ...entryBase, kind: z.literal('chat'), text: z.string() });
+export const chatEntrySchema = z.object({ ...entryBase, kind: z.literal('chat'), text: z.string(), id: z.string().optional() });
 export const eventEntrySchema = z.object({
   ...entryBase,
   kind: z.literal('event'),

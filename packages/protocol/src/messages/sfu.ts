@@ -34,6 +34,17 @@ export const sfuVideoSizeRequestSchema = z.object({
 export type SfuVideoSizeRequest = z.infer<typeof sfuVideoSizeRequestSchema>;
 
 /** Close one of the caller's own SFU connections (stop publishing or subscribing). */
+/**
+ * Open (or replace) this member's data connection to the SFU: an offer with the two negotiated
+ * app-data channels (DATA_CHANNELS, ids 1 and 2) and no media. One per member; a new one replaces it.
+ */
+export const sfuDataRequestSchema = z.object({ sdp });
+export type SfuDataRequest = z.infer<typeof sfuDataRequestSchema>;
+
+/** The `sfu_data` result. */
+export const sfuDataResultSchema = z.object({ connectionId: sfuId, answer: sdp });
+export type SfuDataResult = z.infer<typeof sfuDataResultSchema>;
+
 export const sfuCloseRequestSchema = z.object({ connectionId: sfuId });
 export type SfuCloseRequest = z.infer<typeof sfuCloseRequestSchema>;
 

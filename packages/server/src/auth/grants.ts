@@ -5,7 +5,7 @@ export type PublishSource = (typeof PUBLISH_SOURCES)[number];
 
 /**
  * What a token allows. `publish` is true (all sources), false, or the list of sources allowed.
- * Missing grants are false, except `join`, `subscribe` and `chat`, which default to true so a
+ * Missing grants are false, except `join`, `subscribe`, `chat` and `data`, which default to true so a
  * minimal `{room}` token gives an ordinary participant.
  */
 export const grantsSchema = z.strictObject({
@@ -13,6 +13,7 @@ export const grantsSchema = z.strictObject({
   publish: z.union([z.boolean(), z.array(z.enum(PUBLISH_SOURCES)).max(3)]).default(true),
   subscribe: z.boolean().default(true),
   chat: z.boolean().default(true),
+  data: z.boolean().default(true),
   upload: z.boolean().default(false),
   record: z.boolean().default(false),
   admin: z.boolean().default(false),
@@ -26,6 +27,7 @@ export const ALL_GRANTS: Grants = {
   publish: true,
   subscribe: true,
   chat: true,
+  data: true,
   upload: true,
   record: true,
   admin: true,

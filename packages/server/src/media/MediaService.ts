@@ -2,6 +2,7 @@
  * The media server facade: viewer sessions (POST /offer, WHEP), publisher sessions (WHIP), the
  * stream registry and recordings. Close order: peers, then sources (ffmpeg), then recordings.
  */
+import type { SessionDataHandler } from './sessions/sessionData.ts';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ParleyError, type IceServer } from '@parley-rtc/protocol';
@@ -23,6 +24,8 @@ export interface MediaServiceOptions {
   iceServers: (peerId: string) => IceServer[];
   dataDir: string;
   log: Logger;
+  /** App data on viewer sessions' data channels (default: the ping → pong echo). */
+  sessionData?: SessionDataHandler;
   /** Called when a recording is finalised (webhooks). */
   onRecordingFinished?: (info: RecordingInfo) => void;
 }
@@ -38,6 +41,7 @@ export class MediaService {
   readonly #iceServers: (peerId: string) => IceServer[];
   readonly #peerBase: Omit<MediaPeerOptions, 'iceServers'>;
   readonly #log: Logger;
+  readonly #sessionData: SessionDataHandler | undefined;
   #pending = 0;
   /** Live sessions per client address, for `maxPeersPerClient`. */
   readonly #perClient = new Map<string, number>();
@@ -48,6 +52,7 @@ export class MediaService {
   constructor(opts: MediaServiceOptions) {
     this.#config = opts.media;
     this.#log = opts.log;
+    this.#sessionData = opts.sessionData;
     this.#iceServers = opts.iceServers;
     this.#peerBase = {
       bindAddress: opts.media.bindAddress,
@@ -134,7 +139,16 @@ export class MediaService {
     try {
       const source = await this.streams.open(stream);
       const id = randomUUID();
-      const { session, answer } = await ViewerSession.answer(id, source, offerSdp, offer, this.#peerOptions(id), this.#log, setup);
+      const { session, answer } = await ViewerSession.answer(
+        id,
+        source,
+        offerSdp,
+        offer,
+        this.#peerOptions(id),
+        this.#log,
+        setup,
+        this.#sessionData,
+      );
       if (this.#closing) {
         session.close('shutting down');
         throw new ParleyError('SHUTTING_DOWN');

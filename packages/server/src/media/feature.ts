@@ -3,7 +3,7 @@ import { closeWithApp, type FeaturePlugin } from '../featureTypes.ts';
 import { registerMediaRoutes } from './http/routes.ts';
 import { MediaService } from './MediaService.ts';
 
-export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, ice, metrics, events }) => {
+export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, ice, metrics, events, sessionData }) => {
   const mediaLog = log.child({ module: 'media' });
   const media = new MediaService({
     media: config.media,
@@ -11,6 +11,7 @@ export const mediaFeature: FeaturePlugin = async (scope, { config, log, tokens, 
     dataDir: config.dataDir,
     log: mediaLog,
     onRecordingFinished: (info) => events.emit('recordingFinished', info.stream, info),
+    ...(sessionData ? { sessionData } : {}),
   });
   closeWithApp(scope, 'media', log, () => media.close());
   metrics.collectedCounter('parley_media_bytes_total', 'Media bytes sent to and received from server-side peers.', () => {

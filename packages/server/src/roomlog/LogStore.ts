@@ -2,7 +2,7 @@ import type { FileInfo, LogEntry } from '@parley-rtc/protocol';
 
 /** What a caller hands the store; the store assigns `seq` (and `ts` if absent). */
 export type NewEntry =
-  | { kind: 'chat'; from: { id: string; name: string }; text: string }
+  | { kind: 'chat'; from: { id: string; name: string }; text: string; id?: string }
   | { kind: 'event'; from: { id: string; name: string }; type: string; body: unknown }
   | { kind: 'file'; from: { id: string; name: string }; file: FileInfo };
 
@@ -86,7 +86,7 @@ export interface LogStore {
 export function entryPayload(entry: NewEntry): string {
   switch (entry.kind) {
     case 'chat':
-      return JSON.stringify({ text: entry.text });
+      return JSON.stringify(entry.id === undefined ? { text: entry.text } : { text: entry.text, id: entry.id });
     case 'event':
       return JSON.stringify({ type: entry.type, body: entry.body });
     case 'file':

@@ -24,7 +24,16 @@ const whipQuery = z.object({ name: displayNameSchema.optional() });
 const whepQuery = z.object({ source: z.enum(['camera', 'screen']).default('camera') });
 const jsonOfferSchema = z.object({ type: z.literal('offer'), sdp: z.string().min(1).max(LIMITS.sdp) });
 /** What a stream key may do: join and publish, nothing else. */
-const STREAM_KEY_GRANTS: Grants = { join: true, publish: true, subscribe: false, chat: false, upload: false, record: false, admin: false };
+const STREAM_KEY_GRANTS: Grants = {
+  join: true,
+  publish: true,
+  subscribe: false,
+  chat: false,
+  data: false,
+  upload: false,
+  record: false,
+  admin: false,
+};
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);

@@ -15,7 +15,7 @@ import { ntpNow, writeSenderReport } from '@parley-rtc/rtc/rtp/rtcp';
 import { RtpRewriter } from '@parley-rtc/rtc/rtp/rtp';
 import { matchCodec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
 import { isKeyFrameStart, type RtpSink, type StreamSource, type TrackKind } from '../sources/StreamSource.ts';
-import { attachEcho } from './dataChannelEcho.ts';
+import { attachSessionData, type SessionDataHandler } from './sessionData.ts';
 import { SetupTimeline } from './setupTimeline.ts';
 
 export interface SessionEvents {
@@ -57,6 +57,7 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   readonly #log: Logger;
   /** Setup steps since the request arrived (logged once the first key frame is out). */
   readonly setup: SetupTimeline;
+  #data: SessionDataHandler | undefined;
 
   private constructor(id: string, source: StreamSource, peerOptions: MediaPeerOptions, log: Logger, setup: SetupTimeline) {
     super();
@@ -84,8 +85,10 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     peerOptions: MediaPeerOptions,
     log: Logger,
     setup = new SetupTimeline(),
+    data?: SessionDataHandler,
   ): Promise<{ session: ViewerSession; answer: string }> {
     const session = new ViewerSession(id, source, peerOptions, log, setup);
+    session.#data = data;
     try {
       session.#addTracks(offer);
       const answer = await session.peer.answer(offerSdp);
@@ -157,7 +160,11 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
 
   #watch(): void {
     this.#stopWatching = watchLiveness(this.peer, (reason) => this.close(reason));
-    this.peer.on('datachannel', attachEcho);
+    this.peer.on('datachannel', (dc) =>
+      attachSessionData(dc, { sessionId: this.id, stream: this.stream }, this.#data, (err) =>
+        this.#log.warn({ err, session: this.id }, 'session data handler failed'),
+      ),
+    );
   }
 
   /**

@@ -8,7 +8,7 @@ export function registerRoomLogHandlers(events: ClientEvents, hub: SignalingHub)
 
   events.on('chat_message', CLIENT_EVENT_SCHEMAS.chat_message, async (caller, req) => {
     const { room, from } = caller.self('chat');
-    const entry = await hub.publish(room.name, { kind: 'chat', from, text: req.text });
+    const entry = await hub.publish(room.name, { kind: 'chat', from, text: req.text, ...(req.id !== undefined ? { id: req.id } : {}) });
     return { seq: entry.seq, ts: entry.ts };
   });
 
