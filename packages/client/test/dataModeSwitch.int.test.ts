@@ -43,7 +43,14 @@ describe('Room app data across the mesh ↔ SFU switch', () => {
         sent++;
         // Some pace, so the stream spans the whole switch (the condition below ends it).
         if (sent % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
-        if (sent % 200 === 0) await waitFor(() => b.received.length >= sent - 400, 10_000, 'B keeping up', () => `sent ${sent}, received ${b.received.length}, modes ${a.room.mode}/${b.room.mode}, mesh ${a.room.peerConnection(b.id)?.connectionState}, path ${a.room.dataPathOpen(b.id)}/${b.room.dataPathOpen(a.id)}`);
+        if (sent % 200 === 0)
+          await waitFor(
+            () => b.received.length >= sent - 400,
+            10_000,
+            'B keeping up',
+            () =>
+              `sent ${sent}, received ${b.received.length}, modes ${a.room.mode}/${b.room.mode}, mesh ${a.room.peerConnection(b.id)?.connectionState}, path ${a.room.dataPathOpen(b.id)}/${b.room.dataPathOpen(a.id)}`,
+          );
       }
     })();
     const modes: string[] = [];

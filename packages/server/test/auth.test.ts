@@ -66,7 +66,16 @@ describe('TokenService', () => {
   it('mints tokens whose grants default to an ordinary participant', async () => {
     const p = await tokens.verify(tokens.mint({ identity: 'ada', room: 'standup' }), 'standup');
     assert.equal(p.identity, 'ada');
-    assert.deepEqual(p.grants, { join: true, publish: true, subscribe: true, chat: true, data: true, upload: false, record: false, admin: false });
+    assert.deepEqual(p.grants, {
+      join: true,
+      publish: true,
+      subscribe: true,
+      chat: true,
+      data: true,
+      upload: false,
+      record: false,
+      admin: false,
+    });
   });
 
   it('binds a token to its room unless it is for any room', async () => {
