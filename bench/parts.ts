@@ -6,6 +6,7 @@ import { benchLoadTest } from './loadtest.ts';
 import { benchRecording } from './recording.ts';
 import { benchClusterMedia } from './clusterMedia.ts';
 import { benchCluster } from './cluster.ts';
+import { benchData } from './data.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
@@ -17,4 +18,5 @@ export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'recording', run: benchRecording },
   { name: 'cluster-media', run: benchClusterMedia },
   { name: 'cluster', run: benchCluster },
+  { name: 'data', run: benchData },
 ];

@@ -193,7 +193,6 @@ export class Room extends Emitter<RoomEvents> {
   async sendChat(text: string, options: { id?: string } = {}): Promise<AppendResult> {
     return this.#requireSignal().chat(text, options.id);
   }
-
   async sendEvent(type: string, body: unknown): Promise<AppendResult> {
     return this.#requireSignal().roomEvent(type, body);
   }
