@@ -1,7 +1,8 @@
 /**
  * Issue 12, "resume anywhere" with media: member X on node A (reached through a load balancer)
  * and member Y on node B are in a mesh call; node A is SIGKILLed; X reconnects through the
- * balancer to node C, resumes with the same member id, and media between X and Y flows again.
+ * balancer to node C, resumes with the same member id, and media between X and Y flows again
+ * (the mesh links outlive the node; the seat must too); a newcomer then links to X through node C.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -57,7 +58,7 @@ describe('a resumed member gets media back after its node is killed', { skip }, 
     await cluster?.close();
   });
 
-  it('SIGKILL of X’s node: X resumes on node C with the same id, no peer-left at Y, and media flows both ways again', async () => {
+  it('SIGKILL of X’s node: X resumes on node C with the same id, no peer-left at Y, and media flows both ways again; a newcomer links to X', async () => {
     const [nodeA, nodeB, nodeC] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
     const x = new Bot({ url: balancer.url, room: 'media-resume', name: 'X', ...media, bindAddress: '127.0.0.1' });
     const y = new Bot({ url: nodeB.url, room: 'media-resume', name: 'Y', ...media, bindAddress: '127.0.0.1' });
@@ -95,5 +96,11 @@ describe('a resumed member gets media back after its node is killed', { skip }, 
       y.peers.some((p) => p.id === xId),
       JSON.stringify(y.peers),
     );
+
+    // X's signaling works on its new node: a newcomer on node B links to X (offers cross C <-> B) and media flows.
+    const z = new Bot({ url: nodeB.url, room: 'media-resume', name: 'Z', ...media, bindAddress: '127.0.0.1' });
+    bots.push(z);
+    await z.join();
+    await mediaFlows(x, z, 'media between X (resumed on node C) and newcomer Z (node B)');
   });
 });
