@@ -4,6 +4,27 @@
  * (its configuration, how often it was reconfigured, whether it was closed). Tests of the SDK
  * against a real server use it to cover signaling, not media; the browser e2e tests cover media.
  */
+/** A data channel that never opens: it has what the SDK's PeerLink and data channels touch. */
+class InertDataChannel extends EventTarget {
+  readyState: RTCDataChannelState = 'connecting';
+  bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  binaryType: BinaryType = 'arraybuffer';
+  onopen = null;
+  onmessage = null;
+  onclose = null;
+
+  constructor(readonly label: string) {
+    super();
+  }
+
+  close() {
+    this.readyState = 'closed';
+  }
+
+  send() {}
+}
+
 export class InertPeerConnection extends EventTarget {
   connectionState: RTCPeerConnectionState = 'new';
   signalingState: RTCSignalingState = 'stable';
@@ -22,8 +43,8 @@ export class InertPeerConnection extends EventTarget {
     super();
   }
 
-  createDataChannel() {
-    return { readyState: 'connecting', onopen: null, onmessage: null, close() {}, send() {} };
+  createDataChannel(label: string) {
+    return new InertDataChannel(label);
   }
 
   getConfiguration(): RTCConfiguration {

@@ -201,8 +201,9 @@ export class TrackRecorder {
       ]);
       this.timing.startMs = roomMs;
     }
-    // never backwards (a newer sender report may move the mapping by a few ms)
-    const ms = Math.max(roomMs, this.#lastMs);
+    // strictly forwards: a newer sender report may move the mapping by a few ms, and a simulcast
+    // layer switch may start with a frame of a capture time already written (muxers refuse equal dts)
+    const ms = Math.max(roomMs, this.#lastMs + 1);
     const start = this.timing.startMs!;
     const segs = this.timing.segments;
     const last = segs[segs.length - 1];
