@@ -7,13 +7,14 @@
  * (`nodeDown`) and B keeps serving. Every wait has a deadline; no timing is asserted.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import type { SfuMode, SfuProducerInfo } from '@parley-rtc/protocol';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { redisSkipReason } from '@parley-rtc/test-support/redis';
 import { collect, nextEvent } from '@parley-rtc/test-support/server';
 import { createClient } from 'redis';
+import { loadConfig, parseConfig } from '../../src/config.ts';
 import { testClip } from '../media/clients.ts';
 import { postgresSkipReason } from '../postgres.ts';
 import { RoomPublisher, RoomSubscriber } from '../sfu/relayNodes.ts';
@@ -83,6 +84,11 @@ describe('cluster mode: a room spanning two nodes over the SFU relay', { skip },
         20_000,
         'node B dropped its link to A and the relayed track',
       );
+      await waitFor(
+        async () => (await redis.hGet(`parley:sfu:producers:${ROOM}`, pub.producerId)) === null,
+        20_000,
+        'the dead node’s producer left the directory',
+      );
       // B is alive and serves its members
       const health = await fetch(`${nodeB.url}/healthz`);
       assert.equal(health.status, 200);
@@ -96,4 +102,14 @@ describe('cluster mode: a room spanning two nodes over the SFU relay', { skip },
       await redis.close();
     }
   });
+});
+
+test('the media link address comes from config, the environment or flags (default 127.0.0.1)', () => {
+  assert.equal(parseConfig({}).cluster.relayAddress, '127.0.0.1');
+  const fromEnv = loadConfig({}, { PARLEY_RELAY_ADDRESS: '0.0.0.0', PARLEY_RELAY_ADVERTISE_ADDRESS: '10.0.0.11' });
+  assert.equal(fromEnv.cluster.relayAddress, '0.0.0.0');
+  assert.equal(fromEnv.cluster.relayAdvertiseAddress, '10.0.0.11');
+  const fromFlags = loadConfig({ 'relay-address': '10.0.0.12' }, {});
+  assert.equal(fromFlags.cluster.relayAddress, '10.0.0.12');
+  assert.equal(fromFlags.cluster.relayAdvertiseAddress, undefined);
 });

@@ -101,6 +101,19 @@ export class RedisNodeBus implements NodeBus {
     return (await this.#client.hGet(producersKey(room), producerId)) ?? undefined;
   }
 
+  /** Removes a (dead) node's producers from every room's directory; returns how many. Idempotent. */
+  async forgetNode(nodeId: string): Promise<number> {
+    let removed = 0;
+    for await (const batch of this.#client.scanIterator({ MATCH: producersKey('*'), COUNT: 200 })) {
+      for (const key of batch) {
+        const entries = await this.#client.hGetAll(key);
+        const ids = Object.keys(entries).filter((id) => entries[id] === nodeId);
+        if (ids.length) removed += await this.#client.hDel(key, ids);
+      }
+    }
+    return removed;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

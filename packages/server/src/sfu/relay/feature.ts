@@ -41,7 +41,11 @@ const relayFeature = async (http: FastifyInstance, { config, cluster, sfu, log, 
     ...(config.cluster.relayAdvertiseAddress ? { advertiseAddress: config.cluster.relayAdvertiseAddress } : {}),
     log: relayLog,
   });
-  const offDead = cluster.onNodeDead((node) => relay.nodeDown(node));
+  const offDead = cluster.onNodeDead((node) => {
+    relay.nodeDown(node);
+    // its producers are gone: a subscribe to one answers NOT_FOUND instead of waiting for a dead node
+    bus.forgetNode(node).catch((err: unknown) => relayLog.warn({ err, node }, 'sfu relay: could not clear a dead node’s producers'));
+  });
 
   // Open links, and what closed links carried (so the packet counters only grow).
   const links = new Set<RelayLink>();
