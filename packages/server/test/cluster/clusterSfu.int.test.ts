@@ -12,7 +12,7 @@ import type { SfuMode, SfuProducerInfo } from '@parley-rtc/protocol';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { redisSkipReason } from '@parley-rtc/test-support/redis';
-import { collect, nextEvent } from '@parley-rtc/test-support/server';
+import { collect, nextEvent, request } from '@parley-rtc/test-support/server';
 import { createClient } from 'redis';
 import { loadConfig, parseConfig } from '../../src/config.ts';
 import { testClip } from '../media/clients.ts';
@@ -39,6 +39,28 @@ describe('cluster mode: a room spanning two nodes over the SFU relay', { skip },
   after(async () => {
     await cluster?.close();
     releaseNativeWebRtc();
+  });
+
+  it('the mesh → SFU switch counts members on both nodes and reaches the room both ways', async () => {
+    const [nodeA, nodeB] = cluster.nodes as [ClusterNode, ClusterNode];
+    const alice = await joinAt(nodeA.url, 'switching', 'alice');
+    const modeAtA = collect<SfuMode>(alice.socket, 'sfu_mode');
+    try {
+      // alice's own announcement on joining: mesh, by herself
+      await waitFor(() => modeAtA.items.length === 1, 10_000, 'alice told her mode on joining');
+      assert.deepEqual(modeAtA.items.splice(0), [{ mode: 'mesh', meshMaxPeers: 1, peers: 1 }]);
+      for (let round = 1; round <= 2; round++) {
+        const bob = await joinAt(nodeB.url, 'switching', 'bob');
+        await waitFor(() => modeAtA.items.filter((m) => m.mode === 'sfu').length === round, 10_000, `round ${round}: alice told sfu`);
+        assert.equal(modeAtA.items.at(-1)?.peers, 2);
+        assert.ok(await request(bob.socket, 'leave', {}).then((r) => r.ok), 'bob left');
+        await waitFor(() => modeAtA.items.filter((m) => m.mode === 'mesh').length === round, 10_000, `round ${round}: alice told mesh`);
+        assert.equal(modeAtA.items.at(-1)?.peers, 1, JSON.stringify(modeAtA.items));
+        bob.socket.close();
+      }
+    } finally {
+      alice.socket.close();
+    }
   });
 
   it("B's subscriber receives A's video through one link; A's death is cleaned up on B", async () => {
