@@ -12,7 +12,7 @@ import type { SfuMode, SfuProducerInfo } from '@parley-rtc/protocol';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { redisSkipReason } from '@parley-rtc/test-support/redis';
-import { collect, nextEvent, request } from '@parley-rtc/test-support/server';
+import { collect, connectSocket, nextEvent, request } from '@parley-rtc/test-support/server';
 import { createClient } from 'redis';
 import { loadConfig, parseConfig } from '../../src/config.ts';
 import { testClip } from '../media/clients.ts';
@@ -89,6 +89,13 @@ describe('cluster mode: a room spanning two nodes over the SFU relay', { skip },
       await bob.subscribe(pub.producerId);
       await waitFor(() => bob.packets >= 60, 20_000, '60 RTP packets of A’s video at B’s subscriber');
       assert.equal(bob.firstIsKeyFrame, true, 'the subscriber starts at a key frame');
+
+      // a member joining on B now is told of A's track too
+      const carolSocket = await connectSocket(nodeB.url);
+      const carolHears = nextEvent<SfuProducerInfo>(carolSocket, 'sfu_producer', 10_000);
+      assert.ok((await request(carolSocket, 'join', { room: ROOM, name: 'carol' }, 10_000)).ok, 'carol joined on B');
+      assert.deepEqual(await carolHears, info, 'a joiner on B hears of the track published on A');
+      carolSocket.close();
 
       // one link per node pair, one relayed track on it, packets crossing it
       assert.equal(await metric(nodeB, 'parley_sfu_relay_links'), 1, 'node B has one media link');

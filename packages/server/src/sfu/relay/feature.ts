@@ -13,6 +13,7 @@ import type { SfuRooms } from '../SfuRooms.ts';
 import { RedisNodeBus } from './NodeBus.ts';
 import type { RelayLink } from './RelayLink.ts';
 import { SfuRelay } from './SfuRelay.ts';
+import { shareAnnouncements } from './remoteAnnouncements.ts';
 
 export interface SfuRelayFeatureOptions extends FeatureDeps {
   cluster: Cluster;
@@ -26,7 +27,10 @@ export function sfuRelayOf(app: { readonly http: FastifyInstance }): SfuRelay | 
   return app.http.hasDecorator(DECORATION) ? app.http.getDecorator<SfuRelay>(DECORATION) : undefined;
 }
 
-const relayFeature = async (http: FastifyInstance, { config, cluster, sfu, log, metrics }: SfuRelayFeatureOptions): Promise<void> => {
+const relayFeature = async (
+  http: FastifyInstance,
+  { config, cluster, sfu, log, metrics, signaling, events }: SfuRelayFeatureOptions,
+): Promise<void> => {
   const relayLog = log.child({ module: 'sfu-relay' });
   const bus = await RedisNodeBus.open({
     nodeId: cluster.nodeId,
@@ -41,6 +45,7 @@ const relayFeature = async (http: FastifyInstance, { config, cluster, sfu, log, 
     ...(config.cluster.relayAdvertiseAddress ? { advertiseAddress: config.cluster.relayAdvertiseAddress } : {}),
     log: relayLog,
   });
+  const offAnnouncements = shareAnnouncements({ bus, sfu, signaling, events, log: relayLog });
   const offDead = cluster.onNodeDead((node) => {
     relay.nodeDown(node);
     // its producers are gone: a subscribe to one answers NOT_FOUND instead of waiting for a dead node
@@ -80,6 +85,7 @@ const relayFeature = async (http: FastifyInstance, { config, cluster, sfu, log, 
 
   closeWithApp(http, 'sfu-relay', log, async () => {
     offDead();
+    offAnnouncements();
     relay.close();
     await bus.close();
   });
