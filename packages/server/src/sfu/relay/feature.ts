@@ -32,6 +32,13 @@ const relayFeature = async (
   { config, cluster, sfu, log, metrics, signaling, events }: SfuRelayFeatureOptions,
 ): Promise<void> => {
   const relayLog = log.child({ module: 'sfu-relay' });
+  const advertised = config.cluster.relayAdvertiseAddress ?? config.cluster.relayAddress;
+  const loopback = (host: string): boolean => /^(127\.|::1$|localhost$)/.test(host);
+  if (loopback(advertised) && !loopback(config.host))
+    relayLog.warn(
+      { relayAddress: advertised },
+      'SFU media to other nodes uses a loopback address: nodes on other machines cannot reach it; set cluster.relayAddress (PARLEY_RELAY_ADDRESS) to a private address of this node',
+    );
   const bus = await RedisNodeBus.open({
     nodeId: cluster.nodeId,
     client: cluster.redis,
