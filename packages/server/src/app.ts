@@ -16,6 +16,7 @@ import type { SessionDataHandler } from './media/sessions/sessionData.ts';
 import { roomLogFeature, roomLogOf } from './roomlog/feature.ts';
 import { mediaFeature } from './media/feature.ts';
 import { sfuFeature, sfuRoomsOf } from './sfu/feature.ts';
+import { sfuRelayFeature } from './sfu/relay/feature.ts';
 import { roomMediaFeature } from './media/rooms/feature.ts';
 import { StreamKeys } from './media/rooms/StreamKeys.ts';
 import { roomRecordingFeature, roomRecordingsOf } from './media/recording/room/feature.ts';
@@ -206,6 +207,8 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     await http.register(roomRecordingFeature, deps);
     const sfu = sfuRoomsOf({ http });
     if (!sfu) throw new Error('the SFU feature did not start');
+    // Cluster mode: a room's SFU media crosses nodes over one link per node pair (docs/sfu.md).
+    if (cluster) await http.register(sfuRelayFeature, { ...deps, cluster, sfu });
     const streamKeys = new StreamKeys();
     await http.register(roomMediaFeature, { ...deps, sfu, streamKeys });
     await registerServerApi(http, {

@@ -201,8 +201,15 @@ export const configSchema = z.strictObject({
       heartbeatMs: z.number().int().min(100).default(2000),
       /** A node whose heartbeat is this old is dead: its members' seats wait `limits.resumeGraceMs`, then end. */
       deadAfterMs: z.number().int().min(300).default(5000),
+      /**
+       * SFU rooms across nodes: the address this node's media links to other nodes listen on (UDP,
+       * unencrypted: a private address). Other nodes send to it unless `relayAdvertiseAddress` is set.
+       */
+      relayAddress: z.string().min(1).default('127.0.0.1'),
+      /** The address other nodes send this node's media links to (behind NAT or with `relayAddress` 0.0.0.0). */
+      relayAdvertiseAddress: z.string().min(1).optional(),
     })
-    .default({ heartbeatMs: 2000, deadAfterMs: 5000 }),
+    .default({ heartbeatMs: 2000, deadAfterMs: 5000, relayAddress: '127.0.0.1' }),
   /** Bearer token that `/metrics` requires; unset leaves it open (bind it to a private interface then). */
   metricsToken: z.string().min(16).optional(),
   /** Room events POSTed to your endpoints, signed (docs/server-api.md#webhooks). */
@@ -272,6 +279,8 @@ const ENV_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   PARLEY_REDIS_URL: (v) => [['redis', 'url'], v],
   PARLEY_NODE_ID: (v) => [['cluster', 'nodeId'], v],
   PARLEY_NODE_ADDRESS: (v) => [['cluster', 'address'], v],
+  PARLEY_RELAY_ADDRESS: (v) => [['cluster', 'relayAddress'], v],
+  PARLEY_RELAY_ADVERTISE_ADDRESS: (v) => [['cluster', 'relayAdvertiseAddress'], v],
 };
 
 /** Command-line flags that map onto config fields (`--port 9000`, `--storage postgres`). */
@@ -294,6 +303,8 @@ export const FLAG_KEYS: Record<string, (v: string) => [string[], unknown]> = {
   'redis-url': (v) => [['redis', 'url'], v],
   'node-id': (v) => [['cluster', 'nodeId'], v],
   'node-address': (v) => [['cluster', 'address'], v],
+  'relay-address': (v) => [['cluster', 'relayAddress'], v],
+  'relay-advertise-address': (v) => [['cluster', 'relayAdvertiseAddress'], v],
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

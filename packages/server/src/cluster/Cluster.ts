@@ -23,6 +23,7 @@ export class Cluster {
   #nodes: NodeRegistry | undefined;
   #delivery: LogDelivery | undefined;
   #reader: RedisClient | undefined;
+  readonly #deadListeners = new Set<(node: string) => void>();
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -104,10 +105,30 @@ export class Cluster {
       heartbeatMs: cluster.heartbeatMs,
       deadAfterMs: cluster.deadAfterMs,
       load,
-      onDead: (node) => this.membership.nodeDied(node),
+      onDead: (node) => {
+        this.membership.nodeDied(node);
+        for (const listener of this.#deadListeners) {
+          try {
+            listener(node);
+          } catch (err) {
+            this.log.error({ err, node }, 'node-down listener failed');
+          }
+        }
+      },
       log: this.log,
     });
     await this.#nodes.start();
+  }
+
+  /** The commands connection (features that need Redis duplicate it for subscriptions). */
+  get redis(): RedisClient {
+    return this.client;
+  }
+
+  /** Calls `listener` once per node the registry finds dead (the SFU relay drops its links); returns `off`. */
+  onNodeDead(listener: (node: string) => void): () => void {
+    this.#deadListeners.add(listener);
+    return () => this.#deadListeners.delete(listener);
   }
 
   /** The live nodes (GET /api/v1/nodes). */

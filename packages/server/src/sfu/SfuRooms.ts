@@ -116,7 +116,11 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
 
   /** How a room's media flows now (mesh for a room nobody has joined yet) and its mesh → SFU threshold. */
   mediaOf(room: string): { mode: SfuMode['mode']; meshLimit: number } {
-    return { mode: this.#rooms.get(room)?.mode ?? 'mesh', meshLimit: this.#meshLimit(room) };
+    const members = this.#opts.signaling.registry.room(room)?.members.size; // cluster-wide in cluster mode
+    return {
+      mode: this.#rooms.has(room) && members !== undefined ? this.#modeOf(room, members) : 'mesh',
+      meshLimit: this.#meshLimit(room),
+    };
   }
 
   /** The room's mesh → SFU threshold: its own (server API) or the server's. */
@@ -195,12 +199,12 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
       };
       this.#rooms.set(room, state);
     }
+    // The switch is judged on the room's size before and after this join, cluster-wide (members are
+    // mirrored from every node): the joiner's node tells the whole room, whatever this node saw before.
+    const before = this.#modeOf(room, members - 1);
     state.members = members;
-    const mode = this.#modeOf(room, members);
-    if (mode !== state.mode) {
-      state.mode = mode;
-      this.#announce(room, state); // everyone, the joiner included
-    } else this.#announce(memberId, state);
+    state.mode = this.#modeOf(room, members);
+    this.#announce(state.mode !== before ? room : memberId, state); // a switch: everyone, the joiner included
     for (const p of state.router?.producers() ?? []) {
       const info = state.announced.get(p.id);
       if (info) this.#opts.signaling.emitTo(memberId, 'sfu_producer', info);
@@ -240,21 +244,18 @@ export class SfuRooms extends TypedEmitter<SfuRoomsEvents> {
   }
 
   #left(memberId: string, room: string, members: number): void {
+    const before = this.#modeOf(room, members + 1);
     this.#releaseHold(room, memberId);
     const state = this.#rooms.get(room);
     if (!state) return;
     state.members = members;
     this.#closeConnectionsOf(state, memberId);
-    if (members === 0) {
-      state.router?.close('roomempty');
-      this.#rooms.delete(room);
-      return;
-    }
-    const mode = this.#modeOf(room, members);
-    if (mode !== state.mode) {
-      state.mode = mode;
-      this.#announce(room, state);
-    }
+    state.mode = this.#modeOf(room, members);
+    if (members > 0 && state.mode !== before) this.#announce(room, state);
+    // The router serves this node's members (cluster mode: other nodes' members have their own).
+    if ([...(this.#opts.signaling.registry.room(room)?.members.values() ?? [])].some((m) => m.node === undefined)) return;
+    state.router?.close('roomempty');
+    this.#rooms.delete(room);
   }
 
   #state(ctx: FeatureEventContext): RoomState {

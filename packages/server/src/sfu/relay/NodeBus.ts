@@ -36,6 +36,7 @@ export interface RedisNodeBusOptions {
 
 const channelOf = (nodeId: string): string => `parley:node:${nodeId}`;
 const producersKey = (room: string): string => `parley:sfu:producers:${room}`;
+const announcedKey = (room: string): string => `parley:sfu:announced:${room}`;
 
 export class RedisNodeBus implements NodeBus {
   readonly nodeId: string;
@@ -99,6 +100,42 @@ export class RedisNodeBus implements NodeBus {
 
   async producerNode(room: string, producerId: string): Promise<string | undefined> {
     return (await this.#client.hGet(producersKey(room), producerId)) ?? undefined;
+  }
+
+  /** Keeps (or, with undefined, drops) what a room's members are told of a producer (`sfu_producer`), for joiners on other nodes. */
+  async setAnnouncement(room: string, producerId: string, announcement: unknown): Promise<void> {
+    if (this.#closed) return;
+    if (announcement === undefined) await this.#client.hDel(announcedKey(room), producerId);
+    else await this.#client.hSet(announcedKey(room), producerId, JSON.stringify(announcement));
+  }
+
+  /** The announcements of a room's producers published on other nodes (unchecked JSON: parse it). */
+  async remoteAnnouncements(room: string): Promise<unknown[]> {
+    const [nodes, announced] = await Promise.all([this.#client.hGetAll(producersKey(room)), this.#client.hGetAll(announcedKey(room))]);
+    const out: unknown[] = [];
+    for (const [id, text] of Object.entries(announced)) {
+      if (nodes[id] === undefined || nodes[id] === this.nodeId) continue;
+      try {
+        out.push(JSON.parse(text));
+      } catch {
+        // skipped: not JSON
+      }
+    }
+    return out;
+  }
+
+  /** Removes a (dead) node's producers from every room's directory; returns how many. Idempotent. */
+  async forgetNode(nodeId: string): Promise<number> {
+    let removed = 0;
+    for await (const batch of this.#client.scanIterator({ MATCH: producersKey('*'), COUNT: 200 })) {
+      for (const key of batch) {
+        const entries = await this.#client.hGetAll(key);
+        const ids = Object.keys(entries).filter((id) => entries[id] === nodeId);
+        if (ids.length) removed += await this.#client.hDel(key, ids);
+        if (ids.length) await this.#client.hDel(announcedKey(key.slice(producersKey('').length)), ids);
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {
