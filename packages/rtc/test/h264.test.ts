@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRtp, writeRtp } from '../src/rtp/rtp.ts';
-import { H264Depacketizer, avcDecoderConfig, avcSample, isH264KeyFrameStart } from '../src/rtp/h264.ts';
+import { H264Depacketizer, avcDecoderConfig, avcSample, h264SpsSize, isH264KeyFrameStart } from '../src/rtp/h264.ts';
 
 const SPS = Buffer.from([0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8]);
 const PPS = Buffer.from([0x68, 0xce, 0x3c, 0x80]);
@@ -98,4 +98,12 @@ test('avcC: version, profile/compat/level from the SPS, 4-byte lengths, one SPS 
   assert.equal(c[8 + SPS.length], 1);
   assert.equal(c.readUInt16BE(9 + SPS.length), PPS.length);
   assert.deepEqual(c.subarray(11 + SPS.length), PPS);
+});
+
+test('SPS size: baseline and high profile SPS (libx264, 320x180 with cropping); garbage gives undefined', () => {
+  const baseline = Buffer.from('6742c00cd901419f9f011000000300100000030320f142a48', 'hex');
+  const high = Buffer.from('6764000cacd941419f9f011000000300100000030320f1429960', 'hex');
+  assert.deepEqual(h264SpsSize(baseline), { width: 320, height: 180 });
+  assert.deepEqual(h264SpsSize(high), { width: 320, height: 180 });
+  assert.equal(h264SpsSize(Buffer.from([0x67, 0x42])), undefined);
 });

@@ -159,3 +159,91 @@ export function avcDecoderConfig(sps: Buffer, pps: Buffer): Buffer {
     pps,
   ]);
 }
+
+/** Reads bits (and Exp-Golomb codes) from an RBSP. */
+class BitReader {
+  #bit = 0;
+  constructor(readonly bytes: Buffer) {}
+  u(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const byte = this.bytes[this.#bit >> 3];
+      if (byte === undefined) throw new RtpParseError('SPS truncated');
+      v = v * 2 + ((byte >> (7 - (this.#bit & 7))) & 1);
+      this.#bit++;
+    }
+    return v;
+  }
+  ue(): number {
+    let zeros = 0;
+    while (this.u(1) === 0) if (++zeros > 31) throw new RtpParseError('bad Exp-Golomb code');
+    return 2 ** zeros - 1 + this.u(zeros);
+  }
+  se(): number {
+    const k = this.ue();
+    return k % 2 === 1 ? (k + 1) / 2 : -k / 2;
+  }
+}
+
+const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
+
+/** The coded picture size from an SPS NAL unit (after cropping), or undefined if it cannot be read. */
+export function h264SpsSize(sps: Buffer): { width: number; height: number } | undefined {
+  try {
+    const rbsp: number[] = [];
+    for (let i = 1; i < sps.length; i++) {
+      if (i >= 3 && sps[i] === 3 && sps[i - 1] === 0 && sps[i - 2] === 0 && rbsp.length >= 2) continue; // emulation prevention
+      rbsp.push(sps[i]!);
+    }
+    const r = new BitReader(Buffer.from(rbsp));
+    const profile = r.u(8);
+    r.u(16); // constraint flags, level
+    r.ue(); // seq_parameter_set_id
+    let chroma = 1;
+    if (HIGH_PROFILES.has(profile)) {
+      chroma = r.ue();
+      if (chroma === 3) r.u(1);
+      r.ue();
+      r.ue();
+      r.u(1);
+      if (r.u(1)) {
+        for (let i = 0; i < (chroma === 3 ? 12 : 8); i++) {
+          if (!r.u(1)) continue;
+          let last = 8;
+          let next = 8;
+          for (let j = 0; j < (i < 6 ? 16 : 64); j++) {
+            if (next !== 0) next = (last + r.se() + 256) % 256;
+            last = next === 0 ? last : next;
+          }
+        }
+      }
+    }
+    r.ue(); // log2_max_frame_num_minus4
+    const poc = r.ue();
+    if (poc === 0) r.ue();
+    else if (poc === 1) {
+      r.u(1);
+      r.se();
+      r.se();
+      const n = r.ue();
+      for (let i = 0; i < n; i++) r.se();
+    }
+    r.ue(); // max_num_ref_frames
+    r.u(1);
+    const wMbs = r.ue() + 1;
+    const hMaps = r.ue() + 1;
+    const frameMbsOnly = r.u(1);
+    if (!frameMbsOnly) r.u(1);
+    r.u(1);
+    let crop = [0, 0, 0, 0];
+    if (r.u(1)) crop = [r.ue(), r.ue(), r.ue(), r.ue()];
+    const cropX = chroma === 0 || chroma === 3 ? 1 : 2;
+    const cropY = (chroma === 1 ? 2 : 1) * (2 - frameMbsOnly);
+    return {
+      width: wMbs * 16 - cropX * (crop[0]! + crop[1]!),
+      height: (2 - frameMbsOnly) * hMaps * 16 - cropY * (crop[2]! + crop[3]!),
+    };
+  } catch {
+    return undefined;
+  }
+}
