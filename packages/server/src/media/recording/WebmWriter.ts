@@ -1,7 +1,9 @@
 /**
- * A small WebM (Matroska) muxer for VP8 and Opus frames, no transcoding: EBML header, Segment,
+ * A small WebM (Matroska) muxer for VP8, H.264 and Opus frames, no transcoding: EBML header, Segment,
  * Info, Tracks, then one Cluster per video key frame (or every 5 s). On `finish()` it patches the
- * Segment size and the Duration so players and ffprobe see the real length.
+ * Segment size and the Duration so players and ffprobe see the real length. WebM has no H.264: a
+ * file with an H.264 track (`V_MPEG4/ISO/AVC`, AVC length-prefixed samples, CodecPrivate = avcC)
+ * gets the `matroska` DocType (write it as `.mkv`); VP8/Opus files stay `webm`.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 
@@ -58,11 +60,12 @@ function str(id: number, v: string): Buffer {
 export interface WebmTrack {
   number: number;
   kind: 'video' | 'audio';
-  codecId: 'V_VP8' | 'A_OPUS';
+  codecId: 'V_VP8' | 'V_MPEG4/ISO/AVC' | 'A_OPUS';
   width?: number;
   height?: number;
   channels?: number;
   sampleRate?: number;
+  /** Opus: the OpusHead; H.264: the AVCDecoderConfigurationRecord (avcC), required. */
   codecPrivate?: Buffer;
   /** Opus pre-skip etc. in ns, optional. */
   codecDelayNs?: number;
@@ -88,13 +91,14 @@ export class WebmWriter {
 
   constructor(path: string, tracks: WebmTrack[]) {
     this.path = path;
+    for (const t of tracks) if (t.codecId === 'V_MPEG4/ISO/AVC' && !t.codecPrivate) throw new TypeError('an H.264 track needs its avcC');
     this.#fd = openSync(path, 'w');
     const ebml = el(0x1a45dfa3, [
       uint(0x4286, 1),
       uint(0x42f7, 1),
       uint(0x42f2, 4),
       uint(0x42f3, 8),
-      str(0x4282, 'webm'),
+      str(0x4282, tracks.some((t) => t.codecId === 'V_MPEG4/ISO/AVC') ? 'matroska' : 'webm'),
       uint(0x4287, 4),
       uint(0x4285, 2),
     ]);

@@ -71,7 +71,8 @@ export class RoomRecording {
   addTrack(publication: Publication, member: MemberInfo, source: string): void {
     if (this.#stopped || this.#tracks.has(publication.id)) return;
     const n = this.#tracks.size + 1;
-    const file = `track-${n}-${publication.kind}.webm`;
+    // WebM has no H.264: those tracks are Matroska files
+    const file = `track-${n}-${publication.kind}.${publication.codec.name === 'h264' ? 'mkv' : 'webm'}`;
     const supported = TrackRecorder.supports(publication);
     const meta: TrackEntry['meta'] = {
       id: publication.id,
@@ -80,7 +81,7 @@ export class RoomRecording {
       source,
       codec: publication.codec.name,
       file,
-      ...(supported ? {} : { skipped: `${publication.codec.name} is not recorded by this version (VP8 and Opus are)` }),
+      ...(supported ? {} : { skipped: `${publication.codec.name} is not recorded by this version (VP8, H.264 and Opus are)` }),
     };
     const recorder = supported
       ? new TrackRecorder({
@@ -145,7 +146,13 @@ export class RoomRecording {
   files(): RecordingFile[] {
     const out: RecordingFile[] = [];
     for (const t of this.tracks())
-      if (t.file) out.push({ name: t.file, kind: 'track', bytes: sizeOf(join(this.dir, t.file)), contentType: `${t.kind}/webm` });
+      if (t.file)
+        out.push({
+          name: t.file,
+          kind: 'track',
+          bytes: sizeOf(join(this.dir, t.file)),
+          contentType: t.file.endsWith('.mkv') ? `${t.kind}/x-matroska` : `${t.kind}/webm`,
+        });
     for (const [name, contentType] of [
       ['chat.json', 'application/json'],
       ['chat.vtt', 'text/vtt'],

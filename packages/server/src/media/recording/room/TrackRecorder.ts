@@ -1,6 +1,7 @@
 /**
- * Writes one published track of a room to its own WebM file, without transcoding: VP8 frames
- * reassembled from RTP, Opus packets as they come. Timestamps are room time (RoomClock) minus the
+ * Writes one published track of a room to its own file, without transcoding: VP8 frames (WebM) or
+ * H.264 access units (Matroska, AVC samples with the avcC from the first key frame's SPS/PPS)
+ * reassembled from RTP, Opus packets as they come (WebM). Timestamps are room time (RoomClock) minus the
  * track's start, so every file starts at 0 and `startMs` places it in the room.
  *
  * Frames wait (up to `srWaitMs`) until the stream's first RTCP sender report maps it onto the room
@@ -12,6 +13,7 @@
 import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { depacketizeOpus, opusHead } from '@parley-rtc/rtc/rtp/opus';
 import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
+import { H264Depacketizer, avcDecoderConfig, h264SpsSize } from '@parley-rtc/rtc/rtp/h264';
 import type { Producer } from '../../../sfu/Producer.ts';
 import type { Publication } from '../../../sfu/RouterTypes.ts';
 import { Simulcast } from '../../../sfu/Simulcast.ts';
@@ -55,7 +57,11 @@ interface PendingFrame {
   data: Buffer;
   key: boolean;
   arrivalMs: number;
+  /** H.264 key frames: the avcC built from the SPS/PPS seen so far. */
+  config?: Buffer;
 }
+
+type VideoDepacketizer = Vp8Depacketizer | H264Depacketizer;
 
 export class TrackRecorder {
   readonly kind: 'audio' | 'video';
@@ -65,7 +71,7 @@ export class TrackRecorder {
   readonly #timelines = new Map<Producer, StreamTimeline>();
   readonly #offs: Array<() => void> = [];
   #current: Producer | undefined;
-  #vp8 = new Vp8Depacketizer();
+  #depack: VideoDepacketizer;
   #pending: PendingFrame[] = [];
   #writer: WebmWriter | undefined;
   #lastMs = -Infinity;
@@ -87,6 +93,8 @@ export class TrackRecorder {
     const pub = opts.publication;
     this.kind = pub.kind;
     this.#layers = pub instanceof Simulcast ? pub.layers : [pub];
+    this.#depack = this.#newDepacketizer();
+    this.#switchDepacketizer = this.#newDepacketizer();
     for (const layer of this.#layers) {
       this.#timelines.set(layer, new StreamTimeline(opts.clock, opts.member, layer));
       this.#offs.push(layer.addTap((pkt, from) => this.#packet(pkt, from)));
@@ -94,9 +102,13 @@ export class TrackRecorder {
     if (this.kind === 'video') for (const l of this.#layers) l.requestKeyFrame();
   }
 
-  /** Supported without transcoding: VP8 and Opus. */
+  /** Supported without transcoding: VP8, H.264 and Opus. */
   static supports(pub: Publication): boolean {
-    return pub.codec.name === 'vp8' || pub.codec.name === 'opus';
+    return pub.codec.name === 'vp8' || pub.codec.name === 'h264' || pub.codec.name === 'opus';
+  }
+
+  #newDepacketizer(): VideoDepacketizer {
+    return this.#opts.publication.codec.name === 'h264' ? new H264Depacketizer() : new Vp8Depacketizer();
   }
 
   get bytes(): number {
@@ -132,17 +144,17 @@ export class TrackRecorder {
       }
       if (this.#current) this.timing.layerSwitches++;
       this.#current = from;
-      this.#vp8 = this.#switchDepacketizer;
-      this.#switchDepacketizer = new Vp8Depacketizer();
+      this.#depack = this.#switchDepacketizer;
+      this.#switchDepacketizer = this.#newDepacketizer();
       this.#pushVideo(from, start);
       return;
     }
-    const frame = this.#vp8.push(p);
-    if (this.#vp8.needKeyFrame) from.requestKeyFrame();
+    const frame = this.#depack.push(p);
+    if (this.#depack.needKeyFrame) from.requestKeyFrame();
     if (frame) this.#pushVideo(from, frame);
   }
 
-  #switchDepacketizer = new Vp8Depacketizer();
+  #switchDepacketizer: VideoDepacketizer;
 
   /** Whether a packet of `layer` (not the current one) may start a switch to it. */
   #wants(layer: Producer): boolean {
@@ -154,14 +166,18 @@ export class TrackRecorder {
   }
 
   #pushVideo(from: Producer, frame: { data: Buffer; timestamp: number; keyFrame: boolean }): void {
+    let config: Buffer | undefined;
     if (frame.keyFrame) {
-      const size = vp8KeyFrameSize(frame.data);
+      const d = this.#depack;
+      const size = d instanceof H264Depacketizer ? d.sps && h264SpsSize(d.sps) : vp8KeyFrameSize(frame.data);
       if (size) {
         this.timing.width = size.width;
         this.timing.height = size.height;
       }
+      if (d instanceof H264Depacketizer && d.sps && d.pps) config = avcDecoderConfig(d.sps, d.pps);
     }
-    this.#frame(from, { ts: frame.timestamp, data: Buffer.from(frame.data), key: frame.keyFrame, arrivalMs: this.#opts.clock.now() });
+    const f: PendingFrame = { ts: frame.timestamp, data: Buffer.from(frame.data), key: frame.keyFrame, arrivalMs: this.#opts.clock.now() };
+    this.#frame(from, config ? { ...f, config } : f);
   }
 
   #frame(from: Producer, f: PendingFrame): void {
@@ -186,9 +202,14 @@ export class TrackRecorder {
   #write(roomMs: number, f: PendingFrame): void {
     if (!this.#writer) {
       if (this.kind === 'video' && !f.key) return;
+      const h264 = this.#opts.publication.codec.name === 'h264';
+      if (h264 && !f.config) return; // a key frame without SPS/PPS seen: wait for the next one
+      const size = { width: this.timing.width ?? 640, height: this.timing.height ?? 480 };
       this.#writer = new WebmWriter(this.path, [
         this.kind === 'video'
-          ? { number: 1, kind: 'video', codecId: 'V_VP8', width: this.timing.width ?? 640, height: this.timing.height ?? 480 }
+          ? h264
+            ? { number: 1, kind: 'video', codecId: 'V_MPEG4/ISO/AVC', codecPrivate: f.config, ...size }
+            : { number: 1, kind: 'video', codecId: 'V_VP8', ...size }
           : {
               number: 1,
               kind: 'audio',
