@@ -6,7 +6,7 @@ import { benchLoadTest } from './loadtest.ts';
 import { benchRecording } from './recording.ts';
 import { benchClusterMedia } from './clusterMedia.ts';
 import { benchCluster } from './cluster.ts';
-import { benchData } from './data.ts';
+import { benchData } from './data/index.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [

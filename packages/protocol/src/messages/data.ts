@@ -99,45 +99,78 @@ export function encodeDataEnvelope(e: DataEnvelope): Uint8Array {
   return out;
 }
 
+/** An envelope's header, validated, without its payload decoded (what the SFU needs to forward it). */
+export interface DataEnvelopeHead {
+  reliable: boolean;
+  control: boolean;
+  /** The payload is bytes (else UTF-8 text, not yet checked: see scanDataEnvelope). */
+  binary: boolean;
+  epoch: number;
+  seq: number;
+  topic: string;
+  from: string;
+  to: string[];
+  /** Where the topic field ends (the from field's length byte). */
+  fromAt: number;
+  /** Where the payload begins. */
+  bodyAt: number;
+}
+
+/** Reads one length-prefixed UTF-8 field at `at`; undefined if it runs past the end, is over `max` or is not UTF-8. */
+function field(data: Uint8Array, at: number, max: number): string | undefined {
+  const len = data[at];
+  if (len === undefined || len > max || at + 1 + len > data.byteLength) return undefined;
+  if (len === 0) return '';
+  try {
+    return decoder.decode(data.subarray(at + 1, at + 1 + len));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates an envelope from the network like decodeDataEnvelope — version, flags (the reliable
+ * flag must match the channel it arrived on), every length, the UTF-8 of topic and member ids,
+ * the payload size — except the UTF-8 of a text payload, which the caller checks (or decodes).
+ */
+export function scanDataEnvelope(data: Uint8Array, reliable: boolean): DataEnvelopeHead | undefined {
+  if (data.byteLength < 13 || data[0] !== DATA_ENVELOPE_VERSION) return undefined;
+  const flags = data[1] ?? 0;
+  if ((flags & ~KNOWN_FLAGS) !== 0 || ((flags & FLAG_RELIABLE) !== 0) !== reliable) return undefined;
+  const topic = field(data, 10, LIMITS.dataTopicBytes);
+  if (topic === undefined) return undefined;
+  const fromAt = 11 + (data[10] ?? 0);
+  const from = field(data, fromAt, MAX_ID_BYTES);
+  if (from === undefined) return undefined;
+  let at = fromAt + 1 + (data[fromAt] ?? 0);
+  const count = data[at++];
+  if (count === undefined || count > LIMITS.dataRecipients) return undefined;
+  const to: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = field(data, at, MAX_ID_BYTES);
+    if (!id) return undefined;
+    to.push(id);
+    at += 1 + (data[at] ?? 0);
+  }
+  const control = (flags & FLAG_CONTROL) !== 0;
+  // Control messages carry a short JSON report; app payloads obey the channel's limit.
+  if (data.byteLength - at > (control ? 1024 : dataPayloadLimit(reliable))) return undefined;
+  const epoch = ((data[2] ?? 0) * 0x100_0000 + (((data[3] ?? 0) << 16) | ((data[4] ?? 0) << 8) | (data[5] ?? 0))) >>> 0;
+  const seq = ((data[6] ?? 0) * 0x100_0000 + (((data[7] ?? 0) << 16) | ((data[8] ?? 0) << 8) | (data[9] ?? 0))) >>> 0;
+  return { reliable, control, binary: (flags & FLAG_BINARY) !== 0, epoch, seq, topic, from, to, fromAt, bodyAt: at };
+}
+
 /**
  * Decodes and validates one envelope from the network; undefined for anything malformed: wrong
  * version, unknown flags, a length past the end, bad UTF-8, a field or payload over its limit.
  * `reliable` is the channel it arrived on: the flag must match it.
  */
 export function decodeDataEnvelope(data: Uint8Array, reliable: boolean): DataEnvelope | undefined {
-  if (data.byteLength < 13 || data[0] !== DATA_ENVELOPE_VERSION) return undefined;
-  const flags = data[1] ?? 0;
-  if ((flags & ~KNOWN_FLAGS) !== 0 || ((flags & FLAG_RELIABLE) !== 0) !== reliable) return undefined;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 10;
-  const take = (max: number): string | undefined => {
-    const len = data[at];
-    if (len === undefined || len > max || at + 1 + len > data.byteLength) return undefined;
-    const bytes = data.subarray(at + 1, at + 1 + len);
-    at += 1 + len;
-    try {
-      return decoder.decode(bytes);
-    } catch {
-      return undefined;
-    }
-  };
-  const topic = take(LIMITS.dataTopicBytes);
-  const from = take(MAX_ID_BYTES);
-  if (topic === undefined || from === undefined) return undefined;
-  const count = data[at++];
-  if (count === undefined || count > LIMITS.dataRecipients) return undefined;
-  const to: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = take(MAX_ID_BYTES);
-    if (!id) return undefined;
-    to.push(id);
-  }
-  const body = data.subarray(at);
-  const control = (flags & FLAG_CONTROL) !== 0;
-  // Control messages carry a short JSON report; app payloads obey the channel's limit.
-  if (body.byteLength > (control ? 1024 : dataPayloadLimit(reliable))) return undefined;
+  const head = scanDataEnvelope(data, reliable);
+  if (!head) return undefined;
+  const body = data.subarray(head.bodyAt);
   let payload: string | Uint8Array;
-  if ((flags & FLAG_BINARY) !== 0) payload = body.slice();
+  if (head.binary) payload = body.slice();
   else {
     try {
       payload = decoder.decode(body);
@@ -145,7 +178,27 @@ export function decodeDataEnvelope(data: Uint8Array, reliable: boolean): DataEnv
       return undefined;
     }
   }
-  return { reliable, control, epoch: view.getUint32(2), seq: view.getUint32(6), topic, from, to, payload };
+  const { control, epoch, seq, topic, from, to } = head;
+  return { reliable, control, epoch, seq, topic, from, to, payload };
+}
+
+/**
+ * The envelope as the SFU forwards it: the original bytes with `from` replaced by `from` (UTF-8,
+ * at most 64 bytes) and the recipient list emptied; topic, numbers and payload are copied as they
+ * came, never decoded and re-encoded. `head` is the scan of `data`.
+ */
+export function forwardDataEnvelope(data: Uint8Array, head: DataEnvelopeHead, from: Uint8Array): Uint8Array {
+  if (from.byteLength > MAX_ID_BYTES) throw new RangeError('member id too long');
+  const bodyLength = data.byteLength - head.bodyAt;
+  const out = new Uint8Array(head.fromAt + 2 + from.byteLength + bodyLength);
+  out.set(data.subarray(0, head.fromAt));
+  let at = head.fromAt;
+  out[at++] = from.byteLength;
+  out.set(from, at);
+  at += from.byteLength;
+  out[at++] = 0;
+  out.set(data.subarray(head.bodyAt), at);
+  return out;
 }
 
 /** Bytes of an incoming data-channel message (ArrayBuffer, a typed array or a Node Buffer); undefined for text. */

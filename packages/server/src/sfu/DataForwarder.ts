@@ -1,7 +1,7 @@
 /**
  * App data through the SFU (`room.sendData` in SFU rooms): each member may open one data
  * connection (`sfu_data`) carrying the two negotiated channels of DATA_CHANNELS. The forwarder
- * decodes every envelope, checks the `data` grant, the size limits and the member's rate, writes
+ * validates every envelope (its header in place, never re-encoding the payload), checks the `data` grant, the size limits and the member's rate, writes
  * `from` itself (the sender's claim is discarded) and hands one copy to each addressed member (or
  * everyone else in the room). It never waits on a receiver: a receiver whose channel buffers more
  * than `slowReceiverBytes` loses that message (counted in `parley_sfu_data_dropped_total`),
@@ -13,13 +13,15 @@ import {
   CLIENT_EVENT_SCHEMAS,
   DATA_CHANNELS,
   dataBytes,
-  decodeDataEnvelope,
   encodeDataEnvelope,
+  forwardDataEnvelope,
   ParleyError,
+  scanDataEnvelope,
   type DataEnvelope,
   type ErrorCode,
   type SfuDataResult,
 } from '@parley-rtc/protocol';
+import { isUtf8 } from 'node:buffer';
 import type { DataChannel } from 'node-datachannel';
 import { MediaPeer, type MediaPeerOptions } from '@parley-rtc/rtc/MediaPeer';
 import type { Grants } from '../auth/grants.ts';
@@ -62,6 +64,8 @@ export type DataDropReason = 'invalid' | 'forbidden' | 'rate' | 'slow_receiver' 
 
 interface DataLink {
   memberId: string;
+  /** memberId as UTF-8: the `from` of everything it sends */
+  fromBytes: Buffer;
   room: string;
   grants: Grants;
   peer: MediaPeer;
@@ -74,7 +78,7 @@ interface DataLink {
 }
 
 interface PendingQueue {
-  items: Buffer[];
+  items: Uint8Array[];
   bytes: number;
   timer: NodeJS.Timeout;
 }
@@ -94,6 +98,8 @@ export class DataForwarder {
   readonly #offMembership: () => void;
   #nextId = 0;
   #closed = false;
+  readonly #forwarded = { reliable: 0, lossy: 0 };
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DataForwarderOptions) {
     this.#opts = opts;
@@ -128,6 +134,7 @@ export class DataForwarder {
     if (this.#closed) return;
     this.#closed = true;
     this.#offMembership();
+    this.#flushForwarded();
     for (const id of [...this.#links.keys(), ...this.#pending.keys()]) this.#forget(id);
   }
 
@@ -152,6 +159,7 @@ export class DataForwarder {
     const l = this.#limits;
     const link: DataLink = {
       memberId: ctx.memberId,
+      fromBytes: Buffer.from(ctx.memberId),
       room: ctx.room,
       grants: ctx.grants,
       peer,
@@ -177,27 +185,30 @@ export class DataForwarder {
   }
 
   #onMessage(link: DataLink, reliable: boolean, msg: string | Buffer | ArrayBuffer): void {
+    // Hot path: the header is validated in place (scanDataEnvelope) and the forwarded copy is the
+    // original bytes with `from` rewritten; a text payload is only checked to be UTF-8, never decoded.
     const bytes = dataBytes(msg);
-    const envelope = bytes && decodeDataEnvelope(bytes, reliable);
-    if (!envelope) return this.#refuse(link, undefined, 'invalid', 'INVALID_PAYLOAD', 'not a valid data envelope');
-    if (envelope.control) return; // clients send no control messages
-    if (!link.grants.data) return this.#refuse(link, envelope, 'forbidden', 'FORBIDDEN', 'the token does not grant sending data');
-    const size = typeof envelope.payload === 'string' ? Buffer.byteLength(envelope.payload) : envelope.payload.byteLength;
-    if (!link.messages.take(1) || !link.bytes.take(size)) {
-      return this.#refuse(link, envelope, 'rate', 'RATE_LIMITED', 'more data than the per-member rate allows');
+    const head = bytes && scanDataEnvelope(bytes, reliable);
+    if (!head || (!head.binary && !isUtf8(bytes.subarray(head.bodyAt)))) {
+      return this.#refuse(link, undefined, 'invalid', 'INVALID_PAYLOAD', 'not a valid data envelope');
+    }
+    if (head.control) return; // clients send no control messages
+    if (!link.grants.data) return this.#refuse(link, head, 'forbidden', 'FORBIDDEN', 'the token does not grant sending data');
+    if (!link.messages.take(1) || !link.bytes.take(bytes.byteLength - head.bodyAt)) {
+      return this.#refuse(link, head, 'rate', 'RATE_LIMITED', 'more data than the per-member rate allows');
     }
     const members = this.#opts.signaling.registry.room(link.room)?.members;
     if (!members) return;
-    const targets = envelope.to.length > 0 ? envelope.to : [...members.keys()];
-    const out = Buffer.from(encodeDataEnvelope({ ...envelope, from: link.memberId, to: [] }));
-    for (const id of targets) {
-      if (id === link.memberId || !members.has(id)) continue;
-      this.#deliver(id, reliable, out);
+    const out = forwardDataEnvelope(bytes, head, link.fromBytes);
+    if (head.to.length > 0) {
+      for (const id of head.to) if (id !== link.memberId && members.has(id)) this.#deliver(id, reliable, out);
+    } else {
+      for (const id of members.keys()) if (id !== link.memberId) this.#deliver(id, reliable, out);
     }
   }
 
   /** Hands one message to a member's channel, never waiting: a full buffer drops it. */
-  #deliver(memberId: string, reliable: boolean, out: Buffer): void {
+  #deliver(memberId: string, reliable: boolean, out: Uint8Array): void {
     const link = this.#links.get(memberId);
     if (!link?.open) {
       if (reliable) this.#queue(memberId, out);
@@ -208,13 +219,32 @@ export class DataForwarder {
     if (channel.bufferedAmount() > this.#limits.slowReceiverBytes) return this.#drop('slow_receiver');
     try {
       channel.sendMessageBinary(out);
-      this.#opts.metrics.inc(FORWARDED, FORWARDED_HELP, { channel: reliable ? 'reliable' : 'lossy' });
+      this.#countForwarded(reliable);
     } catch {
       this.#drop('no_path'); // closed meanwhile
     }
   }
 
-  #queue(memberId: string, out: Buffer): void {
+  /** Forwarded messages are counted here and added to the metric at most every 250 ms (a metric update per message costs more than the forwarding). */
+  #countForwarded(reliable: boolean): void {
+    if (reliable) this.#forwarded.reliable++;
+    else this.#forwarded.lossy++;
+    if (this.#flushTimer) return;
+    this.#flushTimer = setTimeout(() => this.#flushForwarded(), 250);
+    this.#flushTimer.unref();
+  }
+
+  #flushForwarded(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    for (const channel of ['reliable', 'lossy'] as const) {
+      const n = this.#forwarded[channel];
+      this.#forwarded[channel] = 0;
+      if (n > 0) this.#opts.metrics.inc(FORWARDED, FORWARDED_HELP, { channel }, n);
+    }
+  }
+
+  #queue(memberId: string, out: Uint8Array): void {
     let q = this.#pending.get(memberId);
     if (q && q.bytes + out.byteLength > this.#limits.pendingBytes) return this.#drop('no_path');
     if (!q) {
@@ -234,7 +264,13 @@ export class DataForwarder {
     for (const out of q.items) this.#deliver(link.memberId, true, out);
   }
 
-  #refuse(link: DataLink, envelope: DataEnvelope | undefined, reason: DataDropReason, code: ErrorCode, message: string): void {
+  #refuse(
+    link: DataLink,
+    envelope: { epoch: number; seq: number } | undefined,
+    reason: DataDropReason,
+    code: ErrorCode,
+    message: string,
+  ): void {
     this.#drop(reason);
     // At most one report per 100 ms per member: a flood of refused messages gets one answer.
     const now = Date.now();

@@ -3,18 +3,21 @@
 // same run: a mesh data channel (SDK Room to SDK Room, P2P), the SFU's forwarding (SDK Rooms
 // through the server's DataForwarder), Socket.IO signaling (`room_event`, what apps used before
 // data channels; stored in the room log, reliable only, 16,000-character bodies for "16 KiB"), and
-// the anchor: bare node-datachannel to node-datachannel (no SDK, no server). Everything runs in
-// this one Node process (server included), so each figure includes the other side's CPU.
+// the anchor: bare node-datachannel to node-datachannel (no SDK, no server). The members and the
+// anchor's two peers run in this Node process; the SFU server runs in its own process
+// (./sfuServer.ts), and its CPU per forwarded message is read from its /metrics.
+// `BENCH_DATA_CPU_PROF=<dir>` runs that server under `node --cpu-prof` (profile written at exit).
 // Throughput: the sender sends as fast as `sendData` lets it (its backpressure), the receiver
 // counts; latency: one message at a time, the next once the previous arrived (no queueing).
 import nodeDataChannel from 'node-datachannel';
 import { DATA_CHANNELS } from '@parley-rtc/protocol';
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
+import { fileURLToPath } from 'node:url';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { createNodePeerConnection } from '@parley-rtc/test-support/nodePeerConnection';
-import { sfuDataOf } from '@parley-rtc/test-support/sfuInternals';
-import { Room } from '../packages/client/src/index.ts';
+import { Room } from '../../packages/client/src/index.ts';
+import { spawnCommandReady } from '../lib/spawnReady.ts';
 
 interface Pipe {
   name: string;
@@ -23,6 +26,8 @@ interface Pipe {
   send(size: number, reliable: boolean): Promise<void>;
   /** Called with the send time of each message received. */
   onReceive(fn: (sentAt: number) => void): void;
+  /** The forwarding server's CPU seconds so far (the SFU path only). */
+  serverCpu?: () => Promise<number>;
   close(): void;
 }
 
@@ -34,11 +39,11 @@ function payload(size: number): Uint8Array {
 
 const sentAtOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0);
 
-async function roomPair(server: TestServer, room: string): Promise<[Room, Room, string]> {
+async function roomPair(url: string, room: string): Promise<[Room, Room, string]> {
   const a = new Room({ createPeerConnection: createNodePeerConnection });
   const b = new Room({ createPeerConnection: createNodePeerConnection });
-  await a.connect(server.app.url, { room, name: 'A' });
-  const self = await b.connect(server.app.url, { room, name: 'B' });
+  await a.connect(url, { room, name: 'A' });
+  const self = await b.connect(url, { room, name: 'B' });
   await waitFor(() => a.dataPathOpen(self.id) && b.dataPathOpen(), 20_000, `${room} data path`);
   return [a, b, self.id];
 }
@@ -111,6 +116,14 @@ async function barePipe(): Promise<Pipe> {
   };
 }
 
+/** A server's CPU seconds from its Prometheus /metrics (forwarded-message counts are flushed every 250 ms). */
+async function scrapeCpu(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^parley_process_cpu_seconds_total(?:\{\})? ([\d.e+-]+)$/m.exec(text);
+  if (!m) throw new Error('no parley_process_cpu_seconds_total in /metrics');
+  return Number(m[1]);
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function measure(pipe: Pipe, size: number, reliable: boolean): Promise<string> {
@@ -122,12 +135,18 @@ async function measure(pipe: Pipe, size: number, reliable: boolean): Promise<str
     got++;
     last = performance.now();
   });
+  const cpuBefore = await pipe.serverCpu?.();
   const start = performance.now();
   for (let i = 0; i < count; i++) await pipe.send(size, reliable);
   const sentIn = performance.now() - start;
-  await waitFor(() => got >= count, reliable ? 60_000 : 3000, 'deliveries').catch(() => undefined);
-  await new Promise((resolve) => setTimeout(resolve, reliable ? 0 : 300));
+  // Wait until everything arrived or nothing more arrives (the SFU drops for a slow receiver; lossy loses).
+  for (let before = -1; got < count && got !== before; ) {
+    before = got;
+    await new Promise((resolve) => setTimeout(resolve, reliable ? 1000 : 300));
+  }
   const rate = got / ((Math.max(last, start + sentIn) - start) / 1000);
+  const cpuAfter = await pipe.serverCpu?.();
+  const serverUs = cpuBefore !== undefined && cpuAfter !== undefined && got > 0 ? ((cpuAfter - cpuBefore) * 1e6) / got : undefined;
   // Latency: one at a time.
   const samples: number[] = [];
   let pending: ((t: number) => void) | undefined;
@@ -142,25 +161,33 @@ async function measure(pipe: Pipe, size: number, reliable: boolean): Promise<str
   }
   samples.sort((p, q) => p - q);
   const mbps = (rate * size) / 1e6;
-  return `| ${pipe.name} | ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} | ${reliable ? 'reliable' : 'lossy'} | ${Math.round(rate).toLocaleString('en')} | ${mbps.toFixed(1)} | ${((100 * got) / count).toFixed(1)} % | ${percentile(samples, 50).toFixed(2)} | ${percentile(samples, 99).toFixed(2)} |`;
+  return `| ${pipe.name} | ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} | ${reliable ? 'reliable' : 'lossy'} | ${Math.round(rate).toLocaleString('en')} | ${mbps.toFixed(1)} | ${((100 * got) / count).toFixed(1)} % | ${percentile(samples, 50).toFixed(2)} | ${percentile(samples, 99).toFixed(2)} | ${serverUs === undefined ? '–' : serverUs.toFixed(1)} |`;
 }
 
 export async function benchData(): Promise<void> {
-  console.log('\n## data: app data between two members (one process: server, both members)\n');
-  console.log('| Path | Payload | Channel | msgs/s | MB/s | delivered | p50 ms | p99 ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n## data: app data between two members (members in this process, the SFU server in its own)\n');
+  console.log('| Path | Payload | Channel | msgs/s | MB/s | delivered | p50 ms | p99 ms | SFU server CPU µs/msg |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const server = await startServer({
     media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 2 },
     rateLimits: { eventsPerSec: 1_000_000, eventBurst: 1_000_000 },
   });
-  const sfuServer = await startServer({ media: { bindAddress: '127.0.0.1', sfuMeshMaxPeers: 0 } });
-  sfuDataOf(sfuServer.app)?.setLimits({ messagesPerSecond: 1e7, bytesPerSecond: 1e12 });
+  const profDir = process.env.BENCH_DATA_CPU_PROF;
+  const script = fileURLToPath(new URL('./sfuServer.ts', import.meta.url));
+  const sfuServer = await spawnCommandReady(
+    process.execPath,
+    [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', script],
+    'data SFU server',
+  );
+  const sfuUrl = `http://127.0.0.1:${sfuServer.port}`;
   try {
-    const [ma, mb, mbId] = await roomPair(server, 'bench-mesh');
-    const [sa, sb, sbId] = await roomPair(sfuServer, 'bench-sfu');
+    const [ma, mb, mbId] = await roomPair(server.app.url, 'bench-mesh');
+    const [sa, sb, sbId] = await roomPair(sfuUrl, 'bench-sfu');
+    const sfuPipe = roomPipe('SFU forwarding', sa, sb, sbId);
+    sfuPipe.serverCpu = () => scrapeCpu(sfuUrl);
     const pipes = [
       roomPipe('mesh (P2P)', ma, mb, mbId),
-      roomPipe('SFU forwarding', sa, sb, sbId),
+      sfuPipe,
       await socketIoPipe(server),
       await barePipe(),
     ];
@@ -173,7 +200,7 @@ export async function benchData(): Promise<void> {
     for (const pipe of pipes) pipe.close();
   } finally {
     await server.close();
-    await sfuServer.close();
+    await sfuServer.stop(15_000);
     nodeDataChannel.cleanup();
   }
 }
