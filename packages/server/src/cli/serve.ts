@@ -22,7 +22,9 @@ export const SERVE_FLAG_HELP: Record<string, string> = {
   'trust-proxy': 'proxies whose X-Forwarded-For is believed: true, a hop count, or addresses/CIDRs',
   'redis-url': 'Redis URL: cluster mode, several nodes share rooms (needs --storage postgres)',
   'node-id': "this node's id in a cluster (hostname-random by default)",
-  'node-address': 'the URL clients reach this node at, listed in GET /api/nodes (the listening URL by default)',
+  'node-address': 'the URL clients reach this node at, listed in GET /api/v1/nodes (the listening URL by default)',
+  'relay-address': "the address this node's SFU media link to other nodes binds to (127.0.0.1 by default; a private one)",
+  'relay-advertise-address': 'the address other nodes send relayed media to, when it differs from --relay-address (NAT)',
 };
 
 export function serveUsage(): string {

@@ -7,9 +7,9 @@
 import { ParleyError } from '@parley-rtc/protocol';
 import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
-import { depacketizeOpus, opusHead } from '@parley-rtc/rtc/rtp/opus';
+import { depacketizeOpus } from '@parley-rtc/rtc/rtp/opus';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
-import { WebmWriter, type WebmTrack } from './WebmWriter.ts';
+import { opusTrack, WebmWriter, type WebmTrack } from './WebmWriter.ts';
 
 class Clock {
   #first: number | undefined;
@@ -73,16 +73,7 @@ export class Recorder implements RtpSink {
   #open(width: number, height: number): void {
     const tracks: WebmTrack[] = [];
     if (this.#source.video) tracks.push({ number: 1, kind: 'video', codecId: 'V_VP8', width, height });
-    if (this.#source.audio)
-      tracks.push({
-        number: 2,
-        kind: 'audio',
-        codecId: 'A_OPUS',
-        channels: 2,
-        sampleRate: 48000,
-        codecPrivate: opusHead(2),
-        codecDelayNs: 6_500_000,
-      });
+    if (this.#source.audio) tracks.push(opusTrack(2));
     this.#writer = new WebmWriter(this.path, tracks);
     this.#startWall = Date.now();
   }

@@ -6,6 +6,7 @@
  * gets the `matroska` DocType (write it as `.mkv`); VP8/Opus files stay `webm`.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { opusHead } from '@parley-rtc/rtc/rtp/opus';
 
 function vintSize(n: number): Buffer {
   for (let len = 1; len <= 8; len++) {
@@ -69,6 +70,11 @@ export interface WebmTrack {
   codecPrivate?: Buffer;
   /** Opus pre-skip etc. in ns, optional. */
   codecDelayNs?: number;
+}
+
+/** An Opus track as WebRTC sends it (stereo OpusHead, 48 kHz, the usual 6.5 ms pre-skip). */
+export function opusTrack(number: number): WebmTrack {
+  return { number, kind: 'audio', codecId: 'A_OPUS', channels: 2, sampleRate: 48000, codecPrivate: opusHead(2), codecDelayNs: 6_500_000 };
 }
 
 const CLUSTER_MAX_MS = 5000;

@@ -123,40 +123,28 @@ async function join(hub: SignalingHub, caller: Caller, req: JoinRequest): Promis
       }
     }
     shared?.save(room.name, me);
-  } else if (shared) {
-    const joiner: Member = {
-      id: newMemberId(),
-      name: req.name,
+  } else {
+    // A new seat: who the token says, fresh secrets, this socket.
+    const id = newMemberId();
+    const fresh = {
       identity: principal.identity,
       grants: principal.grants,
       expiresAt: principal.expiresAt,
       resumeKey: newSecret(),
       sessionKey: newSecret(),
       socketId: socket.id,
-      joinedAt: Date.now(),
     };
-    room = await admitShared(hub, shared, req, joiner);
-    me = room.members.get(joiner.id) ?? joiner;
-  } else {
-    const id = newMemberId();
-    room = registry.add(
-      req.room,
-      { id, name: req.name },
-      {
-        identity: principal.identity,
-        grants: principal.grants,
-        expiresAt: principal.expiresAt,
-        resumeKey: newSecret(),
-        sessionKey: newSecret(),
-        socketId: socket.id,
-      },
-      req.password,
-      (ghost) => {
+    if (shared) {
+      const joiner: Member = { id, name: req.name, ...fresh, joinedAt: Date.now() };
+      room = await admitShared(hub, shared, req, joiner);
+      me = room.members.get(id) ?? joiner;
+    } else {
+      room = registry.add(req.room, { id, name: req.name }, fresh, req.password, (ghost) => {
         log.info({ room: req.room, memberId: ghost }, 'released a detached seat for a joiner');
         hub.removeMember(ghost);
-      },
-    );
-    me = room.members.get(id)!;
+      });
+      me = room.members.get(id)!;
+    }
   }
   caller.memberId = me.id;
   try {

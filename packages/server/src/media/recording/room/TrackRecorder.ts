@@ -11,13 +11,13 @@
  * Gaps (mutes, a publisher that stops sending) longer than `GAP_MS` split the track's `segments`.
  */
 import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
-import { depacketizeOpus, opusHead } from '@parley-rtc/rtc/rtp/opus';
+import { depacketizeOpus } from '@parley-rtc/rtc/rtp/opus';
 import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
 import { H264Depacketizer, avcDecoderConfig, h264SpsSize } from '@parley-rtc/rtc/rtp/h264';
 import type { Producer } from '../../../sfu/Producer.ts';
 import type { Publication } from '../../../sfu/RouterTypes.ts';
 import { Simulcast } from '../../../sfu/Simulcast.ts';
-import { WebmWriter } from '../WebmWriter.ts';
+import { opusTrack, WebmWriter } from '../WebmWriter.ts';
 import { StreamTimeline, type RoomClock } from './RoomClock.ts';
 
 /** A pause longer than this starts a new segment. */
@@ -210,15 +210,7 @@ export class TrackRecorder {
           ? h264
             ? { number: 1, kind: 'video', codecId: 'V_MPEG4/ISO/AVC', codecPrivate: f.config, ...size }
             : { number: 1, kind: 'video', codecId: 'V_VP8', ...size }
-          : {
-              number: 1,
-              kind: 'audio',
-              codecId: 'A_OPUS',
-              channels: 2,
-              sampleRate: 48000,
-              codecPrivate: opusHead(2),
-              codecDelayNs: 6_500_000,
-            },
+          : opusTrack(1),
       ]);
       this.timing.startMs = roomMs;
     }
