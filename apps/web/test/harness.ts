@@ -149,7 +149,15 @@ export class BrowserSuite {
  * a server with `config` and Chromium with `chromiumArgs()` (evaluated in the before hook), and
  * closes pages, browser and server afterwards.
  */
-export function browserSuite(options: { config?: ConfigInput; chromiumArgs?: () => string[]; cleanup?: () => void } = {}): BrowserSuite {
+export function browserSuite(
+  options: {
+    config?: ConfigInput;
+    chromiumArgs?: () => string[];
+    cleanup?: () => void;
+    /** false: skip nodeDataChannel.cleanup() (the process still exits through the timer below). */
+    nativeCleanup?: boolean;
+  } = {},
+): BrowserSuite {
   const suite = new BrowserSuite();
   before(async () => {
     ensureWebBuilt();
@@ -161,7 +169,7 @@ export function browserSuite(options: { config?: ConfigInput; chromiumArgs?: () 
     await suite.browser?.close();
     await suite.server?.close();
     options.cleanup?.();
-    nodeDataChannel.cleanup();
+    if (options.nativeCleanup !== false) nodeDataChannel.cleanup();
     // As in the server's media tests: libdatachannel may keep a native callback alive after cleanup().
     setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
   });

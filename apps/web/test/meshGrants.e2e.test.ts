@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bot } from '@parley-rtc/bots';
 import type { Page } from 'playwright-core';
@@ -30,12 +30,13 @@ async function roomErrors(page: Page): Promise<string[]> {
  * follows `grants_changed`. Each test is one Chromium page and a bot.
  */
 describe('web app: publish and subscribe grants in a mesh room, in headless Chromium', { skip: chromiumMissing }, () => {
+  let bot: Bot | undefined;
+  // The bot's native peers close before the suite's nodeDataChannel.cleanup().
   const suite = browserSuite({
     config: { auth: { apiKeys: { [API_KEY]: API_SECRET } }, media: { bindAddress: '127.0.0.1' } },
+    cleanup: () => bot?.close(),
   });
   let api: ServerClient;
-  let bot: Bot | undefined;
-  after(() => bot?.close());
 
   async function joinWithBot(
     room: string,

@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,14 +23,18 @@ const ROOM = 'recorded-call';
  * and the composed file comes out. A member without the grant is told it may not record.
  */
 describe('web app: room recording in headless Chromium', { skip: chromiumMissing }, () => {
+  const bots: Bot[] = [];
+  // The bots' native peers close before the suite's nodeDataChannel.cleanup() (closing them after it crashed the process).
   const suite = browserSuite({
     config: {
       auth: { apiKeys: { [API_KEY]: API_SECRET } },
       media: { bindAddress: '127.0.0.1', roomRecording: { width: 320, height: 180 } },
     },
+    cleanup: () => bots.splice(0).forEach((b) => b.close('suite over')),
+    // libdatachannel's cleanup() crashed this process (SIGSEGV) after the recording tests, every
+    // time on this machine; without it the tests pass and the process exits. Not yet understood.
+    nativeCleanup: false,
   });
-  const bots: Bot[] = [];
-  after(() => bots.forEach((b) => b.close('test over')));
   let api: ServerClient;
 
   it('Record shows the indicator, records the page through the SFU, Stop composes the room', () =>
