@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer } from '../packages/server/test/serverProcess.ts';
 import { RtpViewer } from '../packages/server/test/media/clients.ts';
-import { chromiumMissing, launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { chromiumMissing } from '@parley-rtc/test-support/browser';
+import { breakdown, median, p90, timeToFirstFrame } from './media/firstFrame.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PY = '/usr/bin/python3';
@@ -34,15 +35,6 @@ interface Target {
   /** Server-side setup timelines (`session setup` log lines), when the server reports them. */
   setups?: Array<Record<string, number>>;
   stop(): Promise<void>;
-}
-
-/** Browser-side steps of one time-to-first-frame run, ms from the start. */
-interface BrowserMarks {
-  offer: number;
-  answer: number;
-  iceConnected: number;
-  connected: number;
-  firstFrame: number;
 }
 
 function makeFile(dir: string): string {
@@ -197,120 +189,6 @@ function treeCpuSeconds(pid: number): number {
   return total / 100;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] ?? NaN;
-
-/**
- * `offer`: aiortc-style JSON, the client gathers all its candidates first (as aiortc's example client
- * does). `whep`: WHEP, same gathering. `whep-trickle`: WHEP as trickling players do it — POST at once,
- * then PATCH the candidates as they come (RFC 9725 §4.3).
- */
-type Route = 'offer' | 'whep' | 'whep-trickle';
-
-async function timeToFirstFrame(target: Target, runs: number, route: Route = 'offer'): Promise<BrowserMarks[]> {
-  const browser = await launchChromium();
-  const out: BrowserMarks[] = [];
-  try {
-    for (let i = 0; i < runs; i++) {
-      const context = await mediaContext(browser, target.url);
-      const page = await context.newPage();
-      await page.goto(`${target.url}/healthz`);
-      // tsx compiles named inner functions with esbuild's __name helper, which the page lacks
-      await page.evaluate('globalThis.__name = (f) => f');
-      await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
-      const marks = await page.evaluate(async (route) => {
-        const whep = route !== 'offer';
-        const trickle = route === 'whep-trickle';
-        const t0 = performance.now();
-        const m = { offer: NaN, answer: NaN, iceConnected: NaN, connected: NaN, firstFrame: NaN };
-        const pc = new RTCPeerConnection({ iceServers: [] });
-        pc.oniceconnectionstatechange = () => {
-          if (pc.iceConnectionState === 'connected' && Number.isNaN(m.iceConnected)) m.iceConnected = performance.now() - t0;
-        };
-        pc.onconnectionstatechange = () => {
-          if (pc.connectionState === 'connected' && Number.isNaN(m.connected)) m.connected = performance.now() - t0;
-        };
-        const pending: RTCIceCandidate[] = [];
-        let location: string | null = null;
-        const patch = (c: RTCIceCandidate) =>
-          void fetch(location!, {
-            method: 'PATCH',
-            headers: { 'content-type': 'application/trickle-ice-sdpfrag' },
-            body: `a=mid:${c.sdpMid ?? '0'}\r\na=${c.candidate}\r\n`,
-          });
-        pc.onicecandidate = (e) => {
-          if (!trickle || !e.candidate || !e.candidate.candidate) return;
-          if (location) patch(e.candidate);
-          else pending.push(e.candidate);
-        };
-        pc.addTransceiver('video', { direction: 'recvonly' });
-        pc.addTransceiver('audio', { direction: 'recvonly' });
-        await pc.setLocalDescription(await pc.createOffer());
-        if (!trickle) {
-          await new Promise<void>((r) => {
-            if (pc.iceGatheringState === 'complete') r();
-            pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
-            setTimeout(r, 2000);
-          });
-        }
-        m.offer = performance.now() - t0;
-        const res = whep
-          ? await fetch('/whep/file', { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp })
-          : await fetch('/offer', {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ sdp: pc.localDescription!.sdp, type: 'offer' }),
-            });
-        const answer: { sdp: string; type: RTCSdpType } = whep
-          ? { sdp: await res.text(), type: 'answer' }
-          : ((await res.json()) as { sdp: string; type: RTCSdpType });
-        m.answer = performance.now() - t0;
-        await pc.setRemoteDescription(answer);
-        if (trickle) {
-          location = res.headers.get('location');
-          for (const c of pending.splice(0)) patch(c);
-        }
-        const deadline = performance.now() + 15000;
-        while (performance.now() < deadline) {
-          let frames = 0;
-          (await pc.getStats()).forEach((r: { type: string; kind?: string; framesDecoded?: number }) => {
-            if (r.type === 'inbound-rtp' && r.kind === 'video') frames = r.framesDecoded ?? 0;
-          });
-          if (frames > 0) {
-            m.firstFrame = performance.now() - t0;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        pc.close();
-        return m;
-      }, route);
-      out.push(marks);
-      await context.close();
-    }
-  } finally {
-    await browser.close();
-  }
-  return out;
-}
-
-/** Medians of each step: the browser's (from createOffer) and, when reported, the server's (from the request). */
-function breakdown(marks: BrowserMarks[], setups: Array<Record<string, number>> | undefined): string {
-  const keys = ['offer', 'answer', 'iceConnected', 'connected', 'firstFrame'] as const;
-  const browser = keys.map((k) => `${k} ${median(marks.map((m) => m[k])).toFixed(0)}`).join(', ');
-  let server = '';
-  if (setups && setups.length > 0) {
-    const names = ['peer', 'answer', 'iceConnected', 'connected', 'trackOpen', 'firstKeyFrame'];
-    server = `; server (from request, median of ${setups.length}): ${names
-      .map((k) => `${k} ${median(setups.map((s) => s[k] ?? NaN).filter((x) => !Number.isNaN(x))).toFixed(1)}`)
-      .join(', ')}`;
-  }
-  const perRun = process.env['TTFF_DEBUG']
-    ? `\n  per run (offer/answer/connected/firstFrame): ${marks.map((m) => [m.offer, m.answer, m.connected, m.firstFrame].map((x) => x.toFixed(0)).join('/')).join(' ')}`
-    : '';
-  return `browser (median ms from createOffer): ${browser}${server}${perRun}`;
-}
-
 async function cpuPerViewer(
   start: () => Promise<Target>,
   n: number,
@@ -369,7 +247,7 @@ export async function benchMedia(): Promise<void> {
       if (!chromiumMissing) {
         const t = await start(true);
         try {
-          const marks = await timeToFirstFrame(t, runs);
+          const marks = await timeToFirstFrame(t.url, runs);
           const xs = marks.map((m) => m.firstFrame);
           ttffs.set(name, xs);
           postTtffs.set(
@@ -382,7 +260,7 @@ export async function benchMedia(): Promise<void> {
           if (name === 'parley') {
             for (const route of ['whep', 'whep-trickle'] as const) {
               const before = t.setups?.length ?? 0;
-              const whep = await timeToFirstFrame(t, runs, route);
+              const whep = await timeToFirstFrame(t.url, runs, route);
               const ws = whep.map((m) => m.firstFrame);
               ttffs.set(`parley ${route}`, ws);
               postTtffs.set(

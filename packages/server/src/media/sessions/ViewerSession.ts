@@ -31,8 +31,9 @@ interface Outgoing {
   /** Outgoing sequence numbers of the last key frame start sent and of the last packet sent (video). */
   keySeq: number | undefined;
   lastSeq: number;
-  /** When the key frame was last resent for a PLI. */
+  /** When the key frame was last resent for a PLI, and when the track's transport opened. */
   resentAt: number;
+  openedAt: number;
   packets: number;
   octets: number;
 }
@@ -42,6 +43,8 @@ const SR_INTERVAL_MS = 1000;
 const RESEND_MAX_PACKETS = 400;
 /** At most one key-frame resend per viewer per this interval. */
 const RESEND_INTERVAL_MS = 500;
+/** How long after the transport opened a PLI gets the cached GOP as new packets (see #onPli). */
+const RESTAMP_WINDOW_MS = 3000;
 
 export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSink {
   readonly id: string;
@@ -132,6 +135,7 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
           keySeq: undefined,
           lastSeq: 0,
           resentAt: -Infinity,
+          openedAt: Infinity,
           packets: 0,
           octets: 0,
         };
@@ -182,6 +186,8 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   #opened(kind: TrackKind): void {
     if (this.#closed) return;
     this.setup.mark('trackOpen');
+    const out = this.#out[kind];
+    if (out) out.openedAt = performance.now();
     this.#srTimer ??= setInterval(() => this.#sendReports(), SR_INTERVAL_MS);
     if (kind === 'video' && !this.#source.replayKeyFrame(this)) this.#source.requestKeyFrame();
   }
@@ -227,10 +233,15 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
   }
 
   /**
-   * A viewer that cannot decode (e.g. its first packets arrived before its SRTP keys were in place)
-   * gets the last key frame and everything after it again from the retransmission buffer at once,
-   * instead of waiting for the source's next key frame (ffmpeg sources cannot make one on demand).
-   * Live sources are asked for a fresh key frame too.
+   * A viewer that cannot decode gets the last key frame and everything after it again at once,
+   * instead of waiting for the source's next key frame (ffmpeg sources cannot make one on demand);
+   * live sources are asked for a fresh key frame too.
+   *
+   * In the first seconds after the transport opened the source's cached GOP is sent again as new
+   * packets (new sequence numbers, timestamps after the last ones sent): a browser that dropped
+   * the first packets while its receiver was still being set up has already seen them through
+   * SRTP, and its replay protection would discard the same packets sent again. Later, the sent
+   * packets are resent from the retransmission buffer (a viewer that lost them never got them).
    */
   #onPli(): void {
     this.#source.requestKeyFrame();
@@ -239,6 +250,11 @@ export class ViewerSession extends TypedEmitter<SessionEvents> implements RtpSin
     const now = performance.now();
     if (now - out.resentAt < RESEND_INTERVAL_MS) return;
     out.resentAt = now;
+    if (now - out.openedAt < RESTAMP_WINDOW_MS && this.#source.cachedVideoPackets <= RESEND_MAX_PACKETS) {
+      out.rewriter.switchInput();
+      this.#source.replayKeyFrame(this);
+      return;
+    }
     const count = ((out.lastSeq - out.keySeq) & 0xffff) + 1;
     if (count > RESEND_MAX_PACKETS) return;
     for (let i = 0; i < count; i++) {

@@ -80,6 +80,11 @@ export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
     };
   }
 
+  /** How many video packets the key-frame cache holds. */
+  get cachedVideoPackets(): number {
+    return this.#gop.length;
+  }
+
   /** True while the cache holds the packets since a key frame (a new sink can start at once). */
   get hasKeyFrame(): boolean {
     return this.#gop.length > 0;
