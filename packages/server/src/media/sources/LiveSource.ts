@@ -1,8 +1,10 @@
 /**
  * A stream fed by a live publisher (WHIP). The publisher's receiving tracks call `push()`; key
- * frame requests from sinks become RTCP PLI to the publisher (at most one per 500 ms).
+ * frame requests from sinks become RTCP PLI to the publisher: at most one per 500 ms, and a request
+ * inside that interval is sent at its end rather than dropped.
  */
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
+import { CoalescingThrottle } from '../../util/CoalescingThrottle.ts';
 import { StreamSource, type TrackKind } from './StreamSource.ts';
 
 export interface LiveSourceInit {
@@ -20,15 +22,17 @@ export class LiveSource extends StreamSource {
   readonly kind = 'live' as const;
   readonly video: CodecSpec | undefined;
   readonly audio: CodecSpec | undefined;
-  readonly #requestKeyFrame: () => void;
-  #lastPli = 0;
+  readonly #pli: CoalescingThrottle;
 
   constructor(init: LiveSourceInit) {
     super();
     this.name = init.name;
     this.video = init.video;
     this.audio = init.audio;
-    this.#requestKeyFrame = init.requestKeyFrame;
+    this.#pli = new CoalescingThrottle(() => {
+      init.requestKeyFrame();
+      super.requestKeyFrame();
+    }, PLI_INTERVAL_MS);
   }
 
   push(kind: TrackKind, packet: Buffer): void {
@@ -36,15 +40,12 @@ export class LiveSource extends StreamSource {
   }
 
   override requestKeyFrame(): void {
-    const now = Date.now();
-    if (now - this.#lastPli < PLI_INTERVAL_MS) return;
-    this.#lastPli = now;
-    this.#requestKeyFrame();
-    super.requestKeyFrame();
+    if (!this.ended) this.#pli.request();
   }
 
   /** The publisher left. */
   async close(): Promise<void> {
+    this.#pli.close();
     this.end('publisher left');
   }
 }
