@@ -11,7 +11,7 @@ import { Emitter } from './Emitter.ts';
 import { ClientError } from './errors.ts';
 import { DataChannels, type SendDataOptions } from './DataChannels.ts';
 import type { LocalMedia } from './LocalMedia.ts';
-import { bindMemberControls, RecordingControl } from './memberControls.ts';
+import { applyJoinGrants, bindMemberControls, RecordingControl } from './memberControls.ts';
 import { bindSfuSignals } from './sfuSignals.ts';
 import { IceRefresher } from './IceRefresher.ts';
 import { bindLocalMedia, type LocalMediaSink } from './localMediaBinding.ts';
@@ -291,7 +291,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.#self = res.self;
     this.#pcs.configure(res.self.id, res.iceServers);
-    this.#pcs.applyGrants(res.grants ?? { publish: true, subscribe: true });
+    applyJoinGrants(res.grants, { pcs: this.#pcs, recording: this.recording });
     this.#ice.use(res.iceServers, res.iceExpiresAt);
     this.emit('joined', res.self);
     // The mode came with the join: a room in SFU mode gets no mesh links at all.

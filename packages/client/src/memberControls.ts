@@ -4,7 +4,7 @@
  * member may do). By default a mute request is applied to the Room's LocalMedia (microphone or
  * camera muted, screen share stopped), whose state change then goes out as `media_state` as
  * usual. On a grant change the mesh links follow the new `publish` and `subscribe` grants
- * (PeerConnectionManager.applyGrants). The app hears of both through the Room's `muteRequested`
+ * (PeerConnectionManager.applyGrants) and the recording control its `record` grant. The app hears of both through the Room's `muteRequested`
  * and `grantsChanged` events.
  */
 import type { MemberGrants, MuteNotice } from '@parley-rtc/protocol';
@@ -40,7 +40,19 @@ export function bindMemberControls(signal: SignalClient, options: MemberControls
   });
   signal.on('grantsChanged', ({ grants }) => {
     options.applyGrants(grants);
+    options.recording?.control.applyGrants(grants);
     options.grantsChanged(grants);
   });
   signal.on('recordingState', (state) => options.recording?.changed(options.recording.control.update(state)));
+}
+
+/** The grants of a join result (absent from old servers: publish and subscribe) go to the mesh links and the recording control. */
+export function applyJoinGrants(
+  grants: MemberGrants | undefined,
+  to: { pcs: { applyGrants: MemberControlsOptions['applyGrants'] }; recording: RecordingControl },
+): void {
+  to.pcs.applyGrants(
+    grants ?? { publish: true, subscribe: true, join: true, chat: true, data: true, upload: true, record: true, admin: false },
+  );
+  to.recording.applyGrants(grants);
 }

@@ -50,6 +50,15 @@ describe('access control with tokens and grants', () => {
     assert.equal((await request(talker.socket, 'chat_message', { text: 'hi' })).ok, true);
   });
 
+  it('a token without record cannot start or stop the room recording; the join result says which members may', async () => {
+    const guest = await join('rec-grants', mint('rec-grants'));
+    assert.equal((guest.res as { data?: { grants?: { record: boolean } } }).data?.grants?.record, false);
+    assert.equal(errorCode(await request(guest.socket, 'recording_start', {})), 'FORBIDDEN');
+    assert.equal(errorCode(await request(guest.socket, 'recording_stop', {})), 'FORBIDDEN');
+    const host = await join('rec-grants', mint('rec-grants', { record: true }));
+    assert.equal((host.res as { data?: { grants?: { record: boolean } } }).data?.grants?.record, true);
+  });
+
   it('a token without publish cannot offer to send media but may offer to receive', async () => {
     const viewer = await join('pub-grants', mint('pub-grants', { publish: false }));
     const other = await join('pub-grants', mint('pub-grants'));

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import type { CallSession } from '../call/CallSession.ts';
-import { useLocalMedia, useRecording } from '../hooks/useCall.ts';
+import { useCanRecord, useLocalMedia, useRecording } from '../hooks/useCall.ts';
 import { DevicePicker } from './DevicePicker.tsx';
 import { Icon } from './icons.tsx';
 
@@ -17,6 +17,8 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
   const [devicesOpen, setDevicesOpen] = useState(false);
   const devicesButton = useRef<HTMLButtonElement>(null);
   const recording = useRecording(session);
+  // only members with the record grant get the button (the server refuses the others anyway)
+  const canRecord = useCanRecord(session);
   const canShare = typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
   return (
@@ -84,16 +86,18 @@ export function Controls({ session, chatOpen, unread, onToggleChat, onLeave }: C
           </div>
         ) : null}
       </div>
-      <button
-        className={`ctrl${recording.recording ? ' recording' : ''}`}
-        data-testid="toggle-recording"
-        aria-pressed={recording.recording}
-        title={recording.recording ? 'Stop recording the room' : 'Record the room (needs the record permission)'}
-        onClick={() => void session.toggleRecording()}
-      >
-        <Icon name="record" />
-        <span className="ctrl-label">{recording.recording ? 'Stop rec' : 'Record'}</span>
-      </button>
+      {canRecord ? (
+        <button
+          className={`ctrl${recording.recording ? ' recording' : ''}`}
+          data-testid="toggle-recording"
+          aria-pressed={recording.recording}
+          title={recording.recording ? 'Stop recording the room' : 'Record the room'}
+          onClick={() => void session.toggleRecording()}
+        >
+          <Icon name="record" />
+          <span className="ctrl-label">{recording.recording ? 'Stop rec' : 'Record'}</span>
+        </button>
+      ) : null}
       <button
         className={`ctrl${chatOpen ? ' active' : ''}`}
         data-testid="toggle-chat"

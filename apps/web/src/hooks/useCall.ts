@@ -111,6 +111,11 @@ export function useRecording(session: CallSession) {
   return useEmitterValue(session.room, ['recording', 'connectionState'], () => session.room.recording.state);
 }
 
+/** Whether this member may start and stop the room's recording (its `record` grant, kept current). */
+export function useCanRecord(session: CallSession): boolean {
+  return useEmitterValue(session.room, ['joined', 'grantsChanged', 'connectionState'], () => session.room.recording.allowed);
+}
+
 /** Chat messages shown before their log copy: arrived over the data channel, or just sent by us. */
 export function usePendingChats(session: CallSession): readonly PendingChat[] {
   return useEmitterValue(session.chat, ['pending'], () => session.chat.pending);
