@@ -167,7 +167,19 @@ export async function prepareAudioClip(options: AudioClipOptions): Promise<Encod
       path,
     );
   }
-  return readOggOpus(readFileSync(path));
+  return trimTo(readOggOpus(readFileSync(path)), seconds);
+}
+
+/**
+ * The clip cut to `seconds`: the Opus encoder's delay makes ffmpeg write one packet more than the
+ * duration asked for, and a looping bot would drift by that packet on every loop.
+ */
+function trimTo(clip: EncodedClip, seconds: number): EncodedClip {
+  const limit = seconds * clip.clockRate;
+  let total = 0;
+  let n = 0;
+  while (n < clip.frames.length && total + clip.frames[n]!.duration <= limit) total += clip.frames[n++]!.duration;
+  return n === clip.frames.length ? clip : { ...clip, frames: clip.frames.slice(0, n) };
 }
 
 /** Reads an IVF file of VP8 frames. */
