@@ -131,6 +131,8 @@ export const streamKeyViewSchema = z.object({
   room: z.string(),
   name: z.string(),
   createdAt: z.number(),
+  /** When a publisher last joined with it (ms since epoch); absent until the first time. */
+  lastUsedAt: z.number().optional(),
 });
 export type StreamKeyView = z.infer<typeof streamKeyViewSchema>;
 /** The secret is returned once, at creation. */
