@@ -11,7 +11,7 @@ export interface StreamKeyRecord {
   room: string;
   name: string;
   createdAt: number;
-  /** When a publisher last authenticated with it (ms since epoch); undefined before the first time. */
+  /** When a WHIP POST last authenticated with it (ms since epoch); undefined before the first one. */
   lastUsedAt: number | undefined;
 }
 

@@ -71,7 +71,7 @@ export class StreamKeys extends TypedEmitter<StreamKeysEvents> {
     return (await this.#db('list stream keys', () => this.#store.list(room))).map(viewOf);
   }
 
-  /** The key `secret` for `room`, if it is one; `use` records this as its last use (a publisher joins with it). */
+  /** The key `secret` for `room`, if it is one; `use` records this as its last use (a WHIP POST). */
   async find(room: string, secret: string, opts: { use?: boolean } = {}): Promise<StreamKeyView | undefined> {
     const hash = hashOf(secret);
     const found = await this.#db('check a stream key', () => this.#store.find(room, hash, opts.use ? Date.now() : undefined));
