@@ -131,6 +131,8 @@ export const streamKeyViewSchema = z.object({
   room: z.string(),
   name: z.string(),
   createdAt: z.number(),
+  /** When a WHIP POST last authenticated with it (ms since epoch), whether or not its offer was good; absent until then. */
+  lastUsedAt: z.number().optional(),
 });
 export type StreamKeyView = z.infer<typeof streamKeyViewSchema>;
 /** The secret is returned once, at creation. */

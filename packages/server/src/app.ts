@@ -209,7 +209,7 @@ export async function createApp(input: ConfigInput | ParleyConfig, options: Crea
     if (!sfu) throw new Error('the SFU feature did not start');
     // Cluster mode: a room's SFU media crosses nodes over one link per node pair (docs/sfu.md).
     if (cluster) await http.register(sfuRelayFeature, { ...deps, cluster, sfu });
-    const streamKeys = new StreamKeys();
+    const streamKeys = new StreamKeys(store.streamKeys);
     await http.register(roomMediaFeature, { ...deps, sfu, streamKeys });
     await registerServerApi(http, {
       tokens,

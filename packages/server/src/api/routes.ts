@@ -118,17 +118,14 @@ export async function registerServerApi(http: FastifyInstance, deps: ServerApiDe
       api.post('/rooms/:room/stream-keys', async (req, reply) => {
         const room = roomOf(req);
         const body = parseInput(createStreamKeyRequestSchema, req.body ?? {});
-        try {
-          return reply.status(201).send(deps.streamKeys.create(room, body.name ?? 'Stream'));
-        } catch (err) {
-          throw new ParleyError('RATE_LIMITED', (err as Error).message);
-        }
+        // RATE_LIMITED past the per-room cap, STORAGE_FAILED when the database fails
+        return reply.status(201).send(await deps.streamKeys.create(room, body.name ?? 'Stream'));
       });
-      api.get('/rooms/:room/stream-keys', async (req) => ({ streamKeys: deps.streamKeys.list(roomOf(req)) }));
+      api.get('/rooms/:room/stream-keys', async (req) => ({ streamKeys: await deps.streamKeys.list(roomOf(req)) }));
       api.delete('/rooms/:room/stream-keys/:id', async (req) => {
         const room = roomOf(req);
         const { id } = parseInput(z.object({ id: z.string().max(64) }), { id: (req.params as { id?: unknown }).id });
-        if (!deps.streamKeys.delete(room, id)) throw new ParleyError('NOT_FOUND', `no stream key ${id} in room ${room}`);
+        if (!(await deps.streamKeys.delete(room, id))) throw new ParleyError('NOT_FOUND', `no stream key ${id} in room ${room}`);
         return { ok: true };
       });
       if (deps.recordings)

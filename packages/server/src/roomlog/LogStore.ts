@@ -1,4 +1,5 @@
 import type { FileInfo, LogEntry } from '@parley-rtc/protocol';
+import type { StreamKeyStore } from './StreamKeyStore.ts';
 
 /** What a caller hands the store; the store assigns `seq` (and `ts` if absent). */
 export type NewEntry =
@@ -60,6 +61,8 @@ export interface RemovalResult {
  */
 export interface LogStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** WHIP stream keys, in the same database (StreamKeyStore.ts). */
+  readonly streamKeys: StreamKeyStore;
   append(room: string, entry: NewEntry): Promise<LogEntry>;
   /** Entries in ascending seq order. */
   range(room: string, query: RangeQuery): Promise<LogEntry[]>;
@@ -76,7 +79,10 @@ export interface LogStore {
   referencedFiles(sha256s: readonly string[]): Promise<Set<string>>;
   /** Deletes a room's old entries by the policy; `lastSeq` is kept, so seqs never repeat. */
   prune(room: string, policy: PrunePolicy): Promise<RemovalResult>;
-  /** Deletes a room with its entries and participants; undefined when there is no such room. */
+  /**
+   * Deletes a room with its entries, participants and stream keys; undefined when there is no such
+   * room (neither a log nor stream keys).
+   */
   deleteRoom(room: string): Promise<RemovalResult | undefined>;
   /** Idempotent. Pending appends are flushed before it resolves. */
   close(): Promise<void>;

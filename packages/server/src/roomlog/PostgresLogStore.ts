@@ -13,6 +13,8 @@ import {
 } from './LogStore.ts';
 import { rowToEntry, rowToRoomFile, rowToStats, type EntryRow, type StatsRow } from './rows.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
+import { pgTransaction } from './pgTransaction.ts';
+import { PostgresStreamKeyStore } from './PostgresStreamKeyStore.ts';
 
 export interface PostgresLogStoreOptions {
   /** postgres://user:pass@host:port/db */
@@ -71,6 +73,7 @@ SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6:
 export class PostgresLogStore implements LogStore {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
+  readonly streamKeys: PostgresStreamKeyStore;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
@@ -81,6 +84,7 @@ export class PostgresLogStore implements LogStore {
     this.#maxBatch = options.maxBatch ?? 2000;
     this.pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 8 });
     this.pool.on('error', (err) => options.onError?.(err));
+    this.streamKeys = new PostgresStreamKeyStore(this.pool, () => this.#assertOpen());
   }
 
   /** Connects and brings the schema up to date. */
@@ -273,7 +277,7 @@ export class PostgresLogStore implements LogStore {
 
   async prune(room: string, policy: PrunePolicy): Promise<RemovalResult> {
     this.#assertOpen();
-    return this.#transaction(async (client) => {
+    return pgTransaction(this.pool, async (client) => {
       // The room row lock keeps appends out while we measure and cut.
       const locked = await client.query('SELECT 1 FROM rooms WHERE name = $1 FOR UPDATE', [room]);
       if (locked.rowCount === 0) return { entries: 0, releasedFiles: [] };
@@ -315,31 +319,15 @@ export class PostgresLogStore implements LogStore {
 
   async deleteRoom(room: string): Promise<RemovalResult | undefined> {
     this.#assertOpen();
-    return this.#transaction(async (client) => {
+    return pgTransaction(this.pool, async (client) => {
+      const keys = await this.streamKeys.deleteRoom(client, room);
       const row = await client.query<{ messages: string }>('SELECT messages FROM rooms WHERE name = $1 FOR UPDATE', [room]);
       const first = row.rows[0];
-      if (!first) return undefined;
+      if (!first) return keys > 0 ? { entries: 0, releasedFiles: [] } : undefined;
       const released = await client.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM room_files WHERE room = $1', [room]);
       await client.query('DELETE FROM rooms WHERE name = $1', [room]);
       return { entries: Number(first.messages), releasedFiles: released.rows.map((r) => r.sha256) };
     });
-  }
-
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let failed = false;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      failed = true;
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release(failed);
-    }
   }
 
   close(): Promise<void> {

@@ -15,6 +15,7 @@ import {
 import { rowToEntry, rowToRoomFile, rowToStats, type EntryRow, type StatsRow } from './rows.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { openSqlite, type SqliteDatabase, type SqliteDriverChoice } from './sqliteDriver.ts';
+import { SqliteStreamKeyStore } from './SqliteStreamKeyStore.ts';
 
 export interface SqliteLogStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -42,6 +43,7 @@ const ENTRY_COLUMNS = 'e.seq, e.ts, e.kind, e.sender_id, e.sender_name, e.payloa
 export class SqliteLogStore implements LogStore {
   readonly kind = 'sqlite' as const;
   readonly db: SqliteDatabase;
+  readonly streamKeys: SqliteStreamKeyStore;
   #queue: Pending[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -98,6 +100,7 @@ export class SqliteLogStore implements LogStore {
       releasedAll: db.prepare('SELECT DISTINCT sha256 FROM room_files WHERE room = ?'),
       deleteRoom: db.prepare('DELETE FROM rooms WHERE name = ?'),
     };
+    this.streamKeys = new SqliteStreamKeyStore(db, () => this.#assertOpen());
   }
 
   append(room: string, entry: NewEntry): Promise<LogEntry> {
@@ -214,8 +217,9 @@ export class SqliteLogStore implements LogStore {
   async deleteRoom(room: string): Promise<RemovalResult | undefined> {
     this.#assertOpen();
     return this.db.transaction((): RemovalResult | undefined => {
+      const keys = this.streamKeys.deleteRoom(room);
       const row = this.#stmts.roomExists.get(room) as { messages: number } | undefined;
-      if (!row) return undefined;
+      if (!row) return keys > 0 ? { entries: 0, releasedFiles: [] } : undefined;
       const released = (this.#stmts.releasedAll.all(room) as Array<{ sha256: string }>).map((r) => r.sha256);
       this.#stmts.deleteRoom.run(room);
       return { entries: row.messages, releasedFiles: released };

@@ -51,6 +51,19 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
            json_extract(payload, '$.file.size'), json_extract(payload, '$.file.type')
     FROM entries WHERE kind = 'file';
   `,
+  // 2 → 3: WHIP stream keys (StreamKeyStore.ts). Only a SHA-256 of each secret, unique so a key is
+  // found by it. No foreign key to rooms: a key may be minted before its room has a log row.
+  `
+  CREATE TABLE stream_keys (
+    id TEXT PRIMARY KEY,
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE INDEX stream_keys_room ON stream_keys (room, created_at);
+  `,
 ];
 
 /**
@@ -97,5 +110,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX room_files_sha256 ON room_files (sha256);
   CREATE INDEX room_files_room_sha256 ON room_files (room, sha256, seq);
+  `,
+  // 1 → 2: WHIP stream keys, as SQLite's 2 → 3.
+  `
+  CREATE TABLE stream_keys (
+    id TEXT PRIMARY KEY,
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    last_used_at BIGINT
+  );
+  CREATE INDEX stream_keys_room ON stream_keys (room, created_at);
   `,
 ];

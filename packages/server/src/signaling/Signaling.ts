@@ -9,6 +9,7 @@ import { registerMembershipHandlers, watchDisconnect } from './handlers/membersh
 import { registerRelayHandlers } from './handlers/relay.ts';
 import { registerRoomControlHandlers } from './handlers/roomControl.ts';
 import { registerRoomLogHandlers } from './handlers/roomLog.ts';
+import { admitShared } from './handlers/sharedSeats.ts';
 import { RoomRegistry, type Member } from './RoomRegistry.ts';
 import type { SeatRemoval } from './SharedMembership.ts';
 import type { Grants } from '../auth/grants.ts';
@@ -173,18 +174,19 @@ export class Signaling {
   async addServerMember(room: string, member: MemberInfo & { grants: Grants }): Promise<void> {
     if (!this.#admitting) throw new ParleyError('SHUTTING_DOWN');
     const secret = () => randomBytes(18).toString('base64url');
-    const live = this.registry.add(
-      room,
-      { id: member.id, name: member.name },
-      {
-        identity: member.identity,
-        grants: member.grants,
-        expiresAt: undefined,
-        resumeKey: secret(),
-        sessionKey: secret(),
-        socketId: `server:${member.id}`,
-      },
-    );
+    const auth = {
+      identity: member.identity,
+      grants: member.grants,
+      expiresAt: undefined,
+      resumeKey: secret(),
+      sessionKey: secret(),
+      socketId: `server:${member.id}`,
+    };
+    const { shared } = this.options;
+    // Cluster mode: a seat in Redis like a join's, so every node knows the member (and hears it leave).
+    const live = shared
+      ? await admitShared(this.#hub, shared, { room }, { id: member.id, name: member.name, ...auth, joinedAt: Date.now() })
+      : this.registry.add(room, { id: member.id, name: member.name }, auth);
     try {
       await this.options.store.noteParticipant(room, member.id, member.name);
     } catch (err) {

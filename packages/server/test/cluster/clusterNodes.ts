@@ -67,6 +67,13 @@ export async function startCluster(nodeIds: string[], extra: Record<string, unkn
   return { redis, postgres, nodes, addNode, close };
 }
 
+/** One sample of a node's /metrics (0 when absent). */
+export async function metric(node: { url: string }, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 export interface TestMember {
   socket: TestSocket;
   data: JoinResult;

@@ -18,17 +18,10 @@ import { loadConfig, parseConfig } from '../../src/config.ts';
 import { testClip } from '../media/clients.ts';
 import { postgresSkipReason } from '../postgres.ts';
 import { RoomPublisher, RoomSubscriber } from '../sfu/relayNodes.ts';
-import { joinAt, startCluster, type ClusterNode, type TestCluster } from './clusterNodes.ts';
+import { joinAt, metric, startCluster, type ClusterNode, type TestCluster } from './clusterNodes.ts';
 
 const skip = redisSkipReason() ?? postgresSkipReason();
 const ROOM = 'spans-nodes';
-
-/** One sample of a node's /metrics (0 when absent). */
-async function metric(node: ClusterNode, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
 
 describe('cluster mode: a room spanning two nodes over the SFU relay', { skip }, () => {
   let cluster: TestCluster;

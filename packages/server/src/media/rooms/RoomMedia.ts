@@ -19,6 +19,7 @@ import type { SfuRooms } from '../../sfu/SfuRooms.ts';
 import type { Signaling } from '../../signaling/Signaling.ts';
 import type { Logger } from '../../util/logger.ts';
 import { SpeakerView } from './SpeakerView.ts';
+import { streamKeyIdentity } from './StreamKeys.ts';
 
 export type RoomSessionRole = 'whip' | 'whep';
 
@@ -257,9 +258,17 @@ export class RoomMedia {
     }
   }
 
-  /** Sessions that authenticated with this stream key end (the key was revoked). */
-  revokeStreamKey(keyId: string): void {
+  /**
+   * A stream key of `room` was revoked: this node's sessions that authenticated with it end, and so
+   * do its publishers seated through other nodes (cluster mode): the registry mirrors every node's
+   * seats, so they are ended like a server API kick, and their node ends their WHIP session when
+   * their seat goes (the SFU closes a member's connections when it leaves).
+   */
+  revokeStreamKey(keyId: string, room: string): void {
     for (const e of [...this.#sessions.values()]) if (e.streamKeyId === keyId) this.stop(e.id, 'stream key revoked');
+    const identity = `ingest:${streamKeyIdentity(keyId)}`;
+    for (const m of [...(this.#signaling.registry.room(room)?.members.values() ?? [])])
+      if (m.identity === identity) this.#signaling.endSession(m.id, 'kicked', 'the stream key was revoked');
   }
 
   /** Ends a session (idempotent): its SFU connection closes; a WHIP member leaves the room. False when unknown. */

@@ -20,7 +20,7 @@ export async function roomMediaFeature(
     log: log.child({ module: 'room-media' }),
     maxPerClient: deps.config.media.maxPeersPerClient,
   });
-  const offRevoked = streamKeys.on('revoked', (id) => rooms.revokeStreamKey(id));
+  const offRevoked = streamKeys.on('revoked', (id, room) => rooms.revokeStreamKey(id, room));
   closeWithApp(scope, 'room-media', log, () => {
     offRevoked();
     rooms.close();

@@ -15,7 +15,7 @@ import type { TokenService } from '../../auth/TokenService.ts';
 import { bearerToken } from '../../http/tokens.ts';
 import type { IceServerProvider } from '../../ice/IceServerProvider.ts';
 import type { RoomMedia, RoomSessionRole } from './RoomMedia.ts';
-import { StreamKeys } from './StreamKeys.ts';
+import { StreamKeys, streamKeyIdentity } from './StreamKeys.ts';
 
 const roomParams = z.object({ room: roomNameSchema });
 const memberParams = z.object({ room: roomNameSchema, member: peerIdSchema });
@@ -61,20 +61,25 @@ export function registerRoomMediaRoutes(
     http.addContentTypeParser(type, { parseAs: 'string', bodyLimit: LIMITS.sdp }, (_req, body, done) => done(null, body));
   }
 
-  /** Who publishes into `room`: a stream key of that room, or a token with join + publish. */
-  const publisher = async (req: FastifyRequest, room: string) => {
+  /**
+   * Who publishes into `room`: a stream key of that room, or a token with join + publish. `joining`
+   * (the POST, not OPTIONS) records the key's use.
+   */
+  const publisher = async (req: FastifyRequest, room: string, joining = false) => {
     const bearer = bearerToken(req);
     const { name } = parse(whipQuery, req.query ?? {}, 'query');
     if (StreamKeys.isStreamKey(bearer)) {
-      const key = streamKeys.find(room, bearer);
+      const key = await streamKeys.find(room, bearer, { use: joining });
       if (!key) throw new ParleyError('STREAM_KEY_INVALID', `no such stream key for room ${room}`);
-      return { identity: `streamkey:${key.id}`, name: name ?? key.name, grants: STREAM_KEY_GRANTS, expiresAt: undefined, keyId: key.id };
+      const identity = streamKeyIdentity(key.id);
+      return { identity, name: name ?? key.name, grants: STREAM_KEY_GRANTS, expiresAt: undefined, keyId: key.id, key: bearer };
     }
     const principal = await tokens.verify(bearer, room);
     if (!principal.grants.join || !canPublish(principal.grants))
       throw new ParleyError('FORBIDDEN', 'the token does not grant join and publish');
     const display = name ?? principal.name ?? (principal.identity === 'anonymous' ? 'WHIP' : principal.identity);
-    return { identity: principal.identity, name: display, grants: principal.grants, expiresAt: principal.expiresAt, keyId: undefined };
+    const { identity, grants, expiresAt } = principal;
+    return { identity, name: display, grants, expiresAt, keyId: undefined, key: undefined };
   };
   const viewer = async (req: FastifyRequest, room: string) => {
     const principal = await tokens.verify(bearerToken(req), room);
@@ -120,7 +125,7 @@ export function registerRoomMediaRoutes(
 
   http.post('/whip/rooms/:room', async (req, reply) => {
     const { room } = parse(roomParams, req.params, 'room');
-    const who = await publisher(req, room);
+    const who = await publisher(req, room, true);
     const { sdp } = offerOf(req, false);
     const { session, answer } = await rooms.ingest({
       room,
@@ -131,6 +136,17 @@ export function registerRoomMediaRoutes(
       grants: who.grants,
       ...(who.keyId ? { streamKeyId: who.keyId } : {}),
     });
+    // A key revoked while its publisher was joining: the revocation may have missed the session, so look again.
+    if (who.key !== undefined) {
+      const still = await streamKeys.find(room, who.key).catch((err: unknown) => {
+        rooms.stop(session.id, 'stream key unverified');
+        throw err;
+      });
+      if (!still) {
+        rooms.stop(session.id, 'stream key revoked');
+        throw new ParleyError('STREAM_KEY_INVALID', `the stream key for room ${room} was revoked`);
+      }
+    }
     return created(reply, 'whip', session, answer, session.memberId ?? session.id, who.expiresAt);
   });
 

@@ -64,10 +64,16 @@ export async function takeOverShared(hub: SignalingHub, shared: SharedMembership
 }
 
 /**
- * Admits a new member for the whole cluster: the room's settings as Redis has them (lock,
- * password), then one atomic step for lock and capacity (releasing the oldest detached seats).
+ * Admits a new member (a join, or a server-side member such as a WHIP publisher) for the whole
+ * cluster: the room's settings as Redis has them (lock, password), then one atomic step for lock
+ * and capacity (releasing the oldest detached seats).
  */
-export async function admitShared(hub: SignalingHub, shared: SharedMembership, req: JoinRequest, member: Member): Promise<LiveRoom> {
+export async function admitShared(
+  hub: SignalingHub,
+  shared: SharedMembership,
+  req: Pick<JoinRequest, 'room' | 'password'>,
+  member: Member,
+): Promise<LiveRoom> {
   const room = await shared.loadRoom(req.room);
   if (!member.grants.admin) {
     if (room.locked) throw new ParleyError('ROOM_LOCKED', `room ${req.room} is locked`);
