@@ -8,14 +8,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '@parley-rtc/test-support/server';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { AiortcClient, aiortcMissing } from '../media/aiortcClient.ts';
-import { decodeFully } from './syncClip.ts';
+import { decodeFully, probe } from './syncClip.ts';
 
 interface Recording {
   id: string;
@@ -86,23 +85,14 @@ test(
     assert.equal(stopped.body.recording.state, 'done');
 
     const path = join(server.dataDir, 'recordings', `${id}.mkv`);
-    const probe = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=format_name,duration', '-of', 'json', path],
-        { encoding: 'utf8' },
-      ),
-    ) as {
-      streams: Array<{ codec_name: string; codec_type: string; width?: number; height?: number }>;
-      format: { format_name: string; duration: string };
-    };
-    const video = probe.streams.find((s) => s.codec_type === 'video');
+    const probed = await probe(path);
+    const video = probed.streams.find((s) => s.codec_type === 'video');
     assert.equal(video?.codec_name, 'h264');
     assert.equal(video.width, 320);
     assert.equal(video.height, 240);
-    assert.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'opus');
-    assert.match(probe.format.format_name, /matroska/);
-    assert.ok(Number(probe.format.duration) >= 2.5, `duration ${probe.format.duration} s`);
+    assert.equal(probed.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'opus');
+    assert.match(probed.format, /matroska/);
+    assert.ok(probed.duration >= 2.5, `duration ${probed.duration} s`);
     await decodeFully(path);
 
     // download: type, name, the whole file, a range, a suffix range, unsatisfiable ranges
