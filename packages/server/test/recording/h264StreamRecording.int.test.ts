@@ -1,10 +1,10 @@
 /**
- * A WHIP stream with H.264 video, as OBS publishes by default (aiortc here), recorded through
- * `POST /api/recordings` without transcoding: the `.mkv` has an h264 track of the published size
- * and an Opus track, and decodes fully; the download has the Matroska type, a file name and Range
- * support (206 with the right bytes, 416 past the end); the recording is listed with its codec and
- * plays back over WHEP as `recording:<id>` in H.264. Skipped without python3-aiortc. Every wait has
- * a deadline.
+ * A WHIP stream with H.264 video, as OBS publishes by default (aiortc here), recorded without
+ * transcoding, by `media.recordWhip` from the start and by `POST /api/recordings`: the `.mkv` has
+ * an h264 track of the published size and an Opus track, and decodes fully; the download has the
+ * Matroska type, a file name and Range support (206 with the right bytes, 416 past the end); the
+ * recording is listed with its codec and plays back over WHEP as `recording:<id>` in H.264.
+ * Skipped without python3-aiortc. Every wait has a deadline.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ const clients: AiortcClient[] = [];
 
 before(async () => {
   if (aiortcMissing) return;
-  server = await startServer({ media: { bindAddress: '127.0.0.1' } });
+  server = await startServer({ media: { bindAddress: '127.0.0.1', recordWhip: true } });
   url = server.app.url;
 });
 after(async () => {
@@ -61,6 +61,20 @@ test(
       'the live H.264 stream',
     );
 
+    // media.recordWhip records the H.264 stream from the start; stop that one, then record through the API
+    let auto: Recording | undefined;
+    await waitFor(
+      async () => {
+        const { body } = await json<{ recordings: Array<Recording & { stream: string }> }>(fetch(`${url}/api/recordings`));
+        auto = body.recordings.find((r) => r.stream === 'obs' && r.state === 'recording');
+        return auto !== undefined;
+      },
+      10_000,
+      'the WHIP stream recorded by media.recordWhip',
+    );
+    const autoStopped = await json<{ recording: Recording }>(fetch(`${url}/api/recordings/${auto!.id}`, { method: 'DELETE' }));
+    assert.equal(autoStopped.body.recording.container, 'mkv');
+    assert.notEqual(autoStopped.body.recording.state, 'recording');
     const started = await json<{ recording: Recording }>(
       fetch(`${url}/api/recordings`, {
         method: 'POST',
@@ -70,6 +84,7 @@ test(
     );
     assert.equal(started.status, 201, JSON.stringify(started.body));
     const { id } = started.body.recording;
+    assert.notEqual(id, auto!.id);
     assert.equal(started.body.recording.container, 'mkv');
     assert.equal(started.body.recording.video, 'h264');
     await waitFor(
