@@ -7,7 +7,7 @@ import type { LogStore, NewEntry } from '../roomlog/LogStore.ts';
 import { parseInput, roomParamsSchema } from '../roomlog/routes.ts';
 import type { BlobStore } from './BlobStore.ts';
 import { contentDisposition, fileNameSchema, mimeTypeSchema } from './fileName.ts';
-import { parseRange } from './range.ts';
+import { sendRanged } from './range.ts';
 import type { LogEntry } from '@parley-rtc/protocol';
 
 export interface FileRouteDeps {
@@ -85,31 +85,14 @@ export async function registerFileRoutes(http: FastifyInstance, deps: FileRouteD
       const found = await store.findFile(room, sha256);
       const size = found ? await blobs.size(sha256) : undefined;
       if (!found || size === undefined) throw new ParleyError('NOT_FOUND', `room ${room} has no file ${sha256}`);
-      const rangeHeader = req.headers.range;
-      let range;
-      try {
-        range = parseRange(typeof rangeHeader === 'string' ? rangeHeader : undefined, size);
-      } catch (err) {
-        reply.header('content-range', `bytes */${size}`);
-        throw err;
-      }
       reply
         .header('content-type', found.file.type)
         .header('content-disposition', contentDisposition(found.file.name))
         .header('x-content-type-options', 'nosniff')
         .header('content-security-policy', "sandbox; default-src 'none'")
-        .header('accept-ranges', 'bytes')
         .header('etag', `"${sha256}"`)
         .header('cache-control', 'private, max-age=31536000, immutable');
-      if (range) {
-        reply
-          .status(206)
-          .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
-          .header('content-length', range.end - range.start + 1);
-        return reply.send(blobs.read(sha256, range));
-      }
-      reply.status(200).header('content-length', size);
-      return reply.send(size === 0 ? '' : blobs.read(sha256));
+      return sendRanged(req, reply, size, (range) => (range ? blobs.read(sha256, range) : size === 0 ? '' : blobs.read(sha256)));
     });
   });
 }

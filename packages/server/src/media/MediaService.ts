@@ -181,7 +181,7 @@ export class MediaService {
         this.#publishers.delete(id);
         this.recordings.stopStream(stream);
       });
-      if (this.#config.recordWhip && session.source.video?.name !== 'h264') {
+      if (this.#config.recordWhip) {
         try {
           this.recordings.start(session.source);
         } catch (err) {

@@ -97,9 +97,10 @@ export class StreamRegistry {
     let loop = false;
     if (name.startsWith(RECORDING_PREFIX)) {
       const id = name.slice(RECORDING_PREFIX.length);
-      if (!this.#recordings.isPlayable(id)) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
+      const file = this.#recordings.fileOf(id);
+      if (!file) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
       kind = 'recording';
-      path = this.#recordings.pathOf(id);
+      path = file.path;
     } else {
       const cfg = this.#config.sources[name];
       if (!cfg) throw new ParleyError('NOT_FOUND', `no stream named ${name}`);
@@ -148,7 +149,13 @@ export class StreamRegistry {
     for (const r of this.#recordings.list()) {
       if (r.state !== 'done') continue;
       const name = RECORDING_PREFIX + r.id;
-      out.push({ name, kind: 'recording', live: false, viewers: this.#ffmpegSources.get(name)?.sinkCount ?? 0, video: 'vp8' });
+      out.push({
+        name,
+        kind: 'recording',
+        live: false,
+        viewers: this.#ffmpegSources.get(name)?.sinkCount ?? 0,
+        video: r.video ?? undefined,
+      });
     }
     return out;
   }

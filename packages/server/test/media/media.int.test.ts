@@ -11,6 +11,7 @@ import { RtpViewer, NodeWhipPublisher, testClip, PEER_OPTIONS } from './clients.
 import { MediaPeer } from '@parley-rtc/rtc/MediaPeer';
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
+import { probe } from '../recording/syncClip.ts';
 
 let server: TestServer;
 let url: string;
@@ -120,21 +121,12 @@ test('WHIP publish → WHEP viewers; recording is a valid WebM and plays back vi
     assert.equal(rec.state, 'done');
 
     const path = `${server.dataDir}/recordings/${id}.webm`;
-    const probe = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration,format_name', '-of', 'json', path],
-        { encoding: 'utf8' },
-      ),
-    ) as {
-      streams: Array<{ codec_name: string; codec_type: string; width: number; height: number }>;
-      format: { duration: string; format_name: string };
-    };
-    assert.equal(probe.streams[0]?.codec_type, 'video');
-    assert.equal(probe.streams[0]?.codec_name, 'vp8');
-    assert.equal(probe.streams[0]?.width, clip.width);
-    assert.match(probe.format.format_name, /webm|matroska/);
-    const duration = Number(probe.format.duration) * 1000;
+    const probed = await probe(path);
+    assert.equal(probed.streams[0]?.codec_type, 'video');
+    assert.equal(probed.streams[0]?.codec_name, 'vp8');
+    assert.equal(probed.streams[0]?.width, clip.width);
+    assert.match(probed.format, /webm|matroska/);
+    const duration = probed.duration * 1000;
     assert.ok(
       Math.abs(duration - recordedMs) <= recordedMs * 0.1,
       `ffprobe duration ${duration} ms vs recorded ${recordedMs.toFixed(0)} ms`,

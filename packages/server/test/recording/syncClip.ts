@@ -76,11 +76,31 @@ export async function beepOnsets(file: string): Promise<number[]> {
   return [...stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
 }
 
-/** Seconds of a file (container duration) and its stream kinds. */
-export async function probe(file: string): Promise<{ duration: number; kinds: string[] }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type', '-of', 'json', file]);
-  const j = JSON.parse(stdout) as { format: { duration?: string }; streams: Array<{ codec_type: string }> };
-  return { duration: Number(j.format.duration ?? 0), kinds: j.streams.map((s) => s.codec_type) };
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+}
+
+/** Seconds of a file (container duration), its container format, its stream kinds and streams. */
+export async function probe(file: string): Promise<{ duration: number; format: string; kinds: string[]; streams: ProbedStream[] }> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration,format_name:stream=codec_type,codec_name,width,height',
+    '-of',
+    'json',
+    file,
+  ]);
+  const j = JSON.parse(stdout) as { format: { duration?: string; format_name: string }; streams: ProbedStream[] };
+  return {
+    duration: Number(j.format.duration ?? 0),
+    format: j.format.format_name,
+    kinds: j.streams.map((s) => s.codec_type),
+    streams: j.streams,
+  };
 }
 
 /** Decodes every frame; throws with ffmpeg's errors if any. */

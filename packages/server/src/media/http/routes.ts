@@ -4,9 +4,8 @@
  *   POST /whep/:stream                WHEP playback (application/sdp), DELETE/PATCH the Location
  *   POST /whip/:stream                WHIP ingest (RFC 9725), DELETE/PATCH the Location
  *   GET  /api/streams                 streams a viewer can pick
- *   GET|POST /api/recordings, DELETE /api/recordings/:id, GET /api/recordings/:id/file
+ *   GET|POST /api/recordings, DELETE /api/recordings/:id, GET /api/recordings/:id/file (Range)
  */
-import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LIMITS, ParleyError } from '@parley-rtc/protocol';
@@ -14,6 +13,8 @@ import type { TokenService } from '../../auth/TokenService.ts';
 import type { GrantName } from '../../auth/grants.ts';
 import type { IceServerProvider } from '../../ice/IceServerProvider.ts';
 import { bearerToken } from '../../http/tokens.ts';
+import { contentDisposition } from '../../files/fileName.ts';
+import { sendFileRanged } from '../../files/range.ts';
 import type { Logger } from '../../util/logger.ts';
 import { streamNameSchema } from '../config.ts';
 import type { MediaService } from '../MediaService.ts';
@@ -188,9 +189,10 @@ export function registerMediaRoutes(
   http.get<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {
     await anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
-    const path = media.recordings.pathOf(id);
-    if (!media.recordings.isPlayable(id) || !existsSync(path)) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
-    return reply.header('content-type', 'video/webm').send(createReadStream(path));
+    const file = media.recordings.fileOf(id);
+    if (!file) throw new ParleyError('NOT_FOUND', `no finished recording ${id}`);
+    reply.header('content-type', file.contentType).header('content-disposition', contentDisposition(file.filename));
+    return sendFileRanged(req, reply, file.path);
   });
 
   log.debug('media routes registered');

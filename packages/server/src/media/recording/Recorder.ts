@@ -1,15 +1,16 @@
 /**
- * Records one stream to WebM without transcoding: subscribes to the source as a sink,
- * reassembles VP8 frames and Opus packets from RTP and writes them with timestamps derived from
- * the RTP clock (unwrapped). Recording starts at the first video key frame (it asks the source
- * for one); audio before that is dropped so the file starts decodable.
+ * Records one stream without transcoding: subscribes to the source as a sink, reassembles VP8
+ * frames (WebM) or H.264 access units (Matroska, avcC from the first key frame's SPS/PPS) and Opus
+ * packets from RTP and writes them with timestamps derived from the RTP clock (unwrapped).
+ * Recording starts at the first video key frame (it asks the source for one; for H.264 one after
+ * SPS and PPS); audio before that is dropped so the file starts decodable.
  */
 import { ParleyError } from '@parley-rtc/protocol';
 import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
-import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
 import { depacketizeOpus } from '@parley-rtc/rtc/rtp/opus';
 import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { opusTrack, WebmWriter, type WebmTrack } from './WebmWriter.ts';
+import { isRecordedVideo, recordingContainer, VideoDepacketizer, videoTrack, type RecordedVideoCodec } from './RecordedVideo.ts';
 
 class Clock {
   #first: number | undefined;
@@ -32,6 +33,18 @@ class Clock {
   }
 }
 
+/** What a recording of `source` is: its video codec and file type. Throws UNSUPPORTED for codecs it cannot write as they are. */
+export function recordingFormat(source: StreamSource): { video: RecordedVideoCodec | undefined; container: 'webm' | 'mkv' } {
+  const v = source.video?.name;
+  if (v !== undefined && !isRecordedVideo(v)) {
+    throw new ParleyError('UNSUPPORTED', `recording supports VP8 and H.264 video (this stream is ${v.toUpperCase()})`);
+  }
+  const a = source.audio?.name;
+  if (a !== undefined && a !== 'opus')
+    throw new ParleyError('UNSUPPORTED', `recording supports Opus audio (this stream is ${a.toUpperCase()})`);
+  return { video: v, container: recordingContainer(v) };
+}
+
 export class Recorder implements RtpSink {
   readonly path: string;
   readonly stream: string;
@@ -39,7 +52,7 @@ export class Recorder implements RtpSink {
   #source: StreamSource;
   #remove: (() => void) | undefined;
   #writer: WebmWriter | undefined;
-  #vp8 = new Vp8Depacketizer();
+  #video: VideoDepacketizer | undefined;
   #videoClock = new Clock(90000);
   #audioClock = new Clock(48000);
   /** Offset (ms) of each track's first timestamp from the recording start, by arrival time. */
@@ -50,10 +63,8 @@ export class Recorder implements RtpSink {
   #onEnded: (reason: string) => void;
 
   constructor(source: StreamSource, path: string, onEnded: (reason: string) => void) {
-    if (source.video && source.video.name !== 'vp8') {
-      throw new ParleyError('UNSUPPORTED', `recording supports VP8 video (this stream is ${source.video.name.toUpperCase()})`);
-    }
-    if (source.audio && source.audio.name !== 'opus') throw new ParleyError('UNSUPPORTED', 'recording supports Opus audio');
+    const { video } = recordingFormat(source);
+    this.#video = video && new VideoDepacketizer(video);
     this.#source = source;
     this.stream = source.name;
     this.path = path;
@@ -70,12 +81,15 @@ export class Recorder implements RtpSink {
     return this.#writer?.bytes ?? 0;
   }
 
-  #open(width: number, height: number): void {
+  /** Opens the file with these tracks; false when the video cannot start yet (H.264 before SPS/PPS). */
+  #open(video: WebmTrack | undefined): boolean {
+    if (this.#video && !video) return false;
     const tracks: WebmTrack[] = [];
-    if (this.#source.video) tracks.push({ number: 1, kind: 'video', codecId: 'V_VP8', width, height });
+    if (video) tracks.push(video);
     if (this.#source.audio) tracks.push(opusTrack(2));
     this.#writer = new WebmWriter(this.path, tracks);
     this.#startWall = Date.now();
+    return true;
   }
 
   onRtp(kind: TrackKind, packet: Buffer): void {
@@ -84,21 +98,19 @@ export class Recorder implements RtpSink {
     if (!p) return;
     const now = Date.now();
     if (kind === 'video') {
-      const frame = this.#vp8.push(p);
-      if (this.#vp8.needKeyFrame && now - this.#lastPli > 500) {
+      const depack = this.#video;
+      if (!depack) return;
+      const frame = depack.push(p);
+      if ((depack.needKeyFrame || !this.#writer) && now - this.#lastPli > 500) {
         this.#lastPli = now;
         this.#source.requestKeyFrame();
       }
       if (!frame) return;
-      if (!this.#writer) {
-        if (!frame.keyFrame) return;
-        const size = vp8KeyFrameSize(frame.data);
-        this.#open(size?.width ?? 640, size?.height ?? 480);
-      }
+      if (!this.#writer && (!frame.keyFrame || !this.#open(videoTrack(1, depack.codec, depack.keyFrameInfo(frame))))) return;
       this.#write(kind, 1, this.#videoClock.ms(frame.timestamp), frame.data, frame.keyFrame, now);
     } else {
       if (!this.#writer && this.#source.video) return;
-      if (!this.#writer) this.#open(0, 0);
+      if (!this.#writer) this.#open(undefined);
       const frame = depacketizeOpus(p);
       if (frame) this.#write(kind, 2, this.#audioClock.ms(frame.timestamp), frame.data, true, now);
     }

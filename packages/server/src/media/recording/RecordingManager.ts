@@ -1,6 +1,7 @@
 /**
- * Recordings on disk: `<dir>/<id>.webm` plus `<id>.json` metadata. Starts and stops Recorders,
- * lists finished and running recordings, and finalizes every running one on close.
+ * Recordings on disk: `<dir>/<id>.webm` (VP8/Opus) or `<id>.mkv` (H.264) plus `<id>.json`
+ * metadata. Starts and stops Recorders, lists finished and running recordings, and finalizes every
+ * running one on close.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { ParleyError } from '@parley-rtc/protocol';
 import { z } from 'zod';
 import type { Logger } from '../../util/logger.ts';
 import type { StreamSource } from '../sources/StreamSource.ts';
-import { Recorder } from './Recorder.ts';
+import { Recorder, recordingFormat } from './Recorder.ts';
 
 export const recordingIdSchema = z.string().regex(/^[a-z0-9-]{1,64}$/);
 
@@ -21,8 +22,20 @@ const recordingInfoSchema = z.object({
   durationMs: z.number(),
   bytes: z.number(),
   state: z.enum(['recording', 'done', 'empty']),
+  /** The file type; metadata written before H.264 recordings has none (WebM). */
+  container: z.enum(['webm', 'mkv']).default('webm'),
+  /** The video codec, null for audio only (metadata written before H.264 recordings: VP8). */
+  video: z.enum(['vp8', 'h264']).nullable().default('vp8'),
 });
 export type RecordingInfo = z.infer<typeof recordingInfoSchema>;
+
+/** A finished recording's file for download and playback. */
+export interface RecordingFile {
+  path: string;
+  contentType: 'video/webm' | 'video/x-matroska';
+  /** The download's file name. */
+  filename: string;
+}
 
 export class RecordingManager {
   readonly dir: string;
@@ -39,16 +52,17 @@ export class RecordingManager {
     mkdirSync(dir, { recursive: true });
   }
 
-  pathOf(id: string): string {
-    return join(this.dir, `${id}.webm`);
+  #pathOf(info: Pick<RecordingInfo, 'id' | 'container'>): string {
+    return join(this.dir, `${info.id}.${info.container}`);
   }
 
-  /** Starts recording `source`; throws UNSUPPORTED for codecs WebM cannot hold without transcoding. */
+  /** Starts recording `source`; throws UNSUPPORTED for codecs it cannot record without transcoding (VP8, H.264 and Opus it can). */
   start(source: StreamSource): RecordingInfo {
     if (this.#closed) throw new ParleyError('SHUTTING_DOWN');
     for (const { info } of this.#active.values()) {
       if (info.stream === source.name) return { ...info };
     }
+    const format = recordingFormat(source);
     const id = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
     const info: RecordingInfo = {
       id,
@@ -57,8 +71,10 @@ export class RecordingManager {
       durationMs: 0,
       bytes: 0,
       state: 'recording',
+      container: format.container,
+      video: format.video ?? null,
     };
-    const recorder = new Recorder(source, this.pathOf(id), (reason) => {
+    const recorder = new Recorder(source, this.#pathOf(info), (reason) => {
       this.#log.info({ id, reason }, 'recorded stream ended');
       this.stop(id);
     });
@@ -85,7 +101,7 @@ export class RecordingManager {
       bytes: entry.recorder.bytes,
       state: wrote ? 'done' : 'empty',
     };
-    if (!wrote) rmSync(this.pathOf(id), { force: true });
+    if (!wrote) rmSync(this.#pathOf(info), { force: true });
     this.#writeInfo(info);
     this.#log.info({ id, durationMs: info.durationMs }, 'recording stopped');
     try {
@@ -114,10 +130,14 @@ export class RecordingManager {
     }
   }
 
-  /** Finished recordings with a playable file. */
-  isPlayable(id: string): boolean {
+  /** The file of a finished recording, undefined unless it is done and has a non-empty file. */
+  fileOf(id: string): RecordingFile | undefined {
     const info = this.get(id);
-    return info?.state === 'done' && existsSync(this.pathOf(id)) && statSync(this.pathOf(id)).size > 0;
+    if (info?.state !== 'done') return undefined;
+    const path = this.#pathOf(info);
+    if (!existsSync(path) || statSync(path).size === 0) return undefined;
+    const contentType = info.container === 'mkv' ? 'video/x-matroska' : 'video/webm';
+    return { path, contentType, filename: `${info.stream.replace(/[^A-Za-z0-9_.-]/g, '_')}-${id}.${info.container}` };
   }
 
   list(): RecordingInfo[] {

@@ -12,12 +12,11 @@
  */
 import { tryParseRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { depacketizeOpus } from '@parley-rtc/rtc/rtp/opus';
-import { Vp8Depacketizer, vp8KeyFrameSize } from '@parley-rtc/rtc/rtp/vp8';
-import { H264Depacketizer, avcDecoderConfig, h264SpsSize } from '@parley-rtc/rtc/rtp/h264';
 import type { Producer } from '../../../sfu/Producer.ts';
 import type { Publication } from '../../../sfu/RouterTypes.ts';
 import { Simulcast } from '../../../sfu/Simulcast.ts';
 import { opusTrack, WebmWriter } from '../WebmWriter.ts';
+import { VideoDepacketizer, videoTrack, type RecordedVideoCodec } from '../RecordedVideo.ts';
 import { StreamTimeline, type RoomClock } from './RoomClock.ts';
 
 /** A pause longer than this starts a new segment. */
@@ -60,8 +59,6 @@ interface PendingFrame {
   /** H.264 key frames: the avcC built from the SPS/PPS seen so far. */
   config?: Buffer;
 }
-
-type VideoDepacketizer = Vp8Depacketizer | H264Depacketizer;
 
 export class TrackRecorder {
   readonly kind: 'audio' | 'video';
@@ -107,8 +104,12 @@ export class TrackRecorder {
     return pub.codec.name === 'vp8' || pub.codec.name === 'h264' || pub.codec.name === 'opus';
   }
 
+  get #videoCodec(): RecordedVideoCodec {
+    return this.#opts.publication.codec.name === 'h264' ? 'h264' : 'vp8';
+  }
+
   #newDepacketizer(): VideoDepacketizer {
-    return this.#opts.publication.codec.name === 'h264' ? new H264Depacketizer() : new Vp8Depacketizer();
+    return new VideoDepacketizer(this.#videoCodec);
   }
 
   get bytes(): number {
@@ -168,13 +169,12 @@ export class TrackRecorder {
   #pushVideo(from: Producer, frame: { data: Buffer; timestamp: number; keyFrame: boolean }): void {
     let config: Buffer | undefined;
     if (frame.keyFrame) {
-      const d = this.#depack;
-      const size = d instanceof H264Depacketizer ? d.sps && h264SpsSize(d.sps) : vp8KeyFrameSize(frame.data);
-      if (size) {
-        this.timing.width = size.width;
-        this.timing.height = size.height;
+      const key = this.#depack.keyFrameInfo(frame);
+      if (key.width !== undefined && key.height !== undefined) {
+        this.timing.width = key.width;
+        this.timing.height = key.height;
       }
-      if (d instanceof H264Depacketizer && d.sps && d.pps) config = avcDecoderConfig(d.sps, d.pps);
+      config = key.config;
     }
     const f: PendingFrame = { ts: frame.timestamp, data: Buffer.from(frame.data), key: frame.keyFrame, arrivalMs: this.#opts.clock.now() };
     this.#frame(from, config ? { ...f, config } : f);
@@ -202,16 +202,12 @@ export class TrackRecorder {
   #write(roomMs: number, f: PendingFrame): void {
     if (!this.#writer) {
       if (this.kind === 'video' && !f.key) return;
-      const h264 = this.#opts.publication.codec.name === 'h264';
-      if (h264 && !f.config) return; // a key frame without SPS/PPS seen: wait for the next one
-      const size = { width: this.timing.width ?? 640, height: this.timing.height ?? 480 };
-      this.#writer = new WebmWriter(this.path, [
+      const track =
         this.kind === 'video'
-          ? h264
-            ? { number: 1, kind: 'video', codecId: 'V_MPEG4/ISO/AVC', codecPrivate: f.config, ...size }
-            : { number: 1, kind: 'video', codecId: 'V_VP8', ...size }
-          : opusTrack(1),
-      ]);
+          ? videoTrack(1, this.#videoCodec, { width: this.timing.width, height: this.timing.height, config: f.config })
+          : opusTrack(1);
+      if (!track) return; // an H.264 key frame without SPS/PPS seen: wait for the next one
+      this.#writer = new WebmWriter(this.path, [track]);
       this.timing.startMs = roomMs;
     }
     // strictly forwards: a newer sender report may move the mapping by a few ms, and a simulcast

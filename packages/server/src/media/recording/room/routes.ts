@@ -8,11 +8,10 @@
  *   GET    /rooms/:room/recordings/:id/files/:name   download (Range)
  *   GET    /recordings                          every room's (server scope)
  */
-import { createReadStream, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ParleyError, recordingIdSchema, roomNameSchema } from '@parley-rtc/protocol';
-import { parseRange } from '../../../files/range.ts';
+import { sendFileRanged } from '../../../files/range.ts';
 import { parseInput } from '../../../roomlog/routes.ts';
 import type { RoomRecordings } from './RoomRecordings.ts';
 
@@ -57,14 +56,6 @@ export function registerRecordingRoutes(api: FastifyInstance, recordings: RoomRe
     const { name } = parseInput(fileParams, req.params);
     const file = recordings.filePath(id, name);
     if (!file) throw new ParleyError('NOT_FOUND', `recording ${id} has no file ${name}`);
-    const size = statSync(file.path).size;
-    const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, size);
-    reply.header('accept-ranges', 'bytes').header('content-type', file.contentType);
-    if (!range) return reply.header('content-length', size).send(createReadStream(file.path));
-    return reply
-      .status(206)
-      .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
-      .header('content-length', range.end - range.start + 1)
-      .send(createReadStream(file.path, { start: range.start, end: range.end }));
+    return sendFileRanged(req, reply.header('content-type', file.contentType), file.path);
   });
 }
