@@ -63,6 +63,7 @@ export class MediaService {
       resolve(opts.media.recordingsDir ?? join(opts.dataDir, 'recordings')),
       opts.log,
       opts.onRecordingFinished,
+      opts.media.recordingRetentionMs,
     );
     this.streams = new StreamRegistry(opts.media, this.recordings, opts.log);
   }

@@ -43,6 +43,8 @@ export const mediaConfigSchema = z.strictObject({
   recordWhip: z.boolean().default(false),
   /** Where recordings go; defaults to `<dataDir>/recordings`. */
   recordingsDir: z.string().optional(),
+  /** Delete stream recordings (`/api/recordings`) this long after they ended; unset keeps them. Room recordings: `roomRecording.retentionMs`. */
+  recordingRetentionMs: z.number().int().min(1).optional(),
   /** Room recordings (docs/recording.md). */
   roomRecording: z
     .strictObject({

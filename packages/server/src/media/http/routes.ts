@@ -4,7 +4,7 @@
  *   POST /whep/:stream                WHEP playback (application/sdp), DELETE/PATCH the Location
  *   POST /whip/:stream                WHIP ingest (RFC 9725), DELETE/PATCH the Location
  *   GET  /api/streams                 streams a viewer can pick
- *   GET|POST /api/recordings, DELETE /api/recordings/:id, GET /api/recordings/:id/file (Range)
+ *   GET|POST /api/recordings, DELETE /api/recordings/:id (stop), GET|DELETE /api/recordings/:id/file (Range)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -184,6 +184,13 @@ export function registerMediaRoutes(
     await anyRoom(req, 'record');
     const id = parse(recordingIdSchema, req.params.id, 'recording id');
     return { recording: media.recordings.stop(id) };
+  });
+
+  http.delete<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {
+    await anyRoom(req, 'record');
+    const id = parse(recordingIdSchema, req.params.id, 'recording id');
+    if (!media.recordings.remove(id)) throw new ParleyError('NOT_FOUND', `no recording ${id}`);
+    return reply.status(204).send();
   });
 
   http.get<{ Params: { id: string } }>('/api/recordings/:id/file', async (req, reply) => {

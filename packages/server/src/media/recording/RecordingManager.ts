@@ -1,7 +1,9 @@
 /**
  * Recordings on disk: `<dir>/<id>.webm` (VP8/Opus) or `<id>.mkv` (H.264) plus `<id>.json`
- * metadata. Starts and stops Recorders, lists finished and running recordings, and finalizes every
- * running one on close.
+ * metadata. Starts and stops Recorders, lists finished and running recordings, deletes them (on
+ * request, or by retention once they ended `retentionMs` ago), and finalizes every running one on
+ * close. Composed room recordings are listed here too (stream `room:<room>`) but belong to the
+ * room recordings, which delete them.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,12 +46,19 @@ export class RecordingManager {
   #closed = false;
 
   readonly #onFinished: ((info: RecordingInfo) => void) | undefined;
+  readonly #retentionMs: number | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(dir: string, log: Logger, onFinished?: (info: RecordingInfo) => void) {
+  constructor(dir: string, log: Logger, onFinished?: (info: RecordingInfo) => void, retentionMs?: number) {
     this.dir = dir;
     this.#log = log;
     this.#onFinished = onFinished;
+    this.#retentionMs = retentionMs;
     mkdirSync(dir, { recursive: true });
+    if (retentionMs !== undefined) {
+      this.#sweepTimer = setInterval(() => this.sweep(), Math.min(retentionMs, 3_600_000));
+      this.#sweepTimer.unref();
+    }
   }
 
   #pathOf(info: Pick<RecordingInfo, 'id' | 'container'>): string {
@@ -150,6 +159,43 @@ export class RecordingManager {
     return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 
+  /**
+   * Deletes a recording's file and metadata (a running one is stopped first). False when there is
+   * no such recording; FORBIDDEN for a composed room recording (the room's recordings own it).
+   */
+  remove(id: string): boolean {
+    const info = this.get(id);
+    if (!info) return false;
+    if (isRoomComposition(info)) {
+      throw new ParleyError(
+        'FORBIDDEN',
+        `${id} is a room recording's composed file: delete it with DELETE /api/v1/rooms/:room/recordings/${id}`,
+      );
+    }
+    if (this.#active.has(id)) this.stop(id);
+    rmSync(this.#pathOf(info), { force: true });
+    rmSync(join(this.dir, `${id}.json`), { force: true });
+    this.#log.info({ id, stream: info.stream }, 'recording deleted');
+    return true;
+  }
+
+  /** Retention: deletes stream recordings that ended more than `retentionMs` ago; returns how many. */
+  sweep(now = Date.now()): number {
+    const keep = this.#retentionMs;
+    if (keep === undefined || this.#closed) return 0;
+    let n = 0;
+    for (const info of this.list()) {
+      if (info.state === 'recording' || isRoomComposition(info) || info.endedAt === undefined) continue;
+      if (now - Date.parse(info.endedAt) <= keep) continue;
+      try {
+        if (this.remove(info.id)) n++;
+      } catch (err) {
+        this.#log.warn({ err, id: info.id }, 'retention could not delete a recording');
+      }
+    }
+    return n;
+  }
+
   #writeInfo(info: RecordingInfo): void {
     try {
       writeFileSync(join(this.dir, `${info.id}.json`), JSON.stringify(info));
@@ -158,10 +204,17 @@ export class RecordingManager {
     }
   }
 
-  /** Finalizes every running recording. Idempotent. */
+  /** Finalizes every running recording and stops retention. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     for (const id of [...this.#active.keys()]) this.stop(id);
   }
+}
+
+/** A room recording's composed file, registered here for playback and listing (RoomRecordings). */
+function isRoomComposition(info: RecordingInfo): boolean {
+  return info.stream.startsWith('room:');
 }
