@@ -126,11 +126,15 @@ export class MixInput {
     const ring = this.#ring;
     const cap = ring.length;
     if (this.#size + samples > cap) this.#drop(this.#size + samples - cap);
-    let w = (this.#read + this.#size) % cap;
-    for (let i = 0; i < samples; i++) {
-      ring[w] = pcm.readInt16LE(i << 1);
-      if (++w === cap) w = 0;
-    }
+    const w = (this.#read + this.#size) % cap;
+    // libopus writes native-endian samples (little-endian on every platform Node runs on)
+    const view =
+      pcm.byteOffset % 2 === 0
+        ? new Int16Array(pcm.buffer, pcm.byteOffset, samples)
+        : new Int16Array(Uint8Array.from(pcm).buffer, 0, samples);
+    const first = Math.min(samples, cap - w);
+    ring.set(view.subarray(0, first), w);
+    if (first < samples) ring.set(view.subarray(first), 0);
     this.#size += samples;
   }
 

@@ -64,7 +64,9 @@ export class RoomAudioMix {
   readonly #inputs = new Map<string, Tapped>();
   readonly #encoder: OpusScript;
   readonly #acc = new Int32Array(FRAME_SAMPLES);
-  readonly #pcm = Buffer.alloc(FRAME_SAMPLES * 2);
+  readonly #samples = new Int16Array(FRAME_SAMPLES);
+  /** The same memory as bytes, for the encoder (native-endian: little-endian wherever Node runs). */
+  readonly #pcm = Buffer.from(this.#samples.buffer);
   readonly #ssrc = randomSsrc();
   readonly #offs: Array<() => void> = [];
   #timer: NodeJS.Timeout | undefined;
@@ -197,7 +199,7 @@ export class RoomAudioMix {
     const acc = this.#acc;
     acc.fill(0);
     for (const { input } of this.#inputs.values()) if (input.mixInto(acc)) this.stats.inputFrames++;
-    const pcm = this.#pcm;
+    const out = this.#samples;
     for (let i = 0; i < FRAME_SAMPLES; i++) {
       let s = acc[i]!;
       if (s > 32767) {
@@ -207,11 +209,11 @@ export class RoomAudioMix {
         s = -32768;
         this.stats.clipped++;
       }
-      pcm.writeInt16LE(s, i << 1);
+      out[i] = s;
     }
     let payload: Buffer;
     try {
-      payload = this.#encoder.encode(pcm, FRAME_SAMPLES);
+      payload = this.#encoder.encode(this.#pcm, FRAME_SAMPLES);
     } catch (err) {
       this.#log.warn({ err, room: this.#router.id }, 'room audio mix: encode failed');
       this.close('encode failed');
