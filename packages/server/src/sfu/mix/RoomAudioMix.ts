@@ -111,8 +111,6 @@ export class RoomAudioMix {
     this.#opts = opts;
     this.#log = opts.log ?? pino({ enabled: false });
     this.#maxInputs = opts.maxInputs ?? 16;
-    this.#encoder = new OpusScript(48_000, 1, OpusScript.Application.AUDIO);
-    this.#encoder.setBitrate(opts.bitrate ?? 48_000);
     const id = `mix-${randomUUID()}`;
     this.producer = new Producer({
       id,
@@ -123,7 +121,9 @@ export class RoomAudioMix {
       ssrc: this.#ssrc,
       sendKeyFrameRequest: () => undefined,
     });
-    router.attachRelay(this.producer, { announce: false });
+    router.attachRelay(this.producer, { announce: false }); // throws on a closed router, before anything needs freeing
+    this.#encoder = new OpusScript(48_000, 1, OpusScript.Application.AUDIO);
+    this.#encoder.setBitrate(opts.bitrate ?? 48_000);
     this.producer.once('close', () => this.close('producer closed'));
     this.#offs.push(
       router.on('producer', () => this.#fill()),
