@@ -7,6 +7,7 @@ import { benchRecording } from './recording.ts';
 import { benchClusterMedia } from './clusterMedia.ts';
 import { benchCluster } from './cluster.ts';
 import { benchData } from './data/index.ts';
+import { benchAudioMix } from './audioMix.ts';
 
 /** Benchmark parts run by `npm run bench`, in order. Add yours here. */
 export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
@@ -19,4 +20,5 @@ export const PARTS: Array<{ name: string; run: () => Promise<void> }> = [
   { name: 'cluster-media', run: benchClusterMedia },
   { name: 'cluster', run: benchCluster },
   { name: 'data', run: benchData },
+  { name: 'audio-mix', run: benchAudioMix },
 ];

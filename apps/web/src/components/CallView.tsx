@@ -183,7 +183,7 @@ export function CallView({ session, selfName, onLeave }: { session: CallSession;
             target="_blank"
             rel="noreferrer"
             data-testid="watch-link"
-            title="Watch this room over WHEP (active speaker) in a new tab"
+            title="Watch this room over WHEP (active speaker, everyone heard) in a new tab"
           >
             Watch
           </a>

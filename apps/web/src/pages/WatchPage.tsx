@@ -94,7 +94,8 @@ export default function WatchPage({ params }: RouteProps) {
         <h1>Watch</h1>
         {room !== undefined ? (
           <p className="lead" data-testid="watch-room">
-            Room <strong>{room}</strong>: {new URLSearchParams(location.search).get('member') ? 'one member' : 'the active speaker'}
+            Room <strong>{room}</strong>:{' '}
+            {new URLSearchParams(location.search).get('member') ? 'one member' : 'the active speaker, with everyone’s audio'}
           </p>
         ) : (
           <label className="field">

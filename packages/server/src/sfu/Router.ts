@@ -186,12 +186,12 @@ export class Router extends TypedEmitter<RouterEvents> {
     });
   }
 
-  /** Inter-node relay hook (relay/, docs/sfu.md): a producer fed by another node (announced, consumed and reported like a local one), or a consumer feeding one. */
-  attachRelay(item: Producer | Consumer): void {
+  /** Inter-node relay hook (relay/, docs/sfu.md): a producer fed by another node (announced, consumed and reported like a local one), or a consumer feeding one. `announce: false`: a producer fed in-process, without a `producer` event (the room audio mix, mix/). */
+  attachRelay(item: Producer | Consumer, opts: { announce?: boolean } = {}): void {
     if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (item instanceof Consumer) return this.#forwarding.add(item);
     this.#register(undefined, item);
-    this.emit('producer', producerInfo(item));
+    if (opts.announce !== false) this.emit('producer', producerInfo(item));
   }
 
   /** Why a producer (or simulcast layer) closed, with its publisher's reason. */

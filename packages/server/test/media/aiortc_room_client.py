@@ -2,13 +2,13 @@
 """
 An aiortc WHIP publisher or WHEP viewer for Parley's room tests (media/roomMedia.int.test.ts).
 
-  aiortc_room_client.py whip URL [--token T] [--no-candidates] [--trickle] [--luma Y] [--amplitude A] [--codec vp8|h264]
+  aiortc_room_client.py whip URL [--token T] [--no-candidates] [--trickle] [--luma Y] [--amplitude A] [--tone HZ] [--codec vp8|h264]
   aiortc_room_client.py whep URL [--token T] [--json] [--trickle]
 
 Prints one JSON object per line on stdout: {"event": "answered", ...} after the POST, then
 {"event": "stats", ...} twice a second. Runs until stdin closes (then DELETEs its resource) or the
 peer connection fails. The publisher sends aiortc-encoded VP8 or H.264 (a flat picture of luma Y with a
-moving bar, so a viewer can tell publishers apart) and Opus (a 440 Hz tone of the given amplitude, 0 for silence).
+moving bar, so a viewer can tell publishers apart) and Opus (a tone, 440 Hz unless --tone, of the given amplitude, 0 for silence).
 --no-candidates strips the candidates from the offer and never PATCHes (what OBS does);
 --trickle strips them too, then sends them with PATCH (application/trickle-ice-sdpfrag).
 """
@@ -68,9 +68,10 @@ class PatternVideo(MediaStreamTrack):
 class ToneAudio(MediaStreamTrack):
     kind = "audio"
 
-    def __init__(self, amplitude):
+    def __init__(self, amplitude, tone):
         super().__init__()
         self.amplitude = amplitude
+        self.tone = tone
         self.samples = 0
         self.start = None
 
@@ -83,7 +84,7 @@ class ToneAudio(MediaStreamTrack):
             if wait > 0:
                 await asyncio.sleep(wait)
         t = (numpy.arange(n) + self.samples) / 48000
-        pcm = (self.amplitude * numpy.sin(2 * math.pi * 440 * t)).astype(numpy.int16)
+        pcm = (self.amplitude * numpy.sin(2 * math.pi * self.tone * t)).astype(numpy.int16)
         frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = 48000
         frame.pts = self.samples
@@ -139,6 +140,7 @@ async def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--luma", type=int, default=200)
     ap.add_argument("--amplitude", type=int, default=20000)
+    ap.add_argument("--tone", type=float, default=440)
     ap.add_argument("--codec", choices=["vp8", "h264"], default="vp8")
     args = ap.parse_args()
 
@@ -148,7 +150,7 @@ async def main():
         video = pc.addTransceiver(PatternVideo(args.luma), direction="sendonly")
         wanted = "video/H264" if args.codec == "h264" else "video/VP8"
         video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType in (wanted, "video/rtx")])
-        pc.addTransceiver(ToneAudio(args.amplitude), direction="sendonly")
+        pc.addTransceiver(ToneAudio(args.amplitude, args.tone), direction="sendonly")
     else:
         pc.addTransceiver("video", direction="recvonly")
         pc.addTransceiver("audio", direction="recvonly")

@@ -5,7 +5,8 @@
  *   room runs in SFU mode while it is in it (mesh members could not reach it). The member leaves
  *   (`peer_left`) when its connection ends: DELETE, ICE failure, a kick, its stream key revoked.
  * - `watch()`: a WHEP (or `/offer`-style) viewer of a member's camera or screen with its audio, or
- *   of the room's active speaker (`SpeakerView`). Viewers are not members; simulcast layers follow
+ *   of the room's active speaker (`SpeakerView`) with the room's audio mix (`RoomAudioMix`: one per
+ *   room, shared by its active-speaker viewers, closed with the last one). Viewers are not members; simulcast layers follow
  *   the viewer's REMB as for any SFU subscriber. A watched room runs in SFU mode (a mesh room
  *   switches, and the request waits a few seconds for its members to publish there).
  * Each session is one SFU connection of the room's Router; trickled candidates go to its peer.
@@ -18,6 +19,7 @@ import type { ConsumerInfo, Router } from '../../sfu/Router.ts';
 import type { SfuRooms } from '../../sfu/SfuRooms.ts';
 import type { Signaling } from '../../signaling/Signaling.ts';
 import type { Logger } from '../../util/logger.ts';
+import { RoomAudioMix } from '../../sfu/mix/RoomAudioMix.ts';
 import { SpeakerView } from './SpeakerView.ts';
 import { streamKeyIdentity } from './StreamKeys.ts';
 
@@ -144,6 +146,7 @@ export class RoomMedia {
     const hold = this.#sfu.holdSfu(req.room, `whep-${randomUUID()}`);
     let entry: Entry;
     let view: SpeakerView | undefined;
+    let mix: ReturnType<typeof RoomAudioMix.acquire> | undefined;
     let consumers: ConsumerInfo[];
     let answer: string;
     try {
@@ -161,7 +164,10 @@ export class RoomMedia {
             : `member ${req.member} publishes no ${req.source} video or audio`,
         );
       }
-      view = req.member === undefined ? new SpeakerView(router, () => this.#sfu.publicationsOf(req.room)) : undefined;
+      // the active speaker's viewers hear the whole room: its audio mix (started for the first of them)
+      if (req.member === undefined && kinds.has('audio')) mix = RoomAudioMix.acquire(router, { log: this.#log });
+      const mixId = mix?.mix.producer.id;
+      view = req.member === undefined ? new SpeakerView(router, () => this.#sfu.publicationsOf(req.room), mixId) : undefined;
       const wanted = view ? view.initial().filter((p) => kinds.has(p.kind)) : picks();
       const r = await router.subscribe(
         req.offer,
@@ -170,10 +176,12 @@ export class RoomMedia {
       entry = this.#add('whep', req, r.connectionId, router, undefined, undefined);
       ({ consumers, answer } = r);
     } catch (err) {
+      mix?.release();
       hold.release();
       throw err;
     }
     entry.offs.push(hold.release);
+    if (mix) entry.offs.push(mix.release);
     if (view) {
       entry.view = view;
       view.start(consumers);

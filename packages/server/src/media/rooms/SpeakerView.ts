@@ -1,15 +1,18 @@
 /**
- * A WHEP view of a room's active speaker: one video and one audio consumer on one SFU connection,
- * moved (`Router.switchConsumer`) to the publications of whoever speaks. Video switches at the new
+ * A WHEP view of a room's active speaker: one video and one audio consumer on one SFU connection.
+ * The video consumer moves (`Router.switchConsumer`) to the camera of whoever speaks, at the new
  * speaker's next key frame, which the switch asks for (Consumer.switchProducer), so the viewer never
- * decodes a broken picture; audio follows at once. A member without a camera keeps the previous
- * picture. When the shown publication ends (its member left), the consumer moves to another one
- * (`Consumer.onProducerEnd`) instead of ending the viewer's track.
+ * decodes a broken picture. A member without a camera keeps the previous picture. With a room audio
+ * mix (sfu/mix/RoomAudioMix.ts) the audio consumer takes the mix and stays on it: the viewer hears
+ * the whole room; without one it follows the speaker's microphone at once. When the shown publication
+ * ends (its member left), the consumer moves to another one (`Consumer.onProducerEnd`) instead of
+ * ending the viewer's track.
  */
 import type { SfuProducerInfo } from '@parley-rtc/protocol';
 import type { ConsumerInfo, Router } from '../../sfu/Router.ts';
 
 type Kind = 'audio' | 'video';
+type Picked = { id: string; kind: Kind };
 
 interface Shown {
   consumerId: string;
@@ -21,26 +24,32 @@ export class SpeakerView {
   readonly #router: Router;
   readonly #publications: () => SfuProducerInfo[];
   readonly #shown = new Map<Kind, Shown>();
+  /** The room audio mix's producer, when the view's audio is the mix. */
+  readonly #mixId: string | undefined;
   #off: (() => void) | undefined;
   #closed = false;
 
-  constructor(router: Router, publications: () => SfuProducerInfo[]) {
+  constructor(router: Router, publications: () => SfuProducerInfo[], mixId?: string) {
     this.#router = router;
     this.#publications = publications;
+    this.#mixId = mixId;
   }
 
-  /** What a new viewer subscribes to: the active speaker's camera and microphone, else the first ones published. */
-  initial(): SfuProducerInfo[] {
+  /** What a new viewer subscribes to: the active speaker's camera (else the first one) and the mix (else that speaker's microphone). */
+  initial(): Picked[] {
     const pubs = this.#publications();
     const speaking = pubs.find((p) => p.id === this.#router.activeSpeaker);
     const pick = (kind: Kind) => this.#pickFor(kind, speaking?.peer, undefined) ?? pubs.find((p) => p.kind === kind);
-    return [pick('video'), pick('audio')].filter((p): p is SfuProducerInfo => p !== undefined);
+    const audio: Picked | undefined = this.#mixId === undefined ? pick('audio') : { id: this.#mixId, kind: 'audio' };
+    const picked: Array<Picked | undefined> = [pick('video'), audio];
+    return picked.filter((p): p is Picked => p !== undefined);
   }
 
   /** Follows the speaker from now on with these consumers (of the subscription made from `initial()`). */
   start(consumers: readonly ConsumerInfo[]): void {
     if (this.#closed) return;
     for (const c of consumers) {
+      if (c.producerId === this.#mixId) continue; // the mix stays
       this.#shown.set(c.kind, { consumerId: c.id, publicationId: c.producerId });
       const consumer = this.#router.consumer(c.id);
       if (consumer) consumer.onProducerEnd = () => this.#replace(c.kind);
