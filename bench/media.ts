@@ -294,14 +294,14 @@ export async function benchMedia(): Promise<void> {
     if (!chromiumMissing && !process.argv.includes('--no-rooms')) {
       if (roomPublisherMissing) notes.push(`room rows skipped: ${roomPublisherMissing}`);
       else {
-        for (const [name, marks] of await roomTimeToFirstFrame(runs, (l) => notes.push(l))) {
+        for (const [name, { marks, setups }] of await roomTimeToFirstFrame(runs, (l) => notes.push(l))) {
           const xs = marks.map((m) => m.firstFrame);
           ttffs.set(name, xs);
           postTtffs.set(
             name,
             marks.map((m) => m.firstFrame - m.offer),
           );
-          notes.push(`${name}: ${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms; ${breakdown(marks, undefined)}`);
+          notes.push(`${name}: ${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms; ${breakdown(marks, setups)}`);
         }
       }
     }

@@ -24,26 +24,47 @@ export { aiortcMissing as roomPublisherMissing };
 
 const ROOM = 'bench';
 
-/** Each row's runs; `connect` (SDK row only): ms from `Room.connect()` to the first frame. */
-export type RoomRows = Map<string, BrowserMarks[]>;
+/** Each row's browser marks and the server's subscription timelines (debug `subscription setup`). */
+export type RoomRows = Map<string, { marks: BrowserMarks[]; setups: Array<Record<string, number>> }>;
 
 /** Runs the room rows against a fresh server with one aiortc WHIP publisher; `setups` gets the server's setup timelines. */
 export async function roomTimeToFirstFrame(runs: number, log: (line: string) => void): Promise<RoomRows> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-rooms-'));
-  const server = await spawnServer(dataDir, { media: { bindAddress: '127.0.0.1', maxPeersPerClient: 1000 } });
-  const publisher = new AiortcClient('whip', `${server.url}/whip/rooms/${ROOM}?name=cam`, ['--amplitude', '20000']);
   const rows: RoomRows = new Map();
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-rooms-'));
+  const server = await spawnServer(dataDir, { logLevel: 'debug', media: { bindAddress: '127.0.0.1', maxPeersPerClient: 1000 } });
+  const setups: Array<Record<string, number>> = [];
+  let buffered = '';
+  server.child.stdout?.on('data', (d: Buffer) => {
+    const lines = (buffered + d.toString()).split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"subscription setup"')) continue;
+      try {
+        const entry = JSON.parse(line) as { setup: Record<string, number>; replayed: boolean };
+        setups.push({ ...entry.setup, replayed: entry.replayed ? 1 : 0 });
+      } catch {
+        // not JSON
+      }
+    }
+  });
+  const measure = async (name: string, run: () => Promise<BrowserMarks[]>) => {
+    const from = setups.length;
+    rows.set(name, { marks: await run(), setups: setups.slice(from) });
+  };
+  const publisher = new AiortcClient('whip', `${server.url}/whip/rooms/${ROOM}?name=cam`, ['--amplitude', '20000']);
   try {
     const answered = await publisher.waitAnswered();
     if (answered.status !== 201) throw new Error(`the WHIP publisher was refused: ${answered.status} ${answered.body ?? ''}`);
     await publisher.waitStats('the WHIP publisher connected', (s) => s.state === 'connected');
     const member = await publisherId(server.url);
-    rows.set('room member WHEP', await timeToFirstFrame(server.url, runs, 'whep', `/whep/rooms/${ROOM}/${member}`));
-    rows.set('room speaker WHEP', await timeToFirstFrame(server.url, runs, 'whep', `/whep/rooms/${ROOM}`));
-    rows.set('room SFU subscribe (SDK)', await sdkFirstFrame(server.url, runs));
-    const sdk = rows.get('room SFU subscribe (SDK)')!;
-    const connect = sdk.map((m) => m.firstFrame).sort((a, b) => a - b);
-    log(`room SFU subscribe (SDK): Room.connect() → first frame median ${connect[Math.floor(connect.length / 2)]?.toFixed(0)} ms`);
+    await measure('room member WHEP', () => timeToFirstFrame(server.url, runs, 'whep', `/whep/rooms/${ROOM}/${member}`));
+    await measure('room speaker WHEP', () => timeToFirstFrame(server.url, runs, 'whep', `/whep/rooms/${ROOM}`));
+    await measure('room SFU subscribe (SDK)', () => sdkFirstFrame(server.url, runs));
+    for (const [name, row] of rows) {
+      log(
+        `${name}: the first video packet was the producer's cached key frame in ${row.setups.filter((s) => s['replayed']).length}/${row.setups.length} runs`,
+      );
+    }
   } finally {
     await publisher.close();
     server.child.kill('SIGTERM');
@@ -83,26 +104,32 @@ async function sdkFirstFrame(origin: string, runs: number): Promise<BrowserMarks
       await page.evaluate('globalThis.__name = (f) => f');
       await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
       const marks = await page.evaluate(
-        async ({ origin, room }) => {
-          const m = { offer: NaN, answer: NaN, iceConnected: NaN, connected: NaN, firstFrame: NaN };
+        async ({ origin, room, slowAfterMs }) => {
+          type Marks = { offer: number; answer: number; iceConnected: number; connected: number; firstFrame: number };
+          const none = (): Marks => ({ offer: NaN, answer: NaN, iceConnected: NaN, connected: NaN, firstFrame: NaN });
           let t0 = 0;
+          const now = () => performance.now() - t0;
           const Base = RTCPeerConnection;
-          // marks of the subscribing connection: offer ready (request sent), answer applied, connected
+          // every connection's marks (the SDK also opens a publishing one); the subscriber's are kept
+          const marksOf = new Map<RTCPeerConnection, Marks>();
           globalThis.RTCPeerConnection = class extends Base {
             constructor(config?: RTCConfiguration) {
               super(config);
+              const m = none();
+              marksOf.set(this, m);
               this.addEventListener('icegatheringstatechange', () => {
-                if (this.iceGatheringState === 'complete' && Number.isNaN(m.offer)) m.offer = performance.now() - t0;
+                if (this.iceGatheringState === 'complete' && Number.isNaN(m.offer)) m.offer = now();
               });
               this.addEventListener('iceconnectionstatechange', () => {
-                if (this.iceConnectionState === 'connected' && Number.isNaN(m.iceConnected)) m.iceConnected = performance.now() - t0;
+                if (this.iceConnectionState === 'connected' && Number.isNaN(m.iceConnected)) m.iceConnected = now();
               });
               this.addEventListener('connectionstatechange', () => {
-                if (this.connectionState === 'connected' && Number.isNaN(m.connected)) m.connected = performance.now() - t0;
+                if (this.connectionState === 'connected' && Number.isNaN(m.connected)) m.connected = now();
               });
             }
             override async setRemoteDescription(d: RTCSessionDescriptionInit): Promise<void> {
-              if (Number.isNaN(m.answer)) m.answer = performance.now() - t0;
+              const m = marksOf.get(this);
+              if (m && Number.isNaN(m.answer)) m.answer = now();
               return super.setRemoteDescription(d);
             }
           };
@@ -114,12 +141,14 @@ async function sdkFirstFrame(origin: string, runs: number): Promise<BrowserMarks
           type Processor = new (init: { track: MediaStreamTrack }) => { readable: { getReader(): Reader } };
           const Processor = (globalThis as unknown as { MediaStreamTrackProcessor: Processor }).MediaStreamTrackProcessor;
           const r = new sdk.Room({});
+          let video: MediaStreamTrack | undefined;
           const frame = new Promise<number>((resolve) => {
             r.on('track', ({ track }) => {
-              if (track.kind !== 'video') return;
+              if (track.kind !== 'video' || video) return;
+              video = track;
               const reader = new Processor({ track }).readable.getReader();
               void reader.read().then(({ value }) => {
-                resolve(performance.now() - t0);
+                resolve(now());
                 value?.close();
                 void reader.cancel();
               });
@@ -127,11 +156,21 @@ async function sdkFirstFrame(origin: string, runs: number): Promise<BrowserMarks
           });
           t0 = performance.now();
           await r.connect(origin, { room, name: 'viewer' });
-          m.firstFrame = await Promise.race([frame, new Promise<number>((resolve) => setTimeout(() => resolve(NaN), 15_000))]);
+          const firstFrame = await Promise.race([frame, new Promise<number>((resolve) => setTimeout(() => resolve(NaN), 15_000))]);
+          const pc = [...marksOf.keys()].find((c) => c.getReceivers().some((x) => x.track === video));
+          const m: Marks & Record<string, unknown> = { ...(pc ? marksOf.get(pc)! : none()), firstFrame };
+          if (pc && slowAfterMs > 0 && m.firstFrame - m.connected > slowAfterMs) {
+            // a slow run: what the receiver saw (debug output)
+            (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+              if (s['type'] !== 'inbound-rtp' || s['kind'] !== 'video') return;
+              const keys = ['packetsReceived', 'nackCount', 'pliCount', 'framesReceived', 'framesDropped', 'keyFramesDecoded'];
+              m['receiver'] = keys.map((k) => `${k}=${String(s[k])}`).join(' ');
+            });
+          }
           r.close();
           return m;
         },
-        { origin, room: ROOM },
+        { origin, room: ROOM, slowAfterMs: process.env['TTFF_DEBUG'] ? 100 : 0 },
       );
       out.push(marks);
       await context.close();
