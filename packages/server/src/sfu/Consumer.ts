@@ -110,6 +110,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
   #lastOutAt = 0;
   #lastKeyFrameAskAt = -Infinity;
   #startedAt = -Infinity;
+  /** When a PLI last got the cache replayed. */
   #replayedAt = -Infinity;
   #remb: number | undefined;
   #rembAt = 0;
@@ -261,14 +262,14 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     }
     if (this.#needsSync) return false;
     if (this.#lastOutSeq !== undefined) this.#mapStartSeq = (this.#lastOutSeq + 1) & 0xffff;
-    this.#replayedAt = now;
     this.stats.keyFrameReplays++;
     return true;
   }
 
   /** A PLI: in the first seconds, the cached key frame again as new packets; and a fresh one from the publisher. */
   #onPli(now: number): void {
-    if (now - this.#startedAt < REPLAY_WINDOW_MS && now - this.#replayedAt >= REPLAY_INTERVAL_MS) this.#replay(now);
+    if (now - this.#startedAt < REPLAY_WINDOW_MS && now - this.#replayedAt >= REPLAY_INTERVAL_MS && this.#replay(now))
+      this.#replayedAt = now;
     this.#askKeyFrame(now);
   }
 
