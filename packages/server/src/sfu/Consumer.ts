@@ -172,7 +172,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     if (this.closed || this.#started) return;
     this.#started = true;
     this.#startedAt = performance.now();
-    this.#resync();
+    this.#resync(true);
   }
 
   pause(): void {
@@ -233,14 +233,14 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     if (!this.closed) this.#resync();
   }
 
-  #resync(): void {
+  #resync(starting = false): void {
     this.#needsSync = true;
     this.#active = this.#started && !this.#paused && !this.closed;
     if (!this.#active || !this.#isVideo) return;
     const now = performance.now();
     if (this.#replay(now)) return;
     // asked moments ago (prime()): its key frame goes into the cache or straight to us
-    if (this.#producer.keyFrameCache && now - this.#lastKeyFrameAskAt < KEY_FRAME_RETRY_MS) return;
+    if (starting && this.#producer.keyFrameCache && now - this.#lastKeyFrameAskAt < KEY_FRAME_RETRY_MS) return;
     this.#askKeyFrame(now);
   }
 
