@@ -8,7 +8,10 @@
 // (TTFF_DEBUG=1 adds every run's marks). Each N runs against a fresh server process with the
 // per-client session limit raised (all viewers come from 127.0.0.1); CPU counts the server and
 // its children (Parley's ffmpeg). Bounded: about 4–5 minutes; --ttff-only skips the CPU rows.
-//   npm run bench:media [-- --runs 15 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10 --ttff-only]
+// Rooms (bench/media/rooms.ts): WHEP of a member and of the active speaker, and an SFU
+// subscription through the SDK, out of a room with an aiortc WHIP publisher (--no-rooms skips them,
+// --rooms-only skips Parley's stream rows).
+//   npm run bench:media [-- --runs 15 --window 5 --viewers 1,10,50 --aiortc-viewers 1,10 --ttff-only --no-rooms --rooms-only]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +22,7 @@ import { spawnServer } from '../packages/server/test/serverProcess.ts';
 import { RtpViewer } from '../packages/server/test/media/clients.ts';
 import { chromiumMissing } from '@parley-rtc/test-support/browser';
 import { breakdown, median, p90, timeToFirstFrame } from './media/firstFrame.ts';
+import { roomPublisherMissing, roomTimeToFirstFrame } from './media/rooms.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PY = '/usr/bin/python3';
@@ -233,6 +237,8 @@ export async function benchMedia(): Promise<void> {
       ['parley', (timelines) => startParley(file, timelines), ns],
     ];
     if (!missing) targets.push(['aiortc', () => startAiortc(file), aiortcNs]);
+    const roomsOnly = process.argv.includes('--rooms-only');
+    if (roomsOnly) targets.shift();
     console.log(
       '| server | POST /offer → first decoded frame (Chromium) median / p90 | ' +
         'N viewers: server CPU % (of one core), per viewer, median fps, viewers ≥20 fps |',
@@ -285,6 +291,20 @@ export async function benchMedia(): Promise<void> {
         cells.push('N=50: not run (aiortc re-encodes per viewer; saturates 2 cores well before 50)');
       console.log(`| ${name} | ${ttff} | ${cells.join('<br>') || '-'} |`);
     }
+    if (!chromiumMissing && !process.argv.includes('--no-rooms')) {
+      if (roomPublisherMissing) notes.push(`room rows skipped: ${roomPublisherMissing}`);
+      else {
+        for (const [name, { marks, setups }] of await roomTimeToFirstFrame(runs, (l) => notes.push(l))) {
+          const xs = marks.map((m) => m.firstFrame);
+          ttffs.set(name, xs);
+          postTtffs.set(
+            name,
+            marks.map((m) => m.firstFrame - m.offer),
+          );
+          notes.push(`${name}: ${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms; ${breakdown(marks, setups)}`);
+        }
+      }
+    }
     for (const n of notes) console.log(`- ${n}`);
     const anchor = ttffs.get('aiortc');
     const anchorPost = postTtffs.get('aiortc');
@@ -294,7 +314,7 @@ export async function benchMedia(): Promise<void> {
         `${median(xs).toFixed(0)} / ${p90(xs).toFixed(0)} ms vs ${median(ys).toFixed(0)} / ${p90(ys).toFixed(0)} ms ` +
         `(median ${pct(median(xs), median(ys))}, p90 ${pct(p90(xs), p90(ys))})`;
       console.log("\nTime to first frame, same run, Parley vs aiortc's /offer (target: median and p90 < 50 %):");
-      console.log('| Parley route | createOffer → first frame | POST → first frame |');
+      console.log('| Parley route | createOffer (SDK row: Room.connect()) → first frame | POST (SDK row: sfu_subscribe) → first frame |');
       console.log('|---|---|---|');
       for (const [name, xs] of ttffs) {
         if (name === 'aiortc') continue;

@@ -3,7 +3,9 @@
  * payload type, sequence-number and timestamp space: when it starts, resumes after a pause or
  * switches to another producer it continues from where it stopped (next sequence number, a
  * timestamp advanced by the wall time in between), and video waits for a key frame first so the
- * subscriber's decoder never sees a broken reference chain.
+ * subscriber's decoder never sees a broken reference chain. Video asks for a key frame at subscribe
+ * time (`prime()`) and starts with its producer's cached GOP (Producer.keyFrameCache) when fresh;
+ * a PLI in its first seconds gets that GOP again as new packets (SRTP replay protection drops resent ones).
  *
  * RTCP from the subscriber: PLI/FIR → the producer's (rate-limited) key-frame request; generic
  * NACK → the lost packets from the producer's retransmission buffer, mapped back from this
@@ -12,11 +14,10 @@
  * clock) into its timestamp space.
  */
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
-import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
 import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
 import { restoreHeader, seqDelta } from '@parley-rtc/rtc/rtp/rtp';
-import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 import type { ConsumerCloseReason } from './closeReasons.ts';
+import { isKeyFrameStart, squeezedTimestamps } from './KeyFrameCache.ts';
 import type { Producer, ProducerSink } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */
@@ -40,10 +41,7 @@ export interface ConsumerInit {
 }
 
 export interface ConsumerEvents {
-  /**
-   * The producers it takes packets from changed: a switch started (`pendingProducer` set), took
-   * over (`producer` changed) or was dropped. The forwarding table re-wires it.
-   */
+  /** Its producers changed: a switch started (`pendingProducer`), took over or was dropped (the forwarding table re-wires it). */
   sourcechange: [];
   /** Emitted once, when it closes (before its listeners are dropped). */
   close: [reason: ConsumerCloseReason];
@@ -60,12 +58,17 @@ export interface ConsumerStats {
   /** NACKed packets no longer in the buffer or outside the current mapping. */
   retransmitMissed: number;
   keyFrameRequests: number;
+  /** Times it sent its producer's cached key frame and the packets after it (start, resume, early PLI). */
+  keyFrameReplays: number;
   receiverReports: number;
   droppedUnknownSsrc: number;
 }
 
 const MAX_NACK_PER_PACKET = 64;
 const KEY_FRAME_RETRY_MS = 1000;
+/** How long after start a PLI gets the cached key frame again (as new packets), at most every REPLAY_INTERVAL_MS. */
+const REPLAY_WINDOW_MS = 3000;
+const REPLAY_INTERVAL_MS = 500;
 const FIR = 4;
 /** A REMB older than this no longer limits the publisher. */
 const REMB_MAX_AGE_MS = 5000;
@@ -84,6 +87,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     retransmitted: 0,
     retransmitMissed: 0,
     keyFrameRequests: 0,
+    keyFrameReplays: 0,
     receiverReports: 0,
     droppedUnknownSsrc: 0,
   };
@@ -105,6 +109,9 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
   #lastOutTs: number | undefined;
   #lastOutAt = 0;
   #lastKeyFrameAskAt = -Infinity;
+  #startedAt = -Infinity;
+  /** When a PLI last got the cache replayed. */
+  #replayedAt = -Infinity;
   #remb: number | undefined;
   #rembAt = 0;
   #pending: Producer | undefined;
@@ -114,6 +121,8 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
    * returns whether it did. Otherwise (or when unset) the consumer closes with `producerclose`.
    */
   onProducerEnd: (() => boolean) | undefined;
+  /** Called once, after the first packet went out (debug timelines: subscribeSetup.ts). */
+  onFirstPacket: (() => void) | undefined;
 
   /** Not fed by anyone until the router's forwarding table adds it (`Forwarding.add`). */
   constructor(init: ConsumerInit) {
@@ -150,11 +159,20 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     return this.#ssrc;
   }
 
-  /** The subscriber's transport is open: start forwarding (from the next key frame). */
+  /**
+   * Subscribe time (before the transport opens): a video consumer asks its producer for a key
+   * frame now, so a fresh one is cached (or on its way) when `start()` comes.
+   */
+  prime(): void {
+    if (!this.closed && this.#isVideo && !this.#started) this.#askKeyFrame(performance.now());
+  }
+
+  /** The subscriber's transport is open: start forwarding (from the cached or the next key frame). */
   start(): void {
     if (this.closed || this.#started) return;
     this.#started = true;
-    this.#resync();
+    this.#startedAt = performance.now();
+    this.#resync(true);
   }
 
   pause(): void {
@@ -215,10 +233,44 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     if (!this.closed) this.#resync();
   }
 
-  #resync(): void {
+  #resync(starting = false): void {
     this.#needsSync = true;
     this.#active = this.#started && !this.#paused && !this.closed;
-    if (this.#active && this.#isVideo) this.#askKeyFrame(performance.now());
+    if (!this.#active || !this.#isVideo) return;
+    const now = performance.now();
+    if (this.#replay(now)) return;
+    // asked moments ago (prime()): its key frame goes into the cache or straight to us
+    if (starting && this.#producer.keyFrameCache && now - this.#lastKeyFrameAskAt < KEY_FRAME_RETRY_MS) return;
+    this.#askKeyFrame(now);
+  }
+
+  /**
+   * Sends the producer's cached key frame and what followed (`squeezedTimestamps`: one tick apart,
+   * the newest where the live stream goes on), mapped like any new start. NACKs for them go
+   * unanswered (a loss ends in a PLI). False when nothing fresh is cached.
+   */
+  #replay(now: number): boolean {
+    const cached = this.#producer.keyFrameCache?.replayable(now);
+    if (!cached || !this.#active) return false;
+    this.#needsSync = true;
+    const stamps = squeezedTimestamps(cached);
+    for (let i = 0; i < cached.length; i++) {
+      const pkt = cached[i]!;
+      const [b1, seq, ts, ssrc] = [pkt[1]!, pkt.readUInt16BE(2), pkt.readUInt32BE(4), pkt.readUInt32BE(8)];
+      this.forward(pkt, seq, stamps[i]!, b1);
+      restoreHeader(pkt, b1, seq, ts, ssrc);
+    }
+    if (this.#needsSync) return false;
+    if (this.#lastOutSeq !== undefined) this.#mapStartSeq = (this.#lastOutSeq + 1) & 0xffff;
+    this.stats.keyFrameReplays++;
+    return true;
+  }
+
+  /** A PLI: in the first seconds, the cached key frame again as new packets; and a fresh one from the publisher. */
+  #onPli(now: number): void {
+    if (now - this.#startedAt < REPLAY_WINDOW_MS && now - this.#replayedAt >= REPLAY_INTERVAL_MS && this.#replay(now))
+      this.#replayedAt = now;
+    this.#askKeyFrame(now);
   }
 
   #askKeyFrame(now: number): void {
@@ -236,7 +288,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     if (!this.#active) return false;
     if (from !== undefined && from !== this.#producer) {
       // a switch in progress: the new producer takes over at its first key frame
-      if (from !== this.#pending || !this.#isKeyFrameStart(pkt)) return false;
+      if (from !== this.#pending || !isKeyFrameStart(pkt, from.codec.name)) return false;
       this.#producer = from;
       this.#pending = undefined;
       this.#needsSync = true;
@@ -254,7 +306,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
       this.stats.sendFailures++;
       return false;
     }
-    this.stats.packetsSent++;
+    if (this.stats.packetsSent++ === 0) this.onFirstPacket?.();
     this.stats.octetsSent += pkt.length - 12;
     const last = this.#lastOutSeq;
     if (last === undefined || ((outSeq - last) & 0xffff) < 0x8000) {
@@ -267,7 +319,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
 
   /** Starts a new mapping at this packet, if it may start one (video: a key frame start). */
   #sync(pkt: Buffer, seq: number, ts: number): boolean {
-    if (this.#isVideo && !this.#isKeyFrameStart(pkt)) {
+    if (this.#isVideo && !isKeyFrameStart(pkt, this.#producer.codec.name)) {
       this.stats.skippedWaitingForKeyFrame++;
       const now = performance.now();
       if (now - this.#lastKeyFrameAskAt >= KEY_FRAME_RETRY_MS) this.#askKeyFrame(now);
@@ -288,20 +340,13 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     return true;
   }
 
-  #isKeyFrameStart(pkt: Buffer): boolean {
-    if (pkt.length <= 12) return false;
-    const payload = pkt.subarray(12, pkt[0]! & 0x20 ? pkt.length - pkt[pkt.length - 1]! : pkt.length);
-    const codec = this.#producer.codec.name;
-    return codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : true;
-  }
-
   /** RTCP from the subscriber for this track (already parsed; malformed compounds never get here). */
   receiveRtcp(packets: readonly RtcpPacket[]): void {
     if (this.closed) return;
     for (const p of packets) {
       if (p.type === 'pli') {
         if (p.mediaSsrc !== this.#ssrc) this.stats.droppedUnknownSsrc++;
-        else this.#askKeyFrame(performance.now());
+        else this.#onPli(performance.now());
       } else if (p.type === 'other' && p.packetType === RTCP_PSFB && p.fmt === FIR) {
         this.#askKeyFrame(performance.now());
       } else if (p.type === 'nack') {

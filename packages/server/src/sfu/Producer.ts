@@ -2,7 +2,9 @@
  * One incoming track of a publisher in an SFU router. It validates each RTP packet from the
  * network, keeps it in a retransmission buffer (to answer subscribers' NACKs) and forwards it to
  * the consumers the router's forwarding table gave it (`setSinks`). Key-frame requests from consumers reach the publisher at most once per
- * `keyFrameIntervalMs` (later requests inside the interval are coalesced into one, never lost).
+ * `keyFrameIntervalMs` (later requests inside the interval are coalesced into one, never lost; a
+ * key frame that arrives while one waits answers it). Video producers keep their latest key frame
+ * and the packets after it (`keyFrameCache`) so a new consumer can start without waiting for one.
  *
  * Hot path: no allocation for plain packets (no CSRCs, no header extension). The same Buffer is
  * handed to each consumer, which rewrites its header in place and sends it (libdatachannel copies
@@ -18,6 +20,7 @@ import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley-rtc/rtc
 import { normalizeRtp, restoreHeader } from '@parley-rtc/rtc/rtp/rtp';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { ProducerCloseReason } from './closeReasons.ts';
+import { isKeyFrameStart, KEY_FRAME_CACHE_PACKETS, KeyFrameCache } from './KeyFrameCache.ts';
 
 export interface ProducerInit {
   id: string;
@@ -38,6 +41,8 @@ export interface ProducerInit {
   keyFrameIntervalMs?: number;
   /** Packets kept for NACK answers (video; default 1024, 0 = none). */
   retransmitPackets?: number;
+  /** Bound of the key-frame cache (video; default 400 packets, 0 = no cache): see KeyFrameCache. */
+  keyFrameCachePackets?: number;
   /** Sends RTCP to the publisher (receiver reports, REMB); without it no feedback is sent. */
   sendRtcp?: (packet: Buffer) => boolean;
   /** Our SSRC on the publisher's connection (the sender of our RTCP). */
@@ -58,6 +63,8 @@ export interface ProducerStats {
   droppedPayloadType: number;
   keyFrameRequests: number;
   keyFrameRequestsSent: number;
+  /** Coalesced requests dropped because a key frame arrived while they waited (it answers them). */
+  keyFrameRequestsAnswered: number;
   senderReports: number;
   /** Consumers whose output threw while forwarding (the packet went on to the others). */
   consumerErrors: number;
@@ -98,6 +105,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly codec: CodecSpec;
   readonly payloadType: number;
   readonly retransmit: RetransmitBuffer | undefined;
+  /** The latest key frame and what followed it (video), for consumers that start. */
+  readonly keyFrameCache: KeyFrameCache | undefined;
   readonly stats: ProducerStats = {
     packetsIn: 0,
     bytesIn: 0,
@@ -107,6 +116,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     droppedPayloadType: 0,
     keyFrameRequests: 0,
     keyFrameRequestsSent: 0,
+    keyFrameRequestsAnswered: 0,
     senderReports: 0,
     consumerErrors: 0,
     receiverReportsSent: 0,
@@ -162,6 +172,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.#reception = new ReceptionStats(init.codec.clockRate);
     const keep = init.retransmitPackets ?? (init.kind === 'video' ? 1024 : 0);
     this.retransmit = keep > 0 ? new RetransmitBuffer(keep) : undefined;
+    const cached = init.kind === 'video' ? (init.keyFrameCachePackets ?? KEY_FRAME_CACHE_PACKETS) : 0;
+    this.keyFrameCache = cached > 0 ? new KeyFrameCache(cached) : undefined;
   }
 
   get ssrc(): number | undefined {
@@ -184,6 +196,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   setMuted(muted: boolean): void {
     if (this.#muted === muted || this.closed) return;
     this.#muted = muted;
+    this.keyFrameCache?.clear();
     if (!muted && this.kind === 'video') this.requestKeyFrame();
   }
 
@@ -238,6 +251,16 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.#muted) return;
     this.lastTimestamp = ts;
     this.retransmit?.store(pkt);
+    if (this.keyFrameCache) {
+      const key = isKeyFrameStart(pkt, this.codec.name);
+      this.keyFrameCache.push(pkt, key, this.lastPacketAt);
+      if (key && this.#keyFrameTimer) {
+        // a coalesced request still waiting: this key frame answers whoever asked
+        clearTimeout(this.#keyFrameTimer);
+        this.#keyFrameTimer = undefined;
+        this.stats.keyFrameRequestsAnswered++;
+      }
+    }
     const taps = this.#taps;
     for (let i = 0; i < taps.length; i++) {
       try {
@@ -383,6 +406,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.#keyFrameTimer) clearTimeout(this.#keyFrameTimer);
     this.#keyFrameTimer = undefined;
     this.retransmit?.clear();
+    this.keyFrameCache?.clear();
     this.emit('close', reason);
     this.#sinks = [];
     this.#taps = [];

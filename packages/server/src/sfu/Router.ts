@@ -35,6 +35,7 @@ import { createPublication } from './publication.ts';
 import { collectRouterStats } from './routerStats.ts';
 import type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 import { Simulcast } from './Simulcast.ts';
+import { subscribeTimeline, traceSubscription } from './subscribeSetup.ts';
 
 export type { ConsumerInfo, ProducerInfo, Publication, RouterEvents, RouterLimits, RouterOptions, RouterStats } from './RouterTypes.ts';
 
@@ -210,6 +211,7 @@ export class Router extends TypedEmitter<RouterEvents> {
   ): Promise<{ connectionId: string; answer: string; consumers: ConsumerInfo[] }> {
     if (this.closed) this.#reject('SHUTTING_DOWN', 'the router is closed');
     if (typeof offerSdp !== 'string') this.#reject('INVALID_PAYLOAD', 'the offer must be an SDP string');
+    const setup = subscribeTimeline(this.#log);
     if (!Array.isArray(producerIds) || producerIds.length === 0 || producerIds.length > this.#limits.maxConsumersPerConnection) {
       this.#reject('INVALID_PAYLOAD', `producerIds must be a list of 1–${this.#limits.maxConsumersPerConnection} ids`);
     }
@@ -227,6 +229,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     const connectionId = `sub-${randomUUID()}`;
     const entry = this.#newConnection(connectionId, 'subscriber');
     const infos: ConsumerInfo[] = [];
+    let video: { consumer: Consumer; track: MediaTrack } | undefined;
     try {
       const pending = [...wanted];
       for (const m of offer.media) {
@@ -258,6 +261,7 @@ export class Router extends TypedEmitter<RouterEvents> {
         });
         if (producer instanceof Simulcast) producer.track(consumer);
         this.#attachConsumer(entry, consumer, track);
+        if (m.kind === 'video') video ??= { consumer, track };
         infos.push({ id: consumer.id, producerId: producer.id, kind: m.kind, mid: m.mid, ssrc: track.ssrc });
       }
       if (pending.length > 0) {
@@ -269,6 +273,7 @@ export class Router extends TypedEmitter<RouterEvents> {
       const answer = await entry.peer.answer(offerSdp);
       if (entry.peer.closed) throw new ParleyError('INTERNAL', 'the connection closed during setup');
       this.#watch(entry);
+      traceSubscription(setup, this.#log, entry.peer, video);
       return { connectionId, answer, consumers: infos };
     } catch (err) {
       this.closeConnection(connectionId, 'setupfailed');
@@ -281,6 +286,7 @@ export class Router extends TypedEmitter<RouterEvents> {
     this.#consumers.set(consumer.id, consumer);
     this.#forwarding.add(consumer);
     track.on('open', () => consumer.start());
+    if (!consumer.paused) consumer.prime(); // a fresh key frame is cached by the time the transport opens
     track.on('rtcp', (p) => consumer.receiveRtcp(p));
     track.on('close', () => consumer.close('transportclose'));
     consumer.once('close', (reason) => {
@@ -427,8 +433,7 @@ export class Router extends TypedEmitter<RouterEvents> {
   }
 }
 
-/** Answers an offered section the router will not use as inactive. */
-/** `kind` is `m.kind` once the caller has skipped data sections. */
+/** Answers an offered section the router will not use as inactive (`kind`: `m.kind`, data sections skipped). */
 function refuseSection(peer: MediaPeer, m: SdpMedia, kind: 'audio' | 'video'): void {
   peer.addTrack({ mid: m.mid, kind, direction: 'inactive', codec: undefined, payloadType: m.codecs[0]?.payloadType ?? 96 });
 }

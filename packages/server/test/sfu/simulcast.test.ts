@@ -126,7 +126,7 @@ test('a consumer starts on the highest layer; a small tile moves it down at the 
   pub.send(0, false);
   const seqs = out.sent.map((p) => p.readUInt16BE(2));
   for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, `contiguous output at ${i}: ${seqs.join(',')}`);
-  assert.equal(out.sent.length, 5);
+  assert.equal(out.sent.length, 6, 'the high layer’s cached key frame at start, then five packets');
   // a middle-sized tile: the middle layer
   sim.setVideoSize(consumer, 300, 200);
   assert.equal(consumer.pendingProducer, sim.layers[1]);
