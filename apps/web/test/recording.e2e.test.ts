@@ -31,9 +31,6 @@ describe('web app: room recording in headless Chromium', { skip: chromiumMissing
       media: { bindAddress: '127.0.0.1', roomRecording: { width: 320, height: 180 } },
     },
     cleanup: () => bots.splice(0).forEach((b) => b.close('suite over')),
-    // libdatachannel's cleanup() crashed this process (SIGSEGV) after the recording tests, every
-    // time on this machine; without it the tests pass and the process exits. Not yet understood.
-    nativeCleanup: false,
   });
   let api: ServerClient;
 

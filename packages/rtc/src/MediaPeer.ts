@@ -155,19 +155,10 @@ export class MediaPeer extends TypedEmitter<MediaPeerEvents> {
     return track;
   }
 
-  /**
-   * Applies a remote offer and returns the complete answer SDP (ICE gathered, no trickle).
-   *
-   * The answer takes the DTLS server role (`a=setup:passive`; libdatachannel would pick active
-   * for an `actpass` offer, so it is told the offer said active). As DTLS client this peer could
-   * finish the handshake before the answer reaches the offerer: a browser then completes DTLS
-   * without the fingerprint, drops the SRTP that follows until the answer is applied, and the
-   * first key frame is lost (a PLI round trip or the next key frame later). As DTLS server it
-   * waits for the offerer's ClientHello, which comes only once the offerer has the answer.
-   */
+  /** Applies a remote offer and returns the complete answer SDP (ICE gathered, no trickle). */
   async answer(offerSdp: string): Promise<string> {
     try {
-      this.#pc.setRemoteDescription(asDtlsClientOffer(offerSdp), 'offer');
+      this.#pc.setRemoteDescription(offerSdp, 'offer');
     } catch (err) {
       throw new ParleyError('BAD_SDP', `the offer was rejected: ${(err as Error).message}`);
     }
@@ -262,9 +253,4 @@ export class MediaPeer extends TypedEmitter<MediaPeerEvents> {
     this.emit('close');
     this.removeAllListeners();
   }
-}
-
-/** The offer with `a=setup:actpass` read as `a=setup:active` (so the answerer is the DTLS server). */
-export function asDtlsClientOffer(sdp: string): string {
-  return sdp.replace(/^a=setup:actpass\r?$/gm, (line) => line.replace('actpass', 'active'));
 }
