@@ -5,9 +5,9 @@
 //   npm run bench -- audio-mix [-- --seconds 5 --inputs 2,8,16]
 import OpusScript from 'opusscript';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
-import { Producer } from '../packages/server/src/sfu/Producer.ts';
 import { Router } from '../packages/server/src/sfu/Router.ts';
 import { RoomAudioMix } from '../packages/server/src/sfu/mix/RoomAudioMix.ts';
+import { opusProducer } from '../packages/server/test/sfu/audioFixtures.ts';
 
 const FRAME = 960;
 
@@ -33,15 +33,7 @@ function toneFrames(hz: number): Buffer[] {
 async function measure(inputs: number, withMix: boolean, seconds: number, frames: Buffer[][]): Promise<{ cpu: number; mixFrames: number }> {
   const router = new Router({ id: 'bench-mix', connectionOptions: () => ({ iceServers: [] }) });
   const producers = Array.from({ length: inputs }, (_, i) => {
-    const p = new Producer({
-      id: `p${i}`,
-      connectionId: `c${i}`,
-      kind: 'audio',
-      codec: { kind: 'audio', name: 'opus', clockRate: 48_000, channels: 2 },
-      payloadType: 111,
-      ssrc: 1000 + i,
-      sendKeyFrameRequest: () => undefined,
-    });
+    const p = opusProducer(i);
     router.attachRelay(p);
     return p;
   });

@@ -1,6 +1,7 @@
 // Time to first frame in Chromium: one new receive-only viewer per run, each after the previous
 // one left. The first frame is taken the moment the decoder hands it to the track
 // (MediaStreamTrackProcessor), not from getStats, whose results Chromium caches for up to 50 ms.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
 
 /** Browser-side steps of one run, ms from createOffer. */
@@ -22,6 +23,17 @@ export type Route = 'offer' | 'whep' | 'whep-trickle';
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 export const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))] ?? NaN;
 
+/** A fresh context and page on `origin`, ready to evaluate bench code (one per run). */
+export async function viewerPage(browser: Browser, origin: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await mediaContext(browser, origin);
+  const page = await context.newPage();
+  await page.goto(`${origin}/healthz`);
+  // tsx compiles named inner functions with esbuild's __name helper, which the page lacks
+  await page.evaluate('globalThis.__name = (f) => f');
+  await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
+  return { context, page };
+}
+
 /** The default path of each route on a file-stream server (Parley or the aiortc anchor). */
 const DEFAULT_PATH: Record<Route, string> = { offer: '/offer', whep: '/whep/file', 'whep-trickle': '/whep/file' };
 
@@ -35,12 +47,7 @@ export async function timeToFirstFrame(
   const out: BrowserMarks[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const context = await mediaContext(browser, origin);
-      const page = await context.newPage();
-      await page.goto(`${origin}/healthz`);
-      // tsx compiles named inner functions with esbuild's __name helper, which the page lacks
-      await page.evaluate('globalThis.__name = (f) => f');
-      await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
+      const { context, page } = await viewerPage(browser, origin);
       const marks = await page.evaluate(
         async ({ route, path, slowAfterMs }) => {
           const whep = route !== 'offer';

@@ -13,12 +13,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium, mediaContext } from '@parley-rtc/test-support/browser';
+import { launchChromium } from '@parley-rtc/test-support/browser';
 import { connectSocket, request } from '@parley-rtc/test-support/server';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { spawnServer } from '../../packages/server/test/serverProcess.ts';
 import { AiortcClient, aiortcMissing } from '../../packages/server/test/media/aiortcClient.ts';
-import { timeToFirstFrame, type BrowserMarks } from './firstFrame.ts';
+import { timeToFirstFrame, viewerPage, type BrowserMarks } from './firstFrame.ts';
 
 export { aiortcMissing as roomPublisherMissing };
 
@@ -98,11 +98,7 @@ async function sdkFirstFrame(origin: string, runs: number): Promise<BrowserMarks
   const out: BrowserMarks[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      const context = await mediaContext(browser, origin);
-      const page = await context.newPage();
-      await page.goto(`${origin}/healthz`);
-      await page.evaluate('globalThis.__name = (f) => f');
-      await page.evaluate(async () => (await navigator.mediaDevices.getUserMedia({ audio: true })).getTracks().forEach((t) => t.stop()));
+      const { context, page } = await viewerPage(browser, origin);
       const marks = await page.evaluate(
         async ({ origin, room, slowAfterMs }) => {
           type Marks = { offer: number; answer: number; iceConnected: number; connected: number; firstFrame: number };

@@ -37,3 +37,18 @@ test('close drops a scheduled run and ignores later requests', () => {
   assert.equal(runs, 1, 'a closed throttle never runs, even when a request would run at once');
   assert.equal(fresh.pending, false);
 });
+
+test('cancel drops a scheduled run and says whether there was one; the interval still holds', () => {
+  let runs = 0;
+  const throttle = new CoalescingThrottle(() => runs++, 60_000);
+  assert.equal(throttle.cancel(), false, 'nothing scheduled yet');
+  throttle.request();
+  throttle.request();
+  assert.equal(throttle.cancel(), true);
+  assert.equal(throttle.pending, false);
+  assert.equal(runs, 1);
+  throttle.request();
+  assert.equal(runs, 1, 'still inside the interval of the first run: scheduled, not run');
+  assert.equal(throttle.pending, true);
+  throttle.close();
+});

@@ -21,6 +21,7 @@ import { normalizeRtp, restoreHeader } from '@parley-rtc/rtc/rtp/rtp';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { ProducerCloseReason } from './closeReasons.ts';
 import { isKeyFrameStart, KEY_FRAME_CACHE_PACKETS, KeyFrameCache } from './KeyFrameCache.ts';
+import { CoalescingThrottle } from '../util/CoalescingThrottle.ts';
 
 export interface ProducerInit {
   id: string;
@@ -139,7 +140,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   /** Who this producer feeds, set by the router's forwarding table (a new array per change). */
   #sinks: readonly ProducerSink[] = [];
   readonly #sendKeyFrameRequest: () => void;
-  readonly #keyFrameIntervalMs: number;
+  /** Key-frame requests to the publisher: at most one per interval, later ones coalesced. */
+  readonly #keyFrameRequests: CoalescingThrottle;
   readonly #audioLevel: ProducerInit['audioLevel'];
   readonly #sendRtcp: ProducerInit['sendRtcp'];
   readonly #onRetransmitMiss: ProducerInit['onRetransmitMiss'];
@@ -147,8 +149,6 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   readonly #reception: ReceptionStats;
   #bytesAtFeedback = 0;
   #feedbackAt: number | undefined;
-  #lastKeyFrameRequestAt = -Infinity;
-  #keyFrameTimer: NodeJS.Timeout | undefined;
   #closeReason: ProducerCloseReason | undefined;
 
   #muted = false;
@@ -164,7 +164,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.payloadType = init.payloadType;
     this.#ssrc = init.ssrc === undefined ? undefined : init.ssrc >>> 0;
     this.#sendKeyFrameRequest = init.sendKeyFrameRequest;
-    this.#keyFrameIntervalMs = init.keyFrameIntervalMs ?? 500;
+    this.#keyFrameRequests = new CoalescingThrottle(() => this.#sendNow(), init.keyFrameIntervalMs ?? 500);
     this.#audioLevel = init.audioLevel;
     this.#sendRtcp = init.sendRtcp;
     this.#onRetransmitMiss = init.onRetransmitMiss;
@@ -254,12 +254,8 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     if (this.keyFrameCache) {
       const key = isKeyFrameStart(pkt, this.codec.name);
       this.keyFrameCache.push(pkt, key, this.lastPacketAt);
-      if (key && this.#keyFrameTimer) {
-        // a coalesced request still waiting: this key frame answers whoever asked
-        clearTimeout(this.#keyFrameTimer);
-        this.#keyFrameTimer = undefined;
-        this.stats.keyFrameRequestsAnswered++;
-      }
+      // a coalesced request still waiting: this key frame answers whoever asked
+      if (key && this.#keyFrameRequests.cancel()) this.stats.keyFrameRequestsAnswered++;
     }
     const taps = this.#taps;
     for (let i = 0; i < taps.length; i++) {
@@ -347,21 +343,11 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   requestKeyFrame(): void {
     if (this.closed || this.kind !== 'video') return;
     this.stats.keyFrameRequests++;
-    if (this.#keyFrameTimer) return;
-    const wait = this.#lastKeyFrameRequestAt + this.#keyFrameIntervalMs - performance.now();
-    if (wait <= 0) {
-      this.#sendNow();
-      return;
-    }
-    this.#keyFrameTimer = setTimeout(() => {
-      this.#keyFrameTimer = undefined;
-      this.#sendNow();
-    }, wait);
+    this.#keyFrameRequests.request();
   }
 
   #sendNow(): void {
     if (this.closed) return;
-    this.#lastKeyFrameRequestAt = performance.now();
     this.stats.keyFrameRequestsSent++;
     try {
       this.#sendKeyFrameRequest();
@@ -403,8 +389,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
   close(reason: ProducerCloseReason = 'close'): void {
     if (this.closed) return;
     this.#closeReason = reason;
-    if (this.#keyFrameTimer) clearTimeout(this.#keyFrameTimer);
-    this.#keyFrameTimer = undefined;
+    this.#keyFrameRequests.close();
     this.retransmit?.clear();
     this.keyFrameCache?.clear();
     this.emit('close', reason);

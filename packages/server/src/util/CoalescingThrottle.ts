@@ -30,6 +30,14 @@ export class CoalescingThrottle {
     }, wait);
   }
 
+  /** Drops a scheduled run (what it would do happened another way); true when there was one. */
+  cancel(): boolean {
+    if (!this.#timer) return false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return true;
+  }
+
   /** True while a run is scheduled. */
   get pending(): boolean {
     return this.#timer !== undefined;

@@ -16,6 +16,7 @@ import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { sfuRoomsOf } from '../../src/sfu/feature.ts';
 import { RoomAudioMix } from '../../src/sfu/mix/RoomAudioMix.ts';
+import { energyAt } from '../sfu/audioFixtures.ts';
 import { AiortcClient, aiortcMissing } from './aiortcClient.ts';
 import { RtpViewer } from './clients.ts';
 
@@ -75,19 +76,6 @@ function listen(viewer: RtpViewer): { samples: () => number; take: () => Int16Ar
       decoder.delete();
     },
   };
-}
-
-/** Energy of `pcm` at `hz` (Goertzel), per sample. */
-function energyAt(pcm: Int16Array, hz: number): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of pcm) {
-    const s0 = x + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / pcm.length;
 }
 
 /** About `seconds` of what the viewer hears, and its energy at 440 Hz, 1000 Hz and 700 Hz (neither tone). */

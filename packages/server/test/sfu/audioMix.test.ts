@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import OpusScript from 'opusscript';
 import { writeRtp } from '@parley-rtc/rtc/rtp/rtp';
 import { waitFor } from '@parley-rtc/test-support/poll';
-import { Producer } from '../../src/sfu/Producer.ts';
 import { Router, type ProducerInfo } from '../../src/sfu/Router.ts';
 import { FRAME_SAMPLES, MixInput } from '../../src/sfu/mix/MixInput.ts';
 import { RoomAudioMix } from '../../src/sfu/mix/RoomAudioMix.ts';
+import { energyAt, opusProducer } from './audioFixtures.ts';
 
 /** Encodes 20 ms frames of a tone into RTP packets (seq and timestamp advancing). */
 class ToneSource {
@@ -44,18 +44,6 @@ class ToneSource {
   close(): void {
     this.#enc.delete();
   }
-}
-
-function energyAt(pcm: Int16Array, hz: number): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of pcm) {
-    const s0 = x + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / pcm.length;
 }
 
 test('MixInput plays after 60 ms buffered, buffers again after an underrun, drops late packets, fills gaps, caps the buffer', () => {
@@ -116,15 +104,7 @@ function routerWith(n: number) {
   const announced: ProducerInfo[] = [];
   router.on('producer', (p) => announced.push(p));
   const add = (i: number) => {
-    const producer = new Producer({
-      id: `p${i}`,
-      connectionId: `c${i}`,
-      kind: 'audio',
-      codec: { kind: 'audio', name: 'opus', clockRate: 48_000, channels: 2 },
-      payloadType: 111,
-      ssrc: 1000 + i,
-      sendKeyFrameRequest: () => undefined,
-    });
+    const producer = opusProducer(i);
     router.attachRelay(producer);
     return producer;
   };
