@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer } from '../../src/sfu/Producer.ts';
-import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
+import { Consumer } from '../../src/sfu/Consumer.ts';
+import { RecordingOutput as Output } from './recordingOutput.ts';
 import { Forwarding } from '../../src/sfu/Forwarding.ts';
 import { KeyFrameCache, squeezedTimestamps } from '../../src/sfu/KeyFrameCache.ts';
 import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
@@ -19,19 +20,6 @@ const VP8 = { kind: 'video', name: 'vp8', clockRate: 90000 } as const;
 const KEY = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
 const DELTA = Buffer.from([0x10, 0x01, 0x00, 0x00, 0xaa]);
 const SSRC = 0x1111;
-
-class Output implements RtpOutput {
-  readonly ssrc = 0xabc;
-  isOpen = true;
-  sent: Buffer[] = [];
-  sendRtp(p: Buffer): boolean {
-    this.sent.push(Buffer.from(p));
-    return true;
-  }
-  sendRtcp(): boolean {
-    return true;
-  }
-}
 
 const rtp = (seq: number, ts: number, key: boolean, payload = key ? KEY : DELTA) =>
   writeRtp({ payloadType: 96, sequenceNumber: seq & 0xffff, timestamp: ts >>> 0, ssrc: SSRC, marker: true, payload });

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consumer, type RtpOutput } from '../../src/sfu/Consumer.ts';
+import { Consumer } from '../../src/sfu/Consumer.ts';
+import { RecordingOutput as Output } from './recordingOutput.ts';
 import { Forwarding } from '../../src/sfu/Forwarding.ts';
 import { Simulcast } from '../../src/sfu/Simulcast.ts';
 import { oneByteExtension } from '@parley-rtc/rtc/rtp/headerExtension';
@@ -19,19 +20,6 @@ const LAYERS = [
   { rid: 'h', ssrc: 0x2000, width: 320, height: 240 },
   { rid: 'f', ssrc: 0x3000, width: 640, height: 480 },
 ];
-
-class Output implements RtpOutput {
-  readonly ssrc = 0xabc;
-  isOpen = true;
-  sent: Buffer[] = [];
-  sendRtp(p: Buffer): boolean {
-    this.sent.push(Buffer.from(p));
-    return true;
-  }
-  sendRtcp(): boolean {
-    return true;
-  }
-}
 
 function frame(width: number, height: number, key: boolean): Buffer {
   if (!key) return Buffer.from([0x10, 0x01, 0x00, 0x00, 0xaa]);
