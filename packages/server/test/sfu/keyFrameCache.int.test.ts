@@ -82,7 +82,12 @@ test(
       const first = received[0]!;
       assert.ok(isVp8KeyFrameStart(first.subarray(rtpPayloadOffset(first))), 'the first packet starts a key frame');
       assert.equal(keyFramesSent, keyFrames, 'the publisher sent no other key frame');
-      assert.ok(plisAtPublisher >= 1, 'the SFU did ask (at subscribe time): a real encoder would have sent a fresh one');
+      // the SFU asks at subscribe time; inside the PLI interval the request is coalesced and sent at its end
+      await waitFor(
+        () => plisAtPublisher >= 1,
+        10_000,
+        'the PLI asked for at subscribe time (a real encoder would send a fresh key frame)',
+      );
       assert.equal(router.consumer(sub.consumerId)!.stats.keyFrameReplays, 1);
       const seqs = received.map((p) => p.readUInt16BE(2));
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff, `contiguous at ${i}: ${seqs.join(',')}`);
