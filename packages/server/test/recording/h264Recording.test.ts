@@ -16,6 +16,7 @@ import { Producer } from '../../src/sfu/Producer.ts';
 import { RoomClock } from '../../src/media/recording/room/RoomClock.ts';
 import { TrackRecorder } from '../../src/media/recording/room/TrackRecorder.ts';
 import { WebmWriter } from '../../src/media/recording/WebmWriter.ts';
+import { probeVideoFrames } from './syncClip.ts';
 
 const FRAMES = 60;
 const W = 320;
@@ -66,7 +67,7 @@ function packetize(au: Buffer[], mtu = 1000): Buffer[] {
   return out;
 }
 
-test('an H.264 track becomes a Matroska file (avcC, AVC samples) that decodes fully, every frame', () => {
+test('an H.264 track becomes a Matroska file (avcC, AVC samples) that decodes fully, every frame', async () => {
   const annexB = execFileSync('ffmpeg', [
     ...['-v', 'error', '-f', 'lavfi', '-i', `testsrc=s=${W}x${H}:r=30`, '-frames:v', String(FRAMES), '-pix_fmt', 'yuv420p'],
     ...['-c:v', 'libx264', '-profile:v', 'baseline', '-g', '30', '-x264-params', 'slices=1', '-f', 'h264', '-'],
@@ -105,25 +106,7 @@ test('an H.264 track becomes a Matroska file (avcC, AVC samples) that decodes fu
     rec.close();
     producer.close();
     assert.ok(readFileSync(path).subarray(0, 64).includes('matroska'), 'DocType matroska');
-    const probe = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-count_frames',
-          '-select_streams',
-          'v:0',
-          '-show_entries',
-          'stream=codec_name,width,height,nb_read_frames',
-          '-of',
-          'json',
-          path,
-        ],
-        { encoding: 'utf8' },
-      ),
-    ) as { streams: Array<{ codec_name: string; width: number; height: number; nb_read_frames: string }> };
-    assert.deepEqual(probe.streams[0], { codec_name: 'h264', width: W, height: H, nb_read_frames: String(FRAMES) });
+    assert.deepEqual(await probeVideoFrames(path), { codec_name: 'h264', width: W, height: H, frames: FRAMES });
     const errors = execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', path, '-f', 'null', '-'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],

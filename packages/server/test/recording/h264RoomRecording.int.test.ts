@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { RoomRecording, SfuProducerInfo } from '@parley-rtc/protocol';
 import { createServerClient, type ServerClient } from '@parley-rtc/protocol/serverClient';
@@ -14,7 +13,7 @@ import { startServer, request, collect, type TestServer } from '@parley-rtc/test
 import { releaseNativeWebRtc } from '@parley-rtc/test-support/nativeWebRtc';
 import { waitFor } from '@parley-rtc/test-support/poll';
 import { AiortcClient, aiortcMissing } from '../media/aiortcClient.ts';
-import { decodeFully, probe } from './syncClip.ts';
+import { decodeFully, probe, probeVideoFrames } from './syncClip.ts';
 
 const ADMIN = 'admin-key-for-tests';
 let server: TestServer;
@@ -72,30 +71,10 @@ test(
     assert.equal(r.state, 'done', r.error);
 
     const file = join(server.dataDir, 'recordings', started.id, v.file!);
-    const out = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        [
-          '-v',
-          'error',
-          '-count_frames',
-          '-select_streams',
-          'v:0',
-          '-show_entries',
-          'stream=codec_name,width,nb_read_frames',
-          '-of',
-          'json',
-          file,
-        ],
-        {
-          encoding: 'utf8',
-        },
-      ),
-    ) as { streams: Array<{ codec_name: string; width: number; nb_read_frames: string }> };
-    const s = out.streams[0]!;
+    const s = await probeVideoFrames(file);
     assert.equal(s.codec_name, 'h264');
     assert.equal(s.width, 320);
-    assert.ok(Number(s.nb_read_frames) >= 30, `${s.nb_read_frames} frames decoded`);
+    assert.ok(s.frames >= 30, `${s.frames} frames decoded`);
     await decodeFully(file);
     assert.ok(r.files.some((f) => f.name === v.file && f.contentType === 'video/x-matroska'));
     const composed = await probe(join(server.dataDir, 'recordings', `${started.id}.webm`));

@@ -103,6 +103,26 @@ export async function probe(file: string): Promise<{ duration: number; format: s
   };
 }
 
+/** The first video stream as ffprobe sees it after decoding every frame (`nb_read_frames` counted). */
+export async function probeVideoFrames(file: string): Promise<{ codec_name: string; width: number; height: number; frames: number }> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,width,height,nb_read_frames',
+    '-of',
+    'json',
+    file,
+  ]);
+  const [s] = (JSON.parse(stdout) as { streams: Array<{ codec_name: string; width: number; height: number; nb_read_frames: string }> })
+    .streams;
+  if (!s) throw new Error(`${file} has no video stream`);
+  return { codec_name: s.codec_name, width: s.width, height: s.height, frames: Number(s.nb_read_frames) };
+}
+
 /** Decodes every frame; throws with ffmpeg's errors if any. */
 export async function decodeFully(file: string): Promise<void> {
   const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']);
