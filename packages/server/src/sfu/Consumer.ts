@@ -17,7 +17,8 @@ import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 import { ntpNow, writeSenderReport, RTCP_PSFB, type RtcpPacket } from '@parley-rtc/rtc/rtp/rtcp';
 import { restoreHeader, seqDelta } from '@parley-rtc/rtc/rtp/rtp';
 import type { ConsumerCloseReason } from './closeReasons.ts';
-import { isKeyFrameStart, squeezedTimestamps } from './KeyFrameCache.ts';
+import { isKeyFrameStart } from '@parley-rtc/rtc/rtp/keyFrame';
+import { squeezedTimestamps } from './KeyFrameCache.ts';
 import type { Producer, ProducerSink } from './Producer.ts';
 
 /** Where a consumer sends (a send-only MediaTrack satisfies this). */
@@ -288,7 +289,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
     if (!this.#active) return false;
     if (from !== undefined && from !== this.#producer) {
       // a switch in progress: the new producer takes over at its first key frame
-      if (from !== this.#pending || !isKeyFrameStart(pkt, from.codec.name)) return false;
+      if (from !== this.#pending || !isKeyFrameStart(from.codec.name, pkt)) return false;
       this.#producer = from;
       this.#pending = undefined;
       this.#needsSync = true;
@@ -319,7 +320,7 @@ export class Consumer extends TypedEmitter<ConsumerEvents> implements ProducerSi
 
   /** Starts a new mapping at this packet, if it may start one (video: a key frame start). */
   #sync(pkt: Buffer, seq: number, ts: number): boolean {
-    if (this.#isVideo && !isKeyFrameStart(pkt, this.#producer.codec.name)) {
+    if (this.#isVideo && !isKeyFrameStart(this.#producer.codec.name, pkt)) {
       this.stats.skippedWaitingForKeyFrame++;
       const now = performance.now();
       if (now - this.#lastKeyFrameAskAt >= KEY_FRAME_RETRY_MS) this.#askKeyFrame(now);

@@ -10,20 +10,11 @@
  * The packets are the producer's Buffers as received (normalized), shared with its retransmission
  * buffer; whoever sends one rewrites its header and restores it afterwards.
  */
-import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
-import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
 
 /** Default bound: about a second of a 2.5 Mbit/s stream (≈ 500 KB of 1,200-byte packets). */
 export const KEY_FRAME_CACHE_PACKETS = 400;
 /** Default: a cached GOP is replayed while its key frame is at most this old. */
 export const KEY_FRAME_CACHE_MAX_AGE_MS = 3000;
-
-/** Whether an RTP packet (12-byte header, no CSRCs or extension) starts a key frame of `codec`. */
-export function isKeyFrameStart(pkt: Buffer, codec: string): boolean {
-  if (pkt.length <= 12) return false;
-  const payload = pkt.subarray(12, pkt[0]! & 0x20 ? pkt.length - pkt[pkt.length - 1]! : pkt.length);
-  return codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : true;
-}
 
 /**
  * Timestamps to replay `packets` (a cached GOP) with: its frames one tick apart, the newest at its

@@ -20,7 +20,8 @@ import { writeReceiverReport, writeRemb, type RtcpPacket } from '@parley-rtc/rtc
 import { normalizeRtp, restoreHeader } from '@parley-rtc/rtc/rtp/rtp';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import type { ProducerCloseReason } from './closeReasons.ts';
-import { isKeyFrameStart, KEY_FRAME_CACHE_PACKETS, KeyFrameCache } from './KeyFrameCache.ts';
+import { isKeyFrameStart } from '@parley-rtc/rtc/rtp/keyFrame';
+import { KEY_FRAME_CACHE_PACKETS, KeyFrameCache } from './KeyFrameCache.ts';
 import { CoalescingThrottle } from '../util/CoalescingThrottle.ts';
 
 export interface ProducerInit {
@@ -252,7 +253,7 @@ export class Producer extends TypedEmitter<ProducerEvents> {
     this.lastTimestamp = ts;
     this.retransmit?.store(pkt);
     if (this.keyFrameCache) {
-      const key = isKeyFrameStart(pkt, this.codec.name);
+      const key = isKeyFrameStart(this.codec.name, pkt);
       this.keyFrameCache.push(pkt, key, this.lastPacketAt);
       // a coalesced request still waiting: this key frame answers whoever asked
       if (key && this.#keyFrameRequests.cancel()) this.stats.keyFrameRequestsAnswered++;

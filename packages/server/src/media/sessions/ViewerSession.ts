@@ -14,7 +14,8 @@ import { RetransmitBuffer } from '@parley-rtc/rtc/rtp/RetransmitBuffer';
 import { ntpNow, writeSenderReport } from '@parley-rtc/rtc/rtp/rtcp';
 import { RtpRewriter } from '@parley-rtc/rtc/rtp/rtp';
 import { matchCodec, type ParsedSdp } from '@parley-rtc/rtc/sdp';
-import { isKeyFrameStart, type RtpSink, type StreamSource, type TrackKind } from '../sources/StreamSource.ts';
+import { isKeyFrameStart } from '@parley-rtc/rtc/rtp/keyFrame';
+import type { RtpSink, StreamSource, TrackKind } from '../sources/StreamSource.ts';
 import { attachSessionData, type SessionDataHandler } from './sessionData.ts';
 import { SetupTimeline } from './setupTimeline.ts';
 

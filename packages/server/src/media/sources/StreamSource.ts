@@ -4,8 +4,7 @@
  * keeps the video packets since the last key frame so that a new sink can start decoding at once.
  */
 import { isRtcp } from '@parley-rtc/rtc/rtp/rtp';
-import { isVp8KeyFrameStart } from '@parley-rtc/rtc/rtp/vp8';
-import { isH264KeyFrameStart } from '@parley-rtc/rtc/rtp/h264';
+import { isKeyFrameStart } from '@parley-rtc/rtc/rtp/keyFrame';
 import type { CodecSpec } from '@parley-rtc/rtc/sdp';
 import { TypedEmitter } from '@parley-rtc/rtc/emitter';
 
@@ -34,20 +33,6 @@ export interface StreamInfo {
 }
 
 const MAX_GOP_PACKETS = 1500;
-
-/** Whether an RTP packet of a `codec` ('vp8' | 'h264') track starts a key frame. */
-export function isKeyFrameStart(codec: string | undefined, packet: Buffer): boolean {
-  if (packet.length < 12) return false;
-  const hdr = 12 + (packet[0]! & 0x0f) * 4;
-  let offset = hdr;
-  if (packet[0]! & 0x10) {
-    if (packet.length < hdr + 4) return false;
-    offset = hdr + 4 + packet.readUInt16BE(hdr + 2) * 4;
-  }
-  if (offset >= packet.length) return false;
-  const payload = packet.subarray(offset);
-  return codec === 'vp8' ? isVp8KeyFrameStart(payload) : codec === 'h264' ? isH264KeyFrameStart(payload) : false;
-}
 
 export abstract class StreamSource extends TypedEmitter<StreamSourceEvents> {
   abstract readonly name: string;
