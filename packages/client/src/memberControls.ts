@@ -9,6 +9,7 @@
  */
 import type { MemberGrants, MuteNotice } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
+import type { PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { SignalClient } from './SignalClient.ts';
 import type { RecordingControl } from './recordingControl.ts';
 export { RecordingControl } from './recordingControl.ts';
@@ -49,10 +50,8 @@ export function bindMemberControls(signal: SignalClient, options: MemberControls
 /** The grants of a join result (absent from old servers: publish and subscribe) go to the mesh links and the recording control. */
 export function applyJoinGrants(
   grants: MemberGrants | undefined,
-  to: { pcs: { applyGrants: MemberControlsOptions['applyGrants'] }; recording: RecordingControl },
+  to: { pcs: Pick<PeerConnectionManager, 'applyGrants'>; recording: RecordingControl },
 ): void {
-  to.pcs.applyGrants(
-    grants ?? { publish: true, subscribe: true, join: true, chat: true, data: true, upload: true, record: true, admin: false },
-  );
+  to.pcs.applyGrants(grants ?? { publish: true, subscribe: true });
   to.recording.applyGrants(grants);
 }
