@@ -9,7 +9,6 @@
  */
 import type { MemberGrants, MuteNotice } from '@parley-rtc/protocol';
 import type { LocalMedia } from './LocalMedia.ts';
-import type { PeerConnectionManager } from './PeerConnectionManager.ts';
 import type { SignalClient } from './SignalClient.ts';
 import type { RecordingControl } from './recordingControl.ts';
 export { RecordingControl } from './recordingControl.ts';
@@ -50,7 +49,7 @@ export function bindMemberControls(signal: SignalClient, options: MemberControls
 /** The grants of a join result (absent from old servers: publish and subscribe) go to the mesh links and the recording control. */
 export function applyJoinGrants(
   grants: MemberGrants | undefined,
-  to: { pcs: Pick<PeerConnectionManager, 'applyGrants'>; recording: RecordingControl },
+  to: { pcs: { applyGrants(grants: Pick<MemberGrants, 'publish' | 'subscribe'>): void }; recording: RecordingControl },
 ): void {
   to.pcs.applyGrants(grants ?? { publish: true, subscribe: true });
   to.recording.applyGrants(grants);
